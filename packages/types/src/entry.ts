@@ -1,0 +1,50 @@
+import type { LogId } from './log-id.ts';
+import type { Membership } from './membership.ts';
+
+/**
+ * What a log entry carries. Application data is encoded **once**, when the client writes, by the
+ * runtime's `Codec`; stores and transports carry these bytes as they are.
+ */
+export type EntryPayload =
+  /** An entry without data: a new leader's first entry of its term (Raft §8). */
+  | { type: 'blank' }
+  /** Application data, already encoded. */
+  | { type: 'normal'; data: Uint8Array }
+  /** A membership change; takes effect as soon as it is appended (Raft §6). */
+  | { type: 'membership'; membership: Membership };
+
+/** A log entry. Plain data: encodes with msgpack and compares with deep equality. */
+export interface Entry {
+  /** The entry's identity. */
+  logId: LogId;
+  /** What it carries. */
+  payload: EntryPayload;
+}
+
+/** An entry as the state machine sees it: application data decoded to `D`. */
+export type ApplyEntry<D> = {
+  /** The entry's identity. */
+  logId: LogId;
+  /** What it carries, with application data decoded. */
+  payload: { type: 'blank' } | { type: 'normal'; data: D } | { type: 'membership'; membership: Membership };
+};
+
+/** Builds a blank entry. */
+export function blankEntry(term: number, index: number): Entry {
+  return { logId: { term, index }, payload: { type: 'blank' } };
+}
+
+/** Builds a normal entry with already-encoded data. */
+export function normalEntry(term: number, index: number, data: Uint8Array): Entry {
+  return { logId: { term, index }, payload: { type: 'normal', data } };
+}
+
+/** Builds a membership entry. */
+export function membershipEntry(term: number, index: number, membership: Membership): Entry {
+  return { logId: { term, index }, payload: { type: 'membership', membership } };
+}
+
+/** The number of payload bytes of an entry (its application data; 0 for blank and membership). */
+export function entryDataBytes(entry: Entry): number {
+  return entry.payload.type === 'normal' ? entry.payload.data.byteLength : 0;
+}
