@@ -1,0 +1,169 @@
+import { describe, expect, it } from 'vitest';
+import { ErrorCode } from './errors.ts';
+import {
+  validateAppendEntriesRequest,
+  validateEntry,
+  validateLogId,
+  validateOptionalLogId,
+  validateSnapshotMeta,
+  validateTransferLeaderRequest,
+  validateVote,
+  validateVoteRequest,
+} from './validate.ts';
+
+const leader = { term: 3, nodeId: 'a', committed: true };
+const entry = (term: number, index: number) => ({ logId: { term, index }, payload: { type: 'blank' } });
+
+function invalidAt(fn: () => unknown, path: string) {
+  expect(fn).toThrow(expect.objectContaining({ code: ErrorCode.InvalidRequest, path }));
+}
+
+describe('validators', () => {
+  it('accept well-formed messages unchanged', () => {
+    const req = {
+      vote: leader,
+      prevLogId: { term: 2, index: 4 },
+      entries: [entry(2, 5), entry(3, 6)],
+      leaderCommit: null,
+    };
+    expect(validateAppendEntriesRequest(req)).toBe(req);
+    const vr = { vote: { term: 3, nodeId: 'b', committed: false }, lastLogId: null, preVote: true };
+    expect(validateVoteRequest(vr)).toBe(vr);
+    expect(validateOptionalLogId(undefined)).toBe(null);
+    expect(validateLogId({ term: 0, index: 0 })).toEqual({ term: 0, index: 0 });
+    const tl = { from: leader, to: 'b', lastLogId: { term: 3, index: 9 } };
+    expect(validateTransferLeaderRequest(tl)).toBe(tl);
+    const data = { logId: { term: 1, index: 0 }, payload: { type: 'normal', data: new Uint8Array([1]) } };
+    expect(validateEntry(data)).toBe(data);
+    const mem = {
+      logId: { term: 1, index: 0 },
+      payload: { type: 'membership', membership: { configs: [['a']], nodes: { a: { addr: 'x' } } } },
+    };
+    expect(validateEntry(mem)).toBe(mem);
+  });
+  it('name the offending path', () => {
+    invalidAt(() => validateLogId({ term: -1, index: 0 }), 'logId.term');
+    invalidAt(() => validateLogId({ term: 1.5, index: 0 }), 'logId.term');
+    invalidAt(() => validateLogId([1, 2]), 'logId');
+    invalidAt(() => validateVote({ term: 1, nodeId: '', committed: false }), 'vote.nodeId');
+    invalidAt(() => validateVote({ term: 1, nodeId: null, committed: true }), 'vote');
+    invalidAt(() => validateVote({ term: 1, nodeId: 'a', committed: 'yes' }), 'vote.committed');
+    invalidAt(
+      () =>
+        validateAppendEntriesRequest({
+          vote: { ...leader, committed: false },
+          prevLogId: null,
+          entries: [],
+          leaderCommit: null,
+        }),
+      'appendEntries.vote',
+    );
+    invalidAt(
+      () =>
+        validateAppendEntriesRequest({
+          vote: leader,
+          prevLogId: null,
+          entries: [entry(1, 1)],
+          leaderCommit: null,
+        }),
+      'appendEntries.entries[0].logId.index',
+    );
+    invalidAt(
+      () =>
+        validateAppendEntriesRequest({
+          vote: leader,
+          prevLogId: null,
+          entries: [entry(2, 0), entry(1, 1)],
+          leaderCommit: null,
+        }),
+      'appendEntries.entries[1].logId.term',
+    );
+    invalidAt(
+      () =>
+        validateAppendEntriesRequest({
+          vote: leader,
+          prevLogId: null,
+          entries: [entry(4, 0)],
+          leaderCommit: null,
+        }),
+      'appendEntries.entries[0].logId.term',
+    );
+    invalidAt(
+      () =>
+        validateAppendEntriesRequest({
+          vote: leader,
+          prevLogId: { term: 5, index: 0 },
+          entries: [],
+          leaderCommit: null,
+        }),
+      'appendEntries.prevLogId',
+    );
+    invalidAt(
+      () => validateAppendEntriesRequest({ vote: leader, prevLogId: null, entries: {}, leaderCommit: null }),
+      'appendEntries.entries',
+    );
+    invalidAt(
+      () => validateEntry({ logId: { term: 1, index: 0 }, payload: { type: 'evil' } }),
+      'entry.payload.type',
+    );
+    invalidAt(
+      () => validateEntry({ logId: { term: 1, index: 0 }, payload: { type: 'normal', data: 'str' } }),
+      'entry.payload.data',
+    );
+    invalidAt(
+      () =>
+        validateEntry({
+          logId: { term: 1, index: 0 },
+          payload: { type: 'membership', membership: { configs: [['a']], nodes: {} } },
+        }),
+      'entry.payload.membership.nodes',
+    );
+    invalidAt(
+      () => validateVoteRequest({ vote: { term: 1, nodeId: null, committed: false }, lastLogId: null }),
+      'vote.vote.nodeId',
+    );
+    invalidAt(
+      () =>
+        validateVoteRequest({
+          vote: { term: 1, nodeId: 'a', committed: false },
+          lastLogId: { term: 2, index: 0 },
+        }),
+      'vote.lastLogId',
+    );
+    invalidAt(
+      () =>
+        validateVoteRequest({
+          vote: { term: 1, nodeId: 'a', committed: false },
+          lastLogId: null,
+          preVote: 1,
+        }),
+      'vote.preVote',
+    );
+    invalidAt(
+      () => validateTransferLeaderRequest({ from: leader, to: 7, lastLogId: null }),
+      'transferLeader.to',
+    );
+    invalidAt(() => validateSnapshotMeta({ lastLogId: null, snapshotId: 3 }), 'meta.snapshotId');
+    invalidAt(
+      () => validateSnapshotMeta({ lastLogId: null, snapshotId: 's', lastMembership: null }),
+      'meta.lastMembership',
+    );
+  });
+  it('accepts snapshot metas with empty or real memberships', () => {
+    const empty = {
+      lastLogId: null,
+      snapshotId: 's',
+      lastMembership: { logId: null, membership: { configs: [], nodes: {} } },
+    };
+    expect(validateSnapshotMeta(empty)).toBe(empty);
+    const real = {
+      lastLogId: { term: 1, index: 3 },
+      snapshotId: 's',
+      lastMembership: {
+        logId: { term: 1, index: 0 },
+        membership: { configs: [['a']], nodes: { a: { addr: 'x' } } },
+      },
+    };
+    expect(validateSnapshotMeta(real)).toBe(real);
+  });
+});
