@@ -2,8 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * The vitest configuration every workspace package shares: sources resolved through the
- * `@flotilla/source` export condition (no build needed), a JSON report per package that
- * `.ci/run` sums into its totals line, and V8 line coverage.
+ * `@flotilla/source` export condition (no build needed) and V8 line coverage.
  */
 export function flotillaVitest(dir: string, extra: { testTimeout?: number; include?: string[] } = {}) {
   const conditions = ['@flotilla/source', 'module', 'node', 'import', 'default'];
@@ -15,9 +14,6 @@ export function flotillaVitest(dir: string, extra: { testTimeout?: number; inclu
       include: extra.include ?? ['src/**/*.test.ts', 'test/**/*.test.ts'],
       testTimeout: extra.testTimeout ?? 30_000,
       hookTimeout: 60_000,
-      reporters: process.env.CI
-        ? ['default', ['json', { outputFile: '.vitest-results/results.json' }]]
-        : ['default'],
       coverage: {
         provider: 'v8',
         include: ['src/**/*.ts'],

@@ -1,0 +1,252 @@
+#!/usr/bin/env node
+// Runs every check and test of the repository, from a fresh machine (Debian 12, root, Node 20 + npm).
+// It installs what it needs (pnpm from npm, Debian packages the tests use, the workspace), then runs the
+// stages below, timing each, and ends with one line: `N passed, N failed`, summed over every package.
+// Checks that are not vitest tests (lint, typecheck, build, pack) count as one test each.
+// Exit status: 0 only if nothing failed.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const RESULTS = join(ROOT, '.vitest-results');
+const PNPM_VERSION = '12.21.0';
+// Debian packages the tests need; installed only when missing.
+const APT_PACKAGES = ['openssl', 'iproute2', 'procps', ...(existsSync(join(ROOT, 'apps/kv/test')) ? ['chromium'] : [])];
+
+const totals = { passed: 0, failed: 0 };
+const timings = [];
+const failures = [];
+
+function log(msg) {
+  process.stdout.write(`${msg}\n`);
+}
+
+function run(cmd, args, opts = {}) {
+  log(`$ ${cmd} ${args.join(' ')}`);
+  const r = spawnSync(cmd, args, { cwd: ROOT, stdio: 'inherit', env: { ...process.env, ...(opts.env ?? {}) } });
+  return r.status === 0;
+}
+
+function stage(name, fn) {
+  const t0 = Date.now();
+  log(`\n===== stage: ${name} =====`);
+  try {
+    fn();
+  } catch (err) {
+    failures.push(`${name}: ${err.message}`);
+    totals.failed++;
+  }
+  const s = (Date.now() - t0) / 1000;
+  timings.push([name, s]);
+  log(`===== ${name}: ${s.toFixed(1)} s =====`);
+}
+
+/** A check that is not a vitest test: one test in the totals. */
+function check(name, ok) {
+  if (ok) totals.passed++;
+  else {
+    totals.failed++;
+    failures.push(name);
+  }
+  log(`[check] ${name}: ${ok ? 'passed' : 'FAILED'}`);
+}
+
+function has(cmd) {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+function aptMissing(pkgs) {
+  return pkgs.filter((p) => spawnSync('dpkg', ['-s', p], { stdio: 'ignore' }).status !== 0);
+}
+
+/** Runs vitest in `dir` and adds its counts to the totals. */
+function vitest(label, dir, files = [], { coverage = true } = {}) {
+  const out = join(RESULTS, `${label.replace(/[^a-z0-9-]+/gi, '_')}.json`);
+  rmSync(out, { force: true });
+  const args = [
+    'exec',
+    'vitest',
+    'run',
+    ...files,
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile.json=${out}`,
+    ...(coverage ? ['--coverage', '--coverage.reportOnFailure'] : []),
+  ];
+  log(`$ (cd ${dir}) pnpm ${args.join(' ')}`);
+  const r = spawnSync('pnpm', args, { cwd: join(ROOT, dir), stdio: 'inherit', env: { ...process.env, CI: 'true' } });
+  if (!existsSync(out)) {
+    check(`vitest ${label} (no report, exit ${r.status})`, false);
+    return;
+  }
+  const j = JSON.parse(readFileSync(out, 'utf8'));
+  const passed = j.numPassedTests ?? 0;
+  const failed = (j.numFailedTests ?? 0) + (j.numFailedTestSuites ?? 0) + (r.status !== 0 && (j.numFailedTests ?? 0) === 0 ? 1 : 0);
+  const skipped = (j.numPendingTests ?? 0) + (j.numTodoTests ?? 0);
+  totals.passed += passed;
+  totals.failed += failed;
+  if (skipped > 0) {
+    totals.failed += skipped;
+    failures.push(`${label}: ${skipped} skipped/todo tests (not allowed)`);
+  }
+  if (failed > 0) failures.push(`${label}: ${failed} failed`);
+  log(`[vitest] ${label}: ${passed} passed, ${failed} failed`);
+}
+
+function workspaceDirs(group) {
+  const base = join(ROOT, group);
+  if (!existsSync(base)) return [];
+  return readdirSync(base)
+    .map((d) => join(group, d))
+    .filter((d) => existsSync(join(ROOT, d, 'package.json')));
+}
+
+function hasTests(dir) {
+  const walk = (p) => {
+    if (!existsSync(p)) return false;
+    for (const f of readdirSync(p)) {
+      const q = join(p, f);
+      if (f === 'node_modules') continue;
+      if (statSync(q).isDirectory()) {
+        if (walk(q)) return true;
+      } else if (f.endsWith('.test.ts')) return true;
+    }
+    return false;
+  };
+  return walk(join(ROOT, dir, 'src')) || walk(join(ROOT, dir, 'test'));
+}
+
+/** Whether a workspace package has any source yet (an empty placeholder is not checked). */
+function hasSources(dir) {
+  const src = join(ROOT, dir, 'src');
+  return existsSync(src) && readdirSync(src, { recursive: true }).some((f) => String(f).endsWith('.ts'));
+}
+
+function pkgName(dir) {
+  return JSON.parse(readFileSync(join(ROOT, dir, 'package.json'), 'utf8')).name;
+}
+
+// ------------------------------------------------------------------ stages
+
+stage('install', () => {
+  const missing = aptMissing(APT_PACKAGES);
+  if (missing.length > 0) {
+    run('apt-get', ['update', '-qq']);
+    check(`apt-get install ${missing.join(' ')}`, run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { env: { DEBIAN_FRONTEND: 'noninteractive' } }));
+  }
+  let current = '';
+  try {
+    current = execFileSync('pnpm', ['--version'], { encoding: 'utf8' }).trim();
+  } catch {}
+  if (current !== PNPM_VERSION) {
+    if (!run('npm', ['install', '-g', '--no-fund', '--no-audit', `pnpm@${PNPM_VERSION}`])) throw new Error('pnpm install failed');
+  }
+  const ok = run('pnpm', ['install', '--frozen-lockfile']);
+  check('pnpm install --frozen-lockfile', ok);
+  if (!ok) throw new Error('workspace install failed');
+  mkdirSync(RESULTS, { recursive: true });
+});
+
+stage('build', () => {
+  check('build (turbo run build)', run('pnpm', ['exec', 'turbo', 'run', 'build', '--continue', '--output-logs=errors-only']));
+});
+
+stage('lint', () => {
+  check('lint (biome check)', run('pnpm', ['exec', 'biome', 'check', '.']));
+});
+
+stage('typecheck', () => {
+  for (const dir of [...workspaceDirs('packages'), 'tests', ...workspaceDirs('apps'), ...workspaceDirs('tooling')]) {
+    if (!existsSync(join(ROOT, dir, 'tsconfig.json')) || !hasSources(dir)) continue;
+    check(`typecheck ${pkgName(dir)}`, run('pnpm', ['--filter', pkgName(dir), 'exec', 'tsc', '-p', 'tsconfig.json']));
+  }
+});
+
+stage('unit and property tests', () => {
+  for (const dir of [...workspaceDirs('packages'), ...workspaceDirs('tooling')]) {
+    if (dir.endsWith('storage-file') || dir.endsWith('transport-tcp')) continue;
+    if (hasTests(dir)) vitest(pkgName(dir), dir);
+  }
+});
+
+stage('storage and transport', () => {
+  for (const dir of ['packages/storage-file', 'packages/transport-tcp']) if (hasTests(dir)) vitest(pkgName(dir), dir);
+});
+
+const testsDir = join(ROOT, 'tests/test');
+const testFiles = (re) =>
+  existsSync(testsDir)
+    ? readdirSync(testsDir, { recursive: true })
+        .map(String)
+        .filter((f) => f.endsWith('.test.ts') && re.test(f))
+        .map((f) => `test/${f}`)
+    : [];
+
+stage('simulation seeds', () => {
+  const files = testFiles(/(^|\/)sim-(?!planted)/);
+  if (files.length > 0) vitest('tests: simulation', 'tests', files, { coverage: false });
+});
+
+stage('planted-bug runs', () => {
+  const files = testFiles(/planted/);
+  if (files.length > 0) vitest('tests: planted bugs', 'tests', files, { coverage: false });
+});
+
+stage('cluster tests', () => {
+  const files = testFiles(/^(?!.*(sim-|planted|chaos)).*/);
+  if (files.length > 0) vitest('tests: cluster', 'tests', files, { coverage: false });
+});
+
+stage('demo and browser', () => {
+  for (const dir of workspaceDirs('apps')) if (hasTests(dir)) vitest(pkgName(dir), dir, [], { coverage: false });
+});
+
+stage('chaos smoke', () => {
+  const files = testFiles(/chaos/);
+  if (files.length > 0) vitest('tests: chaos smoke', 'tests', files, { coverage: false });
+});
+
+stage('release checks', () => {
+  // Each published package packs to a tarball with its build and without tests.
+  for (const dir of workspaceDirs('packages')) {
+    if (!hasSources(dir)) continue;
+    const name = pkgName(dir);
+    let ok = false;
+    try {
+      const out = execFileSync('pnpm', ['pack', '--dry-run', '--json'], { cwd: join(ROOT, dir), encoding: 'utf8' });
+      const info = JSON.parse(out.slice(out.indexOf('{')));
+      const files = (Array.isArray(info) ? info[0] : info).files.map((f) => f.path);
+      const hasDist = files.includes('dist/index.js') && files.includes('dist/index.d.ts');
+      const leaked = files.filter((f) => /\.test\.|(^|\/)test\//.test(f));
+      ok = hasDist && leaked.length === 0;
+      if (!ok) log(`pack ${name}: dist=${hasDist} leaked=${leaked.join(',')}`);
+    } catch (err) {
+      log(`pack ${name}: ${err.message}`);
+    }
+    check(`pack ${name}`, ok);
+  }
+});
+
+// ------------------------------------------------------------------ summary
+
+let coverage = { total: 0, covered: 0 };
+for (const dir of [...workspaceDirs('packages'), ...workspaceDirs('tooling')]) {
+  const f = join(ROOT, dir, 'coverage/coverage-summary.json');
+  if (!existsSync(f)) continue;
+  const lines = JSON.parse(readFileSync(f, 'utf8')).total.lines;
+  coverage.total += lines.total;
+  coverage.covered += lines.covered;
+}
+
+log('\n===== stage timings (s) =====');
+for (const [name, s] of timings) log(`${name.padEnd(28)} ${s.toFixed(1)}`);
+if (coverage.total > 0) {
+  log(`line coverage (packages): ${((100 * coverage.covered) / coverage.total).toFixed(2)}% (${coverage.covered}/${coverage.total})`);
+}
+if (failures.length > 0) {
+  log('\nfailures:');
+  for (const f of failures) log(`  - ${f}`);
+}
+log(`\n${totals.passed} passed, ${totals.failed} failed`);
+process.exit(totals.failed === 0 ? 0 : 1);
