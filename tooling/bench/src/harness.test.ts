@@ -1,0 +1,214 @@
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Bench, BenchReport } from './harness.ts';
+import { runBench } from './harness.ts';
+import {
+  median,
+  otherCpuShare,
+  parseProcStat,
+  percentileOfSorted,
+  spread,
+  summarizeLatencies,
+} from './stats.ts';
+
+describe('statistics', () => {
+  it('takes the median of odd and even counts without reordering the input', () => {
+    const odd = [5, 1, 3];
+    expect(median(odd)).toBe(3);
+    expect(odd).toEqual([5, 1, 3]);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([7])).toBe(7);
+  });
+
+  it('reports median with min–max', () => {
+    expect(spread([10, 30, 20, 50])).toEqual({ median: 25, min: 10, max: 50 });
+  });
+
+  it('rejects empty and non-finite samples with INVALID_CONFIG', () => {
+    expect(() => median([])).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }));
+    expect(() => spread([1, Number.NaN])).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }));
+    expect(() => percentileOfSorted([1], 0)).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }));
+  });
+
+  it('uses nearest-rank percentiles', () => {
+    const sorted = Array.from({ length: 100 }, (_, i) => i + 1);
+    expect(percentileOfSorted(sorted, 50)).toBe(50);
+    expect(percentileOfSorted(sorted, 99)).toBe(99);
+    expect(percentileOfSorted(sorted, 100)).toBe(100);
+    expect(percentileOfSorted([3, 9], 50)).toBe(3);
+    const s = summarizeLatencies([...sorted].reverse());
+    expect(s).toEqual({ count: 100, p50: 50, p90: 90, p99: 99, p999: 100, mean: 50.5, min: 1, max: 100 });
+  });
+});
+
+describe('/proc/stat', () => {
+  const text = [
+    'cpu  100 20 30 800 50 5 5 0 40 0',
+    'cpu0 50 10 15 400 25 2 3 0 20 0',
+    'cpu1 50 10 15 400 25 3 2 0 20 0',
+    'intr 12345 0 0',
+    'ctxt 999',
+  ].join('\n');
+
+  it('sums busy and total ticks, leaving guest time out (it is inside user)', () => {
+    // busy = user+nice+system+irq+softirq+steal = 100+20+30+5+5+0; total adds idle 800 + iowait 50
+    expect(parseProcStat(text)).toEqual({ busy: 160, total: 1010, cpus: 2 });
+  });
+
+  it('accepts old kernels with only four fields', () => {
+    expect(parseProcStat('cpu 1 2 3 4\ncpu0 1 2 3 4\n')).toEqual({ busy: 6, total: 10, cpus: 1 });
+  });
+
+  it('rejects text without a cpu line', () => {
+    expect(() => parseProcStat('intr 1\n')).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }));
+    expect(() => parseProcStat('cpu a b c d\n')).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }));
+  });
+
+  it('derives the other processes’ share from busy ticks minus own CPU time', () => {
+    const before = { busy: 1000, total: 10_000, cpus: 2 };
+    // 1 s wall on 2 CPUs = 200 ticks at 100 Hz; 120 of them busy: 60% of the machine.
+    const after = { busy: 1120, total: 10_200, cpus: 2 };
+    // we used 0.5 s CPU of 2 CPU-seconds: 25%, so others used 35%.
+    expect(otherCpuShare(before, after, 500_000, 1_000_000)).toBeCloseTo(0.35, 10);
+    // Our own CPU time above the machine's busy share clamps to 0.
+    expect(otherCpuShare(before, after, 2_000_000, 1_000_000)).toBe(0);
+    expect(otherCpuShare(before, before, 0, 1_000_000)).toBeNull();
+  });
+});
+
+describe('runBench', () => {
+  const dirs: string[] = [];
+  afterEach(async () => {
+    for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+  });
+  const tempDir = async (): Promise<string> => {
+    const d = await mkdtemp(join(tmpdir(), 'flotilla-bench-'));
+    dirs.push(d);
+    return d;
+  };
+
+  it('records params, measurements, ratios, latencies and notes, and writes the JSON twice', async () => {
+    const outDir = await tempDir();
+    let calls = 0;
+    const fake: Bench = {
+      name: 'fake',
+      description: 'a tiny fake bench',
+      async run(ctx) {
+        ctx.params({ n: ctx.pick(1000, 10), mode: 'test' });
+        await ctx.measure('fast', { opsPerRep: 10, reps: 4, warmup: 2 }, () => {
+          calls += 1;
+        });
+        await ctx.measure('slow', { opsPerRep: 10 }, async () => {
+          await new Promise((r) => setTimeout(r, 5));
+        });
+        ctx.ratio('fast/slow', 'fast', 'slow');
+        ctx.latency('lat', [3, 1, 2], 'ms');
+        ctx.note('hello');
+        ctx.result({ extra: 42 });
+      },
+    };
+    const lines: string[] = [];
+    const stat = [
+      'cpu 100 0 0 900 0 0 0 0\ncpu0 100 0 0 900 0 0 0 0\n',
+      'cpu 190 0 0 910 0 0 0 0\ncpu0 190 0 0 910 0 0 0 0\n',
+    ];
+    let reads = 0;
+    const { report, files } = await runBench(fake, {
+      quick: true,
+      outDir,
+      print: (l) => lines.push(l),
+      // alternate between the two samples: 90% of the machine busy between them
+      readProcStat: () => stat[reads++ % 2] ?? null,
+    });
+    // quick caps warm-up at 1: 1 + 4 measured calls
+    expect(calls).toBe(5);
+    expect(report.ok).toBe(true);
+    expect(report.params).toEqual({ n: 10, mode: 'test' });
+    expect(report.measurements.map((m) => [m.label, m.reps, m.warmup, m.repSeconds.length])).toEqual([
+      ['fast', 4, 1, 4],
+      ['slow', 3, 1, 3],
+    ]);
+    const [fast, slow] = report.measurements;
+    expect(fast!.opsPerSec.min).toBeLessThanOrEqual(fast!.opsPerSec.median);
+    expect(fast!.opsPerSec.median).toBeLessThanOrEqual(fast!.opsPerSec.max);
+    // each slow rep sleeps ≥ 5 ms for 10 ops: at most ~2000 ops/s
+    expect(slow!.opsPerSec.max).toBeLessThanOrEqual(2100);
+    expect(slow!.otherCpuShare).not.toBeNull();
+    expect(slow!.noisy).toBe(true);
+    expect(report.ratios).toEqual([
+      {
+        label: 'fast/slow',
+        numerator: 'fast',
+        denominator: 'slow',
+        value: fast!.opsPerSec.median / slow!.opsPerSec.median,
+      },
+    ]);
+    expect(report.latencies[0]).toMatchObject({ label: 'lat', unit: 'ms', p50: 2, max: 3, count: 3 });
+    expect(report.notes).toEqual(['hello']);
+    expect(report.results).toEqual({ extra: 42 });
+    expect(report.machine.node).toBe(process.version);
+    expect(lines.some((l) => l.includes('NOISY'))).toBe(true);
+
+    expect(files).toHaveLength(2);
+    expect((await readdir(outDir)).sort()).toEqual(
+      [files[0]!.slice(outDir.length + 1), 'fake-latest.json'].sort(),
+    );
+    expect(files[0]).toMatch(/fake-\d{4}-\d\d-\d\dT[\d-]+Z\.json$/);
+    const written = JSON.parse(await readFile(files[1]!, 'utf8')) as BenchReport;
+    expect(written).toEqual(JSON.parse(JSON.stringify(report)));
+  });
+
+  it('writes a failed report when the bench throws, and rejects misuse with INVALID_CONFIG', async () => {
+    const outDir = await tempDir();
+    const codes: (string | undefined)[] = [];
+    const bad: Bench = {
+      name: 'bad',
+      description: 'misuses the context',
+      async run(ctx) {
+        for (const attempt of [
+          () => ctx.measure('x', { opsPerRep: 1, reps: 2 }, () => {}),
+          () => ctx.measure('x', { opsPerRep: 0 }, () => {}),
+          async () => ctx.ratio('r', 'missing', 'missing'),
+        ]) {
+          codes.push(
+            await attempt().then(
+              () => undefined,
+              (e: { code?: string }) => e.code,
+            ),
+          );
+        }
+        await ctx.measure('once', { opsPerRep: 1, warmup: 0 }, () => {});
+        await ctx.measure('once', { opsPerRep: 1, warmup: 0 }, () => {});
+      },
+    };
+    const { report, files } = await runBench(bad, { outDir, readProcStat: () => null });
+    expect(codes).toEqual(['INVALID_CONFIG', 'INVALID_CONFIG', 'INVALID_CONFIG']);
+    expect(report.ok).toBe(false);
+    expect(report.error).toMatchObject({ code: 'INVALID_CONFIG' });
+    expect(report.measurements.map((m) => [m.label, m.otherCpuShare, m.noisy])).toEqual([
+      ['once', null, false],
+    ]);
+    expect(JSON.parse(await readFile(files[1]!, 'utf8'))).toMatchObject({ ok: false, name: 'bad' });
+  });
+
+  it('stops a bench that runs past its budget with TIMEOUT', async () => {
+    let reps = 0;
+    const slow: Bench = {
+      name: 'slow',
+      description: 'never finishes in budget',
+      async run(ctx) {
+        await ctx.measure('sleep', { opsPerRep: 1, reps: 1000, warmup: 0 }, async () => {
+          reps += 1;
+          await new Promise((r) => setTimeout(r, 20));
+        });
+      },
+    };
+    const { report, files } = await runBench(slow, { budgetMs: 200, outDir: null });
+    expect(files).toEqual([]);
+    expect(report.error).toMatchObject({ code: 'TIMEOUT' });
+    expect(reps).toBeGreaterThan(0);
+    expect(reps).toBeLessThan(1000);
+  });
+});

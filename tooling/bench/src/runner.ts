@@ -1,0 +1,296 @@
+import { readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { hasErrorCode, InvalidConfigError, TimeoutError } from '@flotilla/types';
+import { formatLatency, formatMeasurement, formatParams, formatRatio, formatSummaryTable } from './format.ts';
+import type {
+  Bench,
+  BenchContext,
+  BenchReport,
+  LatencyRecord,
+  MachineInfo,
+  Measurement,
+  MeasureOptions,
+  ParamValue,
+  Ratio,
+} from './harness.ts';
+import { otherCpuShare, type ProcStatSample, parseProcStat, spread, summarizeLatencies } from './stats.ts';
+
+/** The default time budget of one benchmark: 45 s. */
+export const DEFAULT_BUDGET_MS = 45_000;
+/** The time budget of one benchmark under `--quick`: 10 s. */
+export const QUICK_BUDGET_MS = 10_000;
+/** Above this share of CPU used by other processes, a measurement is flagged noisy. */
+export const NOISE_THRESHOLD = 0.2;
+
+/** The repository root (`bench-results/` is written there by default). */
+export const REPO_ROOT: string = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** How to run one benchmark. */
+export interface RunOptions {
+  /** Size workloads down (`ctx.quick`) and default to {@link QUICK_BUDGET_MS}. */
+  readonly quick?: boolean;
+  /** The time budget in ms (default {@link DEFAULT_BUDGET_MS}, or {@link QUICK_BUDGET_MS} when quick). */
+  readonly budgetMs?: number;
+  /** Arguments for the benchmark itself. */
+  readonly args?: readonly string[];
+  /** Where to write the JSON reports (default `<repo>/bench-results`); `null` writes nothing. */
+  readonly outDir?: string | null;
+  /** Where printed lines go (default: nowhere). */
+  readonly print?: (line: string) => void;
+  /** Reads `/proc/stat` (injectable for tests); returns `null` where unavailable. */
+  readonly readProcStat?: () => string | null;
+}
+
+/** What {@link runBench} returns. */
+export interface RunOutcome {
+  /** The report, as written. */
+  readonly report: BenchReport;
+  /** The files written (timestamped first, then `-latest`); empty when `outDir` was `null`. */
+  readonly files: readonly string[];
+}
+
+function defaultReadProcStat(): string | null {
+  try {
+    return readFileSync('/proc/stat', 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+function machineInfo(): MachineInfo {
+  const cpus = os.cpus();
+  return {
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model ?? 'unknown',
+    availableParallelism: os.availableParallelism(),
+    loadavg: os.loadavg(),
+    totalMemBytes: os.totalmem(),
+    node: process.version,
+    platform: process.platform,
+    arch: process.arch,
+    kernel: os.release(),
+  };
+}
+
+function cpuMicros(since: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(since);
+  return d.user + d.system;
+}
+
+function errorInfo(err: unknown): BenchReport['error'] {
+  if (err instanceof Error) {
+    return { name: err.name, code: hasErrorCode(err) ? err.code : null, message: err.message };
+  }
+  return { name: 'Error', code: null, message: String(err) };
+}
+
+/**
+ * Runs one benchmark: builds its {@link BenchContext}, prints what it records, and writes the JSON
+ * report (`<outDir>/<name>-<timestamp>.json` and `<outDir>/<name>-latest.json`).
+ *
+ * A benchmark that throws (or runs out of budget) still gets its partial report written, with
+ * `ok: false` and the error; `runBench` itself only rejects when the report cannot be written.
+ *
+ * @throws InvalidConfigError (`INVALID_CONFIG`) when `budgetMs` is not a positive number.
+ */
+export async function runBench(bench: Bench, options: RunOptions = {}): Promise<RunOutcome> {
+  const quick = options.quick ?? false;
+  const budgetMs = options.budgetMs ?? (quick ? QUICK_BUDGET_MS : DEFAULT_BUDGET_MS);
+  if (!(budgetMs > 0) || !Number.isFinite(budgetMs)) {
+    throw new InvalidConfigError('budgetMs', `must be a positive number, got ${budgetMs}`);
+  }
+  const print = options.print ?? (() => {});
+  const readStat = options.readProcStat ?? defaultReadProcStat;
+  const sampleStat = (): ProcStatSample | null => {
+    const text = readStat();
+    if (text === null) return null;
+    try {
+      return parseProcStat(text);
+    } catch {
+      return null;
+    }
+  };
+  const args = options.args ?? [];
+  const params: Record<string, ParamValue> = {};
+  const measurements: Measurement[] = [];
+  const ratios: Ratio[] = [];
+  const latencies: LatencyRecord[] = [];
+  const results: Record<string, unknown> = {};
+  const notes: string[] = [];
+  const machine = machineInfo();
+  const started = new Date();
+  const startNs = process.hrtime.bigint();
+  const deadline = performance.now() + budgetMs;
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () => controller.abort(new TimeoutError(`benchmark ${bench.name} exceeded its ${budgetMs} ms budget`)),
+    budgetMs,
+  );
+  timer.unref();
+  const labels = new Set<string>();
+  const claim = (kind: string, label: string): void => {
+    if (label.length === 0) throw new InvalidConfigError(kind, 'label must not be empty');
+    if (labels.has(label)) throw new InvalidConfigError(kind, `duplicate label "${label}"`);
+    labels.add(label);
+  };
+  const checkBudget = (): void => {
+    if (controller.signal.aborted || performance.now() > deadline) {
+      throw new TimeoutError(`benchmark ${bench.name} exceeded its ${budgetMs} ms budget`);
+    }
+  };
+
+  const ctx: BenchContext = {
+    name: bench.name,
+    quick,
+    args,
+    signal: controller.signal,
+    remainingMs: () => Math.max(0, deadline - performance.now()),
+    pick: (full, quickValue) => (quick ? quickValue : full),
+    params(obj) {
+      Object.assign(params, obj);
+      for (const line of formatParams(obj)) print(line);
+    },
+    async measure(label: string, opts: MeasureOptions, fn: () => Promise<void> | void) {
+      const reps = opts.reps ?? 3;
+      const warmup = Math.min(opts.warmup ?? 1, quick ? 1 : Number.POSITIVE_INFINITY);
+      if (!Number.isInteger(reps) || reps < 3) {
+        throw new InvalidConfigError('reps', `must be an integer ≥ 3, got ${reps}`);
+      }
+      if (!Number.isInteger(warmup) || warmup < 0) {
+        throw new InvalidConfigError('warmup', `must be a non-negative integer, got ${warmup}`);
+      }
+      if (!(opts.opsPerRep > 0) || !Number.isFinite(opts.opsPerRep)) {
+        throw new InvalidConfigError('opsPerRep', `must be a positive number, got ${opts.opsPerRep}`);
+      }
+      claim('measure', label);
+      for (let i = 0; i < warmup; i++) {
+        checkBudget();
+        await fn();
+      }
+      const repSeconds: number[] = [];
+      const opsPerSec: number[] = [];
+      const cpuPerOp: number[] = [];
+      const statBefore = sampleStat();
+      const cpuStart = process.cpuUsage();
+      const wallStart = process.hrtime.bigint();
+      for (let i = 0; i < reps; i++) {
+        checkBudget();
+        const c0 = process.cpuUsage();
+        const t0 = process.hrtime.bigint();
+        await fn();
+        const ns = Number(process.hrtime.bigint() - t0);
+        const cpu = cpuMicros(c0);
+        const seconds = Math.max(ns, 1) / 1e9;
+        repSeconds.push(seconds);
+        opsPerSec.push(opts.opsPerRep / seconds);
+        cpuPerOp.push(cpu / opts.opsPerRep);
+      }
+      const wallMicros = Number(process.hrtime.bigint() - wallStart) / 1e3;
+      const ownCpu = cpuMicros(cpuStart);
+      const statAfter = sampleStat();
+      const share =
+        statBefore !== null && statAfter !== null
+          ? otherCpuShare(statBefore, statAfter, ownCpu, wallMicros)
+          : null;
+      const m: Measurement = {
+        label,
+        opsPerRep: opts.opsPerRep,
+        reps,
+        warmup,
+        opsPerSec: spread(opsPerSec),
+        cpuUsPerOp: spread(cpuPerOp),
+        repSeconds,
+        otherCpuShare: share,
+        noisy: share !== null && share > NOISE_THRESHOLD,
+      };
+      measurements.push(m);
+      print(formatMeasurement(m));
+      return m;
+    },
+    ratio(label, numeratorLabel, denominatorLabel) {
+      const num = measurements.find((m) => m.label === numeratorLabel);
+      const den = measurements.find((m) => m.label === denominatorLabel);
+      if (num === undefined) throw new InvalidConfigError('ratio', `no measurement "${numeratorLabel}"`);
+      if (den === undefined) throw new InvalidConfigError('ratio', `no measurement "${denominatorLabel}"`);
+      claim('ratio', label);
+      const r: Ratio = {
+        label,
+        numerator: numeratorLabel,
+        denominator: denominatorLabel,
+        value: num.opsPerSec.median / den.opsPerSec.median,
+      };
+      ratios.push(r);
+      print(formatRatio(r));
+      return r;
+    },
+    latency(label, samples, unit = 'µs') {
+      const summary = summarizeLatencies(samples);
+      claim('latency', label);
+      const rec: LatencyRecord = { label, unit, ...summary };
+      latencies.push(rec);
+      print(formatLatency(rec));
+      return rec;
+    },
+    note(text) {
+      notes.push(text);
+      print(`  note: ${text}`);
+    },
+    result(obj) {
+      Object.assign(results, obj);
+      for (const [k, v] of Object.entries(obj)) print(`  result ${k} = ${JSON.stringify(v)}`);
+    },
+  };
+
+  print(`▶ ${bench.name}: ${bench.description}${quick ? ' (quick)' : ''}`);
+  let error: BenchReport['error'] = null;
+  try {
+    await bench.run(ctx);
+  } catch (err) {
+    error = errorInfo(err);
+    print(`  ✗ ${bench.name} failed: ${error?.code ?? error?.name}: ${error?.message}`);
+  } finally {
+    clearTimeout(timer);
+  }
+  const durationSeconds = Number(process.hrtime.bigint() - startNs) / 1e9;
+  const report: BenchReport = {
+    schema: 1,
+    name: bench.name,
+    description: bench.description,
+    startedAt: started.toISOString(),
+    durationSeconds,
+    quick,
+    budgetMs,
+    args,
+    params,
+    measurements,
+    ratios,
+    latencies,
+    results,
+    notes,
+    machine,
+    noiseThreshold: NOISE_THRESHOLD,
+    ok: error === null,
+    error,
+  };
+  for (const line of formatSummaryTable(report)) print(line);
+
+  const outDir = options.outDir === undefined ? join(REPO_ROOT, 'bench-results') : options.outDir;
+  const files: string[] = [];
+  if (outDir !== null) {
+    await mkdir(outDir, { recursive: true });
+    const stamp = started.toISOString().replace(/[:.]/g, '-');
+    const json = `${JSON.stringify(report, null, 2)}\n`;
+    for (const file of [
+      join(outDir, `${bench.name}-${stamp}.json`),
+      join(outDir, `${bench.name}-latest.json`),
+    ]) {
+      await writeFile(file, json);
+      files.push(file);
+    }
+    print(`  wrote ${files[0]}`);
+  }
+  return { report, files };
+}
