@@ -12,7 +12,12 @@ const ROOT = resolve(import.meta.dirname, '../..');
 const RESULTS = join(ROOT, '.vitest-results');
 const PNPM_VERSION = '12.21.0';
 // Debian packages the tests need; installed only when missing.
-const APT_PACKAGES = ['openssl', 'iproute2', 'procps', ...(existsSync(join(ROOT, 'apps/kv/test')) ? ['chromium'] : [])];
+const APT_PACKAGES = [
+  'openssl',
+  'iproute2',
+  'procps',
+  ...(existsSync(join(ROOT, 'apps/kv/test')) ? ['chromium'] : []),
+];
 
 const totals = { passed: 0, failed: 0 };
 const timings = [];
@@ -24,7 +29,11 @@ function log(msg) {
 
 function run(cmd, args, opts = {}) {
   log(`$ ${cmd} ${args.join(' ')}`);
-  const r = spawnSync(cmd, args, { cwd: ROOT, stdio: 'inherit', env: { ...process.env, ...(opts.env ?? {}) } });
+  const r = spawnSync(cmd, args, {
+    cwd: ROOT,
+    stdio: 'inherit',
+    env: { ...process.env, ...(opts.env ?? {}) },
+  });
   return r.status === 0;
 }
 
@@ -52,10 +61,6 @@ function check(name, ok) {
   log(`[check] ${name}: ${ok ? 'passed' : 'FAILED'}`);
 }
 
-function has(cmd) {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
-}
-
 function aptMissing(pkgs) {
   return pkgs.filter((p) => spawnSync('dpkg', ['-s', p], { stdio: 'ignore' }).status !== 0);
 }
@@ -75,14 +80,21 @@ function vitest(label, dir, files = [], { coverage = true } = {}) {
     ...(coverage ? ['--coverage', '--coverage.reportOnFailure'] : []),
   ];
   log(`$ (cd ${dir}) pnpm ${args.join(' ')}`);
-  const r = spawnSync('pnpm', args, { cwd: join(ROOT, dir), stdio: 'inherit', env: { ...process.env, CI: 'true' } });
+  const r = spawnSync('pnpm', args, {
+    cwd: join(ROOT, dir),
+    stdio: 'inherit',
+    env: { ...process.env, CI: 'true' },
+  });
   if (!existsSync(out)) {
     check(`vitest ${label} (no report, exit ${r.status})`, false);
     return;
   }
   const j = JSON.parse(readFileSync(out, 'utf8'));
   const passed = j.numPassedTests ?? 0;
-  const failed = (j.numFailedTests ?? 0) + (j.numFailedTestSuites ?? 0) + (r.status !== 0 && (j.numFailedTests ?? 0) === 0 ? 1 : 0);
+  const failed =
+    (j.numFailedTests ?? 0) +
+    (j.numFailedTestSuites ?? 0) +
+    (r.status !== 0 && (j.numFailedTests ?? 0) === 0 ? 1 : 0);
   const skipped = (j.numPendingTests ?? 0) + (j.numTodoTests ?? 0);
   totals.passed += passed;
   totals.failed += failed;
@@ -133,14 +145,20 @@ stage('install', () => {
   const missing = aptMissing(APT_PACKAGES);
   if (missing.length > 0) {
     run('apt-get', ['update', '-qq']);
-    check(`apt-get install ${missing.join(' ')}`, run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { env: { DEBIAN_FRONTEND: 'noninteractive' } }));
+    check(
+      `apt-get install ${missing.join(' ')}`,
+      run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], {
+        env: { DEBIAN_FRONTEND: 'noninteractive' },
+      }),
+    );
   }
   let current = '';
   try {
     current = execFileSync('pnpm', ['--version'], { encoding: 'utf8' }).trim();
   } catch {}
   if (current !== PNPM_VERSION) {
-    if (!run('npm', ['install', '-g', '--no-fund', '--no-audit', `pnpm@${PNPM_VERSION}`])) throw new Error('pnpm install failed');
+    if (!run('npm', ['install', '-g', '--no-fund', '--no-audit', `pnpm@${PNPM_VERSION}`]))
+      throw new Error('pnpm install failed');
   }
   const ok = run('pnpm', ['install', '--frozen-lockfile']);
   check('pnpm install --frozen-lockfile', ok);
@@ -149,7 +167,10 @@ stage('install', () => {
 });
 
 stage('build', () => {
-  check('build (turbo run build)', run('pnpm', ['exec', 'turbo', 'run', 'build', '--continue', '--output-logs=errors-only']));
+  check(
+    'build (turbo run build)',
+    run('pnpm', ['exec', 'turbo', 'run', 'build', '--continue', '--output-logs=errors-only']),
+  );
 });
 
 stage('lint', () => {
@@ -157,9 +178,17 @@ stage('lint', () => {
 });
 
 stage('typecheck', () => {
-  for (const dir of [...workspaceDirs('packages'), 'tests', ...workspaceDirs('apps'), ...workspaceDirs('tooling')]) {
+  for (const dir of [
+    ...workspaceDirs('packages'),
+    'tests',
+    ...workspaceDirs('apps'),
+    ...workspaceDirs('tooling'),
+  ]) {
     if (!existsSync(join(ROOT, dir, 'tsconfig.json')) || !hasSources(dir)) continue;
-    check(`typecheck ${pkgName(dir)}`, run('pnpm', ['--filter', pkgName(dir), 'exec', 'tsc', '-p', 'tsconfig.json']));
+    check(
+      `typecheck ${pkgName(dir)}`,
+      run('pnpm', ['--filter', pkgName(dir), 'exec', 'tsc', '-p', 'tsconfig.json']),
+    );
   }
 });
 
@@ -171,7 +200,8 @@ stage('unit and property tests', () => {
 });
 
 stage('storage and transport', () => {
-  for (const dir of ['packages/storage-file', 'packages/transport-tcp']) if (hasTests(dir)) vitest(pkgName(dir), dir);
+  for (const dir of ['packages/storage-file', 'packages/transport-tcp'])
+    if (hasTests(dir)) vitest(pkgName(dir), dir);
 });
 
 const testsDir = join(ROOT, 'tests/test');
@@ -199,7 +229,8 @@ stage('cluster tests', () => {
 });
 
 stage('demo and browser', () => {
-  for (const dir of workspaceDirs('apps')) if (hasTests(dir)) vitest(pkgName(dir), dir, [], { coverage: false });
+  for (const dir of workspaceDirs('apps'))
+    if (hasTests(dir)) vitest(pkgName(dir), dir, [], { coverage: false });
 });
 
 stage('chaos smoke', () => {
@@ -214,7 +245,10 @@ stage('release checks', () => {
     const name = pkgName(dir);
     let ok = false;
     try {
-      const out = execFileSync('pnpm', ['pack', '--dry-run', '--json'], { cwd: join(ROOT, dir), encoding: 'utf8' });
+      const out = execFileSync('pnpm', ['pack', '--dry-run', '--json'], {
+        cwd: join(ROOT, dir),
+        encoding: 'utf8',
+      });
       const info = JSON.parse(out.slice(out.indexOf('{')));
       const files = (Array.isArray(info) ? info[0] : info).files.map((f) => f.path);
       const hasDist = files.includes('dist/index.js') && files.includes('dist/index.d.ts');
@@ -230,7 +264,7 @@ stage('release checks', () => {
 
 // ------------------------------------------------------------------ summary
 
-let coverage = { total: 0, covered: 0 };
+const coverage = { total: 0, covered: 0 };
 for (const dir of [...workspaceDirs('packages'), ...workspaceDirs('tooling')]) {
   const f = join(ROOT, dir, 'coverage/coverage-summary.json');
   if (!existsSync(f)) continue;
@@ -242,7 +276,9 @@ for (const dir of [...workspaceDirs('packages'), ...workspaceDirs('tooling')]) {
 log('\n===== stage timings (s) =====');
 for (const [name, s] of timings) log(`${name.padEnd(28)} ${s.toFixed(1)}`);
 if (coverage.total > 0) {
-  log(`line coverage (packages): ${((100 * coverage.covered) / coverage.total).toFixed(2)}% (${coverage.covered}/${coverage.total})`);
+  log(
+    `line coverage (packages): ${((100 * coverage.covered) / coverage.total).toFixed(2)}% (${coverage.covered}/${coverage.total})`,
+  );
 }
 if (failures.length > 0) {
   log('\nfailures:');
