@@ -1,0 +1,40 @@
+import { ErrorCode } from '@flotilla/types';
+import { describe, expect, it } from 'vitest';
+import { createConfig, DEFAULT_CONFIG } from './config.ts';
+
+describe('createConfig', () => {
+  it('fills defaults', () => {
+    const c = createConfig();
+    expect(c).toEqual({ ...DEFAULT_CONFIG, snapshotPolicy: { sinceLast: 5000 } });
+    expect(c.snapshotPolicy).not.toBe(DEFAULT_CONFIG.snapshotPolicy);
+  });
+  it('keeps given values and derives the lease from the election timeout', () => {
+    const c = createConfig({
+      heartbeatIntervalMs: 100,
+      electionTimeoutMinMs: 1000,
+      electionTimeoutMaxMs: 2000,
+    });
+    expect([c.heartbeatIntervalMs, c.electionTimeoutMinMs, c.electionTimeoutMaxMs, c.leaseMs]).toEqual([
+      100, 1000, 2000, 1000,
+    ]);
+    expect(createConfig({ snapshotPolicy: { sinceLast: null } }).snapshotPolicy).toEqual({ sinceLast: null });
+  });
+  it.each([
+    [{ heartbeatIntervalMs: 0 }, 'heartbeatIntervalMs'],
+    [{ heartbeatIntervalMs: 1.5 }, 'heartbeatIntervalMs'],
+    [{ electionTimeoutMinMs: 300, electionTimeoutMaxMs: 300 }, 'electionTimeoutMaxMs'],
+    [{ heartbeatIntervalMs: 200 }, 'heartbeatIntervalMs'],
+    [{ leaseMs: 151 }, 'leaseMs'],
+    [{ maxClockDrift: 1 }, 'maxClockDrift'],
+    [{ maxClockDrift: -0.1 }, 'maxClockDrift'],
+    [{ snapshotPolicy: { sinceLast: 0 } }, 'snapshotPolicy.sinceLast'],
+    [{ maxPayloadEntries: -1 }, 'maxPayloadEntries'],
+    [{ enablePreVote: 'yes' }, 'enablePreVote'],
+    [{ clusterName: '' }, 'clusterName'],
+    [{ heartbeat: 10 }, 'heartbeat'],
+  ])('refuses %j naming %s', (input, field) => {
+    expect(() => createConfig(input as never)).toThrow(
+      expect.objectContaining({ code: ErrorCode.InvalidConfig, field }),
+    );
+  });
+});

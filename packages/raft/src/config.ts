@@ -1,0 +1,156 @@
+import { InvalidConfigError } from '@flotilla/types';
+
+/** Every tunable of a Raft node. Build one with `createConfig(partial)`; every field has a default. */
+export interface RaftConfig {
+  /** Name of the cluster; transports refuse peers of another cluster. */
+  clusterName: string;
+  /** How often the leader sends heartbeats, in ms. */
+  heartbeatIntervalMs: number;
+  /** Lower bound of the randomized election timeout, in ms. */
+  electionTimeoutMinMs: number;
+  /** Upper bound (exclusive) of the randomized election timeout, in ms. */
+  electionTimeoutMaxMs: number;
+  /** Most entries in one AppendEntries. */
+  maxPayloadEntries: number;
+  /** Most unacknowledged AppendEntries per pipelined stream. */
+  maxInflightRequests: number;
+  /** Most unacknowledged payload bytes per pipelined stream. */
+  maxInflightBytes: number;
+  /** Largest encoded application entry accepted by `clientWrite`, in bytes. */
+  maxEntryBytes: number;
+  /** Most writes proposed but not yet applied; beyond it `clientWrite` fails fast with `Overloaded`. */
+  maxPendingWrites: number;
+  /** A learner is "caught up" (for blocking `addLearner`) when it lags at most this many entries. */
+  replicationLagThreshold: number;
+  /** Build a snapshot every `sinceLast` applied entries since the last one (`null`: never by policy). */
+  snapshotPolicy: { sinceLast: number | null };
+  /** Entries kept in the log after the snapshot that covers them, for lagging followers. */
+  maxInSnapshotLogToKeep: number;
+  /** Purge only when at least this many entries can go at once. */
+  purgeBatchSize: number;
+  /** Timeout of one snapshot transfer, in ms. */
+  installSnapshotTimeoutMs: number;
+  /** Chunk size for snapshot transfers, in bytes. */
+  snapshotChunkBytes: number;
+  /** Ask for pre-votes before a real election, so a rejoining node cannot depose a healthy leader. */
+  enablePreVote: boolean;
+  /** Leader lease, in ms: voters refuse other candidates this long after hearing from a leader. */
+  leaseMs: number;
+  /** Largest relative clock drift between nodes (0.1 = 10%); lease reads keep this margin. */
+  maxClockDrift: number;
+  /** Allow a follower's log to go back (e.g. a follower restored from an old backup). */
+  allowLogReversion: boolean;
+  /** A leader that has not heard from a quorum for an election timeout steps down. */
+  checkQuorum: boolean;
+  /** Persist the committed log id (if the store supports it) so a restart re-applies at once. */
+  saveCommitted: boolean;
+}
+
+/** The defaults (DESIGN §5). */
+export const DEFAULT_CONFIG: Readonly<RaftConfig> = Object.freeze({
+  clusterName: 'flotilla',
+  heartbeatIntervalMs: 50,
+  electionTimeoutMinMs: 150,
+  electionTimeoutMaxMs: 300,
+  maxPayloadEntries: 300,
+  maxInflightRequests: 64,
+  maxInflightBytes: 16 * 1024 * 1024,
+  maxEntryBytes: 4 * 1024 * 1024,
+  maxPendingWrites: 10_000,
+  replicationLagThreshold: 5000,
+  snapshotPolicy: Object.freeze({ sinceLast: 5000 }) as { sinceLast: number | null },
+  maxInSnapshotLogToKeep: 1000,
+  purgeBatchSize: 1,
+  installSnapshotTimeoutMs: 200,
+  snapshotChunkBytes: 3 * 1024 * 1024,
+  enablePreVote: true,
+  leaseMs: 150,
+  maxClockDrift: 0.1,
+  allowLogReversion: false,
+  checkQuorum: true,
+  saveCommitted: true,
+});
+
+/** A partial configuration, as users write it. */
+export type RaftConfigInput = Partial<Omit<RaftConfig, 'snapshotPolicy'>> & {
+  snapshotPolicy?: { sinceLast: number | null };
+};
+
+/** Fills defaults into `input` and validates the result (see `validateConfig`). */
+export function createConfig(input: RaftConfigInput = {}): RaftConfig {
+  for (const key of Object.keys(input)) {
+    if (!Object.hasOwn(DEFAULT_CONFIG, key)) throw new InvalidConfigError(key, 'unknown configuration field');
+  }
+  const config: RaftConfig = { ...DEFAULT_CONFIG, ...stripUndefined(input) } as RaftConfig;
+  if (input.snapshotPolicy === undefined) config.snapshotPolicy = { ...DEFAULT_CONFIG.snapshotPolicy };
+  if (input.leaseMs === undefined && input.electionTimeoutMinMs !== undefined) {
+    // The lease follows the election timeout unless set: a voter must not outlive it.
+    config.leaseMs = config.electionTimeoutMinMs;
+  }
+  return validateConfig(config);
+}
+
+/**
+ * Checks every field and their relations; throws `InvalidConfigError` naming the first bad field.
+ * Relations: heartbeat < election min < election max; lease ≤ election min (a voter that honours a lease
+ * longer than the election timeout would block elections after a leader dies).
+ */
+export function validateConfig(c: RaftConfig): RaftConfig {
+  positiveInt(c, 'heartbeatIntervalMs');
+  positiveInt(c, 'electionTimeoutMinMs');
+  positiveInt(c, 'electionTimeoutMaxMs');
+  positiveInt(c, 'maxPayloadEntries');
+  positiveInt(c, 'maxInflightRequests');
+  positiveInt(c, 'maxInflightBytes');
+  positiveInt(c, 'maxEntryBytes');
+  positiveInt(c, 'maxPendingWrites');
+  nonNegativeInt(c, 'replicationLagThreshold');
+  nonNegativeInt(c, 'maxInSnapshotLogToKeep');
+  positiveInt(c, 'purgeBatchSize');
+  positiveInt(c, 'installSnapshotTimeoutMs');
+  positiveInt(c, 'snapshotChunkBytes');
+  nonNegativeInt(c, 'leaseMs');
+  if (typeof c.clusterName !== 'string' || c.clusterName.length === 0) {
+    throw new InvalidConfigError('clusterName', 'must be a non-empty string');
+  }
+  for (const k of ['enablePreVote', 'allowLogReversion', 'checkQuorum', 'saveCommitted'] as const) {
+    if (typeof c[k] !== 'boolean') throw new InvalidConfigError(k, 'must be a boolean');
+  }
+  if (typeof c.maxClockDrift !== 'number' || !(c.maxClockDrift >= 0 && c.maxClockDrift < 1)) {
+    throw new InvalidConfigError('maxClockDrift', 'must be a number in [0, 1)');
+  }
+  if (c.snapshotPolicy === null || typeof c.snapshotPolicy !== 'object') {
+    throw new InvalidConfigError('snapshotPolicy', 'must be {sinceLast: number | null}');
+  }
+  const since = c.snapshotPolicy.sinceLast;
+  if (since !== null && !(Number.isInteger(since) && since > 0)) {
+    throw new InvalidConfigError('snapshotPolicy.sinceLast', 'must be a positive integer or null');
+  }
+  if (c.electionTimeoutMinMs >= c.electionTimeoutMaxMs) {
+    throw new InvalidConfigError('electionTimeoutMaxMs', 'must be greater than electionTimeoutMinMs');
+  }
+  if (c.heartbeatIntervalMs >= c.electionTimeoutMinMs) {
+    throw new InvalidConfigError('heartbeatIntervalMs', 'must be less than electionTimeoutMinMs');
+  }
+  if (c.leaseMs > c.electionTimeoutMinMs) {
+    throw new InvalidConfigError('leaseMs', 'must not exceed electionTimeoutMinMs');
+  }
+  return c;
+}
+
+function positiveInt(c: RaftConfig, k: keyof RaftConfig): void {
+  const v = c[k];
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
+    throw new InvalidConfigError(k, 'must be a positive integer');
+}
+
+function nonNegativeInt(c: RaftConfig, k: keyof RaftConfig): void {
+  const v = c[k];
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
+    throw new InvalidConfigError(k, 'must be a non-negative integer');
+  }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

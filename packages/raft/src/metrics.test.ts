@@ -1,0 +1,113 @@
+import { ErrorCode, emptyStoredMembership, type RaftMetrics, uniformMembership } from '@flotilla/types';
+import { describe, expect, it } from 'vitest';
+import type { Clock } from './clock.ts';
+import { MetricsHub, Wait } from './metrics.ts';
+
+function base(): RaftMetrics {
+  return {
+    id: 'a',
+    state: 'Follower',
+    currentTerm: 0,
+    vote: { term: 0, nodeId: null, committed: false },
+    lastLogIndex: null,
+    committed: null,
+    lastApplied: null,
+    snapshot: null,
+    purged: null,
+    currentLeader: null,
+    membership: emptyStoredMembership(),
+    replication: null,
+    millisSinceQuorumAck: null,
+    error: null,
+  };
+}
+
+/** A manual clock: timers fire when the test advances time. */
+function manualClock() {
+  let now = 0;
+  const timers = new Map<number, { at: number; fn: () => void }>();
+  let next = 1;
+  const clock: Clock = {
+    now: () => now,
+    setTimeout: (fn, ms) => {
+      const id = next++;
+      timers.set(id, { at: now + ms, fn });
+      return id;
+    },
+    clearTimeout: (h) => timers.delete(h as number),
+  };
+  const advance = (ms: number) => {
+    now += ms;
+    for (const [id, t] of [...timers])
+      if (t.at <= now) {
+        timers.delete(id);
+        t.fn();
+      }
+  };
+  return { clock, advance, pending: () => timers.size };
+}
+
+describe('MetricsHub and Wait', () => {
+  it('publishes only real changes and unsubscribes', () => {
+    const hub = new MetricsHub(base());
+    const seen: number[] = [];
+    const off = hub.subscribe((m) => seen.push(m.currentTerm));
+    hub.publish({ ...base() });
+    hub.publish({ ...base(), currentTerm: 1 });
+    off();
+    hub.publish({ ...base(), currentTerm: 2 });
+    expect(seen).toEqual([1]);
+    expect(hub.current.currentTerm).toBe(2);
+  });
+  it('resolves at once when the predicate already holds, and later on a change', async () => {
+    const { clock } = manualClock();
+    const hub = new MetricsHub(base());
+    const w = new Wait(hub, clock, 1000);
+    await expect(w.state('Follower')).resolves.toMatchObject({ state: 'Follower' });
+    const applied = w.appliedIndex(3);
+    const leader = w.currentLeader('b');
+    const term = w.term(2);
+    const committed = w.committedIndex(3);
+    const logIndex = w.logIndex(3);
+    const snap = w.snapshot({ term: 1, index: 2 });
+    const purged = w.purged({ term: 1, index: 1 });
+    const m = uniformMembership({ a: { addr: 'a' }, b: { addr: 'b' } });
+    const members = w.members(['b', 'a']);
+    hub.publish({
+      ...base(),
+      currentTerm: 2,
+      currentLeader: 'b',
+      lastApplied: { term: 1, index: 3 },
+      committed: { term: 1, index: 3 },
+      lastLogIndex: 3,
+      snapshot: { term: 1, index: 2 },
+      purged: { term: 1, index: 1 },
+      membership: { logId: { term: 1, index: 0 }, membership: m },
+    });
+    await expect(
+      Promise.all([applied, leader, term, committed, logIndex, snap, purged, members]),
+    ).resolves.toHaveLength(8);
+  });
+  it('times out with a typed error naming the condition, leaving no timer behind', async () => {
+    const { clock, advance, pending } = manualClock();
+    const hub = new MetricsHub(base());
+    const p = new Wait(hub, clock, 500).appliedIndex(10, 'ten applied');
+    advance(499);
+    advance(1);
+    await expect(p).rejects.toMatchObject({
+      code: ErrorCode.Timeout,
+      message: expect.stringContaining('ten applied'),
+    });
+    expect(pending()).toBe(0);
+  });
+  it('fails pending and later waits with Stopped when the hub closes', async () => {
+    const { clock } = manualClock();
+    const hub = new MetricsHub(base());
+    const p = new Wait(hub, clock, 500).state('Leader');
+    hub.close();
+    await expect(p).rejects.toMatchObject({ code: ErrorCode.Stopped });
+    await expect(new Wait(hub, clock, 500).state('Leader')).rejects.toMatchObject({
+      code: ErrorCode.Stopped,
+    });
+  });
+});

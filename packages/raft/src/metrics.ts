@@ -1,0 +1,168 @@
+import {
+  compareLogId,
+  isVoter,
+  type LogId,
+  type NodeId,
+  type RaftMetrics,
+  type ServerState,
+  StoppedError,
+  TimeoutError,
+  voterIds,
+} from '@flotilla/types';
+import type { Clock } from './clock.ts';
+
+/** Receives every new metrics value. */
+export type MetricsListener = (m: RaftMetrics) => void;
+
+/**
+ * The node's metrics: the current value and a subscription. Values are immutable snapshots; a new one
+ * is published whenever something a user can see changes.
+ */
+export class MetricsHub {
+  private value: RaftMetrics;
+  private readonly listeners = new Set<MetricsListener>();
+  private closed: Error | null = null;
+
+  constructor(initial: RaftMetrics) {
+    this.value = initial;
+  }
+
+  /** The current metrics. */
+  get current(): RaftMetrics {
+    return this.value;
+  }
+
+  /** Calls `listener` on every change from now on; returns the unsubscribe function. */
+  subscribe(listener: MetricsListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Publishes a new value when it differs from the current one. */
+  publish(next: RaftMetrics): void {
+    if (sameMetrics(this.value, next)) return;
+    this.value = next;
+    for (const l of [...this.listeners]) l(next);
+  }
+
+  /** No further values: pending waits fail with `err` (a `StoppedError` by default). */
+  close(err: Error = new StoppedError()): void {
+    this.closed = err;
+    for (const l of [...this.listeners]) l(this.value);
+    this.listeners.clear();
+  }
+
+  /** Why the hub closed, if it did. */
+  get closedWith(): Error | null {
+    return this.closed;
+  }
+}
+
+function sameMetrics(a: RaftMetrics, b: RaftMetrics): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/**
+ * Waits for the metrics to satisfy a predicate, within `timeoutMs`. Every method resolves with the
+ * first metrics value that satisfies it (checking the current one first), or rejects with a
+ * `TimeoutError` naming what it waited for, or with `StoppedError` if the node stops.
+ *
+ * @example
+ * ```ts
+ * await raft.wait({ timeoutMs: 2000 }).appliedIndex(10, 'all writes applied');
+ * await raft.wait({ timeoutMs: 5000 }).state('Leader');
+ * ```
+ */
+export class Wait {
+  private readonly hub: MetricsHub;
+  private readonly clock: Clock;
+  private readonly timeoutMs: number;
+
+  constructor(hub: MetricsHub, clock: Clock, timeoutMs: number) {
+    this.hub = hub;
+    this.clock = clock;
+    this.timeoutMs = timeoutMs;
+  }
+
+  /** Until `pred(metrics)` holds. `what` names the condition in the timeout error. */
+  until(pred: (m: RaftMetrics) => boolean, what = 'condition'): Promise<RaftMetrics> {
+    const { hub, clock, timeoutMs } = this;
+    return new Promise((resolve, reject) => {
+      if (pred(hub.current)) {
+        resolve(hub.current);
+        return;
+      }
+      if (hub.closedWith) {
+        reject(hub.closedWith);
+        return;
+      }
+      const timer = clock.setTimeout(() => {
+        unsubscribe();
+        reject(new TimeoutError(`timed out after ${timeoutMs} ms waiting for ${what}`));
+      }, timeoutMs);
+      const unsubscribe = hub.subscribe((m) => {
+        if (pred(m)) {
+          clock.clearTimeout(timer);
+          unsubscribe();
+          resolve(m);
+        } else if (hub.closedWith) {
+          clock.clearTimeout(timer);
+          unsubscribe();
+          reject(hub.closedWith);
+        }
+      });
+    });
+  }
+
+  /** Until the last applied index is at least `index`. */
+  appliedIndex(index: number | null, what = `applied index >= ${index}`): Promise<RaftMetrics> {
+    return this.until(
+      (m) => index === null || (m.lastApplied !== null && m.lastApplied.index >= index),
+      what,
+    );
+  }
+
+  /** Until the node is in `state`. */
+  state(state: ServerState, what = `state ${state}`): Promise<RaftMetrics> {
+    return this.until((m) => m.state === state, what);
+  }
+
+  /** Until the node knows `leader` as its leader (`null`: no leader). */
+  currentLeader(leader: NodeId | null, what = `leader ${leader}`): Promise<RaftMetrics> {
+    return this.until((m) => m.currentLeader === leader, what);
+  }
+
+  /** Until the effective membership's voters are exactly `voters` (and, if given, `learners` are learners). */
+  members(voters: Iterable<NodeId>, what = 'membership'): Promise<RaftMetrics> {
+    const want = [...voters].sort();
+    return this.until((m) => {
+      const have = voterIds(m.membership.membership);
+      return have.length === want.length && want.every((id) => isVoter(m.membership.membership, id));
+    }, what);
+  }
+
+  /** Until the snapshot covers at least `logId`. */
+  snapshot(logId: LogId, what = `snapshot >= ${logId.term}-${logId.index}`): Promise<RaftMetrics> {
+    return this.until((m) => compareLogId(m.snapshot, logId) >= 0, what);
+  }
+
+  /** Until the log is purged up to at least `logId`. */
+  purged(logId: LogId, what = `purged >= ${logId.term}-${logId.index}`): Promise<RaftMetrics> {
+    return this.until((m) => compareLogId(m.purged, logId) >= 0, what);
+  }
+
+  /** Until the committed index is at least `index`. */
+  committedIndex(index: number, what = `committed >= ${index}`): Promise<RaftMetrics> {
+    return this.until((m) => m.committed !== null && m.committed.index >= index, what);
+  }
+
+  /** Until the last log index is at least `index`. */
+  logIndex(index: number, what = `last log index >= ${index}`): Promise<RaftMetrics> {
+    return this.until((m) => m.lastLogIndex !== null && m.lastLogIndex >= index, what);
+  }
+
+  /** Until the current term is at least `term`. */
+  term(term: number, what = `term >= ${term}`): Promise<RaftMetrics> {
+    return this.until((m) => m.currentTerm >= term, what);
+  }
+}
