@@ -15,6 +15,19 @@
  * sessions.apply('client-1', 1, () => 'applied'); // { response: 'applied', duplicate: false }
  * ```
  */
+
+export type {
+  ClientWriteResponse,
+  Logger,
+  RaftApi,
+  RaftOptions,
+  ReadLinearizer,
+  ReadPolicy,
+  RuntimeToggles,
+  Trigger,
+  WriteOptions,
+} from './api.ts';
+export { silentLogger } from './api.ts';
 export { type Clock, sleep, systemClock, type TimerHandle } from './clock.ts';
 export { msgpackCodec } from './codec.ts';
 export {

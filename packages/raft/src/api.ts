@@ -1,0 +1,146 @@
+import type {
+  Codec,
+  LogId,
+  Node,
+  NodeId,
+  RaftLogStorage,
+  RaftMetrics,
+  RaftNetworkFactory,
+  RaftRpcHandler,
+  RaftStateMachine,
+} from '@flotilla/types';
+import type { Clock } from './clock.ts';
+import type { RaftConfigInput } from './config.ts';
+import type { Wait } from './metrics.ts';
+
+/** Structured logging, injected; the library never writes to the console. */
+export interface Logger {
+  /** Fine-grained tracing. */
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  /** Notable events (elections, membership changes). */
+  info(msg: string, fields?: Record<string, unknown>): void;
+  /** Something unexpected that the node survives. */
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  /** A failure (e.g. the fatal error that stopped the node). */
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+/** A logger that drops everything (the default). */
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** What `Raft.create` needs. */
+export interface RaftOptions<D, R> {
+  /** This node's id. */
+  id: NodeId;
+  /** Configuration; every field has a default (see `DEFAULT_CONFIG`). */
+  config?: RaftConfigInput;
+  /** Makes clients to the other nodes. */
+  network: RaftNetworkFactory;
+  /** Durable log and vote storage. */
+  logStore: RaftLogStorage;
+  /** The application's state machine. */
+  stateMachine: RaftStateMachine<D, R>;
+  /** Encodes application data once, at `clientWrite`. Default: msgpack. */
+  codec?: Codec<D>;
+  /** Time and timers. Default: the system clock. */
+  clock?: Clock;
+  /** Uniform random numbers in [0, 1) for election timeouts. Default: `Math.random`. */
+  random?: () => number;
+  /** Logger. Default: silent. */
+  logger?: Logger;
+}
+
+/** Options of a write. */
+export interface WriteOptions {
+  /**
+   * Identifies a client session for exactly-once application: a write retried with the same
+   * `(clientId, sequence)` is applied once (Raft thesis §6.3).
+   */
+  clientId?: string;
+  /** The write's sequence number in its client session (increasing). */
+  sequence?: number;
+}
+
+/** The result of a write: where it landed and what the state machine answered. */
+export interface ClientWriteResponse<R> {
+  /** The log id the write was given. */
+  logId: LogId;
+  /** The state machine's response. */
+  response: R;
+}
+
+/** How a linearizable read is confirmed. */
+export type ReadPolicy =
+  /** Confirm leadership with a round of heartbeats to a quorum (always safe). */
+  | 'readIndex'
+  /** Rely on the leader lease (no round trip; safe while clock drift stays within `maxClockDrift`). */
+  | 'lease';
+
+/** What a follower needs to serve a linearizable read: the leader's read point. */
+export interface ReadLinearizer {
+  /** The log id the read must see applied. */
+  readLogId: LogId | null;
+  /** Waits until this node has applied `readLogId`; then a local read is linearizable. */
+  awaitApplied(opts?: { timeoutMs?: number }): Promise<void>;
+}
+
+/** Events to trigger by hand (tests, operators). */
+export interface Trigger {
+  /** Start an election now. */
+  elect(): Promise<void>;
+  /** Send heartbeats now (leader only). */
+  heartbeat(): Promise<void>;
+  /** Build a snapshot now; resolves with its last log id. */
+  snapshot(): Promise<LogId | null>;
+  /** Purge the log up to `upto` (bounded by the snapshot and by streams still reading). */
+  purgeLog(upto: number): Promise<void>;
+  /** Hand leadership to `to` (leader only). */
+  transferLeader(to: NodeId): Promise<void>;
+}
+
+/** Runtime switches (tests, operators). */
+export interface RuntimeToggles {
+  /** Enable/disable the internal tick (elections and heartbeats stop when disabled). */
+  tick(enabled: boolean): void;
+  /** Enable/disable leader heartbeats. */
+  heartbeat(enabled: boolean): void;
+  /** Enable/disable elections on timeout. */
+  elect(enabled: boolean): void;
+}
+
+/** The public API of a Raft node (DESIGN §5). It is also the `RaftRpcHandler` transports call. */
+export interface RaftApi<D, R> extends RaftRpcHandler {
+  /** This node's id. */
+  readonly id: NodeId;
+  /** Initializes a new cluster with these voters (this node must be one). Once per cluster. */
+  initialize(nodes: Record<NodeId, Node>): Promise<void>;
+  /** Proposes `data`; resolves once applied, with its log id and the state machine's response. */
+  clientWrite(data: D, opts?: WriteOptions): Promise<ClientWriteResponse<R>>;
+  /** Proposes several writes in one batch; each resolves as `clientWrite` would. */
+  clientWriteMany(data: readonly D[]): Promise<ClientWriteResponse<R>[]>;
+  /** Confirms this node is the leader and waits until the read point is applied; returns the read point. */
+  ensureLinearizable(opts?: { policy?: ReadPolicy }): Promise<LogId | null>;
+  /** The leader's read point, to serve a linearizable read on a follower. */
+  getReadLinearizer(opts?: { policy?: ReadPolicy }): Promise<ReadLinearizer>;
+  /** Adds a learner; `blocking` (default true) waits until it has caught up. */
+  addLearner(
+    id: NodeId,
+    node: Node,
+    opts?: { blocking?: boolean; timeoutMs?: number },
+  ): Promise<ClientWriteResponse<R>>;
+  /** Changes the voter set (joint, then uniform); `retain` keeps removed voters as learners. */
+  changeMembership(voters: Iterable<NodeId>, opts?: { retain?: boolean }): Promise<ClientWriteResponse<R>>;
+  /** Current metrics and a subscription. */
+  readonly metrics: {
+    readonly current: RaftMetrics;
+    subscribe(listener: (m: RaftMetrics) => void): () => void;
+  };
+  /** Waits for metrics predicates. */
+  wait(opts?: { timeoutMs?: number }): Wait;
+  /** Manual triggers. */
+  readonly trigger: Trigger;
+  /** Runtime toggles. */
+  readonly runtimeConfig: RuntimeToggles;
+  /** Stops the node: pending calls fail with a clear error; later calls fail with `StoppedError`. */
+  shutdown(): Promise<void>;
+}
