@@ -64,6 +64,11 @@ export interface Measurement {
    * repetitions, from `/proc/stat`; `null` where `/proc/stat` is unavailable.
    */
   readonly otherCpuShare: number | null;
+  /**
+   * The `/proc/stat` ticks (all CPUs) the measured repetitions spanned: the share's resolution. A
+   * measurement is only flagged below `MIN_NOISE_TICKS`; `null` where `/proc/stat` is unavailable.
+   */
+  readonly procStatTicks: number | null;
   /** Whether {@link Measurement.otherCpuShare} exceeded the noise threshold (figures are suspect). */
   readonly noisy: boolean;
 }
@@ -205,6 +210,7 @@ export interface BenchReport {
 
 export {
   DEFAULT_BUDGET_MS,
+  MIN_NOISE_TICKS,
   NOISE_THRESHOLD,
   QUICK_BUDGET_MS,
   type RunOptions,

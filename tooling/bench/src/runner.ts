@@ -4,7 +4,14 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hasErrorCode, InvalidConfigError, TimeoutError } from '@flotilla/types';
-import { formatLatency, formatMeasurement, formatParams, formatRatio, formatSummaryTable } from './format.ts';
+import {
+  fmtNum,
+  formatLatency,
+  formatMeasurement,
+  formatParams,
+  formatRatio,
+  formatSummaryTable,
+} from './format.ts';
 import type {
   Bench,
   BenchContext,
@@ -24,6 +31,12 @@ export const DEFAULT_BUDGET_MS = 45_000;
 export const QUICK_BUDGET_MS = 10_000;
 /** Above this share of CPU used by other processes, a measurement is flagged noisy. */
 export const NOISE_THRESHOLD = 0.2;
+
+/**
+ * The fewest `/proc/stat` ticks (summed over CPUs, 100 per CPU-second on Linux) a measurement must
+ * span for its other-process share to be trusted enough to flag; shorter runs still record the share.
+ */
+export const MIN_NOISE_TICKS = 50;
 
 /** The repository root (`bench-results/` is written there by default). */
 export const REPO_ROOT: string = fileURLToPath(new URL('../../../', import.meta.url));
@@ -191,10 +204,9 @@ export async function runBench(bench: Bench, options: RunOptions = {}): Promise<
       const wallMicros = Number(process.hrtime.bigint() - wallStart) / 1e3;
       const ownCpu = cpuMicros(cpuStart);
       const statAfter = sampleStat();
-      const share =
-        statBefore !== null && statAfter !== null
-          ? otherCpuShare(statBefore, statAfter, ownCpu, wallMicros)
-          : null;
+      const haveStat = statBefore !== null && statAfter !== null;
+      const share = haveStat ? otherCpuShare(statBefore, statAfter, ownCpu, wallMicros) : null;
+      const ticks = haveStat ? statAfter.total - statBefore.total : null;
       const m: Measurement = {
         label,
         opsPerRep: opts.opsPerRep,
@@ -204,7 +216,8 @@ export async function runBench(bench: Bench, options: RunOptions = {}): Promise<
         cpuUsPerOp: spread(cpuPerOp),
         repSeconds,
         otherCpuShare: share,
-        noisy: share !== null && share > NOISE_THRESHOLD,
+        procStatTicks: ticks,
+        noisy: share !== null && ticks !== null && ticks >= MIN_NOISE_TICKS && share > NOISE_THRESHOLD,
       };
       measurements.push(m);
       print(formatMeasurement(m));
@@ -240,7 +253,9 @@ export async function runBench(bench: Bench, options: RunOptions = {}): Promise<
     },
     result(obj) {
       Object.assign(results, obj);
-      for (const [k, v] of Object.entries(obj)) print(`  result ${k} = ${JSON.stringify(v)}`);
+      for (const [k, v] of Object.entries(obj)) {
+        print(`  result ${k} = ${typeof v === 'number' ? fmtNum(v) : JSON.stringify(v)}`);
+      }
     },
   };
 
