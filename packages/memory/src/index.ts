@@ -1,0 +1,2 @@
+export * from './log-store.ts';
+export * from './state-machine.ts';
