@@ -2,8 +2,9 @@ import { isPending } from './search.ts';
 import type { Model, Operation, Violation } from './types.ts';
 import { UNKNOWN } from './types.ts';
 
-function describeOp<S, I, O>(model: Model<S, I, O>, op: Operation<I, O>): string {
-  const output = isPending(op) ? UNKNOWN : op.output;
+/** Renders an operation; one still running at `cut` shows an unknown output. */
+function describeOp<S, I, O>(model: Model<S, I, O>, op: Operation<I, O>, cut: number): string {
+  const output = isPending(op) || op.return > cut ? UNKNOWN : op.output;
   const ret = op.return === Number.POSITIVE_INFINITY ? '∞' : String(op.return);
   return `client ${String(op.clientId)}: ${model.describe(op.input, output)}  [${op.call}, ${ret}]`;
 }
@@ -30,15 +31,19 @@ export function explainIllegal<S, I, O>(model: Model<S, I, O>, v: Violation<I, O
     ? 'smallest failing prefix'
     : 'failing prefix (the budget ran out before it was minimized)';
   out.push(`${size}: ${v.prefix.length} operations, up to the return of`);
-  out.push(`  ${describeOp(model, v.culprit)}`);
+  out.push(`  ${describeOp(model, v.culprit, v.culprit.return)}`);
 
   const steps: string[] = [];
   let state = model.init();
   v.longestLinearization.forEach((op, i) => {
-    const [, next] = model.step(state, op.input, isPending(op) ? UNKNOWN : op.output);
+    const [, next] = model.step(
+      state,
+      op.input,
+      isPending(op) || op.return > v.culprit.return ? UNKNOWN : op.output,
+    );
     state = next;
     const after = model.describeState === undefined ? '' : `  ⇒ ${model.describeState(state)}`;
-    steps.push(`  ${i + 1}. ${describeOp(model, op)}${after}`);
+    steps.push(`  ${i + 1}. ${describeOp(model, op, v.culprit.return)}${after}`);
   });
   out.push(
     `longest linearization found (${v.longestLinearization.length} of ${v.prefix.length} operations):`,
@@ -54,7 +59,7 @@ export function explainIllegal<S, I, O>(model: Model<S, I, O>, v: Violation<I, O
   out.push('with a known outcome, none of these can come next:');
   out.push(
     ...capped(
-      stuck.map((op) => `  ${describeOp(model, op)}`),
+      stuck.map((op) => `  ${describeOp(model, op, v.culprit.return)}`),
       max,
       'head',
     ),
@@ -64,7 +69,7 @@ export function explainIllegal<S, I, O>(model: Model<S, I, O>, v: Violation<I, O
     out.push('still pending at that point (may take effect later, or never):');
     out.push(
       ...capped(
-        pending.map((op) => `  ${describeOp(model, op)}`),
+        pending.map((op) => `  ${describeOp(model, op, v.culprit.return)}`),
         max,
         'head',
       ),
