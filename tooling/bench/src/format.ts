@@ -52,7 +52,7 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
       .map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
       .join('  ')
       .trimEnd();
-  return [line(header), '  ' + widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
+  return [line(header), ('  ' + widths.map((w) => '-'.repeat(w)).join('  ')).trimEnd(), ...rows.map(line)];
 }
 
 /** The summary table printed at the end of a run: one row per measurement, then latencies and ratios. */
