@@ -1,0 +1,174 @@
+import {
+  type ApplyEntry,
+  blankEntry,
+  type Entry,
+  ErrorCode,
+  emptyStoredMembership,
+  type LogId,
+  normalEntry,
+  type RaftLogReader,
+  type RaftStateMachine,
+  type SnapshotMeta,
+  snapshotDataOf,
+} from '@flotilla/types';
+import { describe, expect, it } from 'vitest';
+import { msgpackCodec } from './codec.ts';
+import { type AppliedEntry, StateMachineWorker } from './sm-worker.ts';
+
+const codec = msgpackCodec<number>();
+
+function fixture(n: number, opts: { failReadAt?: number } = {}) {
+  const log: Entry[] = [blankEntry(1, 0)];
+  for (let i = 1; i < n; i++) log.push(normalEntry(1, i, codec.encode(i * 10)));
+  let reads = 0;
+  const reader: RaftLogReader = {
+    async tryGetLogEntries(s, e) {
+      reads++;
+      if (opts.failReadAt !== undefined && s <= opts.failReadAt && opts.failReadAt < e)
+        throw new Error('EIO');
+      return log.slice(s, e);
+    },
+    async limitedGetLogEntries(s, e) {
+      return log.slice(s, e);
+    },
+    async getKeyLogIds() {
+      return [];
+    },
+  };
+  const applied: number[] = [];
+  let sum = 0;
+  let release: (() => void) | null = null;
+  const sm: RaftStateMachine<number, number> = {
+    async appliedState() {
+      return { lastApplied: null, lastMembership: emptyStoredMembership() };
+    },
+    async apply(entries: readonly ApplyEntry<number>[]) {
+      return entries.map((e) => {
+        applied.push(e.logId.index);
+        if (e.payload.type !== 'normal') return undefined;
+        sum += e.payload.data;
+        return sum;
+      });
+    },
+    snapshotBuilder() {
+      const at = applied.length;
+      return {
+        async buildSnapshot() {
+          await new Promise<void>((r) => {
+            release = r;
+          });
+          const meta: SnapshotMeta = {
+            lastLogId: { term: 1, index: at - 1 },
+            lastMembership: emptyStoredMembership(),
+            snapshotId: `s${at}`,
+          };
+          return { meta, data: snapshotDataOf(new Uint8Array()) };
+        },
+      };
+    },
+    async installSnapshot(meta) {
+      applied.push(-1);
+      sum = 0;
+      void meta;
+    },
+    async getCurrentSnapshot() {
+      return null;
+    },
+  };
+  const out: { last: LogId; entries: AppliedEntry<number>[] }[] = [];
+  const built: (SnapshotMeta | null)[] = [];
+  const installed: SnapshotMeta[] = [];
+  const fatal: Error[] = [];
+  let yields = 0;
+  const worker = new StateMachineWorker<number, number>({
+    stateMachine: sm,
+    reader,
+    codec,
+    lastApplied: null,
+    chunk: 4,
+    yieldNow: async () => {
+      yields++;
+      await new Promise((r) => setImmediate(r));
+    },
+    events: {
+      applied: (last, entries) => out.push({ last, entries }),
+      snapshotBuilt: (meta) => built.push(meta),
+      snapshotInstalled: (meta) => installed.push(meta),
+      fatal: (e) => fatal.push(e),
+    },
+  });
+  return {
+    worker,
+    applied,
+    out,
+    built,
+    installed,
+    fatal,
+    reads: () => reads,
+    yields: () => yields,
+    release: () => release?.(),
+  };
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 20));
+
+describe('StateMachineWorker', () => {
+  it('applies committed ranges in order, in chunks, yielding between chunks, with decoded data and responses', async () => {
+    const f = fixture(10);
+    f.worker.apply(null, { term: 1, index: 5 });
+    f.worker.apply({ term: 1, index: 5 }, { term: 1, index: 9 });
+    await settle();
+    expect(f.applied).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(f.out.map((o) => o.last.index)).toEqual([3, 5, 9]);
+    expect(f.out[0]?.entries).toEqual([
+      { logId: { term: 1, index: 0 }, response: undefined },
+      { logId: { term: 1, index: 1 }, response: 10 },
+      { logId: { term: 1, index: 2 }, response: 30 },
+      { logId: { term: 1, index: 3 }, response: 60 },
+    ]);
+    expect(f.yields()).toBeGreaterThanOrEqual(1);
+  });
+  it('builds a snapshot without blocking later applies', async () => {
+    const f = fixture(10);
+    f.worker.apply(null, { term: 1, index: 3 });
+    f.worker.buildSnapshot();
+    f.worker.apply({ term: 1, index: 3 }, { term: 1, index: 9 });
+    await settle();
+    expect(f.applied).toHaveLength(10); // applies went on while the build was pending
+    expect(f.built).toEqual([]);
+    f.release();
+    await settle();
+    expect(f.built.map((m) => m?.lastLogId)).toEqual([{ term: 1, index: 3 }]);
+  });
+  it('installs snapshots in order with applies and skips what they cover', async () => {
+    const f = fixture(10);
+    const meta: SnapshotMeta = {
+      lastLogId: { term: 1, index: 6 },
+      lastMembership: emptyStoredMembership(),
+      snapshotId: 'x',
+    };
+    f.worker.installSnapshot(meta, snapshotDataOf(new Uint8Array([1])));
+    f.worker.apply(null, { term: 1, index: 8 });
+    await settle();
+    expect(f.applied).toEqual([-1, 7, 8]);
+    expect(f.installed).toEqual([meta]);
+  });
+  it('stops with a fatal storage error when a committed entry cannot be read, and never retries', async () => {
+    const f = fixture(10, { failReadAt: 4 });
+    f.worker.apply(null, { term: 1, index: 9 });
+    await settle();
+    expect(f.fatal).toHaveLength(1);
+    expect(f.fatal[0]).toMatchObject({ code: ErrorCode.Storage });
+    const reads = f.reads();
+    f.worker.apply(null, { term: 1, index: 9 });
+    await settle();
+    expect(f.reads()).toBe(reads);
+    expect(f.applied).toEqual([0, 1, 2, 3]);
+  });
+  it('reports a missing committed entry as a bug', async () => {
+    const f = fixture(3);
+    f.worker.apply(null, { term: 1, index: 5 });
+    await settle();
+    expect(f.fatal[0]).toMatchObject({ code: ErrorCode.Panicked });
+  });
+});

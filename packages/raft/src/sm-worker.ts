@@ -1,0 +1,204 @@
+import {
+  type ApplyEntry,
+  type Codec,
+  compareLogId,
+  type Entry,
+  formatLogId,
+  type LogId,
+  nextIndex,
+  PanickedError,
+  type RaftLogReader,
+  type RaftStateMachine,
+  type SnapshotData,
+  type SnapshotMeta,
+  StorageError,
+} from '@flotilla/types';
+
+/** One applied entry and the state machine's response to it. */
+export interface AppliedEntry<R> {
+  /** The entry. */
+  logId: LogId;
+  /** The response (`undefined` for blank and membership entries). */
+  response: R | undefined;
+}
+
+/** What the worker reports to the core loop. */
+export interface StateMachineWorkerEvents<R> {
+  /** Entries up to `last` are applied; `entries` are the responses, in order. */
+  applied(last: LogId, entries: AppliedEntry<R>[]): void;
+  /** A snapshot build finished (or failed with `error`). */
+  snapshotBuilt(meta: SnapshotMeta | null, error?: Error): void;
+  /** A received snapshot is installed. */
+  snapshotInstalled(meta: SnapshotMeta): void;
+  /** The state machine or the log failed: the node must stop. */
+  fatal(error: Error): void;
+}
+
+type Job =
+  | { type: 'apply'; prev: LogId | null; committed: LogId }
+  | { type: 'build' }
+  | { type: 'install'; meta: SnapshotMeta; data: SnapshotData };
+
+/**
+ * Runs the state machine apart from the core loop, so applying and snapshot building never block
+ * appending: jobs (apply ranges, snapshot builds, snapshot installs) run one at a time, in order.
+ * Applies read committed entries in chunks and yield to the event loop between chunks, so a large
+ * batch never starves heartbeats. A snapshot build captures the builder between two applies and then
+ * runs concurrently with later applies.
+ */
+export class StateMachineWorker<D, R> {
+  private readonly sm: RaftStateMachine<D, R>;
+  private readonly reader: RaftLogReader;
+  private readonly codec: Codec<D>;
+  private readonly events: StateMachineWorkerEvents<R>;
+  private readonly chunk: number;
+  private readonly yieldNow: () => Promise<void>;
+  private readonly jobs: Job[] = [];
+  private running = false;
+  private stopped = false;
+  private lastApplied: LogId | null;
+  private building: Promise<void> | null = null;
+
+  constructor(opts: {
+    stateMachine: RaftStateMachine<D, R>;
+    reader: RaftLogReader;
+    codec: Codec<D>;
+    events: StateMachineWorkerEvents<R>;
+    lastApplied: LogId | null;
+    /** Entries per `apply` call (default 256). */
+    chunk?: number;
+    /** Yields to the event loop between chunks (default: `setImmediate`). */
+    yieldNow?: () => Promise<void>;
+  }) {
+    this.sm = opts.stateMachine;
+    this.reader = opts.reader;
+    this.codec = opts.codec;
+    this.events = opts.events;
+    this.lastApplied = opts.lastApplied;
+    this.chunk = opts.chunk ?? 256;
+    this.yieldNow = opts.yieldNow ?? (() => new Promise((r) => setImmediate(r)));
+  }
+
+  /** Applies committed entries in `(prev, committed]`. */
+  apply(prev: LogId | null, committed: LogId): void {
+    this.push({ type: 'apply', prev, committed });
+  }
+
+  /** Builds a snapshot (captured after every apply queued so far). */
+  buildSnapshot(): void {
+    this.push({ type: 'build' });
+  }
+
+  /** Installs a received snapshot, in order with applies. */
+  installSnapshot(meta: SnapshotMeta, data: SnapshotData): void {
+    this.push({ type: 'install', meta, data });
+  }
+
+  /** Stops after the current job; waits for it (and a running build) to finish. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.jobs.length = 0;
+    while (this.running) await this.yieldNow();
+    if (this.building) await this.building;
+  }
+
+  private push(job: Job): void {
+    if (this.stopped) return;
+    this.jobs.push(job);
+    if (!this.running) {
+      this.running = true;
+      void this.run();
+    }
+  }
+
+  private async run(): Promise<void> {
+    try {
+      while (!this.stopped) {
+        const job = this.jobs.shift();
+        if (job === undefined) break;
+        if (job.type === 'apply') await this.runApply(job.prev, job.committed);
+        else if (job.type === 'build') this.runBuild();
+        else await this.runInstall(job.meta, job.data);
+      }
+    } catch (err) {
+      this.stopped = true;
+      this.events.fatal(err instanceof Error ? err : new PanickedError(String(err)));
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async runApply(prev: LogId | null, committed: LogId): Promise<void> {
+    // Skip what a snapshot install already covered.
+    let start = Math.max(nextIndex(prev), nextIndex(this.lastApplied));
+    const end = committed.index + 1;
+    while (start < end && !this.stopped) {
+      let entries: Entry[];
+      try {
+        entries = await this.reader.tryGetLogEntries(start, Math.min(end, start + this.chunk));
+      } catch (err) {
+        throw new StorageError('read', `reading committed entries from ${start}: ${String(err)}`, {
+          cause: err,
+        });
+      }
+      if (entries.length === 0 || entries[0]?.logId.index !== start) {
+        throw new PanickedError(
+          `committed entry ${start} is missing from the log (apply up to ${formatLogId(committed)})`,
+        );
+      }
+      const decoded: ApplyEntry<D>[] = entries.map((e) => {
+        const p = e.payload;
+        if (p.type !== 'normal') return { logId: e.logId, payload: p };
+        return { logId: e.logId, payload: { type: 'normal', data: this.codec.decode(p.data) } };
+      });
+      let responses: (R | undefined)[];
+      try {
+        responses = await this.sm.apply(decoded);
+      } catch (err) {
+        throw new StorageError('apply', `state machine apply failed at ${start}: ${String(err)}`, {
+          cause: err,
+        });
+      }
+      const last = entries[entries.length - 1]?.logId as LogId;
+      this.lastApplied = last;
+      this.events.applied(
+        last,
+        entries.map((e, i) => ({ logId: e.logId, response: responses[i] })),
+      );
+      start = last.index + 1;
+      if (start < end) await this.yieldNow();
+    }
+  }
+
+  private runBuild(): void {
+    if (this.building) return; // one build at a time; the running one covers what was applied
+    const builder = this.sm.snapshotBuilder();
+    this.building = (async () => {
+      try {
+        const snap = await builder.buildSnapshot();
+        this.events.snapshotBuilt(snap.meta);
+      } catch (err) {
+        this.events.snapshotBuilt(null, err instanceof Error ? err : new Error(String(err)));
+      } finally {
+        this.building = null;
+      }
+    })();
+  }
+
+  private async runInstall(meta: SnapshotMeta, data: SnapshotData): Promise<void> {
+    if (compareLogId(meta.lastLogId, this.lastApplied) <= 0) {
+      // Already applied past it (a stale install); nothing to replace.
+      this.events.snapshotInstalled(meta);
+      return;
+    }
+    try {
+      await this.sm.installSnapshot(meta, data);
+    } catch (err) {
+      throw new StorageError('snapshot', `installing snapshot ${meta.snapshotId}: ${String(err)}`, {
+        cause: err,
+      });
+    }
+    this.lastApplied = meta.lastLogId;
+    this.events.snapshotInstalled(meta);
+  }
+}
