@@ -16,7 +16,7 @@
  * @module
  */
 export { checkLinearizability } from './check.ts';
-export type { KvInput, KvOutput } from './kv.ts';
+export type { KvInput, KvOutput, KvState } from './kv.ts';
 export { kvModel } from './kv.ts';
 export type { EdnScalar } from './parse-edn.ts';
 export { parseEdnMap, parseKvEdnHistory } from './parse-edn.ts';

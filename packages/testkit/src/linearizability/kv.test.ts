@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkLinearizability } from './check.ts';
-import { type KvInput, type KvOutput, kvModel } from './kv.ts';
+import { type KvInput, type KvOutput, type KvState, kvModel } from './kv.ts';
 import type { Operation } from './types.ts';
 import { UNKNOWN } from './types.ts';
 
@@ -15,14 +15,21 @@ const op = (input: KvInput, output: KvOutput, call: number, ret: number): Operat
 });
 
 describe('kvModel', () => {
+  const st = (value: string): KvState => {
+    // Build the state the way the model does, by appending one character at a time.
+    let s = m.init();
+    for (const c of value) s = m.step(s, { kind: 'append', key: 'k', value: c }, {})[1];
+    return s;
+  };
+
   it('gets "" for a missing key, puts and appends', () => {
-    expect(m.init()).toBe('');
-    expect(m.step('', { kind: 'get', key: 'k' }, { value: '' })).toEqual([true, '']);
-    expect(m.step('', { kind: 'get', key: 'k' }, {})).toEqual([true, '']);
-    expect(m.step('a', { kind: 'get', key: 'k' }, { value: 'b' })[0]).toBe(false);
-    expect(m.step('a', { kind: 'get', key: 'k' }, UNKNOWN)).toEqual([true, 'a']);
-    expect(m.step('a', { kind: 'put', key: 'k', value: 'b' }, {})).toEqual([true, 'b']);
-    expect(m.step('a', { kind: 'append', key: 'k', value: 'b' }, {})).toEqual([true, 'ab']);
+    expect(m.init().value).toBe('');
+    expect(m.step(st(''), { kind: 'get', key: 'k' }, { value: '' })[0]).toBe(true);
+    expect(m.step(st(''), { kind: 'get', key: 'k' }, {})[0]).toBe(true);
+    expect(m.step(st('a'), { kind: 'get', key: 'k' }, { value: 'b' })[0]).toBe(false);
+    expect(m.step(st('a'), { kind: 'get', key: 'k' }, UNKNOWN)).toEqual([true, st('a')]);
+    expect(m.step(st('a'), { kind: 'put', key: 'k', value: 'b' }, {})).toEqual([true, st('b')]);
+    expect(m.step(st('a'), { kind: 'append', key: 'k', value: 'bc' }, {})).toEqual([true, st('abc')]);
   });
 
   it('partitions a history per key, keeping every operation once', () => {
@@ -49,16 +56,20 @@ describe('kvModel', () => {
     expect(v.explanation?.split('\n')[0]).toBe('not linearizable: key "b" (part 2 of 2)');
   });
 
-  it('hashes consistently with equality', () => {
-    const hash = m.hash as (s: string) => number;
-    expect(hash('x 1 y' + 'x 2 y')).toBe(hash('x 1 yx 2 y'));
-    expect(hash('ab')).not.toBe(hash('ba'));
+  it('hashes consistently with equality, however the value was built', () => {
+    const put = m.step(st('zz'), { kind: 'put', key: 'k', value: 'x 1 yx 2 y' }, {})[1];
+    const appended = m.step(st('x 1 y'), { kind: 'append', key: 'k', value: 'x 2 y' }, {})[1];
+    expect(m.equal(put, appended)).toBe(true);
+    expect(m.hash?.(put)).toBe(m.hash?.(appended));
+    expect(m.equal(st('ab'), st('ba'))).toBe(false);
+    expect(m.hash?.(st('ab'))).not.toBe(m.hash?.(st('ba')));
+    expect(m.hash?.(st(''))).toBe(m.hash?.(m.step(st('q'), { kind: 'put', key: 'k', value: '' }, {})[1]));
   });
 
   it('describes operations', () => {
     expect(m.describe({ kind: 'get', key: 'k' }, { value: 'v' })).toBe('get("k") → "v"');
     expect(m.describe({ kind: 'put', key: 'k', value: 'v' }, {})).toBe('put("k", "v")');
     expect(m.describe({ kind: 'append', key: 'k', value: 'v' }, UNKNOWN)).toBe('append("k", "v") ?');
-    expect(m.describeState?.('v')).toBe('"v"');
+    expect(m.describeState?.(st('v'))).toBe('"v"');
   });
 });
