@@ -1,0 +1,117 @@
+import net from 'node:net';
+import tls from 'node:tls';
+import { type NodeId, UnreachableError } from '@flotilla/types';
+import { newNonce, proof, proofMatches } from './auth.ts';
+import { FramedSocket } from './framing.ts';
+import {
+  type ConnectionKind,
+  Frame,
+  HandshakeError,
+  type HandshakeFailure,
+  PROTOCOL_VERSION,
+} from './protocol.ts';
+
+/** What a client needs to open one connection. */
+export interface DialParams {
+  host: string;
+  port: number;
+  tls: tls.ConnectionOptions | undefined;
+  kind: ConnectionKind;
+  clusterId: string;
+  from: NodeId;
+  to: NodeId;
+  secret: Uint8Array | undefined;
+  maxFrameBytes: number;
+  timeoutMs: number;
+}
+
+const FAILURES: readonly string[] = ['version', 'cluster', 'target', 'auth', 'protocol', 'timeout'];
+
+/**
+ * Opens a connection and runs the client side of the handshake: magic, hello, the server's welcome
+ * (whose proof is checked when a secret is set), then our own proof. Resolves with a ready
+ * connection; rejects with `UnreachableError` (or its `HandshakeError` subclass).
+ */
+export function dial(p: DialParams): Promise<FramedSocket> {
+  return new Promise<FramedSocket>((resolve, reject) => {
+    let settled = false;
+    const socket =
+      p.tls !== undefined
+        ? tls.connect({
+            ...p.tls,
+            host: p.host,
+            port: p.port,
+            ...(net.isIP(p.host) === 0 && p.tls.servername === undefined ? { servername: p.host } : {}),
+          })
+        : net.connect({ host: p.host, port: p.port });
+    socket.setNoDelay(true);
+    const fail = (err: UnreachableError) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      fs.onClose = () => {};
+      fs.close(undefined);
+      reject(err);
+    };
+    const timer = setTimeout(
+      () => fail(new HandshakeError('timeout', `no handshake with ${p.host}:${p.port} in ${p.timeoutMs} ms`)),
+      p.timeoutMs,
+    );
+    const fs = new FramedSocket(socket, p.maxFrameBytes, false);
+    fs.onClose = (err) =>
+      fail(
+        new UnreachableError(
+          `cannot connect to ${p.to} at ${p.host}:${p.port}: ${err?.message ?? 'closed'}`,
+          {
+            cause: err,
+          },
+        ),
+      );
+    const clientNonce = p.secret !== undefined ? newNonce() : null;
+    socket.once(p.tls !== undefined ? 'secureConnect' : 'connect', () => {
+      fs.writeMagic();
+      fs.send([Frame.Hello, PROTOCOL_VERSION, p.clusterId, p.from, p.to, p.kind, clientNonce]);
+    });
+    fs.onFrame = (body) => {
+      if (settled) return;
+      if (!Array.isArray(body)) return fail(new HandshakeError('protocol', 'malformed handshake frame'));
+      if (body[0] === Frame.Reject) {
+        const reason = FAILURES.includes(body[1] as string) ? (body[1] as HandshakeFailure) : 'protocol';
+        return fail(new HandshakeError(reason, `refused by ${p.to}: ${String(body[2])}`));
+      }
+      const [tag, version, serverNonce, serverProof] = body;
+      if (tag !== Frame.Welcome) return fail(new HandshakeError('protocol', 'expected a welcome'));
+      if (version !== PROTOCOL_VERSION)
+        return fail(new HandshakeError('version', `peer speaks version ${String(version)}`));
+      if (p.secret !== undefined && clientNonce !== null) {
+        if (!(serverNonce instanceof Uint8Array))
+          return fail(new HandshakeError('auth', 'the server did not authenticate itself'));
+        const ctx = {
+          clusterId: p.clusterId,
+          from: p.from,
+          to: p.to,
+          kind: p.kind,
+          clientNonce,
+          serverNonce,
+        };
+        if (!proofMatches(proof(p.secret, 'server', ctx), serverProof))
+          return fail(new HandshakeError('auth', 'the server does not know the shared secret'));
+        fs.send([Frame.Auth, proof(p.secret, 'client', ctx)]);
+      }
+      settled = true;
+      clearTimeout(timer);
+      fs.onFrame = () => {};
+      fs.onClose = () => {};
+      resolve(fs);
+    };
+  });
+}
+
+/** Parses `host:port` or `[v6]:port`; `undefined` when it is not one. */
+export function parseAddr(addr: string): { host: string; port: number } | undefined {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(addr);
+  if (m === null) return undefined;
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) return undefined;
+  return { host: (m[1] ?? m[2])!, port };
+}

@@ -1,0 +1,225 @@
+import type { Duplex } from 'node:stream';
+import { NetworkError } from '@flotilla/types';
+import { Packr, Unpackr } from 'msgpackr';
+import { RAFT_MAGIC } from './protocol.ts';
+
+/** A frame could not be sent or read: it is over the size limit, or its body is not valid msgpack. */
+export class FrameError extends NetworkError {}
+
+/**
+ * A socket speaking length-prefixed msgpackr frames: a big-endian u32 body length, then the body.
+ *
+ * Each instance owns its own `Packr`/`Unpackr` pair in msgpackr's `sequential` record mode: a record
+ * structure is defined inline the first time it is sent on this connection and referenced by a small
+ * id afterwards. Both ends start empty, so structures are reset with every connection. Because the
+ * decoder learns structures from the frames it reads, a frame that was encoded must be sent; a send
+ * that fails (oversize) therefore closes the connection.
+ *
+ * Incoming `bin` values are turned into plain `Uint8Array` views (no copy) over the frame's buffer.
+ */
+export class FramedSocket {
+  /** Called with each decoded frame body, in order. */
+  onFrame: (body: unknown) => void = () => {};
+  /** Called once when the socket is closed, with the error that closed it, if any. */
+  onClose: (err: Error | undefined) => void = () => {};
+
+  readonly socket: Duplex;
+  readonly #maxFrameBytes: number;
+  readonly #packr = new Packr({ sequential: true, mapsAsObjects: true });
+  readonly #unpackr = new Unpackr({ sequential: true, mapsAsObjects: true });
+  #chunks: Buffer[] = [];
+  #buffered = 0;
+  #needMagic: boolean;
+  #closed = false;
+  #closeError: Error | undefined;
+  #drainWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+
+  /**
+   * @param socket - a connected socket (plain or TLS).
+   * @param maxFrameBytes - the largest body accepted or sent.
+   * @param expectMagic - whether the stream starts with {@link RAFT_MAGIC} (the server side).
+   */
+  constructor(socket: Duplex, maxFrameBytes: number, expectMagic: boolean) {
+    this.socket = socket;
+    this.#maxFrameBytes = maxFrameBytes;
+    this.#needMagic = expectMagic;
+    socket.on('data', (chunk: Buffer) => this.feed(chunk));
+    socket.on('drain', () => this.#settleDrain(undefined));
+    socket.on('error', (err: Error) => this.close(err));
+    socket.on('close', () => this.close(undefined));
+    socket.on('end', () => this.close(undefined));
+  }
+
+  /** Whether the connection is closed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Writes the magic preamble (client side, before the hello). */
+  writeMagic(): void {
+    this.socket.write(RAFT_MAGIC);
+  }
+
+  /**
+   * Encodes and writes one frame. Returns `false` when the socket's buffer is full (wait for
+   * {@link drained}). Throws `FrameError` (and closes) when the body exceeds the limit, and
+   * `NetworkError` when closed.
+   */
+  send(body: unknown): boolean {
+    if (this.#closed) throw this.#closedError();
+    const encoded = this.#packr.pack(body);
+    const n = encoded.byteLength;
+    if (n > this.#maxFrameBytes) {
+      const err = new FrameError(`frame of ${n} bytes exceeds the limit of ${this.#maxFrameBytes}`);
+      this.close(err);
+      throw err;
+    }
+    const head = Buffer.allocUnsafe(4);
+    head.writeUInt32BE(n, 0);
+    this.socket.cork();
+    this.socket.write(head);
+    const ok = this.socket.write(encoded);
+    this.socket.uncork();
+    return ok;
+  }
+
+  /** Resolves once the socket's write buffer has drained; rejects if the connection closes first. */
+  drained(): Promise<void> {
+    if (this.#closed) return Promise.reject(this.#closedError());
+    if (!this.socket.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve, reject) => this.#drainWaiters.push({ resolve, reject }));
+  }
+
+  /** Stops reading (backpressure towards the peer). */
+  pause(): void {
+    this.socket.pause();
+  }
+
+  /** Resumes reading. */
+  resume(): void {
+    if (!this.#closed) this.socket.resume();
+  }
+
+  /** Feeds bytes read from the socket (or read ahead by whoever accepted it). */
+  feed(chunk: Buffer): void {
+    if (this.#closed || chunk.byteLength === 0) return;
+    this.#chunks.push(chunk);
+    this.#buffered += chunk.byteLength;
+    try {
+      this.#drainFrames();
+    } catch (err) {
+      this.close(err instanceof Error ? err : new FrameError(String(err)));
+    }
+  }
+
+  /** Closes the connection (idempotent). Pending drain waits reject. */
+  close(err: Error | undefined): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#closeError = err;
+    this.#chunks = [];
+    this.#buffered = 0;
+    this.#settleDrain(this.#closedError());
+    this.socket.destroy();
+    this.onClose(err);
+  }
+
+  /** Sends a last frame, then closes once it is flushed (or after a short grace period). */
+  finish(body: unknown): void {
+    if (this.#closed) return;
+    try {
+      this.send(body);
+    } catch {
+      return;
+    }
+    this.socket.end();
+    const t = setTimeout(() => this.close(undefined), 1_000);
+    t.unref();
+  }
+
+  #closedError(): NetworkError {
+    return new NetworkError('connection closed', { cause: this.#closeError });
+  }
+
+  #settleDrain(err: Error | undefined): void {
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = [];
+    for (const w of waiters) {
+      if (err === undefined) w.resolve();
+      else w.reject(err);
+    }
+  }
+
+  #take(n: number): Buffer {
+    const first = this.#chunks[0]!;
+    let out: Buffer;
+    if (first.byteLength >= n) {
+      out = first.subarray(0, n);
+      if (first.byteLength === n) this.#chunks.shift();
+      else this.#chunks[0] = first.subarray(n);
+    } else {
+      out = Buffer.allocUnsafe(n);
+      let at = 0;
+      while (at < n) {
+        const c = this.#chunks[0]!;
+        const k = Math.min(c.byteLength, n - at);
+        c.copy(out, at, 0, k);
+        at += k;
+        if (k === c.byteLength) this.#chunks.shift();
+        else this.#chunks[0] = c.subarray(k);
+      }
+    }
+    this.#buffered -= n;
+    return out;
+  }
+
+  #peekLength(): number {
+    const first = this.#chunks[0]!;
+    if (first.byteLength >= 4) return first.readUInt32BE(0);
+    const head = this.#take(4);
+    this.#chunks.unshift(head);
+    this.#buffered += 4;
+    return head.readUInt32BE(0);
+  }
+
+  #drainFrames(): void {
+    if (this.#needMagic) {
+      if (this.#buffered < RAFT_MAGIC.byteLength) return;
+      const magic = this.#take(RAFT_MAGIC.byteLength);
+      if (!magic.equals(RAFT_MAGIC)) throw new FrameError('bad magic: not a Flotilla peer');
+      this.#needMagic = false;
+    }
+    while (!this.#closed && this.#buffered >= 4) {
+      const n = this.#peekLength();
+      if (n > this.#maxFrameBytes)
+        throw new FrameError(`incoming frame of ${n} bytes exceeds the limit of ${this.#maxFrameBytes}`);
+      if (this.#buffered < 4 + n) return;
+      this.#take(4);
+      const body = this.#take(n);
+      let value: unknown;
+      try {
+        value = toPlainBytes(this.#unpackr.unpack(body));
+      } catch (err) {
+        throw new FrameError('undecodable frame', { cause: err });
+      }
+      this.onFrame(value);
+    }
+  }
+}
+
+/** Replaces every Buffer inside a decoded value by a plain Uint8Array view of the same bytes. */
+function toPlainBytes(x: unknown, depth = 0): unknown {
+  if (x === null || typeof x !== 'object' || depth > 64) return x;
+  if (Buffer.isBuffer(x)) return new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
+  if (Array.isArray(x)) {
+    for (let i = 0; i < x.length; i++) x[i] = toPlainBytes(x[i], depth + 1);
+    return x;
+  }
+  if (x instanceof Uint8Array) return x;
+  const o = x as Record<string, unknown>;
+  for (const k in o) {
+    const v = o[k];
+    if (v !== null && typeof v === 'object') o[k] = toPlainBytes(v, depth + 1);
+  }
+  return x;
+}
