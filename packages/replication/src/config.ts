@@ -1,0 +1,140 @@
+import { InvalidConfigError } from '@flotilla/types';
+
+/** Exponential back-off after transport errors, used when the network has no `backoff()` of its own. */
+export interface BackoffConfig {
+  /** The first delay, in ms. */
+  initialMs: number;
+  /** The longest delay, in ms. */
+  maxMs: number;
+  /** Each next delay is the previous one times this (≥ 1). */
+  multiplier: number;
+}
+
+/** Tuning of replication streams, heartbeats and snapshot transfers. */
+export interface ReplicationConfig {
+  /** At most this many entries per AppendEntries request (≥ 1). */
+  maxPayloadEntries: number;
+  /** At most this many unacknowledged requests per pipelined stream (≥ 1). */
+  maxInflightRequests: number;
+  /**
+   * At most this many unacknowledged payload bytes per pipelined stream (≥ 1). A request is always
+   * allowed when nothing is in flight, so one oversized entry still goes through.
+   */
+  maxInflightBytes: number;
+  /** Timeout of a unary AppendEntries, and of the wait for the next reply on a stream, in ms. */
+  appendTimeoutMs: number;
+  /** Heartbeat period; also each heartbeat's timeout, in ms. */
+  heartbeatIntervalMs: number;
+  /** Timeout of a whole snapshot transfer, in ms. */
+  installSnapshotTimeoutMs: number;
+  /** Chunk size passed to the network for snapshot data, in bytes. */
+  snapshotChunkBytes: number;
+  /** Back-off after transport errors. */
+  backoff: BackoffConfig;
+}
+
+/** The defaults: 64 entries per request, 16 requests / 8 MiB in flight, 50 ms heartbeats. */
+export const defaultReplicationConfig: Readonly<ReplicationConfig> = Object.freeze({
+  maxPayloadEntries: 64,
+  maxInflightRequests: 16,
+  maxInflightBytes: 8 * 1024 * 1024,
+  appendTimeoutMs: 1_000,
+  heartbeatIntervalMs: 50,
+  installSnapshotTimeoutMs: 60_000,
+  snapshotChunkBytes: 1024 * 1024,
+  backoff: Object.freeze({ initialMs: 50, maxMs: 2_000, multiplier: 2 }),
+});
+
+/** A partial config: any field left out takes its default. */
+export type ReplicationConfigInput = Partial<Omit<ReplicationConfig, 'backoff'>> & {
+  backoff?: Partial<BackoffConfig>;
+};
+
+function positiveInt(field: string, v: number): void {
+  if (!Number.isSafeInteger(v) || v < 1)
+    throw new InvalidConfigError(field, `expected an integer ≥ 1, got ${v}`);
+}
+
+function positive(field: string, v: number): void {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
+    throw new InvalidConfigError(field, `expected a finite number > 0, got ${v}`);
+}
+
+/**
+ * Fills defaults and checks every field; throws `InvalidConfigError` (code `INVALID_CONFIG`) naming
+ * the field at fault.
+ */
+export function resolveReplicationConfig(input: ReplicationConfigInput = {}): ReplicationConfig {
+  const c: ReplicationConfig = {
+    ...defaultReplicationConfig,
+    ...input,
+    backoff: { ...defaultReplicationConfig.backoff, ...input.backoff },
+  };
+  positiveInt('maxPayloadEntries', c.maxPayloadEntries);
+  positiveInt('maxInflightRequests', c.maxInflightRequests);
+  positiveInt('maxInflightBytes', c.maxInflightBytes);
+  positive('appendTimeoutMs', c.appendTimeoutMs);
+  positive('heartbeatIntervalMs', c.heartbeatIntervalMs);
+  positive('installSnapshotTimeoutMs', c.installSnapshotTimeoutMs);
+  positiveInt('snapshotChunkBytes', c.snapshotChunkBytes);
+  if (!Number.isFinite(c.backoff.initialMs) || c.backoff.initialMs < 0)
+    throw new InvalidConfigError(
+      'backoff.initialMs',
+      `expected a finite number ≥ 0, got ${c.backoff.initialMs}`,
+    );
+  if (!Number.isFinite(c.backoff.maxMs) || c.backoff.maxMs < c.backoff.initialMs)
+    throw new InvalidConfigError(
+      'backoff.maxMs',
+      `expected a finite number ≥ initialMs, got ${c.backoff.maxMs}`,
+    );
+  if (!Number.isFinite(c.backoff.multiplier) || c.backoff.multiplier < 1)
+    throw new InvalidConfigError(
+      'backoff.multiplier',
+      `expected a finite number ≥ 1, got ${c.backoff.multiplier}`,
+    );
+  return c;
+}
+
+/** Delays of an exponential back-off: `initialMs`, then ×`multiplier` each time, capped at `maxMs`. */
+export function* exponentialBackoff(cfg: BackoffConfig): Generator<number, never> {
+  let d = cfg.initialMs;
+  for (;;) {
+    yield d;
+    d = Math.min(cfg.maxMs, Math.max(d * cfg.multiplier, 1));
+  }
+}
+
+/**
+ * Back-off state of one stream: `next()` returns the next delay (starting a fresh sequence, from the
+ * network's `backoff()` if it has one, after a `reset()`); `reset()` is called after every success.
+ */
+export class Backoff {
+  #iter: Iterator<number> | null = null;
+  #current = 0;
+  readonly #make: () => Iterable<number>;
+
+  /** @param make - a fresh delay sequence, e.g. `() => network.backoff?.() ?? exponentialBackoff(cfg)`. */
+  constructor(make: () => Iterable<number>) {
+    this.#make = make;
+  }
+
+  /** The delay to wait before the next attempt (0 when no error happened since the last success). */
+  get current(): number {
+    return this.#current;
+  }
+
+  /** Moves to the next delay after an error and returns it. */
+  next(): number {
+    this.#iter ??= this.#make()[Symbol.iterator]();
+    const r = this.#iter.next();
+    // A finite network back-off that ran out keeps its last delay.
+    if (r.done !== true) this.#current = Math.max(0, r.value);
+    return this.#current;
+  }
+
+  /** Clears the back-off after a success. */
+  reset(): void {
+    this.#iter = null;
+    this.#current = 0;
+  }
+}

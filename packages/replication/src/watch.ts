@@ -1,0 +1,141 @@
+/**
+ * A read-only view of a {@link Watch}: what replication streams receive from the runtime.
+ */
+export interface ReadonlyWatch<T> {
+  /** The current value. */
+  get(): T;
+  /**
+   * A counter bumped on every change. Pass it back to {@link ReadonlyWatch.changed} to wait for a
+   * change made after it was read, so no wake-up is lost between reading and waiting.
+   */
+  readonly version: number;
+  /**
+   * Resolves with the new value at the next change after `since` (default: the current version);
+   * resolves at once if the watch already changed since `since`. Rejects with the signal's reason
+   * when `signal` aborts; its listener is removed either way, so waiting never leaks.
+   */
+  changed(signal?: AbortSignal, since?: number): Promise<T>;
+}
+
+interface Waiter<T> {
+  resolve(value: T): void;
+  reject(reason: unknown): void;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+/**
+ * A value that others can wait on: the runtime sets it, replication streams wait for it to change.
+ * Waiting never polls. Every waiter is removed when it is woken or its signal aborts, so the number
+ * of registered listeners never exceeds the number of pending `changed` calls.
+ *
+ * @example
+ * ```ts
+ * const committed = new Watch<number>(0);
+ * const next = committed.changed(signal); // resolves with 5
+ * committed.set(5);
+ * ```
+ */
+export class Watch<T> implements ReadonlyWatch<T> {
+  #value: T;
+  #version = 0;
+  readonly #waiters = new Set<Waiter<T>>();
+  readonly #equals: (a: T, b: T) => boolean;
+
+  /**
+   * @param initial - the first value.
+   * @param equals - when it says a new value equals the current one, `set` changes nothing and wakes
+   *   nobody. Defaults to `Object.is`.
+   */
+  constructor(initial: T, equals: (a: T, b: T) => boolean = Object.is) {
+    this.#value = initial;
+    this.#equals = equals;
+  }
+
+  /** The current value. */
+  get(): T {
+    return this.#value;
+  }
+
+  /** Bumped on every change. */
+  get version(): number {
+    return this.#version;
+  }
+
+  /** The number of pending `changed` calls (for leak checks). */
+  get listenerCount(): number {
+    return this.#waiters.size;
+  }
+
+  /** Sets the value and wakes every waiter, unless it equals the current one. Returns whether it changed. */
+  set(value: T): boolean {
+    if (this.#equals(this.#value, value)) return false;
+    this.#value = value;
+    this.#version += 1;
+    const waiters = [...this.#waiters];
+    this.#waiters.clear();
+    for (const w of waiters) {
+      if (w.onAbort !== undefined) w.signal?.removeEventListener('abort', w.onAbort);
+      w.resolve(value);
+    }
+    return true;
+  }
+
+  /**
+   * Sets the value only if `compare(value, current) > 0`: a monotonic watch (log ids, commit index)
+   * never goes back even when updates race. Returns whether it changed.
+   */
+  setIfGreater(value: T, compare: (a: T, b: T) => number): boolean {
+    if (compare(value, this.#value) <= 0) return false;
+    return this.set(value);
+  }
+
+  /** See {@link ReadonlyWatch.changed}. */
+  changed(signal?: AbortSignal, since: number = this.#version): Promise<T> {
+    if (since !== this.#version) return Promise.resolve(this.#value);
+    if (signal?.aborted === true) return Promise.reject(signal.reason);
+    return new Promise<T>((resolve, reject) => {
+      const waiter: Waiter<T> = { resolve, reject, signal, onAbort: undefined };
+      if (signal !== undefined) {
+        waiter.onAbort = () => {
+          this.#waiters.delete(waiter);
+          reject(signal.reason);
+        };
+        signal.addEventListener('abort', waiter.onAbort, { once: true });
+      }
+      this.#waiters.add(waiter);
+    });
+  }
+}
+
+/**
+ * Waits until any of `watches` changes after the versions given in `since` (one per watch, in
+ * order), or `signal` aborts (then rejects with its reason). Leaves no listener behind.
+ */
+export async function waitAny(
+  watches: readonly ReadonlyWatch<unknown>[],
+  since: readonly number[],
+  signal: AbortSignal,
+): Promise<void> {
+  const local = new AbortController();
+  const onAbort = () => local.abort(signal.reason);
+  if (signal.aborted) throw signal.reason;
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    await Promise.race(
+      watches.map((w, i) =>
+        w.changed(local.signal, since[i] ?? w.version).then(
+          () => undefined,
+          (e: unknown) => {
+            // Only the parent's abort surfaces; the local abort below is our own cleanup.
+            if (signal.aborted) throw e;
+          },
+        ),
+      ),
+    );
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    local.abort();
+  }
+  if (signal.aborted) throw signal.reason;
+}
