@@ -1,0 +1,126 @@
+import { randomUUID } from 'node:crypto';
+import { constants, promises as fsp } from 'node:fs';
+
+/**
+ * How to open a file: `read` (must exist, read only), `readWrite` (must exist), `create` (read and
+ * write, created if missing, never truncated), `createExclusive` (fails with `EEXIST` if present),
+ * `createTruncate` (created or emptied).
+ */
+export type OpenMode = 'read' | 'readWrite' | 'create' | 'createExclusive' | 'createTruncate';
+
+/** An open file. Positions are absolute byte offsets; nothing depends on a file cursor. */
+export interface FileHandleIO {
+  /** Reads up to `length` bytes at `position` into `buf` from `offset`; resolves with the count read. */
+  read(buf: Uint8Array, offset: number, length: number, position: number): Promise<number>;
+  /** Writes all of `buf` at `position`. */
+  write(buf: Uint8Array, position: number): Promise<void>;
+  /** Makes the file's data (and the metadata needed to read it, such as its size) durable. */
+  datasync(): Promise<void>;
+  /** Sets the file's size. */
+  truncate(length: number): Promise<void>;
+  /** The file's current size in bytes. */
+  size(): Promise<number>;
+  /** Closes the handle. */
+  close(): Promise<void>;
+}
+
+/**
+ * Every file-system call the stores make. The default, {@link nodeFileIO}, uses `node:fs/promises`;
+ * tests inject faults and crashes through another implementation (see `CrashFileIO`).
+ */
+export interface FileIO {
+  /**
+   * Identifies this "boot" of the process for lock files: a lock written by the same pid under
+   * another incarnation is stale (the process that wrote it crashed).
+   */
+  readonly incarnation: string;
+  /** Opens a file. */
+  open(path: string, mode: OpenMode): Promise<FileHandleIO>;
+  /** Atomically renames `from` to `to`, replacing `to`. Durable only after `fsyncDir`. */
+  rename(from: string, to: string): Promise<void>;
+  /** Removes a file. Durable only after `fsyncDir`. */
+  unlink(path: string): Promise<void>;
+  /** The names in a directory (rejects with `ENOENT` if it does not exist, `ENOTDIR` if a file). */
+  readdir(dir: string): Promise<string[]>;
+  /** Creates a directory and its parents (no error if it exists). */
+  mkdir(dir: string): Promise<void>;
+  /** Makes the directory's entries (created, renamed, removed files) durable. */
+  fsyncDir(dir: string): Promise<void>;
+  /** Whether a process with this pid is alive (for stale lock detection). */
+  processAlive(pid: number): boolean;
+}
+
+const NODE_INCARNATION = randomUUID();
+
+const FLAGS: Record<OpenMode, number> = {
+  read: constants.O_RDONLY,
+  readWrite: constants.O_RDWR,
+  create: constants.O_RDWR | constants.O_CREAT,
+  createExclusive: constants.O_RDWR | constants.O_CREAT | constants.O_EXCL,
+  createTruncate: constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC,
+};
+
+class NodeFileHandle implements FileHandleIO {
+  readonly #fh: fsp.FileHandle;
+  constructor(fh: fsp.FileHandle) {
+    this.#fh = fh;
+  }
+  async read(buf: Uint8Array, offset: number, length: number, position: number): Promise<number> {
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await this.#fh.read(buf, offset + done, length - done, position + done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    return done;
+  }
+  async write(buf: Uint8Array, position: number): Promise<void> {
+    let done = 0;
+    while (done < buf.byteLength) {
+      const { bytesWritten } = await this.#fh.write(buf, done, buf.byteLength - done, position + done);
+      done += bytesWritten;
+    }
+  }
+  datasync(): Promise<void> {
+    return this.#fh.datasync();
+  }
+  truncate(length: number): Promise<void> {
+    return this.#fh.truncate(length);
+  }
+  async size(): Promise<number> {
+    return (await this.#fh.stat()).size;
+  }
+  close(): Promise<void> {
+    return this.#fh.close();
+  }
+}
+
+/** The real file system, through `node:fs/promises`. */
+export const nodeFileIO: FileIO = {
+  incarnation: NODE_INCARNATION,
+  async open(path, mode) {
+    return new NodeFileHandle(await fsp.open(path, FLAGS[mode], 0o644));
+  },
+  rename: (from, to) => fsp.rename(from, to),
+  unlink: (path) => fsp.unlink(path),
+  readdir: (dir) => fsp.readdir(dir),
+  async mkdir(dir) {
+    await fsp.mkdir(dir, { recursive: true });
+  },
+  async fsyncDir(dir) {
+    const fh = await fsp.open(dir, constants.O_RDONLY);
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  },
+  processAlive(pid) {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (err) {
+      return (err as { code?: string }).code === 'EPERM';
+    }
+  },
+};

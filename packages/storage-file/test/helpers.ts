@@ -1,0 +1,34 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Entry } from '@flotilla/types';
+
+/** A fresh temporary directory and its cleanup. */
+export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'flotilla-sf-'));
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** A normal entry whose data encodes its own id (so a wrong entry never looks right). */
+export function entry(term: number, index: number, bytes = 8): Entry {
+  const data = new Uint8Array(bytes);
+  for (let i = 0; i < bytes; i++) data[i] = (index * 31 + term * 7 + i) & 0xff;
+  return { logId: { term, index }, payload: { type: 'normal', data } };
+}
+
+/** Entries `[from, to)` at `term`. */
+export function entries(term: number, from: number, to: number, bytes = 8): Entry[] {
+  const out: Entry[] = [];
+  for (let i = from; i < to; i++) out.push(entry(term, i, bytes));
+  return out;
+}
+
+/** Appends and waits for the flush callback; rejects with the callback's error. */
+export function appendDurable(
+  store: { append(e: readonly Entry[], cb: (err?: Error) => void): Promise<void> },
+  es: readonly Entry[],
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    store.append(es, (err) => (err === undefined ? resolve() : reject(err))).catch(reject);
+  });
+}
