@@ -60,22 +60,38 @@ class FramedClient {
   /**
    * Sends `count` copies of `frame` keeping at most `window` unanswered, and resolves when all
    * `count` echoes have arrived. `window = 1` is strict ping-pong; `onReply` sees each round trip.
+   * Rejects when the connection fails or closes, or when `signal` aborts (the time budget ran out).
    */
   exchange(
     frame: Buffer,
     count: number,
     window: number,
+    signal: AbortSignal,
     onReply?: (sentAtNs: bigint) => void,
   ): Promise<void> {
     return new Promise((resolve, reject) => {
       const sentAt: bigint[] = [];
       let sent = 0;
       let received = 0;
-      const fail = (err: Error): void => {
+      const cleanup = (): void => {
         this.#onFrame = null;
+        this.#socket.off('error', fail);
+        this.#socket.off('close', closed);
+        signal.removeEventListener('abort', aborted);
+      };
+      const fail = (err: Error): void => {
+        cleanup();
         reject(err);
       };
+      const closed = (): void => fail(new Error('echo connection closed mid-exchange'));
+      const aborted = (): void => fail(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      if (signal.aborted) {
+        aborted();
+        return;
+      }
       this.#socket.once('error', fail);
+      this.#socket.once('close', closed);
+      signal.addEventListener('abort', aborted, { once: true });
       const pump = (): void => {
         while (sent < count && sent - received < window) {
           sentAt.push(process.hrtime.bigint());
@@ -88,8 +104,7 @@ class FramedClient {
         received += 1;
         if (onReply !== undefined && t !== undefined) onReply(t);
         if (received === count) {
-          this.#onFrame = null;
-          this.#socket.off('error', fail);
+          cleanup();
           resolve();
         } else {
           pump();
@@ -146,17 +161,17 @@ export const bench: Bench = {
         const perCall: number[][] = [];
         const pp = await ctx.measure('ping-pong 128 B', { opsPerRep: pingPongs }, async () => {
           const rtts: number[] = [];
-          await client.exchange(smallFrame, pingPongs, 1, (t) => {
+          await client.exchange(smallFrame, pingPongs, 1, ctx.signal, (t) => {
             rtts.push(Number(process.hrtime.bigint() - t) / 1e3);
           });
           perCall.push(rtts);
         });
         ctx.latency('ping-pong RTT 128 B', perCall.slice(pp.warmup).flat(), 'µs');
         await ctx.measure('pipelined 128 B ×64', { opsPerRep: pipelined }, () =>
-          client.exchange(smallFrame, pipelined, 64),
+          client.exchange(smallFrame, pipelined, 64, ctx.signal),
         );
         const b = await ctx.measure('bulk 64 KiB ×8', { opsPerRep: bulkFrames }, () =>
-          client.exchange(frameOf(bulk), bulkFrames, 8),
+          client.exchange(frameOf(bulk), bulkFrames, 8, ctx.signal),
         );
         // Each frame crosses the loopback twice (there and back).
         ctx.result({ bulkMBpsEachWay: (b.opsPerSec.median * bulk) / 1e6 });

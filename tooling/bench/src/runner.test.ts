@@ -1,0 +1,97 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Bench } from './harness.ts';
+import { runBench } from './harness.ts';
+
+describe('runBench failures', () => {
+  const dirs: string[] = [];
+  afterEach(async () => {
+    for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+  });
+  const tempDir = async (): Promise<string> => {
+    const d = await mkdtemp(join(tmpdir(), 'flotilla-bench-'));
+    dirs.push(d);
+    return d;
+  };
+
+  it('writes a failed report when the bench throws, and rejects misuse with INVALID_CONFIG', async () => {
+    const outDir = await tempDir();
+    const codes: (string | undefined)[] = [];
+    const bad: Bench = {
+      name: 'bad',
+      description: 'misuses the context',
+      async run(ctx) {
+        for (const attempt of [
+          () => ctx.measure('x', { opsPerRep: 1, reps: 2 }, () => {}),
+          () => ctx.measure('x', { opsPerRep: 0 }, () => {}),
+          async () => ctx.ratio('r', 'missing', 'missing'),
+        ]) {
+          codes.push(
+            await attempt().then(
+              () => undefined,
+              (e: { code?: string }) => e.code,
+            ),
+          );
+        }
+        await ctx.measure('once', { opsPerRep: 1, warmup: 0 }, () => {});
+        await ctx.measure('once', { opsPerRep: 1, warmup: 0 }, () => {});
+      },
+    };
+    const { report, files } = await runBench(bad, { outDir, readProcStat: () => null });
+    expect(codes).toEqual(['INVALID_CONFIG', 'INVALID_CONFIG', 'INVALID_CONFIG']);
+    expect(report.ok).toBe(false);
+    expect(report.error).toMatchObject({ code: 'INVALID_CONFIG' });
+    expect(report.measurements.map((m) => [m.label, m.otherCpuShare, m.procStatTicks, m.noisy])).toEqual([
+      ['once', null, null, false],
+    ]);
+    expect(JSON.parse(await readFile(files[1]!, 'utf8'))).toMatchObject({ ok: false, name: 'bad' });
+  });
+
+  it('stops a bench that runs past its budget with TIMEOUT', async () => {
+    let reps = 0;
+    const slow: Bench = {
+      name: 'slow',
+      description: 'never finishes in budget',
+      async run(ctx) {
+        await ctx.measure('sleep', { opsPerRep: 1, reps: 1000, warmup: 0 }, async () => {
+          reps += 1;
+          await new Promise((r) => setTimeout(r, 20));
+        });
+      },
+    };
+    const { report, files } = await runBench(slow, { budgetMs: 200, outDir: null });
+    expect(files).toEqual([]);
+    expect(report.error).toMatchObject({ code: 'TIMEOUT' });
+    expect(reps).toBeGreaterThan(0);
+    expect(reps).toBeLessThan(1000);
+  });
+
+  it('rejects a non-positive budget with INVALID_CONFIG', async () => {
+    const noop: Bench = { name: 'noop', description: 'nothing', async run() {} };
+    await expect(runBench(noop, { budgetMs: 0, outDir: null })).rejects.toMatchObject({
+      code: 'INVALID_CONFIG',
+    });
+  });
+
+  it('reports a thrown non-Error and keeps measuring without /proc/stat', async () => {
+    const odd: Bench = {
+      name: 'odd',
+      description: 'throws a string',
+      async run(ctx) {
+        await ctx.measure('m', { opsPerRep: 2, warmup: 0 }, () => {});
+        throw 'boom';
+      },
+    };
+    const lines: string[] = [];
+    const { report } = await runBench(odd, {
+      outDir: null,
+      readProcStat: () => 'garbage',
+      print: (l) => lines.push(l),
+    });
+    expect(report.error).toEqual({ name: 'Error', code: null, message: 'boom' });
+    expect(report.measurements[0]).toMatchObject({ otherCpuShare: null, procStatTicks: null, noisy: false });
+    expect(lines.some((l) => l.includes('✗ odd failed'))).toBe(true);
+  });
+});
