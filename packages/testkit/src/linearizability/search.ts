@@ -63,45 +63,81 @@ function mix32(x: number): number {
   return h >>> 0;
 }
 
-interface CacheEntry<S> {
-  readonly bits: Uint32Array;
-  readonly state: S;
-}
-
 /**
  * Lowe's memo: the set of (linearized-set, state) pairs already explored. Reaching the same pair
  * again cannot lead anywhere new, so the search backtracks instead.
+ *
+ * A chained hash table over flat typed arrays: entry `k` owns `bits[k·words … (k+1)·words)`, its
+ * key `keys[k]`, its state `states[k]` and the next entry of its chain `chain[k]` (−1 ends it), so
+ * adding an entry allocates nothing but the occasional doubling.
  */
 class Memo<S> {
-  readonly #buckets = new Map<number, CacheEntry<S>[]>();
+  readonly #words: number;
   readonly #equal: (a: S, b: S) => boolean;
   readonly #hash: ((s: S) => number) | undefined;
+  #heads = new Int32Array(1024).fill(-1);
+  #keys = new Uint32Array(1024);
+  #chain = new Int32Array(1024);
+  #bits: Uint32Array;
+  readonly #states: S[] = [];
+  #count = 0;
 
-  constructor(equal: (a: S, b: S) => boolean, hash: ((s: S) => number) | undefined) {
+  constructor(words: number, equal: (a: S, b: S) => boolean, hash: ((s: S) => number) | undefined) {
+    this.#words = words;
     this.#equal = equal;
     this.#hash = hash;
+    this.#bits = new Uint32Array(1024 * words);
   }
 
   /** Adds the pair; returns false when it was already there. */
   add(bitsHash: number, bits: Uint32Array, state: S): boolean {
     const key = this.#hash === undefined ? bitsHash : (bitsHash ^ mix32(this.#hash(state))) >>> 0;
-    let bucket = this.#buckets.get(key);
-    if (bucket === undefined) {
-      bucket = [];
-      this.#buckets.set(key, bucket);
-    } else {
-      for (const e of bucket) {
-        if (sameBits(e.bits, bits) && this.#equal(e.state, state)) return false;
+    const words = this.#words;
+    const pool = this.#bits;
+    for (
+      let k = this.#heads[key & (this.#heads.length - 1)] as number;
+      k !== -1;
+      k = this.#chain[k] as number
+    ) {
+      if (this.#keys[k] !== key) continue;
+      let same = true;
+      for (let w = 0, at = k * words; w < words; w++, at++) {
+        if (pool[at] !== bits[w]) {
+          same = false;
+          break;
+        }
       }
+      if (same && this.#equal(this.#states[k] as S, state)) return false;
     }
-    bucket.push({ bits: bits.slice(), state });
+    const k = this.#count++;
+    if (k === this.#keys.length) this.#grow();
+    this.#keys[k] = key;
+    this.#bits.set(bits, k * words);
+    this.#states.push(state);
+    const slot = key & (this.#heads.length - 1);
+    this.#chain[k] = this.#heads[slot] as number;
+    this.#heads[slot] = k;
     return true;
   }
-}
 
-function sameBits(a: Uint32Array, b: Uint32Array): boolean {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+  /** Doubles every array and rehashes the chains. */
+  #grow(): void {
+    const size = this.#keys.length * 2;
+    const keys = new Uint32Array(size);
+    keys.set(this.#keys);
+    this.#keys = keys;
+    const bits = new Uint32Array(size * this.#words);
+    bits.set(this.#bits);
+    this.#bits = bits;
+    this.#chain = new Int32Array(size);
+    this.#heads = new Int32Array(size).fill(-1);
+    const mask = size - 1;
+    for (let k = 0; k < this.#count - 1; k++) {
+      const slot = (keys[k] as number) & mask;
+      this.#chain[k] = this.#heads[slot] as number;
+      this.#heads[slot] = k;
+    }
+  }
 }
 
 /** Whether the operation's outcome is unknown (it never has to be linearized). */
@@ -181,6 +217,7 @@ export function searchLinearization<S, I, O>(
   const bits = new Uint32Array((n >>> 5) + 1);
   let bitsHash = 0;
   const memo = new Memo<S>(
+    bits.length,
     (a, b) => model.equal(a, b),
     model.hash === undefined ? undefined : (s) => (model.hash as (s: S) => number)(s),
   );
