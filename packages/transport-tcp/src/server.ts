@@ -215,7 +215,7 @@ class ServerConnection {
       clearTimeout(this.#handshakeTimer);
       this.#abort.abort(new NetworkError('connection closed', { cause: err }));
       if (err !== undefined && this.#state !== 'done')
-        this.#log.warn('connection closed on error', { ...this.#fields, error: err.message });
+        this.#log.warn(`connection closed on error: ${err.message}`, this.#fields);
       else this.#log.debug('connection closed', this.#fields);
       this.#onClosed(new NetworkError('connection closed', { cause: err }));
       onGone();

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { AsyncQueue } from './async-queue.ts';
+import { newNonce, proof, proofMatches } from './auth.ts';
+import { parseAddr } from './dial.ts';
+import { looksLikeRaft, RAFT_MAGIC } from './protocol.ts';
+
+describe('looksLikeRaft', () => {
+  it('needs the whole magic', () => {
+    expect(looksLikeRaft(RAFT_MAGIC)).toBe(true);
+    expect(looksLikeRaft(Uint8Array.of(...RAFT_MAGIC, 1, 2))).toBe(true);
+    expect(looksLikeRaft(RAFT_MAGIC.subarray(0, 3))).toBe(false);
+    expect(looksLikeRaft(new TextEncoder().encode('GET / HTTP/1.1'))).toBe(false);
+    expect(looksLikeRaft(Uint8Array.of(0x16, 0x03, 0x01, 0x00))).toBe(false);
+  });
+});
+
+describe('parseAddr', () => {
+  it('parses host:port and [v6]:port, refuses the rest', () => {
+    expect(parseAddr('127.0.0.1:7000')).toEqual({ host: '127.0.0.1', port: 7000 });
+    expect(parseAddr('node-a.local:1')).toEqual({ host: 'node-a.local', port: 1 });
+    expect(parseAddr('[::1]:65535')).toEqual({ host: '::1', port: 65535 });
+    for (const bad of ['', 'host', 'host:', ':80', 'h:0', 'h:65536', 'h:12x', '::1:80'])
+      expect(parseAddr(bad)).toBeUndefined();
+  });
+});
+
+describe('proof', () => {
+  const ctx = {
+    clusterId: 'c',
+    from: 'a',
+    to: 'b',
+    kind: 'unary' as const,
+    clientNonce: newNonce(),
+    serverNonce: newNonce(),
+  };
+  const secret = new TextEncoder().encode('s');
+  it('differs by side, secret and every context field', () => {
+    const p = proof(secret, 'server', ctx);
+    expect(proofMatches(p, proof(secret, 'server', ctx))).toBe(true);
+    expect(proofMatches(p, proof(secret, 'client', ctx))).toBe(false);
+    expect(proofMatches(p, proof(new TextEncoder().encode('t'), 'server', ctx))).toBe(false);
+    for (const change of [
+      { clusterId: 'd' },
+      { from: 'x' },
+      { to: 'x' },
+      { kind: 'stream' as const },
+      { serverNonce: newNonce() },
+    ])
+      expect(proofMatches(p, proof(secret, 'server', { ...ctx, ...change }))).toBe(false);
+    expect(proofMatches(p, 'not bytes')).toBe(false);
+    expect(proofMatches(p, p.subarray(1))).toBe(false);
+  });
+});
+
+describe('AsyncQueue', () => {
+  it('delivers in order, then ends or fails after the queued items', async () => {
+    const q = new AsyncQueue<number>();
+    q.push(1);
+    q.push(2);
+    q.end();
+    q.push(3);
+    const got: number[] = [];
+    for await (const x of q) got.push(x);
+    expect(got).toEqual([1, 2]);
+
+    const f = new AsyncQueue<number>();
+    const it = f[Symbol.asyncIterator]();
+    const pending = it.next();
+    f.push(7);
+    await expect(pending).resolves.toEqual({ value: 7, done: false });
+    f.fail(new Error('x'));
+    await expect(it.next()).rejects.toThrow('x');
+  });
+
+  it('reports a cancelled consumer', async () => {
+    const q = new AsyncQueue<number>();
+    let cancelled = 0;
+    q.onCancel = () => cancelled++;
+    q.push(1);
+    for await (const _ of q) break;
+    expect(cancelled).toBe(1);
+    expect(q.finished).toBe(true);
+  });
+});
