@@ -175,8 +175,13 @@ describe('input validation', () => {
     expect(code(() => checkLinearizability(model, [], { maxMs: Number.NaN }))).toBe(ErrorCode.InvalidConfig);
   });
 
-  it('rejects a partition that loses operations with INVALID_CONFIG', () => {
-    const lossy = { ...model, partition: () => [] };
-    expect(code(() => checkLinearizability(lossy, [write(1, 1, 0, 1)]))).toBe(ErrorCode.InvalidConfig);
+  it('rejects a partition that loses, repeats or invents operations with INVALID_CONFIG', () => {
+    const h = [write(1, 1, 0, 1), write(2, 2, 0, 1)];
+    const lossy = { ...model, partition: () => [[h[0] as (typeof h)[0]]] };
+    expect(code(() => checkLinearizability(lossy, h))).toBe(ErrorCode.InvalidConfig);
+    const doubled = { ...model, partition: () => [[h[0] as (typeof h)[0]], [h[0] as (typeof h)[0]]] };
+    expect(code(() => checkLinearizability(doubled, h))).toBe(ErrorCode.InvalidConfig);
+    const invented = { ...model, partition: () => [[h[0] as (typeof h)[0], write(3, 3, 0, 1)]] };
+    expect(code(() => checkLinearizability(invented, h))).toBe(ErrorCode.InvalidConfig);
   });
 });

@@ -45,14 +45,7 @@ export function checkLinearizability<S, I, O>(
   const started = now();
   const meter = new Meter(maxSteps, started + maxMs, now);
   const parts = model.partition === undefined ? [history.slice()] : model.partition(history);
-  let total = 0;
-  for (const part of parts) total += part.length;
-  if (total !== history.length) {
-    throw new InvalidConfigError(
-      'model.partition',
-      `returned ${total} operations in all for a history of ${history.length}`,
-    );
-  }
+  checkPartition(history, parts);
   // Small parts first: an illegal verdict comes sooner, and the budget goes to the big ones last.
   const order = parts.map((_, i) => i).sort((a, b) => (parts[a]?.length ?? 0) - (parts[b]?.length ?? 0));
 
@@ -95,6 +88,24 @@ export function checkLinearizability<S, I, O>(
     };
   }
   return { result: 'ok', steps: meter.steps, elapsedMs: now() - started };
+}
+
+/** Every operation of the history must land in exactly one part. */
+function checkPartition<I, O>(history: History<I, O>, parts: readonly (readonly Operation<I, O>[])[]): void {
+  const unseen = new Set(history);
+  for (const part of parts) {
+    for (const op of part) {
+      if (!unseen.delete(op)) {
+        throw new InvalidConfigError(
+          'model.partition',
+          'returned an operation twice or one not in the history',
+        );
+      }
+    }
+  }
+  if (unseen.size > 0) {
+    throw new InvalidConfigError('model.partition', `lost ${unseen.size} of ${history.length} operations`);
+  }
 }
 
 function checkLimit(field: string, value: number | undefined): number {

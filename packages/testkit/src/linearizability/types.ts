@@ -76,7 +76,11 @@ export interface Model<S, I, O> {
 
 /** Limits on the search; past either one the verdict is `'unknown'`. */
 export interface CheckBudget {
-  /** Maximum number of search steps over the whole history (each step tries or undoes one operation). */
+  /**
+   * Maximum number of search steps over the whole history (each step tries or undoes one
+   * operation). Each step adds at most one memo entry, so this also bounds memory; unlike `maxMs`
+   * it makes the verdict independent of machine load.
+   */
   readonly maxSteps?: number;
   /** Maximum wall-clock time in milliseconds over the whole history. */
   readonly maxMs?: number;
