@@ -110,6 +110,18 @@ describe('the explanation of an illegal history', () => {
     );
   });
 
+  it('caps each list at maxExplainedOperations, keeping the tail of the linearization', () => {
+    const writes = Array.from({ length: 6 }, (_, i) => write(1, i, 2 * i, 2 * i + 1));
+    const v = checkLinearizability(model, [...writes, read(2, 0, 20, 21)], { maxExplainedOperations: 2 });
+    const lines = v.explanation?.split('\n') ?? [];
+    expect(lines.slice(3, 7)).toEqual([
+      'longest linearization found (6 of 7 operations):',
+      '  … 4 earlier',
+      '  5. client 1: write(4) ok  [8, 9]  ⇒ 4',
+      '  6. client 1: write(5) ok  [10, 11]  ⇒ 5',
+    ]);
+  });
+
   it('shows operations still running at the cut with an unknown output', () => {
     const h = [write(1, 1, 0, 1), read(2, null, 2, 3), read(3, 9, 2, 50)];
     const v = checkLinearizability(model, h);

@@ -56,6 +56,18 @@ describe('kvModel', () => {
     expect(v.explanation?.split('\n')[0]).toBe('not linearizable: key "b" (part 2 of 2)');
   });
 
+  it('lets an append with an unknown outcome land late, or never, but only once', () => {
+    const lost = {
+      ...op({ kind: 'append', key: 'k', value: 'b' }, {}, 0, 1),
+      output: UNKNOWN as typeof UNKNOWN,
+    };
+    const get = (value: string, call: number) => op({ kind: 'get', key: 'k' }, { value }, call, call + 1);
+    const put = op({ kind: 'put', key: 'k', value: 'a' }, {}, 2, 3);
+    expect(checkLinearizability(m, [lost, put, get('a', 4), get('ab', 6)]).result).toBe('ok');
+    expect(checkLinearizability(m, [lost, put, get('a', 4)]).result).toBe('ok');
+    expect(checkLinearizability(m, [lost, put, get('ab', 4), get('abb', 6)]).result).toBe('illegal');
+  });
+
   it('hashes consistently with equality, however the value was built', () => {
     const put = m.step(st('zz'), { kind: 'put', key: 'k', value: 'x 1 yx 2 y' }, {})[1];
     const appended = m.step(st('x 1 y'), { kind: 'append', key: 'k', value: 'x 2 y' }, {})[1];
