@@ -19,6 +19,7 @@ export class LogReversionError extends Error {
   /** The index of the rejected log id (the `prevLogId` of the request that conflicted). */
   readonly conflictIndex: number;
 
+  /** @param init - what the target had acknowledged, the rejected index and, when known, the target. */
   constructor(init: { matching: LogId | null; conflictIndex: number; target?: NodeId | undefined }) {
     const who = init.target === undefined ? 'target' : `target ${init.target}`;
     super(
