@@ -427,7 +427,10 @@ export class FileLogStore implements RaftLogStorage {
     this.#evict();
   }
 
-  /** Deletes every entry with index `>= since.index`; resolves once durable. */
+  /**
+   * Deletes every entry with index `>= since.index`. Takes effect for readers at once; durable no
+   * later than the flush callback of the next append (writes are ordered), or after {@link sync}.
+   */
   async truncate(since: LogId): Promise<void> {
     this.#checkWritable();
     const i = since.index;
@@ -450,7 +453,9 @@ export class FileLogStore implements RaftLogStorage {
     )
       deleted.push(this.#segments.pop() as Segment);
     const tail = this.#segments[this.#segments.length - 1] ?? null;
-    const keepSize = ix.offsetOf(i);
+    // When `i` starts a deleted segment, the new tail is left whole; otherwise `i` is in the tail.
+    const lowestDeleted = deleted[deleted.length - 1];
+    const keepSize = lowestDeleted?.firstIndex === i || tail === null ? (tail?.size ?? 0) : ix.offsetOf(i);
     if (tail !== null) tail.size = keepSize;
     ix.truncate(i);
     this.#generation++;
@@ -460,10 +465,15 @@ export class FileLogStore implements RaftLogStorage {
       this.#cacheBytes -= this.#cacheCost.pop() ?? 0;
       this.#cache.pop();
     }
-    await this.#enqueueWaiting<TruncateOp>({ kind: 'truncate', deleted, tail, keepSize });
+    // Not awaited: durable before the next flush callback (writes are ordered); an I/O error fails
+    // the store and reaches that callback.
+    this.#enqueue({ kind: 'truncate', deleted, tail, keepSize, resolve: noop, reject: noop });
   }
 
-  /** Deletes every entry with index `<= upto.index` (whole segments on disk); resolves once durable. */
+  /**
+   * Deletes every entry with index `<= upto.index` (whole segments on disk) and records `upto` as
+   * the last purged id. Durable like {@link truncate}.
+   */
   async purge(upto: LogId): Promise<void> {
     this.#checkWritable();
     const ix = this.#index;
@@ -488,7 +498,7 @@ export class FileLogStore implements RaftLogStorage {
     while (this.#cacheStart < nextLive && this.#cache.length > this.#cacheHead) this.#cacheDropFront();
     if (this.#cache.length === this.#cacheHead) this.#cacheStart = Math.max(this.#cacheStart, nextLive);
     this.#meta = { ...this.#meta, lastPurged: { term: upto.term, index: upto.index } };
-    await this.#enqueueWaiting<PurgeOp>({ kind: 'purge', meta: this.#meta, deleted });
+    this.#enqueue({ kind: 'purge', meta: this.#meta, deleted, resolve: noop, reject: noop });
   }
 
   #cacheDropFront(): void {
@@ -672,6 +682,15 @@ export class FileLogStore implements RaftLogStorage {
   }
 
   /**
+   * Resolves once every write issued so far is durable; rejects with the store's I/O error if it
+   * has failed.
+   */
+  async sync(): Promise<void> {
+    await this.#drain();
+    this.#checkWritable();
+  }
+
+  /**
    * Waits for queued writes, closes every file and releases the lock. Later calls are refused
    * with a `StorageMisuseError` (`Closed`).
    */
@@ -787,6 +806,8 @@ export class FileLogStore implements RaftLogStorage {
     return out;
   }
 }
+
+function noop(): void {}
 
 function concat(...parts: Uint8Array[]): Uint8Array {
   let n = 0;
