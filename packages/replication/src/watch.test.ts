@@ -1,0 +1,82 @@
+import { compareLogId, type LogId } from '@flotilla/types';
+import { describe, expect, it } from 'vitest';
+import { Watch, waitAny } from './watch.ts';
+
+describe('Watch', () => {
+  it('gets, sets and wakes waiters with the new value', async () => {
+    const w = new Watch(1);
+    const next = w.changed();
+    expect(w.set(2)).toBe(true);
+    await expect(next).resolves.toBe(2);
+    expect(w.get()).toBe(2);
+    expect(w.set(2)).toBe(false);
+    expect(w.version).toBe(1);
+  });
+
+  it('setIfGreater never goes back', () => {
+    const w = new Watch<LogId | null>(null);
+    expect(w.setIfGreater({ term: 1, index: 5 }, compareLogId)).toBe(true);
+    expect(w.setIfGreater({ term: 1, index: 3 }, compareLogId)).toBe(false);
+    expect(w.setIfGreater({ term: 1, index: 5 }, compareLogId)).toBe(false);
+    expect(w.setIfGreater({ term: 2, index: 0 }, compareLogId)).toBe(true);
+    expect(w.get()).toEqual({ term: 2, index: 0 });
+  });
+
+  it('loses no wake-up: a change between reading and waiting resolves at once', async () => {
+    const w = new Watch(0);
+    const seen = w.version;
+    w.set(7); // happens before we wait
+    await expect(w.changed(undefined, seen)).resolves.toBe(7);
+    expect(w.listenerCount).toBe(0);
+  });
+
+  it('removes a waiter whose signal aborts, and rejects with the reason', async () => {
+    const w = new Watch(0);
+    const ac = new AbortController();
+    const p = w.changed(ac.signal);
+    expect(w.listenerCount).toBe(1);
+    ac.abort(new Error('bye'));
+    await expect(p).rejects.toThrow('bye');
+    expect(w.listenerCount).toBe(0);
+    await expect(w.changed(ac.signal)).rejects.toThrow('bye');
+  });
+
+  it('does not accumulate listeners over many waits', async () => {
+    const w = new Watch(0);
+    const ac = new AbortController();
+    for (let i = 0; i < 1_000; i++) {
+      const p = w.changed(ac.signal);
+      w.set(i + 1);
+      await p;
+    }
+    expect(w.listenerCount).toBe(0);
+  });
+
+  it('uses a custom equality', () => {
+    const w = new Watch({ n: 1 }, (a, b) => a.n === b.n);
+    expect(w.set({ n: 1 })).toBe(false);
+    expect(w.set({ n: 2 })).toBe(true);
+  });
+});
+
+describe('waitAny', () => {
+  it('wakes on any watch and leaves no listener behind', async () => {
+    const a = new Watch(0);
+    const b = new Watch(0);
+    const ac = new AbortController();
+    const p = waitAny([a, b], [a.version, b.version], ac.signal);
+    expect(a.listenerCount + b.listenerCount).toBe(2);
+    b.set(1);
+    await p;
+    expect(a.listenerCount + b.listenerCount).toBe(0);
+  });
+
+  it('rejects when the signal aborts, leaving no listener', async () => {
+    const a = new Watch(0);
+    const ac = new AbortController();
+    const p = waitAny([a], [a.version], ac.signal);
+    ac.abort(new Error('stop'));
+    await expect(p).rejects.toThrow('stop');
+    expect(a.listenerCount).toBe(0);
+  });
+});
