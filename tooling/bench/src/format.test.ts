@@ -24,6 +24,7 @@ describe('format', () => {
       ok: true,
       durationSeconds: 1.25,
       machine: { cpus: 2, loadavg: [0.5, 0.25, 0] },
+      otherCpuShare: 0.125,
       measurements: [
         {
           label: 'a',
@@ -46,7 +47,7 @@ describe('format', () => {
       '  -----  -----  -----------------------',
       '  r       1.00                    a / a',
       '',
-      '  ✓ x in 1.3 s on 2 CPUs, load 0.50 0.25 0.00',
+      '  ✓ x in 1.3 s on 2 CPUs, load 0.50 0.25 0.00, other processes 12.5% CPU',
     ]);
   });
 });

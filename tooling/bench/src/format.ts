@@ -105,7 +105,8 @@ export function formatSummaryTable(report: BenchReport): string[] {
   out.push('');
   out.push(
     `  ${report.ok ? '✓' : '✗'} ${report.name} in ${report.durationSeconds.toFixed(1)} s` +
-      ` on ${report.machine.cpus} CPUs, load ${report.machine.loadavg.map((l) => l.toFixed(2)).join(' ')}`,
+      ` on ${report.machine.cpus} CPUs, load ${report.machine.loadavg.map((l) => l.toFixed(2)).join(' ')},` +
+      ` other processes ${fmtShare(report.otherCpuShare)} CPU`,
   );
   return out;
 }

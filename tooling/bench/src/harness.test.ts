@@ -110,17 +110,17 @@ describe('runBench', () => {
       },
     };
     const lines: string[] = [];
-    const stat = [
-      'cpu 100 0 0 900 0 0 0 0\ncpu0 100 0 0 900 0 0 0 0\n',
-      'cpu 200 0 0 900 0 0 0 0\ncpu0 200 0 0 900 0 0 0 0\n',
-    ];
+    // Every read adds 100 busy ticks and no idle ones: the whole machine busy between any two reads.
     let reads = 0;
+    const stat = (): string => {
+      const busy = 100 * ++reads;
+      return `cpu ${busy} 0 0 900 0 0 0 0\ncpu0 ${busy} 0 0 900 0 0 0 0\n`;
+    };
     const { report, files } = await runBench(fake, {
       quick: true,
       outDir,
       print: (l) => lines.push(l),
-      // alternate between the two samples: the whole machine busy between them
-      readProcStat: () => stat[reads++ % 2] ?? null,
+      readProcStat: stat,
     });
     // quick caps warm-up at 1: 1 + 4 measured calls
     expect(calls).toBe(5);
@@ -150,6 +150,9 @@ describe('runBench', () => {
     expect(report.notes).toEqual(['hello']);
     expect(report.results).toEqual({ extra: 42 });
     expect(report.machine.node).toBe(process.version);
+    // run start, 2 per measurement, run end
+    expect(reads).toBe(6);
+    expect(report.otherCpuShare).toBeGreaterThan(0.2);
     expect(lines.some((l) => l.includes('NOISY'))).toBe(true);
 
     expect(files).toHaveLength(2);

@@ -202,6 +202,8 @@ export interface BenchReport {
   readonly machine: MachineInfo;
   /** The other-process CPU share above which a measurement is flagged noisy. */
   readonly noiseThreshold: number;
+  /** The share of CPU other processes used over the whole run (setup included); `null` without `/proc/stat`. */
+  readonly otherCpuShare: number | null;
   /** Whether the benchmark finished; `false` when it threw or ran out of budget (see `error`). */
   readonly ok: boolean;
   /** The error that ended the run early, if any. */

@@ -260,6 +260,8 @@ export async function runBench(bench: Bench, options: RunOptions = {}): Promise<
   };
 
   print(`▶ ${bench.name}: ${bench.description}${quick ? ' (quick)' : ''}`);
+  const runStat = sampleStat();
+  const runCpu = process.cpuUsage();
   let error: BenchReport['error'] = null;
   try {
     await bench.run(ctx);
@@ -270,6 +272,11 @@ export async function runBench(bench: Bench, options: RunOptions = {}): Promise<
     clearTimeout(timer);
   }
   const durationSeconds = Number(process.hrtime.bigint() - startNs) / 1e9;
+  const runStatEnd = sampleStat();
+  const runShare =
+    runStat !== null && runStatEnd !== null
+      ? otherCpuShare(runStat, runStatEnd, cpuMicros(runCpu), durationSeconds * 1e6)
+      : null;
   const report: BenchReport = {
     schema: 1,
     name: bench.name,
@@ -287,6 +294,7 @@ export async function runBench(bench: Bench, options: RunOptions = {}): Promise<
     notes,
     machine,
     noiseThreshold: NOISE_THRESHOLD,
+    otherCpuShare: runShare,
     ok: error === null,
     error,
   };
