@@ -17,7 +17,7 @@ import {
 import { lastLogIdOf } from '../sequential.ts';
 import { Watch } from '../watch.ts';
 import type { FakeFollower } from './follower.ts';
-import type { VirtualClock } from './virtual-clock.ts';
+import type { TimerClock } from './virtual-clock.ts';
 
 /** Knobs of a {@link FakeNetwork}; change them at any time. */
 export interface FakeNetworkOptions {
@@ -30,7 +30,7 @@ export interface FakeNetworkOptions {
 }
 
 /**
- * An in-memory client of one {@link FakeFollower} on a {@link VirtualClock}, with fault injection:
+ * An in-memory client of one {@link FakeFollower} on a {@link TimerClock} (virtual or real), with fault injection:
  * per-message delay, pipelined `streamAppend` (requests are delivered in order, each after the
  * delay, replies come back after the delay), coalesced acks, calls that hang forever (ignoring
  * their signal), unreachability, broken streams and requests cut in half. Counts what it carries.
@@ -62,13 +62,13 @@ export class FakeNetwork implements RaftNetwork {
   onSnapshot: ((vote: Vote, snapshot: Snapshot) => Vote) | null = null;
   /** `close()` calls. */
   closes = 0;
-  readonly #clock: VirtualClock;
+  readonly #clock: TimerClock;
   readonly #follower: FakeFollower;
   readonly #streaming: boolean;
   #inflight = 0;
   readonly #breakers = new Set<(e: Error) => void>();
 
-  constructor(clock: VirtualClock, follower: FakeFollower, opts: FakeNetworkOptions = {}) {
+  constructor(clock: TimerClock, follower: FakeFollower, opts: FakeNetworkOptions = {}) {
     this.#clock = clock;
     this.#follower = follower;
     this.delayMs = opts.delayMs ?? 0;

@@ -1,10 +1,42 @@
-import type { ReplicationClock } from '../clock.ts';
+import { type ReplicationClock, systemClock } from '../clock.ts';
 
 interface Timer {
   at: number;
   seq: number;
   fire: () => void;
 }
+
+/** A clock that can also run callbacks later: what {@link FakeNetwork} needs. */
+export interface TimerClock extends ReplicationClock {
+  /** Calls `fire` after `ms` ms; returns a function that cancels it. */
+  setTimer(ms: number, fire: () => void): () => void;
+}
+
+/**
+ * Real time for benchmarks: `performance.now()`, `setTimeout`, and `setImmediate` for 0 ms (so a
+ * zero delay costs no timer granularity).
+ */
+export const realTimerClock: TimerClock = {
+  now: () => systemClock.now(),
+  sleep: (ms, signal) => {
+    if (ms > 0) return systemClock.sleep(ms, signal);
+    return new Promise<void>((resolve, reject) => {
+      if (signal?.aborted === true) {
+        reject(signal.reason);
+        return;
+      }
+      setImmediate(resolve);
+    });
+  },
+  setTimer(ms, fire) {
+    if (ms <= 0) {
+      const h = setImmediate(fire);
+      return () => clearImmediate(h);
+    }
+    const h = setTimeout(fire, ms);
+    return () => clearTimeout(h);
+  },
+};
 
 /** Lets every pending promise callback run (the microtask queue drains before `setImmediate`). */
 export function settle(): Promise<void> {
@@ -16,7 +48,7 @@ export function settle(): Promise<void> {
  * or {@link VirtualClock.runUntil} fire the next timer, after all pending promise work has settled.
  * Timers due at the same instant fire in the order they were set.
  */
-export class VirtualClock implements ReplicationClock {
+export class VirtualClock implements TimerClock {
   #now = 0;
   #seq = 0;
   #timers: Timer[] = [];
