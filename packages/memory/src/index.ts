@@ -1,2 +1,3 @@
 export * from './log-store.ts';
+export * from './router.ts';
 export * from './state-machine.ts';

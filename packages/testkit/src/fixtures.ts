@@ -125,3 +125,28 @@ export class FlushProbe {
     if (err !== undefined) throw new Error('the flush callback reported an error', { cause: err });
   }
 }
+
+/** FNV-1a hash of bytes, for comparing large buffers quickly. */
+export function fnv1a(bytes: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) {
+    h ^= bytes[i]!;
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/**
+ * A deep copy of `x` with every `Uint8Array` replaced by `bytes(<length>:<hash>)`, so that large
+ * messages compare with `toEqual` quickly (deep equality on big byte arrays is slow).
+ */
+export function summarizeBytes(x: unknown): unknown {
+  if (x instanceof Uint8Array) return `bytes(${x.byteLength}:${fnv1a(x)})`;
+  if (Array.isArray(x)) return x.map(summarizeBytes);
+  if (x !== null && typeof x === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(x)) out[k] = summarizeBytes(v);
+    return out;
+  }
+  return x;
+}

@@ -20,7 +20,7 @@ export function flushCases(h: LogStorageHarness): ConformanceCase[] {
         probes.push(p);
         await s.store.append(entriesOf(1, i * 3, i * 3 + 3), p.cb);
       }
-      for (const p of probes) await p.flushed();
+      for (const p of probes) await p.flushed(s.flushTimeoutMs);
       // Later writes must not re-run earlier callbacks.
       await s.store.saveVote({ term: 2, nodeId: 'n1', committed: false });
       await s.appendFlushed(entriesOf(2, 30, 31));
@@ -32,7 +32,7 @@ export function flushCases(h: LogStorageHarness): ConformanceCase[] {
       const order = { n: 0 };
       const probes = Array.from({ length: 8 }, () => new FlushProbe(order));
       for (const [i, p] of probes.entries()) await s.store.append(entriesOf(1, i * 2, i * 2 + 2), p.cb);
-      for (const p of probes) await p.flushed();
+      for (const p of probes) await p.flushed(s.flushTimeoutMs);
       expect(probes.map((p) => p.firstCallAt)).toEqual(probes.map((_, i) => i));
     }),
     c('flushed entries are durable', async (s) => {
@@ -61,7 +61,7 @@ export function flushCases(h: LogStorageHarness): ConformanceCase[] {
         pending.push(s.store.append(entriesOf(1, i, i + 1), p.cb));
         await pending[pending.length - 1];
       }
-      await Promise.all(probes.map((p) => p.flushed()));
+      await Promise.all(probes.map((p) => p.flushed(s.flushTimeoutMs)));
       await sleep(SETTLE_MS);
       expect(probes.filter((p) => p.calls !== 1).length, 'probes not called exactly once').toBe(0);
       expect((await s.state()).lastLogId).toEqual({ term: 1, index: 99 });
@@ -81,7 +81,7 @@ export function flushCases(h: LogStorageHarness): ConformanceCase[] {
         await sleep(SETTLE_MS);
         expect(p.calls, 'flush callback ran while the flush was held').toBe(0);
         await fc.release();
-        await p.flushed();
+        await p.flushed(s.flushTimeoutMs);
         expect(p.calls).toBe(1);
       }),
       c('appends continue while earlier ones are not yet durable', async (s) => {
@@ -93,7 +93,7 @@ export function flushCases(h: LogStorageHarness): ConformanceCase[] {
         expect(await s.read(0, 100)).toEqual(entriesOf(1, 0, 12));
         expect(probes.map((p) => p.calls)).toEqual([0, 0, 0]);
         await fc.release();
-        for (const p of probes) await p.flushed();
+        for (const p of probes) await p.flushed(s.flushTimeoutMs);
         await sleep(SETTLE_MS);
         expect(probes.map((p) => [p.calls, p.firstCallAt])).toEqual([
           [1, 0],
@@ -112,8 +112,8 @@ export function flushCases(h: LogStorageHarness): ConformanceCase[] {
         await s.store.append(entriesOf(2, 6, 7), b.cb);
         expect(await s.read(0, 100)).toEqual([...entriesOf(1, 0, 6), ...entriesOf(2, 6, 7)]);
         await fc.release();
-        await a.flushed();
-        await b.flushed();
+        await a.flushed(s.flushTimeoutMs);
+        await b.flushed(s.flushTimeoutMs);
         await sleep(SETTLE_MS);
         expect([a.calls, b.calls]).toEqual([1, 1]);
       }),

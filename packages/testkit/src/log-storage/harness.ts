@@ -26,6 +26,8 @@ export interface LogStorageHarness {
    * not yet durable may be lost.
    */
   reopen?(store: RaftLogStorage): Promise<RaftLogStorage>;
+  /** How long the suite waits for a flush callback before failing (default 5 000 ms). */
+  flushTimeoutMs?: number;
   /** Flush control for `store`, when the store supports holding flushes. */
   flushControl?(store: RaftLogStorage): FlushControl;
 }
@@ -34,6 +36,11 @@ export interface LogStorageHarness {
 export class StoreContext {
   /** The current store (replaced on each re-open). */
   store!: RaftLogStorage;
+  /** How long to wait for a flush callback. */
+  get flushTimeoutMs(): number {
+    return this.#h.flushTimeoutMs ?? 5_000;
+  }
+
   /** How many times the store was re-opened. */
   reopens = 0;
   readonly #h: LogStorageHarness;
@@ -64,7 +71,7 @@ export class StoreContext {
   async appendFlushed(entries: readonly Entry[]): Promise<FlushProbe> {
     const probe = new FlushProbe();
     await this.store.append(entries, probe.cb);
-    await probe.flushed();
+    await probe.flushed(this.flushTimeoutMs);
     expect(probe.calls, 'flush callback calls').toBe(1);
     await this.durable();
     return probe;

@@ -1,0 +1,28 @@
+import type { RaftNetwork, RaftRpcHandler } from '@flotilla/types';
+
+/** A client connected to a server that runs the suite's handler. */
+export interface NetworkFixture {
+  /** A client to the target node, whose server side calls the handler given to `setup`. */
+  client: RaftNetwork;
+  /**
+   * Takes the target down (server stopped, node unroutable): from now on calls to it fail with
+   * `UnreachableError`.
+   */
+  stopTarget(): Promise<void>;
+}
+
+/**
+ * How the network suite builds a transport: a server serving `handler` (scripted by the suite) and
+ * a client to it.
+ */
+export interface NetworkHarness {
+  /** Starts a server around `handler` and returns a client to it. */
+  setup(handler: RaftRpcHandler): Promise<NetworkFixture>;
+  /** Stops the server and the client. */
+  teardown?(fixture: NetworkFixture): Promise<void>;
+  /**
+   * Whether the transport must implement `streamAppend` (default `true`). When `false` and the
+   * client has none, the stream cases are left out.
+   */
+  requireStreamAppend?: boolean;
+}

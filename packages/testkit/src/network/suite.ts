@@ -1,0 +1,32 @@
+import { assertUniqueNames, type ConformanceCase, type RegisterOptions, registerCases } from '../case.ts';
+import { streamCases } from './cases-stream.ts';
+import { unaryCases } from './cases-unary.ts';
+import type { NetworkHarness } from './harness.ts';
+
+/**
+ * The network conformance cases: unary round-trips, the RPC error taxonomy (`RemoteError`,
+ * `UnreachableError`, `RpcTimeoutError`, aborts), and `streamAppend` (order, cumulative acks, whole
+ * requests, ends on conflict / higher vote / input end, errors, timeout, abort). Stream cases are left
+ * out only when `requireStreamAppend` is `false`.
+ */
+export function networkCases(h: NetworkHarness): ConformanceCase[] {
+  const stream = h.requireStreamAppend === false ? [] : streamCases(h);
+  return assertUniqueNames([...unaryCases(h), ...stream]);
+}
+
+/**
+ * Registers the network conformance suite with vitest as `describe(name)`.
+ *
+ * @example
+ * ```ts
+ * networkSuite('tcp', {
+ *   setup: async (handler) => {
+ *     const server = await startServer(handler);
+ *     return { client: tcpNetwork().newClient('b', { addr: server.addr }), stopTarget: () => server.stop() };
+ *   },
+ * });
+ * ```
+ */
+export function networkSuite(name: string, h: NetworkHarness, opts?: RegisterOptions): void {
+  registerCases(name, networkCases(h), opts);
+}
