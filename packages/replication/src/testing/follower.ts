@@ -28,7 +28,10 @@ export class FakeFollower {
   /** Requests that would have left a hole (must stay 0). */
   gaps = 0;
 
-  /** @param log - the follower's initial log (copied). */
+  /**
+   * @param log - the follower's initial log (copied).
+   * @param vote - the follower's initial vote.
+   */
   constructor(log: readonly Entry[] = [], vote: Vote = initialVote()) {
     this.log = [...log];
     this.vote = vote;

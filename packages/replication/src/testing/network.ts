@@ -68,6 +68,7 @@ export class FakeNetwork implements RaftNetwork {
   #inflight = 0;
   readonly #breakers = new Set<(e: Error) => void>();
 
+  /** A client of `follower`, its messages timed by `clock`. */
   constructor(clock: TimerClock, follower: FakeFollower, opts: FakeNetworkOptions = {}) {
     this.#clock = clock;
     this.#follower = follower;
@@ -101,6 +102,7 @@ export class FakeNetwork implements RaftNetwork {
     if (resp.type === 'success') this.entriesAcked += req.entries.length;
   }
 
+  /** Delivers `req` after the delay; answers after the delay (a partial success for a cut request). */
   async appendEntries(req: AppendEntriesRequest, opts?: RpcOptions): Promise<AppendEntriesResponse> {
     if (this.unreachable) throw new UnreachableError('target unreachable');
     if (this.hang) return new Promise<never>(() => {});
@@ -114,6 +116,7 @@ export class FakeNetwork implements RaftNetwork {
     return resp;
   }
 
+  /** Answers with the follower's vote, never granting (replication does not vote). */
   async vote(req: VoteRequest): Promise<VoteResponse> {
     return {
       vote: this.#follower.vote,
@@ -122,6 +125,7 @@ export class FakeNetwork implements RaftNetwork {
     };
   }
 
+  /** Consumes the snapshot data (one delay per chunk) and answers with `onSnapshot`'s vote. */
   async fullSnapshot(vote: Vote, snapshot: Snapshot, opts?: SnapshotOptions): Promise<SnapshotResponse> {
     if (this.unreachable) throw new UnreachableError('target unreachable');
     if (this.hang) return new Promise<never>(() => {});
@@ -130,6 +134,7 @@ export class FakeNetwork implements RaftNetwork {
     return { vote: this.onSnapshot?.(vote, snapshot) ?? vote };
   }
 
+  /** Pipelined AppendEntries (absent when built with `streaming: false`). */
   streamAppend?: (
     input: AsyncIterable<AppendEntriesRequest>,
     opts?: StreamAppendOptions,
@@ -223,6 +228,7 @@ export class FakeNetwork implements RaftNetwork {
     }
   }
 
+  /** Counts the call. */
   async close(): Promise<void> {
     this.closes += 1;
   }

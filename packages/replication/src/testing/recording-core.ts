@@ -7,6 +7,7 @@ export class RecordingCore implements ReplicationCore {
   /** Called after recording each event. */
   onEvent: ((e: ReplicationEvent) => void) | null = null;
 
+  /** Records `event`, then calls `onEvent`. */
   notify(event: ReplicationEvent): void {
     this.events.push(event);
     this.onEvent?.(event);
