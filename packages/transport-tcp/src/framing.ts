@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { NetworkError } from '@flotilla/types';
+import { type AppendEntriesRequest, NetworkError } from '@flotilla/types';
 import { Packr, Unpackr } from 'msgpackr';
 import { RAFT_MAGIC } from './protocol.ts';
 
@@ -15,7 +15,7 @@ export class FrameError extends NetworkError {}
  * decoder learns structures from the frames it reads, a frame that was encoded must be sent; a send
  * that fails (oversize) therefore closes the connection.
  *
- * Incoming `bin` values are turned into plain `Uint8Array` views (no copy) over the frame's buffer.
+ * Incoming `bin` values are Node `Buffer`s over the frame's bytes; see {@link plainBytes}.
  */
 export class FramedSocket {
   /** Called with each decoded frame body, in order. */
@@ -74,13 +74,10 @@ export class FramedSocket {
       this.close(err);
       throw err;
     }
-    const head = Buffer.allocUnsafe(4);
-    head.writeUInt32BE(n, 0);
-    this.socket.cork();
-    this.socket.write(head);
-    const ok = this.socket.write(encoded);
-    this.socket.uncork();
-    return ok;
+    const frame = Buffer.allocUnsafe(4 + n);
+    frame.writeUInt32BE(n, 0);
+    frame.set(encoded, 4);
+    return this.socket.write(frame);
   }
 
   /** Resolves once the socket's write buffer has drained; rejects if the connection closes first. */
@@ -198,7 +195,7 @@ export class FramedSocket {
       const body = this.#take(n);
       let value: unknown;
       try {
-        value = toPlainBytes(this.#unpackr.unpack(body));
+        value = this.#unpackr.unpack(body);
       } catch (err) {
         throw new FrameError('undecodable frame', { cause: err });
       }
@@ -207,19 +204,13 @@ export class FramedSocket {
   }
 }
 
-/** Replaces every Buffer inside a decoded value by a plain Uint8Array view of the same bytes. */
-function toPlainBytes(x: unknown, depth = 0): unknown {
-  if (x === null || typeof x !== 'object' || depth > 64) return x;
-  if (Buffer.isBuffer(x)) return new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
-  if (Array.isArray(x)) {
-    for (let i = 0; i < x.length; i++) x[i] = toPlainBytes(x[i], depth + 1);
-    return x;
-  }
-  if (x instanceof Uint8Array) return x;
-  const o = x as Record<string, unknown>;
-  for (const k in o) {
-    const v = o[k];
-    if (v !== null && typeof v === 'object') o[k] = toPlainBytes(v, depth + 1);
-  }
-  return x;
+/** A plain `Uint8Array` view (no copy) of bytes msgpackr decoded as a Node `Buffer`. */
+export function plainBytes(b: Uint8Array): Uint8Array {
+  return Buffer.isBuffer(b) ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : b;
+}
+
+/** Turns the entry payloads of a decoded AppendEntries into plain `Uint8Array` views, in place. */
+export function plainEntryBytes(req: AppendEntriesRequest): AppendEntriesRequest {
+  for (const e of req.entries) if (e.payload.type === 'normal') e.payload.data = plainBytes(e.payload.data);
+  return req;
 }

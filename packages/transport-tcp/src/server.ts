@@ -20,7 +20,7 @@ import {
 } from '@flotilla/types';
 import { AsyncQueue } from './async-queue.ts';
 import { newNonce, proof, proofMatches, secretBytes } from './auth.ts';
-import { FramedSocket } from './framing.ts';
+import { FramedSocket, plainBytes, plainEntryBytes } from './framing.ts';
 import {
   CONNECTION_KINDS,
   type ConnectionKind,
@@ -379,7 +379,7 @@ class ServerConnection {
     const h = this.#init.handler;
     switch (method) {
       case 'append':
-        return h.appendEntries(validateAppendEntriesRequest(payload));
+        return h.appendEntries(plainEntryBytes(validateAppendEntriesRequest(payload)));
       case 'vote':
         return h.vote(validateVoteRequest(payload));
       case 'transfer':
@@ -404,7 +404,7 @@ class ServerConnection {
       if (b[0] !== Frame.StreamRequest) return this.#protocolError('expected a stream request');
       let req: AppendEntriesRequest;
       try {
-        req = validateAppendEntriesRequest(b[1]);
+        req = plainEntryBytes(validateAppendEntriesRequest(b[1]));
       } catch (err) {
         this.#log.warn('invalid stream request', { ...this.#fields, error: errorMessageOf(err) });
         input.fail(err);
@@ -464,7 +464,7 @@ class ServerConnection {
         chunks.fail(new NetworkError('bad snapshot frame'));
         return this.#protocolError('expected a snapshot chunk');
       }
-      chunks.push(f[1]);
+      chunks.push(plainBytes(f[1]));
       if (chunks.size >= 8) this.#fs.pause();
     };
     void this.#installSnapshot(vote, meta, chunks);
