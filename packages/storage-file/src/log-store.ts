@@ -118,6 +118,21 @@ function checkPositive(name: string, v: number | undefined, dflt: number, min: n
   return v;
 }
 
+function resolveOptions(options: FileLogStoreOptions) {
+  return {
+    segmentBytes: checkPositive('segmentBytes', options.segmentBytes, DEFAULTS.segmentBytes, 64, 2 ** 31),
+    cacheEntries: checkPositive('cacheEntries', options.cacheEntries, DEFAULTS.cacheEntries, 0, 2 ** 30),
+    cacheBytes: checkPositive('cacheBytes', options.cacheBytes, DEFAULTS.cacheBytes, 0, 2 ** 40),
+    readBatchBytes: checkPositive(
+      'readBatchBytes',
+      options.readBatchBytes,
+      DEFAULTS.readBatchBytes,
+      1,
+      2 ** 30,
+    ),
+  };
+}
+
 function entryCost(e: Entry): number {
   const p = e.payload;
   return ENTRY_OVERHEAD + (p.type === 'normal' ? p.data.byteLength : 0);
@@ -131,6 +146,7 @@ function entryCost(e: Entry): number {
  *   `STORE_GAP`, `STORE_ACCESS` or `STORE_IO`, naming the file and offset at fault.
  */
 export async function fileLogStore(dir: string, options: FileLogStoreOptions = {}): Promise<FileLogStore> {
+  resolveOptions(options); // refuse bad options before touching the directory
   const root = resolve(dir);
   const io = options.io ?? nodeFileIO;
   const create = options.create ?? true;
@@ -254,28 +270,11 @@ export class FileLogStore implements RaftLogStorage {
     this.#io = io;
     this.#lock = lock;
     this.#logger = options.logger;
-    this.#segmentBytes = checkPositive(
-      'segmentBytes',
-      options.segmentBytes,
-      DEFAULTS.segmentBytes,
-      64,
-      2 ** 31,
-    );
-    this.#cacheMaxEntries = checkPositive(
-      'cacheEntries',
-      options.cacheEntries,
-      DEFAULTS.cacheEntries,
-      0,
-      2 ** 30,
-    );
-    this.#cacheMaxBytes = checkPositive('cacheBytes', options.cacheBytes, DEFAULTS.cacheBytes, 0, 2 ** 40);
-    this.#readBatchBytes = checkPositive(
-      'readBatchBytes',
-      options.readBatchBytes,
-      DEFAULTS.readBatchBytes,
-      1,
-      2 ** 30,
-    );
+    const o = resolveOptions(options);
+    this.#segmentBytes = o.segmentBytes;
+    this.#cacheMaxEntries = o.cacheEntries;
+    this.#cacheMaxBytes = o.cacheBytes;
+    this.#readBatchBytes = o.readBatchBytes;
     this.#persistCommitted = options.persistCommitted ?? true;
     this.#meta = meta;
     this.#segments = segments;
