@@ -38,4 +38,6 @@ export {
   validateConfig,
 } from './config.ts';
 export { MetricsHub, type MetricsListener, Wait } from './metrics.ts';
+export { Raft } from './raft.ts';
 export { ClientSessions } from './sessions.ts';
+export { type AppliedEntry, StateMachineWorker, type StateMachineWorkerEvents } from './sm-worker.ts';

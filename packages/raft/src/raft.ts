@@ -1,0 +1,1105 @@
+import {
+  type Command,
+  type Condition,
+  Engine,
+  type EngineConfig,
+  type EngineResponse,
+  type EngineStartup,
+  type ReplicationResult,
+} from '@flotilla/engine';
+import {
+  type IoId,
+  type ReplicationClock,
+  type ReplicationEvent,
+  ReplicationStreams,
+  serveStreamAppend,
+  Watch,
+} from '@flotilla/replication';
+import {
+  type AppendEntriesRequest,
+  type AppendEntriesResponse,
+  type Codec,
+  compareLogId,
+  type EntryPayload,
+  EntryTooLargeError,
+  ForwardToLeaderError,
+  getNode,
+  isFatalError,
+  type LogId,
+  logIdEquals,
+  type Membership,
+  type Node,
+  type NodeId,
+  NotLeaderError,
+  OutcomeUnknownError,
+  OverloadedError,
+  PanickedError,
+  type RaftLogStorage,
+  type RaftMetrics,
+  type RaftNetwork,
+  type RaftNetworkFactory,
+  type RaftStateMachine,
+  type SnapshotData,
+  type SnapshotMeta,
+  type SnapshotResponse,
+  StoppedError,
+  StorageError,
+  type StoredMembership,
+  type StreamAppendResult,
+  TimeoutError,
+  type TransferLeaderRequest,
+  uniformMembership,
+  type Vote,
+  type VoteRequest,
+  type VoteResponse,
+  validateAppendEntriesRequest,
+  validateSnapshotMeta,
+  validateTransferLeaderRequest,
+  validateVote,
+  validateVoteRequest,
+} from '@flotilla/types';
+import {
+  type ClientWriteResponse,
+  type Logger,
+  type RaftApi,
+  type RaftOptions,
+  type ReadLinearizer,
+  type ReadPolicy,
+  type RuntimeToggles,
+  silentLogger,
+  type Trigger,
+  type WriteOptions,
+} from './api.ts';
+import { type Clock, sleep, systemClock, type TimerHandle } from './clock.ts';
+import { msgpackCodec } from './codec.ts';
+import { createConfig, type RaftConfig } from './config.ts';
+import { MetricsHub, Wait } from './metrics.ts';
+import { type AppliedEntry, StateMachineWorker } from './sm-worker.ts';
+import { loadStartup } from './startup.ts';
+
+/** A write waiting for its entry to be applied. */
+interface PendingWrite<R> {
+  logId: LogId | null;
+  resolve(r: ClientWriteResponse<R>): void;
+  reject(e: Error): void;
+}
+
+/** A proposal queued for the next loop turn (writes are batched into one `append` per turn). */
+interface Proposal<R> {
+  payload: EntryPayload;
+  write: PendingWrite<R>;
+}
+
+type Reply = (response: EngineResponse) => void;
+
+interface Postponed {
+  when: Condition;
+  reply: Reply;
+  response: EngineResponse;
+}
+
+/** Default RPC timeouts relative to the config. */
+const VOTE_TIMEOUT_FACTOR = 1;
+
+/**
+ * A Raft node: the core loop executing engine commands against storage, network and state machine,
+ * the public API, and the RPC handler its transport calls. Create one with `Raft.create`.
+ *
+ * Everything flows through one queue: API calls, RPCs, storage completions, replication events and
+ * ticks are queued and handed to the engine one at a time; after each, the engine's commands run in
+ * order, `respond`s whose condition is not met yet wait. Client writes queued in one loop turn become
+ * one `append`.
+ *
+ * @example
+ * ```ts
+ * const raft = await Raft.create({ id: 'a', network, logStore, stateMachine });
+ * await raft.initialize({ a: { addr: 'a:1' }, b: { addr: 'b:1' }, c: { addr: 'c:1' } });
+ * const { logId, response } = await raft.clientWrite({ set: 'x', value: 1 });
+ * ```
+ */
+export class Raft<D, R> implements RaftApi<D, R> {
+  /** This node's id. */
+  readonly id: NodeId;
+  readonly #config: RaftConfig;
+  readonly #engine: Engine;
+  readonly #store: RaftLogStorage;
+  readonly #sm: RaftStateMachine<D, R>;
+  readonly #network: RaftNetworkFactory;
+  readonly #codec: Codec<D>;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #worker: StateMachineWorker<D, R>;
+  readonly #hub: MetricsHub;
+
+  readonly #ioAccepted: Watch<IoId>;
+  readonly #ioSubmitted: Watch<IoId>;
+  readonly #committed: Watch<LogId | null>;
+  #streams: ReplicationStreams | null = null;
+  #streamsVote: Vote | null = null;
+  readonly #voteClients = new Map<NodeId, RaftNetwork>();
+
+  readonly #queue: (() => void)[] = [];
+  #draining = false;
+  #proposals: Proposal<R>[] = [];
+  readonly #pending = new Map<number, PendingWrite<R>>();
+  #postponed: Postponed[] = [];
+  #ioChain: Promise<void> = Promise.resolve();
+  #flushedIo = 0;
+  readonly #receivedSnapshots = new Map<string, Uint8Array[]>();
+  /** `replicate` commands whose range is not readable yet, newest per target. */
+  readonly #heldReplicates = new Map<NodeId, Extract<Command, { type: 'replicate' }>>();
+  readonly #snapshotWaiters: { resolve(l: LogId | null): void; reject(e: Error): void }[] = [];
+
+  #stopped: Error | null = null;
+  #tickTimer: TimerHandle | null = null;
+  #tickEnabled = true;
+  #heartbeatEnabled = true;
+  #electEnabled = true;
+  #wasLeader = false;
+
+  private constructor(
+    opts: RaftOptions<D, R>,
+    config: RaftConfig,
+    engine: Engine,
+    applied: LogId | null,
+    initialMetrics: RaftMetrics,
+  ) {
+    this.id = opts.id;
+    this.#config = config;
+    this.#engine = engine;
+    this.#store = opts.logStore;
+    this.#sm = opts.stateMachine;
+    this.#network = opts.network;
+    this.#codec = opts.codec ?? msgpackCodec<D>();
+    this.#clock = opts.clock ?? systemClock;
+    this.#log = opts.logger ?? silentLogger;
+    this.#hub = new MetricsHub(initialMetrics);
+    const io: IoId = { vote: engine.vote(), logId: engine.lastLogId() };
+    this.#ioAccepted = new Watch<IoId>(io);
+    this.#ioSubmitted = new Watch<IoId>(io);
+    this.#committed = new Watch<LogId | null>(engine.committed());
+    this.#worker = new StateMachineWorker<D, R>({
+      stateMachine: this.#sm,
+      reader: this.#store.reader(),
+      codec: this.#codec,
+      lastApplied: applied,
+      events: {
+        applied: (last, entries) => this.#enqueue(() => this.#onApplied(last, entries)),
+        snapshotBuilt: (meta, err) => this.#enqueue(() => this.#onSnapshotBuilt(meta, err)),
+        snapshotInstalled: () => this.#enqueue(() => {}),
+        fatal: (err) => this.#enqueue(() => this.#fail(err)),
+      },
+    });
+  }
+
+  /**
+   * Creates and starts a node: reads the vote, log state, committed id, state-machine state and
+   * snapshot, hands them to the engine, and starts the timers. A node whose storage is empty waits for
+   * `initialize` (or for a leader to contact it).
+   */
+  static async create<D, R>(opts: RaftOptions<D, R>): Promise<Raft<D, R>> {
+    const config = createConfig(opts.config);
+    const clock = opts.clock ?? systemClock;
+    const engine = new Engine({
+      id: opts.id,
+      config: engineConfig(config),
+      random: opts.random ?? Math.random,
+    });
+    const startup: EngineStartup = await loadStartup(opts.logStore, opts.stateMachine);
+    engine.startup(startup, clock.now());
+    const raft = new Raft<D, R>(
+      opts,
+      config,
+      engine,
+      startup.applied,
+      initialMetrics(opts.id, engine, config),
+    );
+    raft.#enqueue(() => {});
+    raft.#scheduleTick();
+    return raft;
+  }
+
+  // ================================================================== public API
+
+  /** Current metrics and a subscription. */
+  get metrics(): { readonly current: RaftMetrics; subscribe(l: (m: RaftMetrics) => void): () => void } {
+    const hub = this.#hub;
+    return {
+      get current() {
+        return hub.current;
+      },
+      subscribe: (l) => hub.subscribe(l),
+    };
+  }
+
+  /** The validated configuration in force. */
+  get config(): Readonly<RaftConfig> {
+    return this.#config;
+  }
+
+  /** Waits for metrics predicates (default timeout: 10 election timeouts). */
+  wait(opts: { timeoutMs?: number } = {}): Wait {
+    return new Wait(this.#hub, this.#clock, opts.timeoutMs ?? this.#config.electionTimeoutMaxMs * 10);
+  }
+
+  /** Initializes a new cluster whose voters are the keys of `nodes`. */
+  async initialize(nodes: Record<NodeId, Node>): Promise<void> {
+    this.#ensureRunning();
+    const membership: Membership = uniformMembership(nodes);
+    await this.#call(() => {
+      this.#engine.initialize(membership, this.#clock.now());
+    });
+  }
+
+  /** Proposes `data`; resolves once applied. */
+  clientWrite(data: D, _opts?: WriteOptions): Promise<ClientWriteResponse<R>> {
+    return this.#propose([this.#encode(data)])[0] as Promise<ClientWriteResponse<R>>;
+  }
+
+  /** Proposes several writes in one batch. */
+  clientWriteMany(data: readonly D[]): Promise<ClientWriteResponse<R>[]> {
+    let payloads: EntryPayload[];
+    try {
+      payloads = data.map((d) => this.#encode(d));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return Promise.all(this.#propose(payloads));
+  }
+
+  /** Confirms leadership and waits until the read point is applied. Returns the read point. */
+  async ensureLinearizable(opts: { policy?: ReadPolicy } = {}): Promise<LogId | null> {
+    const readLogId = await this.#readPoint(opts.policy ?? 'readIndex');
+    if (readLogId !== null) await this.wait().appliedIndex(readLogId.index, 'the read point to be applied');
+    return readLogId;
+  }
+
+  /** The leader's read point for a follower read (see `ReadLinearizer`). */
+  async getReadLinearizer(opts: { policy?: ReadPolicy } = {}): Promise<ReadLinearizer> {
+    const readLogId = await this.#readPoint(opts.policy ?? 'readIndex');
+    return {
+      readLogId,
+      awaitApplied: async (o = {}) => {
+        if (readLogId === null) return;
+        await this.wait(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }).appliedIndex(
+          readLogId.index,
+        );
+      },
+    };
+  }
+
+  /** Adds a learner; with `blocking` (default) waits until it has caught up. */
+  async addLearner(
+    id: NodeId,
+    node: Node,
+    opts: { blocking?: boolean; timeoutMs?: number } = {},
+  ): Promise<ClientWriteResponse<R>> {
+    this.#ensureRunning();
+    const logId = await this.#call(() =>
+      this.#requireLeader((now) => this.#engine.addLearner(id, node, now)),
+    );
+    const res = await this.#awaitApplied(logId);
+    if (opts.blocking ?? true) {
+      const timeoutMs = opts.timeoutMs ?? this.#config.electionTimeoutMaxMs * 20;
+      const target = logId.index;
+      await this.wait({ timeoutMs }).until((m) => {
+        if (m.state !== 'Leader') throw new ForwardToLeaderError(m.currentLeader, null);
+        const r = m.replication?.[id];
+        return r !== undefined && r.matching !== null && r.matching.index >= target;
+      }, `learner ${id} to catch up`);
+    }
+    return res;
+  }
+
+  /** Changes the voter set through joint consensus; resolves once the final config is committed. */
+  async changeMembership(
+    voters: Iterable<NodeId>,
+    opts: { retain?: boolean } = {},
+  ): Promise<ClientWriteResponse<R>> {
+    this.#ensureRunning();
+    const want = [...new Set(voters)].sort();
+    const first = await this.#call(() =>
+      this.#requireLeader((now) =>
+        this.#engine.changeMembership(want, opts.retain === undefined ? {} : { retain: opts.retain }, now),
+      ),
+    );
+    let res = await this.#awaitApplied(first);
+    // The engine proposes the uniform config once the joint one commits; wait for it to be applied.
+    const done = (m: StoredMembership) =>
+      m.membership.configs.length === 1 && sameIds(m.membership.configs[0] ?? [], want);
+    const timeoutMs = this.#config.electionTimeoutMaxMs * 20;
+    const metrics = await this.wait({ timeoutMs }).until(
+      (m) => {
+        if (m.error !== null) throw this.#stopped ?? new StoppedError();
+        if (m.state !== 'Leader' && !done(m.membership))
+          throw new ForwardToLeaderError(m.currentLeader, null);
+        return (
+          done(m.membership) && m.lastApplied !== null && compareLogId(m.lastApplied, m.membership.logId) >= 0
+        );
+      },
+      `membership {${want.join(',')}}`,
+    );
+    const finalId = metrics.membership.logId;
+    if (finalId !== null && !logIdEquals(finalId, res.logId))
+      res = { logId: finalId, response: res.response };
+    return res;
+  }
+
+  /** Manual triggers. */
+  get trigger(): Trigger {
+    return {
+      elect: () =>
+        this.#call(() => {
+          this.#engine.elect(this.#clock.now());
+        }),
+      heartbeat: () =>
+        this.#call(() => {
+          if (this.#engine.serverState() === 'Leader') this.#engine.heartbeat(this.#clock.now());
+        }),
+      snapshot: () => this.#triggerSnapshot(),
+      purgeLog: async (upto: number) => {
+        await this.#call(() => {
+          void upto;
+          this.#engine.triggerPurge();
+        });
+      },
+      transferLeader: (to: NodeId) =>
+        this.#call(() => this.#requireLeader((now) => this.#engine.transferLeader(to, now))),
+    };
+  }
+
+  /** Runtime switches. */
+  get runtimeConfig(): RuntimeToggles {
+    return {
+      tick: (enabled) => {
+        this.#tickEnabled = enabled;
+      },
+      heartbeat: (enabled) => {
+        this.#heartbeatEnabled = enabled;
+      },
+      elect: (enabled) => {
+        this.#electEnabled = enabled;
+      },
+    };
+  }
+
+  /** Stops the node. Pending writes fail with `OutcomeUnknown`; later calls with `Stopped`. */
+  async shutdown(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stop(new StoppedError('the node was shut down'));
+    await this.#worker.stop();
+    await this.#ioChain.catch(() => {});
+  }
+
+  // ================================================================== RPC handler
+
+  /** Handles an AppendEntries from the leader. */
+  appendEntries(req: AppendEntriesRequest): Promise<AppendEntriesResponse> {
+    return this.#rpc(
+      () => validateAppendEntriesRequest(req),
+      (r, reply, now) => {
+        this.#engine.handleAppendEntries(r, reply, now);
+      },
+    ).then((res) => expect(res, 'appendEntries'));
+  }
+
+  /** Handles a vote or pre-vote request. */
+  vote(req: VoteRequest): Promise<VoteResponse> {
+    return this.#rpc(
+      () => validateVoteRequest(req),
+      (r, reply, now) => {
+        this.#engine.handleVoteRequest(r, reply, now);
+      },
+    ).then((res) => expect(res, 'vote'));
+  }
+
+  /** Serves a pipelined AppendEntries stream: replies are cumulative watermarks, each after a flush. */
+  streamAppend(
+    input: AsyncIterable<AppendEntriesRequest>,
+    opts: { signal?: AbortSignal } = {},
+  ): AsyncIterable<StreamAppendResult> {
+    const serveOpts = opts.signal === undefined ? { window: 64 } : { window: 64, signal: opts.signal };
+    return serveStreamAppend(input, (req) => this.appendEntries(req), serveOpts);
+  }
+
+  /** Receives a whole snapshot from the leader and installs it. */
+  async installFullSnapshot(vote: Vote, meta: SnapshotMeta, data: SnapshotData): Promise<SnapshotResponse> {
+    this.#ensureRunning();
+    validateVote(vote, 'vote');
+    validateSnapshotMeta(meta, 'meta');
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of data) {
+      this.#ensureRunning();
+      chunks.push(chunk);
+    }
+    const res = await this.#rpc(
+      () => ({ vote, meta }),
+      (r, reply, now) => {
+        this.#receivedSnapshots.set(meta.snapshotId, chunks);
+        this.#engine.handleInstallSnapshot(r, reply, now);
+      },
+    );
+    this.#receivedSnapshots.delete(meta.snapshotId);
+    return expect(res, 'installSnapshot');
+  }
+
+  /** Handles the leader's request to take over leadership. */
+  async transferLeader(req: TransferLeaderRequest): Promise<void> {
+    this.#ensureRunning();
+    const r = validateTransferLeaderRequest(req);
+    await this.#call(() => this.#engine.handleTransferLeader(r, this.#clock.now()));
+  }
+
+  // ================================================================== the core loop
+
+  #enqueue(fn: () => void): void {
+    if (this.#stopped) return;
+    this.#queue.push(fn);
+    if (!this.#draining) {
+      this.#draining = true;
+      queueMicrotask(() => this.#drain());
+    }
+  }
+
+  /** Runs `fn` inside the loop and resolves with its result (or rejects with what it threw). */
+  #call<T>(fn: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (this.#stopped) {
+        reject(this.#stopped);
+        return;
+      }
+      this.#queue.push(() => {
+        try {
+          resolve(fn());
+        } catch (err) {
+          if (err instanceof PanickedError) {
+            reject(err);
+            throw err;
+          }
+          reject(err);
+        }
+      });
+      if (!this.#draining) {
+        this.#draining = true;
+        queueMicrotask(() => this.#drain());
+      }
+    });
+  }
+
+  #drain(): void {
+    try {
+      while (!this.#stopped) {
+        const fn = this.#queue.shift();
+        if (fn === undefined) {
+          if (this.#proposals.length === 0) break;
+          this.#flushProposals();
+        } else {
+          fn();
+        }
+        this.#runCommands();
+      }
+      if (!this.#stopped) this.#afterTurn();
+    } catch (err) {
+      this.#fail(err instanceof Error ? err : new PanickedError(String(err)));
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  /** Hands every queued proposal to the engine as one batch (one `append`). */
+  #flushProposals(): void {
+    const batch = this.#proposals;
+    this.#proposals = [];
+    if (batch.length === 0) return;
+    if (this.#engine.serverState() !== 'Leader') {
+      const err = this.#forwardError();
+      for (const p of batch) p.write.reject(err);
+      return;
+    }
+    const ids = this.#engine.leaderAppend(
+      batch.map((p) => p.payload),
+      this.#clock.now(),
+    );
+    batch.forEach((p, i) => {
+      const logId = ids[i] as LogId;
+      p.write.logId = logId;
+      this.#pending.set(logId.index, p.write);
+    });
+  }
+
+  #runCommands(): void {
+    for (;;) {
+      const cmds = this.#engine.takeCommands();
+      if (cmds.length === 0) return;
+      for (const cmd of cmds) this.#run(cmd);
+    }
+  }
+
+  #run(cmd: Command): void {
+    switch (cmd.type) {
+      case 'saveVote': {
+        this.#ioAccepted.set({ vote: cmd.vote, logId: this.#ioAccepted.get().logId });
+        const { ioId, vote } = cmd;
+        this.#io('vote', async () => {
+          await this.#store.saveVote(vote);
+          this.#enqueue(() => this.#localIo(ioId, true));
+        });
+        return;
+      }
+      case 'appendEntries': {
+        const last = cmd.entries[cmd.entries.length - 1]?.logId ?? this.#ioAccepted.get().logId;
+        const io: IoId = { vote: cmd.vote, logId: last };
+        this.#ioAccepted.set(io);
+        const { ioId, entries } = cmd;
+        this.#io('write', async () => {
+          await this.#store.append(entries, (err) => {
+            if (err) this.#enqueue(() => this.#fail(new StorageError('flush', err.message, { cause: err })));
+            else this.#enqueue(() => this.#localIo(ioId, true));
+          });
+          this.#ioSubmitted.set(io);
+          this.#enqueue(() => this.#localIo(ioId, false));
+        });
+        return;
+      }
+      case 'truncateLog': {
+        const { ioId, since } = cmd;
+        const prev = since.index === 0 ? null : this.#engine.logIdAt(since.index - 1);
+        this.#ioAccepted.set({ vote: this.#ioAccepted.get().vote, logId: prev });
+        this.#io('truncate', async () => {
+          await this.#store.truncate(since);
+          this.#ioSubmitted.set({ vote: this.#ioAccepted.get().vote, logId: prev });
+          this.#enqueue(() => this.#localIo(ioId, true));
+        });
+        return;
+      }
+      case 'purgeLog': {
+        const { ioId, upto } = cmd;
+        this.#io('purge', async () => {
+          await this.#store.purge(upto);
+          this.#enqueue(() => this.#localIo(ioId, true));
+        });
+        return;
+      }
+      case 'saveCommittedAndApply': {
+        this.#committed.set(cmd.committed);
+        if (this.#config.saveCommitted && this.#store.saveCommitted) {
+          const committed = cmd.committed;
+          const save = this.#store.saveCommitted.bind(this.#store);
+          this.#io('write', () => save(committed));
+        }
+        this.#worker.apply(cmd.prevCommitted, cmd.committed);
+        return;
+      }
+      case 'replicate': {
+        // A fixed range is read at once: hold it until its entries are readable (appends are async).
+        const last = cmd.payload.type === 'logs' ? cmd.payload.last : null;
+        if (last !== null && compareLogId(this.#ioSubmitted.get().logId, last) < 0) {
+          this.#heldReplicates.set(cmd.target, cmd);
+          return;
+        }
+        this.#heldReplicates.delete(cmd.target);
+        this.#streams?.replicate(cmd.target, { inflightId: cmd.inflightId, payload: cmd.payload });
+        return;
+      }
+      case 'replicateSnapshot':
+        this.#streams?.replicate(cmd.target, { inflightId: cmd.inflightId, payload: { type: 'snapshot' } });
+        return;
+      case 'replicateCommitted':
+        this.#committed.set(cmd.committed);
+        return;
+      case 'rebuildReplicationStreams':
+        this.#rebuildStreams(cmd.vote, cmd.targets, cmd.closeOldStreams);
+        return;
+      case 'sendVote':
+        this.#sendVote(cmd.target, cmd.request);
+        return;
+      case 'broadcastHeartbeat':
+        for (const t of cmd.targets)
+          this.#streams?.heartbeat(t.id, { matching: t.matching, committed: cmd.committed });
+        return;
+      case 'sendTransferLeader': {
+        const node = getNode(this.#engine.membership().effective.membership, cmd.target);
+        if (node === undefined) return;
+        const client = this.#voteClient(cmd.target, node);
+        client
+          .transferLeader?.(cmd.request, { timeoutMs: this.#config.electionTimeoutMaxMs })
+          .catch((err: unknown) =>
+            this.#log.warn('transferLeader failed', { target: cmd.target, err: String(err) }),
+          );
+        return;
+      }
+      case 'respond':
+        if (cmd.when === null || this.#conditionMet(cmd.when)) (cmd.reply as Reply)(cmd.response);
+        else this.#postponed.push({ when: cmd.when, reply: cmd.reply as Reply, response: cmd.response });
+        return;
+      case 'stateMachine': {
+        const job = cmd.command;
+        if (job.type === 'buildSnapshot') this.#worker.buildSnapshot();
+        else {
+          const chunks = this.#receivedSnapshots.get(job.meta.snapshotId) ?? [];
+          this.#worker.installSnapshot(job.meta, iterate(chunks));
+        }
+        return;
+      }
+      default:
+        throw new PanickedError(`unknown command ${JSON.stringify(assertNever(cmd))}`);
+    }
+  }
+
+  /** Serializes storage writes: each is issued after the previous one resolved. */
+  #io(op: 'vote' | 'write' | 'truncate' | 'purge', fn: () => Promise<void>): void {
+    this.#ioChain = this.#ioChain.then(async () => {
+      if (this.#stopped) return;
+      try {
+        await fn();
+      } catch (err) {
+        const e = isFatalError(err) ? (err as Error) : new StorageError(op, String(err), { cause: err });
+        this.#enqueue(() => this.#fail(e));
+      }
+    });
+  }
+
+  #localIo(ioId: number, flushed: boolean): void {
+    const now = this.#clock.now();
+    if (flushed) {
+      this.#engine.onLocalIo({ type: 'submitted', ioId }, now);
+      this.#engine.onLocalIo({ type: 'flushed', ioId }, now);
+      this.#flushedIo = Math.max(this.#flushedIo, ioId);
+    } else {
+      this.#engine.onLocalIo({ type: 'submitted', ioId }, now);
+    }
+    for (const cmd of [...this.#heldReplicates.values()]) this.#run(cmd);
+    this.#releasePostponed();
+  }
+
+  #conditionMet(c: Condition): boolean {
+    switch (c.type) {
+      case 'ioFlushed':
+        return this.#engine.ioProgress().flushed.ioId >= c.ioId;
+      case 'applied':
+        return compareLogId(this.#engine.applied(), c.logId) >= 0;
+      case 'snapshot':
+        return compareLogId(this.#engine.snapshot()?.lastLogId ?? null, c.logId) >= 0;
+    }
+  }
+
+  #releasePostponed(): void {
+    if (this.#postponed.length === 0) return;
+    const still: Postponed[] = [];
+    for (const p of this.#postponed) {
+      if (this.#conditionMet(p.when)) p.reply(p.response);
+      else still.push(p);
+    }
+    this.#postponed = still;
+  }
+
+  #onApplied(last: LogId, entries: AppliedEntry<R>[]): void {
+    for (const e of entries) {
+      const w = this.#pending.get(e.logId.index);
+      if (w === undefined) continue;
+      this.#pending.delete(e.logId.index);
+      if (w.logId !== null && logIdEquals(w.logId, e.logId))
+        w.resolve({ logId: e.logId, response: e.response as R });
+      else w.reject(new ForwardToLeaderError(this.#engine.currentLeader(), this.#leaderNode()));
+    }
+    this.#engine.onApplied(last);
+    this.#releasePostponed();
+  }
+
+  #onSnapshotBuilt(meta: SnapshotMeta | null, err?: Error): void {
+    const waiters = this.#snapshotWaiters.splice(0);
+    if (meta === null) {
+      this.#log.warn('snapshot build failed', { err: String(err) });
+      for (const w of waiters) w.reject(err ?? new Error('snapshot build failed'));
+      return;
+    }
+    this.#engine.onSnapshotBuilt(meta);
+    for (const w of waiters) w.resolve(meta.lastLogId);
+    this.#releasePostponed();
+  }
+
+  #triggerSnapshot(): Promise<LogId | null> {
+    this.#ensureRunning();
+    return new Promise((resolve, reject) => {
+      this.#snapshotWaiters.push({ resolve, reject });
+      this.#enqueue(() => this.#worker.buildSnapshot());
+    });
+  }
+
+  /** Bookkeeping after the queue ran dry: leadership changes, metrics. */
+  #afterTurn(): void {
+    const leader = this.#engine.serverState() === 'Leader';
+    if (this.#wasLeader && !leader) this.#onStepDown();
+    this.#wasLeader = leader;
+    this.#publishMetrics();
+  }
+
+  /** Writes proposed by this leader that are not committed have an unknown fate now. */
+  #onStepDown(): void {
+    const committed = this.#engine.committed();
+    for (const [index, w] of this.#pending) {
+      if (committed !== null && index <= committed.index) continue; // committed: will be applied
+      this.#pending.delete(index);
+      w.reject(new OutcomeUnknownError(w.logId, 'leadership was lost before the write was known committed'));
+    }
+  }
+
+  #scheduleTick(): void {
+    if (this.#stopped) return;
+    const every = Math.max(1, Math.floor(this.#config.heartbeatIntervalMs / 2));
+    this.#tickTimer = this.#clock.setTimeout(() => {
+      this.#tickTimer = null;
+      this.#enqueue(() => this.#tick());
+      this.#scheduleTick();
+    }, every);
+  }
+
+  #tick(): void {
+    if (!this.#tickEnabled) return;
+    const state = this.#engine.serverState();
+    if (state === 'Leader' && !this.#heartbeatEnabled) return;
+    if (state !== 'Leader' && !this.#electEnabled) return;
+    this.#engine.tick(this.#clock.now());
+  }
+
+  // ================================================================== replication
+
+  #rebuildStreams(vote: Vote | null, targets: { id: NodeId; node: Node }[], closeOld: boolean): void {
+    const sameLeader = vote !== null && this.#streamsVote !== null && sameVote(vote, this.#streamsVote);
+    this.#heldReplicates.clear();
+    if (this.#streams !== null && (closeOld || !sameLeader)) {
+      this.#streams.closeAll();
+      this.#streams = null;
+      this.#streamsVote = null;
+    }
+    if (vote === null) return;
+    if (this.#streams === null) {
+      const clock: ReplicationClock = {
+        now: () => this.#clock.now(),
+        sleep: (ms, signal) => sleep(this.#clock, ms, signal),
+      };
+      this.#streams = new ReplicationStreams({
+        leaderVote: vote,
+        newClient: (id, node) => this.#network.newClient(id, node),
+        newReader: () => this.#store.reader(),
+        ioAccepted: this.#ioAccepted,
+        ioSubmitted: this.#ioSubmitted,
+        committed: this.#committed,
+        core: { notify: (ev) => this.#enqueue(() => this.#onReplication(ev)) },
+        config: {
+          maxPayloadEntries: this.#config.maxPayloadEntries,
+          maxInflightRequests: this.#config.maxInflightRequests,
+          maxInflightBytes: this.#config.maxInflightBytes,
+          heartbeatIntervalMs: this.#config.heartbeatIntervalMs,
+          appendTimeoutMs: Math.max(this.#config.electionTimeoutMaxMs, this.#config.heartbeatIntervalMs * 4),
+          installSnapshotTimeoutMs: Math.max(this.#config.installSnapshotTimeoutMs, 1000),
+          snapshotChunkBytes: this.#config.snapshotChunkBytes,
+        },
+        snapshots: { getCurrentSnapshot: () => this.#sm.getCurrentSnapshot() },
+        clock,
+        logger: { debug: (m, f) => this.#log.debug(m, f), warn: (m, f) => this.#log.warn(m, f) },
+      });
+      this.#streamsVote = vote;
+    }
+    this.#streams.rebuild(targets, { closeOldStreams: false });
+  }
+
+  #onReplication(ev: ReplicationEvent): void {
+    if (this.#streams === null || !this.#streams.isCurrent(ev)) return;
+    const now = this.#clock.now();
+    const report = (inflightId: number | null, result: ReplicationResult) =>
+      this.#engine.onReplicationProgress(ev.target, { inflightId, result }, now);
+    switch (ev.type) {
+      case 'progress':
+        report(ev.inflightId, { type: 'matched', matching: ev.matching, sentAt: ev.sentAt });
+        return;
+      case 'conflict':
+        report(ev.inflightId, { type: 'conflict', prevLogId: ev.logId, sentAt: now });
+        return;
+      case 'higherVote':
+        report(ev.inflightId, { type: 'higherVote', vote: ev.vote });
+        return;
+      case 'transportError':
+        this.#log.debug('replication transport error', { target: ev.target, err: String(ev.error) });
+        report(ev.inflightId, { type: 'failed' });
+        return;
+      case 'fatal':
+        this.#fail(ev.error);
+        return;
+      case 'heartbeatAck':
+        if (ev.matching !== undefined)
+          report(null, { type: 'matched', matching: ev.matching, sentAt: ev.sentAt });
+        return;
+      case 'snapshotDone':
+        report(ev.inflightId, { type: 'snapshotInstalled', lastLogId: ev.meta.lastLogId, sentAt: ev.sentAt });
+        return;
+      case 'snapshotFailed':
+        report(ev.inflightId, { type: 'failed' });
+        return;
+    }
+  }
+
+  #voteClient(id: NodeId, node: Node): RaftNetwork {
+    let c = this.#voteClients.get(id);
+    if (c === undefined) {
+      c = this.#network.newClient(id, node);
+      this.#voteClients.set(id, c);
+    }
+    return c;
+  }
+
+  #sendVote(target: NodeId, request: VoteRequest): void {
+    const node = getNode(this.#engine.membership().effective.membership, target);
+    if (node === undefined) return;
+    const client = this.#voteClient(target, node);
+    const timeoutMs = Math.max(this.#config.electionTimeoutMinMs * VOTE_TIMEOUT_FACTOR, 1);
+    client.vote(request, { timeoutMs }).then(
+      (resp) => this.#enqueue(() => this.#engine.handleVoteResponse(target, resp, this.#clock.now())),
+      (err: unknown) => this.#log.debug('vote request failed', { target, err: String(err) }),
+    );
+  }
+
+  // ================================================================== reads
+
+  async #readPoint(policy: ReadPolicy): Promise<LogId | null> {
+    this.#ensureRunning();
+    const started = this.#clock.now();
+    const state = await this.#call(() => {
+      if (this.#engine.serverState() !== 'Leader') throw this.#forwardError();
+      return { term: this.#engine.vote().term, lease: this.#engine.leaseValidUntil() ?? 0 };
+    });
+    // The leader must have committed an entry of its own term (its blank entry) to know the commit index.
+    const committedInTerm = await this.wait().until((m) => {
+      if (m.state !== 'Leader' || m.currentTerm !== state.term)
+        throw new NotLeaderError('leadership lost during a read');
+      return m.committed !== null && m.committed.term === state.term;
+    }, 'the leader to commit an entry of its term');
+    const readLogId = committedInTerm.committed;
+    if (policy === 'lease' && this.#clock.now() < state.lease) return readLogId;
+    // Read index: a quorum must acknowledge a heartbeat sent after the read started.
+    const confirmed = (): boolean => {
+      const until = this.#engine.leaseValidUntil();
+      if (until === null) throw new NotLeaderError('leadership lost during a read');
+      return until - this.#config.leaseMs * (1 - this.#config.maxClockDrift) >= started;
+    };
+    await this.#call(() => {
+      if (this.#engine.serverState() === 'Leader' && this.#engine.vote().term === state.term) {
+        this.#engine.heartbeat(this.#clock.now());
+      }
+    });
+    const deadline = this.#clock.now() + this.#config.electionTimeoutMaxMs * 2;
+    for (;;) {
+      const ok = await this.#call(() => {
+        if (this.#engine.serverState() !== 'Leader' || this.#engine.vote().term !== state.term) {
+          throw new NotLeaderError('leadership lost during a read');
+        }
+        return confirmed();
+      });
+      if (ok) return readLogId;
+      if (this.#clock.now() > deadline) throw new TimeoutError('no quorum confirmed leadership for the read');
+      await sleep(this.#clock, Math.max(1, Math.floor(this.#config.heartbeatIntervalMs / 4)));
+    }
+  }
+
+  // ================================================================== helpers
+
+  #encode(data: D): EntryPayload {
+    const bytes = this.#codec.encode(data);
+    if (bytes.byteLength > this.#config.maxEntryBytes)
+      throw new EntryTooLargeError(bytes.byteLength, this.#config.maxEntryBytes);
+    return { type: 'normal', data: bytes };
+  }
+
+  #propose(payloads: EntryPayload[]): Promise<ClientWriteResponse<R>>[] {
+    if (this.#stopped) return payloads.map(() => Promise.reject(this.#stopped));
+    if (this.#engine.serverState() !== 'Leader') {
+      const err = this.#forwardError();
+      return payloads.map(() => Promise.reject(err));
+    }
+    if (this.#pending.size + this.#proposals.length + payloads.length > this.#config.maxPendingWrites) {
+      return payloads.map(() => Promise.reject(new OverloadedError()));
+    }
+    const out = payloads.map(
+      (payload) =>
+        new Promise<ClientWriteResponse<R>>((resolve, reject) => {
+          this.#proposals.push({ payload, write: { logId: null, resolve, reject } });
+        }),
+    );
+    this.#enqueue(() => this.#flushProposals());
+    return out;
+  }
+
+  #awaitApplied(logId: LogId): Promise<ClientWriteResponse<R>> {
+    return new Promise((resolve, reject) => {
+      this.#enqueue(() => {
+        if (compareLogId(this.#engine.applied(), logId) >= 0) {
+          resolve({ logId, response: undefined as R });
+          return;
+        }
+        this.#pending.set(logId.index, { logId, resolve, reject });
+      });
+    });
+  }
+
+  #requireLeader<T>(fn: (now: number) => T): T {
+    if (this.#engine.serverState() !== 'Leader') throw this.#forwardError();
+    return fn(this.#clock.now());
+  }
+
+  #leaderNode(): Node | null {
+    const id = this.#engine.currentLeader();
+    if (id === null) return null;
+    return getNode(this.#engine.membership().effective.membership, id) ?? null;
+  }
+
+  #forwardError(): ForwardToLeaderError {
+    const leader = this.#engine.currentLeader();
+    return new ForwardToLeaderError(
+      leader === this.id ? null : leader,
+      leader === this.id ? null : this.#leaderNode(),
+    );
+  }
+
+  #ensureRunning(): void {
+    if (this.#stopped) throw this.#stopped;
+  }
+
+  /** Queues an RPC into the loop; `reply` resolves it with the engine's response. */
+  #rpc<T>(validate: () => T, handle: (req: T, reply: Reply, now: number) => void): Promise<EngineResponse> {
+    return new Promise((resolve, reject) => {
+      if (this.#stopped) {
+        reject(new StoppedError());
+        return;
+      }
+      let req: T;
+      try {
+        req = validate();
+      } catch (err) {
+        reject(err);
+        return;
+      }
+      this.#queue.push(() => handle(req, resolve, this.#clock.now()));
+      if (!this.#draining) {
+        this.#draining = true;
+        queueMicrotask(() => this.#drain());
+      }
+    });
+  }
+
+  #publishMetrics(): void {
+    this.#hub.publish(snapshotMetrics(this.id, this.#engine, this.#config, this.#clock.now(), null));
+  }
+
+  /** A fatal error: the node stops; nothing more is written. */
+  #fail(err: Error): void {
+    if (this.#stopped) return;
+    this.#log.error('fatal error, stopping', { code: (err as { code?: string }).code, err: err.message });
+    this.#stop(err);
+  }
+
+  #stop(err: Error): void {
+    this.#stopped = err;
+    if (this.#tickTimer !== null) this.#clock.clearTimeout(this.#tickTimer);
+    this.#streams?.closeAll();
+    this.#streams = null;
+    for (const c of this.#voteClients.values()) void c.close?.().catch(() => {});
+    this.#voteClients.clear();
+    const unknown = (w: PendingWrite<R>) =>
+      w.reject(new OutcomeUnknownError(w.logId, `the node stopped: ${err.message}`, { cause: err }));
+    for (const w of this.#pending.values()) unknown(w);
+    this.#pending.clear();
+    for (const p of this.#proposals) p.write.reject(err);
+    this.#proposals = [];
+    for (const w of this.#snapshotWaiters.splice(0)) w.reject(err);
+    this.#postponed = [];
+    this.#queue.length = 0;
+    const m = snapshotMetrics(this.id, this.#engine, this.#config, this.#clock.now(), err);
+    this.#hub.publish({ ...m, state: 'Shutdown' });
+    this.#hub.close(
+      err.name === 'StoppedError'
+        ? err
+        : new StoppedError(`the node stopped: ${err.message}`, { cause: err }),
+    );
+    void this.#worker.stop();
+  }
+}
+
+// ==================================================================== free helpers
+
+function engineConfig(c: RaftConfig): Partial<EngineConfig> {
+  return {
+    electionTimeoutMinMs: c.electionTimeoutMinMs,
+    electionTimeoutMaxMs: c.electionTimeoutMaxMs,
+    heartbeatIntervalMs: c.heartbeatIntervalMs,
+    enablePreVote: c.enablePreVote,
+    leaseMs: c.leaseMs,
+    maxClockDrift: c.maxClockDrift,
+    maxPayloadEntries: c.maxPayloadEntries,
+    snapshotPolicy: { sinceLast: c.snapshotPolicy.sinceLast ?? 0 },
+    maxInSnapshotLogToKeep: c.maxInSnapshotLogToKeep,
+    purgeBatchSize: c.purgeBatchSize,
+    allowLogReversion: c.allowLogReversion,
+    checkQuorum: c.checkQuorum,
+  };
+}
+
+function initialMetrics(id: NodeId, engine: Engine, config: RaftConfig): RaftMetrics {
+  return snapshotMetrics(id, engine, config, 0, null);
+}
+
+function snapshotMetrics(
+  id: NodeId,
+  engine: Engine,
+  config: RaftConfig,
+  now: number,
+  err: Error | null,
+): RaftMetrics {
+  const state = engine.serverState();
+  const vote = engine.vote();
+  const last = engine.lastLogId();
+  const lease = engine.leaseValidUntil();
+  // leaseValidUntil = quorum-acked send time + lease × (1 − drift): recover the ack time from it.
+  const ackedAt = lease === null ? null : lease - config.leaseMs * (1 - config.maxClockDrift);
+  return {
+    id,
+    state,
+    currentTerm: vote.term,
+    vote,
+    lastLogIndex: last === null ? null : last.index,
+    committed: engine.committed(),
+    lastApplied: engine.applied(),
+    snapshot: engine.snapshot()?.lastLogId ?? null,
+    purged: engine.purged(),
+    currentLeader: engine.currentLeader(),
+    membership: engine.membership().effective,
+    replication: engine.replicationMetrics(),
+    millisSinceQuorumAck:
+      ackedAt !== null && Number.isFinite(ackedAt) ? Math.max(0, Math.round(now - ackedAt)) : null,
+    error: err === null ? null : { code: (err as { code?: string }).code ?? 'UNKNOWN', message: err.message },
+  };
+}
+
+function expect<K extends EngineResponse['type']>(res: EngineResponse, type: K): ResponseOf<K> {
+  if (res.type !== type) throw new PanickedError(`expected a ${type} response, got ${res.type}`);
+  return res.response as ResponseOf<K>;
+}
+
+type ResponseOf<K extends EngineResponse['type']> = Extract<EngineResponse, { type: K }>['response'];
+
+async function* iterate(chunks: Uint8Array[]): SnapshotData {
+  for (const c of chunks) yield c;
+}
+
+function sameIds(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  const s = new Set(a);
+  return b.every((x) => s.has(x));
+}
+
+function sameVote(a: Vote, b: Vote): boolean {
+  return a.term === b.term && a.nodeId === b.nodeId && a.committed === b.committed;
+}
+
+function assertNever(x: never): never {
+  return x;
+}
