@@ -135,6 +135,7 @@ function asError(e: unknown): Error {
 }
 
 interface Queued {
+  prev: LogId | null;
   last: LogId | null;
   sentAt: number;
   bytes: number;
@@ -398,6 +399,8 @@ export class ReplicationStream {
       signal,
       'appendEntries',
     );
+    // Pre-empted between the reply and this continuation: the reply belongs to a superseded inflight.
+    if (signal.aborted) throw signal.reason;
     this.#succeeded();
     const base = { target: this.target, streamId: this.id, inflightId };
     switch (resp.type) {
@@ -474,6 +477,7 @@ export class ReplicationStream {
           }
           // Raft §5.3 leader-append-only holds only while we are still the leader that read them.
           if (!this.#leaderValid()) return stopForLeaderChange();
+          if (local.signal.aborted) return;
         } else if (sentCommit !== undefined && logIdEquals(o.committed.get(), sentCommit)) {
           await waitAny([o.ioSubmitted, o.committed, o.ioAccepted], since, local.signal);
           continue;
@@ -483,7 +487,7 @@ export class ReplicationStream {
         let bytes = 0;
         for (const e of entries) bytes += entryDataBytes(e);
         const last = lastLogIdOf(req);
-        queue.push({ last, sentAt: this.#clock.now(), bytes });
+        queue.push({ prev: req.prevLogId, last, sentAt: this.#clock.now(), bytes });
         inflightBytes += bytes;
         sentUpTo = last;
         sentCommit = leaderCommit;
@@ -506,6 +510,7 @@ export class ReplicationStream {
     try {
       for (;;) {
         const r = await raceAbort(it.next(), local.signal);
+        if (local.signal.aborted) throw local.signal.reason;
         if (r.done === true) break;
         const reply = r.value;
         if (reply.type === 'matched') {
@@ -536,6 +541,13 @@ export class ReplicationStream {
               sentAt,
             });
           }
+          // A watermark inside a request: the network delivered only part of it (or the follower
+          // accepted a prefix). Nothing after it can follow; end the stream so the engine restarts at `m`.
+          const head = queue[0];
+          if (head !== undefined && compareLogId(m, head.prev) > 0)
+            throw new NetworkError(
+              `ack ${formatLogId(m)} inside request (${formatLogId(head.prev)}, ${formatLogId(head.last)}]: not delivered whole`,
+            );
         } else if (reply.type === 'conflict') {
           this.#succeeded();
           this.#emit({
@@ -595,6 +607,7 @@ export class ReplicationStream {
       chunkBytes: this.#o.config.snapshotChunkBytes,
       clock: this.#clock,
     });
+    if (signal.aborted) throw signal.reason;
     this.#succeeded();
     if (voteGt(resp.vote, this.leaderVote)) {
       this.#higherVote(inflightId, resp.vote);

@@ -1,7 +1,6 @@
-import { blankEntry, type Entry, type LogId, logIdEquals, nextIndex, normalEntry } from '@flotilla/types';
+import { blankEntry, type Entry, normalEntry } from '@flotilla/types';
 import { describe, expect, it } from 'vitest';
-import type { ReplicationEvent } from '../src/events.ts';
-import { rig } from './harness.ts';
+import { converge } from './driver.ts';
 
 /** A log with the given terms at indexes 0, 1, 2, … */
 function logOf(terms: number[]): Entry[] {
@@ -20,56 +19,16 @@ const followers: Record<string, number[]> = {
   empty: [],
 };
 
-/**
- * A minimal stand-in for the engine's progress (which lives in another package): binary search on
- * `[nextIndex(matching), searchingEnd)` with empty probes, then one `logsSince` pipeline.
- */
-async function converge(followerTerms: number[], extra = 0) {
+async function converge7(followerTerms: number[], extra = 0) {
   const leaderLog = [...logOf(leaderTerms), blankEntry(8, leaderTerms.length)];
   for (let i = 0; i < extra; i++) leaderLog.push(normalEntry(8, leaderLog.length, new Uint8Array([i])));
-  const r = rig({
-    leaderLog,
-    followerLog: logOf(followerTerms),
-    net: { delayMs: 1 },
-    config: { maxPayloadEntries: 3 },
-  });
-  let matching: LogId | null = null;
-  let searchingEnd = leaderLog.length;
-  let inflightId = 0;
-  let probes = 0;
-  const next = () => {
-    inflightId += 1;
-    const lo = nextIndex(matching);
-    if (lo >= searchingEnd) {
-      r.stream.replicate({ inflightId, payload: { type: 'logsSince', prev: matching } });
-      return;
-    }
-    probes += 1;
-    const mid = lo + Math.floor((searchingEnd - lo - 1) / 2);
-    const prev = (leaderLog[mid] as Entry).logId;
-    r.stream.replicate({ inflightId, payload: { type: 'logs', prev, last: prev } });
-  };
-  r.core.onEvent = (e: ReplicationEvent) => {
-    if (e.type === 'progress' && e.inflightId === inflightId) {
-      const wasProbe = nextIndex(matching) < searchingEnd;
-      matching = e.matching;
-      if (wasProbe) next();
-    } else if (e.type === 'conflict' && e.inflightId === inflightId) {
-      searchingEnd = e.logId.index;
-      next();
-    }
-  };
-  next();
-  const last = (leaderLog[leaderLog.length - 1] as Entry).logId;
-  const done = await r.clock.runUntil(() => logIdEquals(matching, last));
-  r.stream.close();
-  return { done, r, leaderLog, probes };
+  return { leaderLog, ...(await converge(leaderLog, logOf(followerTerms))) };
 }
 
 describe('binary search then pipeline (Raft §5.3, Figure 7)', () => {
   for (const [name, terms] of Object.entries(followers)) {
     it(`follower (${name}) ends with the leader's log`, async () => {
-      const { done, r, leaderLog, probes } = await converge(terms, 7);
+      const { done, r, leaderLog, probes } = await converge7(terms, 7);
       expect(done).toBe(true);
       expect(r.follower.log).toEqual(leaderLog);
       expect(r.follower.gaps).toBe(0);

@@ -73,20 +73,23 @@ describe('pipelining', () => {
     r.stream.close();
   });
 
-  it('catches a network that delivers half of a request: conflict, never a gap', async () => {
+  it('catches a network that delivers half of a request: the stream ends, never a gap', async () => {
     const r = rig({ leaderLog: entries(1, 0, 100), net: { delayMs: 1 }, config: { maxPayloadEntries: 10 } });
     r.net.cutRequest = (n) => n === 2;
     r.stream.replicate({ inflightId: 1, payload: { type: 'logsSince', prev: null } });
-    expect(await r.clock.runUntil(() => r.core.ofType('conflict').length > 0)).toBe(true);
+    expect(await r.clock.runUntil(() => r.core.ofType('transportError').length > 0)).toBe(true);
+    await r.clock.run(100);
     expect(r.follower.gaps).toBe(0);
-    // The follower holds a prefix of the leader's log, nothing else.
+    // The follower holds a prefix of the leader's log, nothing else: requests after the cut one
+    // were refused by the follower's prevLogId check.
     expect(r.leaderLog.slice(0, r.follower.log.length)).toEqual(r.follower.log);
     expect(r.follower.log.length).toBe(25);
-    const [c] = r.core.ofType('conflict');
-    expect(c?.logId).toEqual({ term: 1, index: 29 });
-    // Progress never claimed more than the follower has.
-    expect(lastMatching(r.core)?.index).toBeLessThanOrEqual(24);
-    r.stream.close();
+    // Progress reached the cut and no further; then the stream reported the broken delivery.
+    expect(lastMatching(r.core)).toEqual({ term: 1, index: 24 });
+    const [err] = r.core.ofType('transportError');
+    expect(err?.error.message).toContain('not delivered whole');
+    expect(r.core.ofType('conflict')).toHaveLength(0);
+    expect(r.stream.state).toBe('idle');
   });
 
   it('streams new entries as they become readable, and commit-only changes as empty requests', async () => {
