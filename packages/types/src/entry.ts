@@ -8,10 +8,22 @@ import type { Membership } from './membership.ts';
 export type EntryPayload =
   /** An entry without data: a new leader's first entry of its term (Raft §8). */
   | { type: 'blank' }
-  /** Application data, already encoded. */
-  | { type: 'normal'; data: Uint8Array }
+  /** Application data, already encoded; `session` when the client asked for exactly-once application. */
+  | { type: 'normal'; data: Uint8Array; session?: ClientSession }
   /** A membership change; takes effect as soon as it is appended (Raft §6). */
   | { type: 'membership'; membership: Membership };
+
+/**
+ * Identifies a client write for exactly-once application (Raft thesis §6.3): a state machine applies a
+ * write whose `sequence` is not above the last one it applied for `clientId` only once, answering
+ * retries with the first response (see `ClientSessions` in `@flotilla/raft`).
+ */
+export interface ClientSession {
+  /** The client's session id. */
+  clientId: string;
+  /** The write's sequence number in the session; increasing. */
+  sequence: number;
+}
 
 /** A log entry. Plain data: encodes with msgpack and compares with deep equality. */
 export interface Entry {
@@ -26,7 +38,10 @@ export type ApplyEntry<D> = {
   /** The entry's identity. */
   logId: LogId;
   /** What it carries, with application data decoded. */
-  payload: { type: 'blank' } | { type: 'normal'; data: D } | { type: 'membership'; membership: Membership };
+  payload:
+    | { type: 'blank' }
+    | { type: 'normal'; data: D; session?: ClientSession }
+    | { type: 'membership'; membership: Membership };
 };
 
 /** Builds a blank entry. */

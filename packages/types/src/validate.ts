@@ -89,6 +89,13 @@ export function validateEntry(x: unknown, path = 'entry'): Entry {
       break;
     case 'normal':
       if (!(p.data instanceof Uint8Array)) fail(`${path}.payload.data`, 'expected bytes');
+      if (p.session !== undefined) {
+        const s = p.session;
+        if (!isObject(s) || typeof s.clientId !== 'string' || s.clientId.length === 0) {
+          fail(`${path}.payload.session`, 'expected {clientId, sequence}');
+        }
+        checkCount(s.sequence, `${path}.payload.session.sequence`);
+      }
       break;
     case 'membership':
       validateMembershipShape(p.membership, `${path}.payload.membership`);
