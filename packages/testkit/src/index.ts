@@ -30,4 +30,4 @@ export * from './state-machine/harness.ts';
 export * from './state-machine/suite.ts';
 // The linearizability checker is being written in ./linearizability by another engineer; its author
 // uncomments this line once it is in place.
-// export * from './linearizability/index.ts';
+export * from './linearizability/index.ts';
