@@ -623,13 +623,18 @@ export class FileLogStore implements RaftLogStorage {
 
   async #writeAppends(run: AppendOp[]): Promise<void> {
     // Merge contiguous chunks of the same segment; sync a segment before moving to the next one.
-    const groups: { seg: Segment; position: number; parts: Uint8Array[]; create: boolean }[] = [];
+    const groups: { seg: Segment; position: number; end: number; parts: Uint8Array[]; create: boolean }[] =
+      [];
     for (const op of run) {
       for (const c of op.chunks) {
         const g = groups[groups.length - 1];
-        const gEnd = g === undefined ? -1 : g.position + g.parts.reduce((n, p) => n + p.byteLength, 0);
-        if (g !== undefined && g.seg === c.seg && !c.create && gEnd === c.position) g.parts.push(c.bytes);
-        else groups.push({ seg: c.seg, position: c.position, parts: [c.bytes], create: c.create });
+        if (g !== undefined && g.seg === c.seg && !c.create && g.end === c.position) {
+          g.parts.push(c.bytes);
+          g.end += c.bytes.byteLength;
+        } else {
+          const end = c.position + c.bytes.byteLength;
+          groups.push({ seg: c.seg, position: c.position, end, parts: [c.bytes], create: c.create });
+        }
       }
     }
     let created = false;
