@@ -158,6 +158,7 @@ class Server implements TcpServer {
       socket.destroy();
       return;
     }
+    if (socket instanceof net.Socket) socket.setNoDelay(true);
     const fs = new FramedSocket(socket, this.#maxFrameBytes, true);
     this.#conns.add(fs);
     const remote = (socket as Partial<net.Socket>).remoteAddress;
