@@ -12,7 +12,7 @@ import { UNKNOWN } from './types.ts';
  * any point after their call, or never. The search stops at the budget (`maxSteps`, `maxMs`) and
  * then answers `'unknown'` instead of running on. On `'illegal'`, the verdict names the offending
  * part, its smallest failing prefix and the longest linearization found, in `explanation` and
- * `violation`.
+ * `violation`. Parts are searched smallest first, so the part reported is the smallest illegal one.
  *
  * @param model - the sequential specification.
  * @param history - the operations, in any order.

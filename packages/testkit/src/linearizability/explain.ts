@@ -80,11 +80,17 @@ export function explainIllegal<S, I, O>(model: Model<S, I, O>, v: Violation<I, O
 
 /** What {@link explainUnknown} reports. */
 export interface UnknownContext {
+  /** Steps used when the budget ran out. */
   readonly steps: number;
+  /** Milliseconds used when the budget ran out. */
   readonly elapsedMs: number;
+  /** The part being searched. */
   readonly partIndex: number;
+  /** Number of parts. */
   readonly partCount: number;
+  /** The part's name, if the model names parts. */
   readonly partName: string | undefined;
+  /** Operations in the part. */
   readonly partSize: number;
 }
 

@@ -56,6 +56,16 @@ describe('kvModel', () => {
     expect(v.explanation?.split('\n')[0]).toBe('not linearizable: key "b" (part 2 of 2)');
   });
 
+  it('reports the smallest illegal part when several are illegal', () => {
+    const stale = (key: string, t: number) => [
+      op({ kind: 'put', key, value: '1' }, {}, t, t + 1),
+      op({ kind: 'get', key }, { value: '' }, t + 2, t + 3),
+    ];
+    const big = [...stale('big', 0), op({ kind: 'put', key: 'big', value: '2' }, {}, 10, 11)];
+    const v = checkLinearizability(m, [...big, ...stale('small', 20)]);
+    expect(v.violation?.partName).toBe('key "small"');
+  });
+
   it('lets an append with an unknown outcome land late, or never, but only once', () => {
     const lost = {
       ...op({ kind: 'append', key: 'k', value: 'b' }, {}, 0, 1),
