@@ -45,6 +45,7 @@ export function dial(p: DialParams): Promise<FramedSocket> {
           })
         : net.connect({ host: p.host, port: p.port });
     socket.setNoDelay(true);
+    socket.setKeepAlive(true, 10_000); // so a vanished peer's half-open connection is eventually dropped
     const fail = (err: UnreachableError) => {
       if (settled) return;
       settled = true;

@@ -158,7 +158,10 @@ class Server implements TcpServer {
       socket.destroy();
       return;
     }
-    if (socket instanceof net.Socket) socket.setNoDelay(true);
+    if (socket instanceof net.Socket) {
+      socket.setNoDelay(true);
+      socket.setKeepAlive(true, 10_000); // so a vanished peer's half-open connection is eventually dropped
+    }
     const fs = new FramedSocket(socket, this.#maxFrameBytes, true);
     this.#conns.add(fs);
     const remote = (socket as Partial<net.Socket>).remoteAddress;
