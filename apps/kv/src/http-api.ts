@@ -1,0 +1,414 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type Logger, type RaftApi, silentLogger } from '@flotilla/raft';
+import { ErrorCode, hasErrorCode, InvalidRequestError, type Node, type NodeId } from '@flotilla/types';
+import { dashboardHtml } from './dashboard.ts';
+import { fromWireId, toWireId } from './ids.ts';
+import { isPlainObject, type KvRequest, type KvResponse, parseKvRequest } from './kv-state.ts';
+import {
+  compareIds,
+  err,
+  type Json,
+  metricsJson,
+  ok,
+  raftErrorJson,
+  writeResponseJson,
+} from './openraft-json.ts';
+import { type KvCounters, newCounters, prometheusText } from './prometheus.ts';
+
+/** What the HTTP layer reads from the local state machine. */
+export interface KvReader {
+  /** The local value of `key`. */
+  get(key: string): string | undefined;
+  /** Number of keys. */
+  readonly size: number;
+}
+
+/** Options of {@link kvHttpHandler}. */
+export interface KvHttpOptions {
+  /** The local Raft node. */
+  raft: RaftApi<KvRequest, KvResponse>;
+  /** The local state machine, for reads. */
+  store: KvReader;
+  /** This node's address (`host:port`), used by `POST /init` without a member list. */
+  addr: string;
+  /** Largest request body accepted, in bytes (default 1 MiB); larger ones get 413. */
+  maxBodyBytes?: number;
+  /** How long `/cluster/metrics` waits for each peer, in ms (default 1000). */
+  peerTimeoutMs?: number;
+  /** How long a blocking `/add-learner` waits for the learner to catch up, in ms (default 60 000). */
+  addLearnerTimeoutMs?: number;
+  /** Fetches a peer's JSON (default: `fetch`). Injected by tests. */
+  fetchJson?: (url: string, timeoutMs: number) => Promise<unknown>;
+  /** Where failures are reported. */
+  logger?: Logger;
+}
+
+/** An HTTP request handler with the counters it keeps. */
+export interface KvHttpHandler {
+  /** Serves one request; never throws, never rejects. */
+  (req: IncomingMessage, res: ServerResponse): void;
+  /** Counters for `/metrics/prometheus`. */
+  readonly counters: KvCounters;
+}
+
+/** Default body limit: 1 MiB. */
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+/** A request failure with an HTTP status and a JSON body, answered as `{"Err": body}`. */
+class HttpError extends Error {
+  readonly status: number;
+  readonly body: Json;
+  readonly headers: Record<string, string>;
+  constructor(status: number, body: Json, headers: Record<string, string> = {}) {
+    super(`HTTP ${status}`);
+    this.status = status;
+    this.body = body;
+    this.headers = headers;
+  }
+}
+
+function invalid(status: number, kind: string, message: string, path = '$'): HttpError {
+  return new HttpError(status, { [kind]: { path, message } });
+}
+
+interface Route {
+  method: 'GET' | 'POST';
+  run: (body: unknown) => Promise<Reply>;
+  /** Whether the route reads a JSON body. */
+  body: boolean;
+}
+
+type Reply =
+  | { kind: 'json'; status: number; body: Json }
+  | { kind: 'text'; status: number; type: string; text: string };
+
+function json(body: Json, status = 200): Reply {
+  return { kind: 'json', status, body };
+}
+
+/**
+ * The HTTP API of a flotilla-kv node, compatible with openraft's `raft-kv-memstore` example: every
+ * reply is `{"Ok": …}` or `{"Err": …}`, node ids are numbers, `/metrics` uses openraft's field
+ * names. Bad input (malformed JSON, wrong types, unknown routes, bodies over the limit) is answered
+ * with a 4xx and `{"Err":{"<Kind>":{"path","message"}}}`; Raft outcomes such as `ForwardToLeader`
+ * are answered with 200 and `{"Err":{"APIError":…}}`, as the example does; a stopped node answers
+ * 503 with `{"Err":{"Fatal":…}}`.
+ */
+export function kvHttpHandler(opts: KvHttpOptions): KvHttpHandler {
+  const { raft, store } = opts;
+  const log = opts.logger ?? silentLogger;
+  const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const peerTimeoutMs = opts.peerTimeoutMs ?? 1000;
+  const fetchJson = opts.fetchJson ?? defaultFetchJson;
+  const counters = newCounters();
+
+  const raftCall = async (f: () => Promise<Json>): Promise<Reply> => {
+    try {
+      return json(ok(await f()));
+    } catch (e) {
+      const { body, fatal } = raftErrorJson(e);
+      if (fatal) log.warn('request failed: node stopped', { error: String(e) });
+      return json(err(body), fatal ? 503 : 200);
+    }
+  };
+
+  const readKey = (body: unknown): string => {
+    if (typeof body !== 'string') throw invalid(400, 'InvalidRequest', 'expected a JSON string: the key');
+    return body;
+  };
+
+  const routes: Record<string, Route> = {
+    '/': {
+      method: 'GET',
+      body: false,
+      run: async () => ({
+        kind: 'text',
+        status: 200,
+        type: 'text/html; charset=utf-8',
+        text: dashboardHtml(),
+      }),
+    },
+    '/health': {
+      method: 'GET',
+      body: false,
+      run: async () => {
+        const m = raft.metrics.current;
+        const healthy = m.error === null && m.state !== 'Shutdown';
+        const body = {
+          status: healthy ? 'ok' : 'stopped',
+          id: toWireId(m.id),
+          state: m.state,
+          current_leader: m.currentLeader === null ? null : toWireId(m.currentLeader),
+        };
+        return json(healthy ? ok(body) : err(body), healthy ? 200 : 503);
+      },
+    },
+    '/metrics': { method: 'GET', body: false, run: async () => json(ok(metricsJson(raft.metrics.current))) },
+    '/metrics/prometheus': {
+      method: 'GET',
+      body: false,
+      run: async () => ({
+        kind: 'text',
+        status: 200,
+        type: 'text/plain; version=0.0.4; charset=utf-8',
+        text: prometheusText(raft.metrics.current, counters, store.size),
+      }),
+    },
+    '/cluster/metrics': {
+      method: 'GET',
+      body: false,
+      run: async () => json(ok(await clusterMetrics(raft, fetchJson, peerTimeoutMs))),
+    },
+    '/init': {
+      method: 'POST',
+      body: true,
+      run: async (body) => {
+        const nodes = parseInitBody(body, raft.id, opts.addr);
+        return raftCall(async () => {
+          await raft.initialize(nodes);
+          return null;
+        });
+      },
+    },
+    '/add-learner': {
+      method: 'POST',
+      body: true,
+      run: async (body) => {
+        if (!Array.isArray(body) || body.length !== 2) {
+          throw invalid(400, 'InvalidRequest', 'expected [node_id, "host:port"]');
+        }
+        const id = fromWireId(body[0], '$[0]');
+        if (typeof body[1] !== 'string' || body[1] === '') {
+          throw invalid(400, 'InvalidRequest', 'expected an address "host:port"', '$[1]');
+        }
+        const node: Node = { addr: body[1] };
+        return raftCall(async () => {
+          const res = await raft.addLearner(id, node, {
+            blocking: true,
+            timeoutMs: opts.addLearnerTimeoutMs ?? 60_000,
+          });
+          return writeResponseJson(res, null, raft.metrics.current.membership.membership);
+        });
+      },
+    },
+    '/change-membership': {
+      method: 'POST',
+      body: true,
+      run: async (body) => {
+        if (!Array.isArray(body)) throw invalid(400, 'InvalidRequest', 'expected an array of node ids');
+        const ids = body.map((v, i) => fromWireId(v, `$[${i}]`));
+        return raftCall(async () => {
+          const res = await raft.changeMembership(ids, { retain: false });
+          return writeResponseJson(res, null, raft.metrics.current.membership.membership);
+        });
+      },
+    },
+    '/write': {
+      method: 'POST',
+      body: true,
+      run: async (body) => {
+        const req = parseKvRequest(body);
+        const reply = await raftCall(async () => {
+          const res = await raft.clientWrite(req);
+          return writeResponseJson(res, { value: res.response.value, applied: res.response.applied });
+        });
+        if (reply.kind === 'json' && isPlainObject(reply.body) && 'Ok' in reply.body) counters.writesOk++;
+        else counters.writesFailed++;
+        return reply;
+      },
+    },
+    '/read': {
+      method: 'POST',
+      body: true,
+      run: async (body) => {
+        const key = readKey(body);
+        counters.reads++;
+        return json(ok(store.get(key) ?? ''));
+      },
+    },
+    '/linearizable_read': { method: 'POST', body: true, run: async (body) => linearizableRead(body) },
+    '/consistent_read': { method: 'POST', body: true, run: async (body) => linearizableRead(body) },
+  };
+
+  async function linearizableRead(body: unknown): Promise<Reply> {
+    const key = readKey(body);
+    return raftCall(async () => {
+      await raft.ensureLinearizable({ policy: 'readIndex' });
+      counters.reads++;
+      return store.get(key) ?? '';
+    });
+  }
+
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
+    const count = (status: number): void => {
+      const k = `${route === undefined ? 'unknown' : path} ${status}`;
+      counters.requests.set(k, (counters.requests.get(k) ?? 0) + 1);
+    };
+    const respond = (reply: Reply, headers: Record<string, string> = {}): void => {
+      count(reply.status);
+      if (res.headersSent || res.destroyed) return;
+      const common = { 'cache-control': 'no-store', 'access-control-allow-origin': '*', ...headers };
+      if (reply.kind === 'json') {
+        const text = JSON.stringify(reply.body);
+        res.writeHead(reply.status, {
+          ...common,
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(text),
+        });
+        res.end(text);
+      } else {
+        res.writeHead(reply.status, {
+          ...common,
+          'content-type': reply.type,
+          'content-length': Buffer.byteLength(reply.text),
+        });
+        res.end(reply.text);
+      }
+    };
+    const fail = (e: unknown): void => {
+      if (e instanceof HttpError) {
+        if (e.status === 413) res.setHeader('connection', 'close');
+        respond(json(err(e.body), e.status), e.headers);
+      } else if (hasErrorCode(e, ErrorCode.InvalidRequest)) {
+        const at = (e as InvalidRequestError).path;
+        respond(json(err({ InvalidRequest: { path: at, message: e.message } }), 400));
+      } else {
+        log.error('http handler failed', { path, error: String(e) });
+        respond(json(err({ Internal: { message: 'internal error' } }), 500));
+      }
+      // Whatever the client still sends is discarded.
+      if (!req.complete) req.resume();
+    };
+    const serve = async (): Promise<void> => {
+      if (route === undefined) {
+        throw invalid(404, 'NotFound', `no route ${req.method ?? ''} ${path}`, path);
+      }
+      if (req.method !== route.method && !(route.method === 'GET' && req.method === 'HEAD')) {
+        throw new HttpError(
+          405,
+          { MethodNotAllowed: { path, message: `${path} accepts ${route.method} only` } },
+          { allow: route.method },
+        );
+      }
+      let body: unknown;
+      if (route.body) body = parseJsonBody(await readBody(req, maxBody));
+      respond(await route.run(body));
+    };
+    serve().catch(fail);
+  };
+  return Object.assign(handler, { counters });
+}
+
+/** Reads the whole body, refusing more than `limit` bytes with a 413. */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    return Promise.reject(invalid(413, 'PayloadTooLarge', `body over ${limit} bytes`));
+  }
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let n = 0;
+    let done = false;
+    req.on('data', (chunk: Buffer) => {
+      if (done) return;
+      n += chunk.byteLength;
+      if (n > limit) {
+        done = true;
+        reject(invalid(413, 'PayloadTooLarge', `body over ${limit} bytes`));
+        return;
+      }
+      parts.push(chunk);
+    });
+    req.on('end', () => {
+      if (done) return;
+      done = true;
+      resolve(Buffer.concat(parts));
+    });
+    req.on('error', (e) => {
+      if (done) return;
+      done = true;
+      reject(invalid(400, 'InvalidRequest', `reading the body failed: ${e.message}`));
+    });
+  });
+}
+
+/** Parses a JSON body; an empty body is `undefined`. */
+function parseJsonBody(buf: Buffer): unknown {
+  const text = buf.toString('utf8');
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw invalid(400, 'InvalidJson', `malformed JSON: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * The members of a new cluster from an `/init` body: empty, `{}` or `[]` make a single-node cluster
+ * of this node; `[[1,"127.0.0.1:21001"],…]` lists every voter.
+ */
+export function parseInitBody(body: unknown, selfId: NodeId, selfAddr: string): Record<NodeId, Node> {
+  const single = (): Record<NodeId, Node> => ({ [selfId]: { addr: selfAddr } });
+  if (body === undefined || body === null) return single();
+  if (isPlainObject(body)) {
+    if (Object.keys(body).length === 0) return single();
+    throw new InvalidRequestError('$', 'expected [] or [[node_id, "host:port"], …]');
+  }
+  if (!Array.isArray(body)) throw new InvalidRequestError('$', 'expected [] or [[node_id, "host:port"], …]');
+  if (body.length === 0) return single();
+  const nodes: Record<NodeId, Node> = {};
+  body.forEach((pair, i) => {
+    if (!Array.isArray(pair) || pair.length !== 2) {
+      throw new InvalidRequestError(`$[${i}]`, 'expected [node_id, "host:port"]');
+    }
+    const id = fromWireId(pair[0], `$[${i}][0]`);
+    if (typeof pair[1] !== 'string' || pair[1] === '') {
+      throw new InvalidRequestError(`$[${i}][1]`, 'expected an address "host:port"');
+    }
+    if (Object.hasOwn(nodes, id)) throw new InvalidRequestError(`$[${i}][0]`, `node ${id} listed twice`);
+    nodes[id] = { addr: pair[1] };
+  });
+  return nodes;
+}
+
+async function defaultFetchJson(url: string, timeoutMs: number): Promise<unknown> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  return res.json();
+}
+
+/**
+ * Every member's `/metrics`, fetched in parallel (this node's own from memory): the body of
+ * `GET /cluster/metrics`, which the dashboard polls. A member that does not answer in time is listed
+ * with `ok: false` and the error.
+ */
+export async function clusterMetrics(
+  raft: RaftApi<KvRequest, KvResponse>,
+  fetchJson: (url: string, timeoutMs: number) => Promise<unknown>,
+  timeoutMs: number,
+): Promise<Json> {
+  const local = raft.metrics.current;
+  const members: Record<NodeId, Node> = { ...local.membership.membership.nodes };
+  const ids = Object.keys(members);
+  if (!ids.includes(local.id)) ids.push(local.id);
+  ids.sort(compareIds);
+  const voters = new Set(local.membership.membership.configs.flat());
+  const nodes = await Promise.all(
+    ids.map(async (id): Promise<Json> => {
+      const addr = members[id]?.addr ?? null;
+      const base = { id: toWireId(id), addr, voter: voters.has(id) };
+      if (id === local.id) return { ...base, ok: true, metrics: metricsJson(local) };
+      if (addr === null) return { ...base, ok: false, error: 'no address' };
+      try {
+        const body = await fetchJson(`http://${addr}/metrics`, timeoutMs);
+        if (isPlainObject(body) && isPlainObject(body.Ok))
+          return { ...base, ok: true, metrics: body.Ok as Json };
+        return { ...base, ok: false, error: 'unexpected reply' };
+      } catch (e) {
+        return { ...base, ok: false, error: e instanceof Error ? e.message : String(e) };
+      }
+    }),
+  );
+  return { self: toWireId(local.id), time: Date.now(), nodes };
+}

@@ -1,0 +1,209 @@
+import {
+  type ClientWriteResponse,
+  MetricsHub,
+  type RaftApi,
+  type ReadLinearizer,
+  systemClock,
+  Wait,
+} from '@flotilla/raft';
+import {
+  type AppendEntriesResponse,
+  ChangeMembershipError,
+  emptyStoredMembership,
+  ForwardToLeaderError,
+  InitializeError,
+  type LogId,
+  type Membership,
+  type Node,
+  type NodeId,
+  type RaftMetrics,
+  type SnapshotResponse,
+  StoppedError,
+  type StreamAppendResult,
+  type VoteResponse,
+} from '@flotilla/types';
+import type { KvRequest, KvResponse } from './kv-state.ts';
+import { KvState } from './kv-state.ts';
+
+/**
+ * A single-process stand-in for `Raft` that obeys the `RaftApi` contract closely enough to test the
+ * HTTP layer: it is leader once initialized (unless `followerOf` is set), applies writes at once to
+ * a `KvState`, and answers `ForwardToLeader` as a follower. Test-only.
+ */
+export class FakeRaft implements RaftApi<KvRequest, KvResponse> {
+  readonly id: NodeId;
+  readonly kv = new KvState();
+  readonly hub: MetricsHub;
+  readonly calls: string[] = [];
+  #index = -1;
+  #membership: Membership = { configs: [], nodes: {} };
+  #membershipLogId: LogId | null = null;
+  #stopped = false;
+
+  constructor(id: NodeId, opts: { followerOf?: { id: NodeId; node: Node } } = {}) {
+    this.id = id;
+    const base: RaftMetrics = {
+      id,
+      state: 'Learner',
+      currentTerm: 0,
+      vote: { term: 0, nodeId: null, committed: false },
+      lastLogIndex: null,
+      committed: null,
+      lastApplied: null,
+      snapshot: null,
+      purged: null,
+      currentLeader: null,
+      membership: emptyStoredMembership(),
+      replication: null,
+      millisSinceQuorumAck: null,
+      error: null,
+    };
+    if (opts.followerOf !== undefined) {
+      const { id: lid, node } = opts.followerOf;
+      this.#membership = {
+        configs: [[lid, id].sort()],
+        nodes: { [lid]: node, [id]: { addr: `fake:${id}` } },
+      };
+      base.state = 'Follower';
+      base.currentTerm = 3;
+      base.vote = { term: 3, nodeId: lid, committed: true };
+      base.currentLeader = lid;
+      base.membership = { logId: { term: 1, index: 0 }, membership: this.#membership };
+    }
+    this.hub = new MetricsHub(base);
+  }
+
+  get metrics(): RaftApi<KvRequest, KvResponse>['metrics'] {
+    return this.hub;
+  }
+
+  #publish(patch: Partial<RaftMetrics>): void {
+    this.hub.publish({ ...this.hub.current, ...patch });
+  }
+
+  #append(membership = false): LogId {
+    this.#index++;
+    const logId = { term: 1, index: this.#index };
+    if (membership) this.#membershipLogId = logId;
+    const others = Object.keys(this.#membership.nodes).filter((n) => n !== this.id);
+    this.#publish({
+      lastLogIndex: logId.index,
+      committed: logId,
+      lastApplied: logId,
+      replication: Object.fromEntries(others.map((n) => [n, { matching: logId, mode: 'pipeline' as const }])),
+      membership: { logId: this.#membershipLogId, membership: this.#membership },
+    });
+    return logId;
+  }
+
+  #requireLeader(): void {
+    if (this.#stopped) throw new StoppedError();
+    const m = this.hub.current;
+    if (m.state !== 'Leader') {
+      const lid = m.currentLeader;
+      throw new ForwardToLeaderError(lid, lid === null ? null : (this.#membership.nodes[lid] ?? null));
+    }
+  }
+
+  async initialize(nodes: Record<NodeId, Node>): Promise<void> {
+    this.calls.push(`initialize ${JSON.stringify(nodes)}`);
+    if (this.#index >= 0) throw new InitializeError('NotAllowed', 'already initialized');
+    if (!Object.hasOwn(nodes, this.id)) throw new InitializeError('NotInMembers', 'not in members');
+    this.#membership = { configs: [Object.keys(nodes).sort()], nodes: { ...nodes } };
+    this.#publish({
+      state: 'Leader',
+      currentTerm: 1,
+      vote: { term: 1, nodeId: this.id, committed: true },
+      currentLeader: this.id,
+    });
+    this.#append(true);
+    this.#append();
+  }
+
+  async clientWrite(data: KvRequest): Promise<ClientWriteResponse<KvResponse>> {
+    this.#requireLeader();
+    const response = this.kv.apply(data);
+    return { logId: this.#append(), response };
+  }
+
+  async clientWriteMany(data: readonly KvRequest[]): Promise<ClientWriteResponse<KvResponse>[]> {
+    const out: ClientWriteResponse<KvResponse>[] = [];
+    for (const d of data) out.push(await this.clientWrite(d));
+    return out;
+  }
+
+  async ensureLinearizable(): Promise<LogId | null> {
+    this.#requireLeader();
+    return this.hub.current.committed;
+  }
+
+  async getReadLinearizer(): Promise<ReadLinearizer> {
+    this.#requireLeader();
+    return { readLogId: this.hub.current.committed, awaitApplied: async () => {} };
+  }
+
+  async addLearner(
+    id: NodeId,
+    node: Node,
+    opts?: { blocking?: boolean; timeoutMs?: number },
+  ): Promise<ClientWriteResponse<KvResponse>> {
+    this.#requireLeader();
+    this.calls.push(`addLearner ${id} ${node.addr} blocking=${String(opts?.blocking)}`);
+    this.#membership = { ...this.#membership, nodes: { ...this.#membership.nodes, [id]: node } };
+    this.#append(true);
+    return { logId: this.#membershipLogId as LogId, response: { value: null, applied: true } };
+  }
+
+  async changeMembership(voters: Iterable<NodeId>): Promise<ClientWriteResponse<KvResponse>> {
+    this.#requireLeader();
+    const ids = [...voters].sort();
+    if (ids.length === 0) throw new ChangeMembershipError('EmptyMembership', 'empty');
+    for (const id of ids) {
+      if (!Object.hasOwn(this.#membership.nodes, id)) {
+        throw new ChangeMembershipError('LearnerNotFound', `node ${id} is not a learner`);
+      }
+    }
+    this.calls.push(`changeMembership ${ids.join(',')}`);
+    const nodes = Object.fromEntries(Object.entries(this.#membership.nodes).filter(([k]) => ids.includes(k)));
+    this.#membership = { configs: [ids], nodes };
+    this.#append(true);
+    return { logId: this.#membershipLogId as LogId, response: { value: null, applied: true } };
+  }
+
+  wait(opts?: { timeoutMs?: number }): Wait {
+    return new Wait(this.hub, systemClock, opts?.timeoutMs ?? 1000);
+  }
+
+  readonly trigger = {
+    elect: async () => {},
+    heartbeat: async () => {},
+    snapshot: async () => this.hub.current.lastApplied,
+    purgeLog: async () => {},
+    transferLeader: async () => {},
+  };
+
+  readonly runtimeConfig = { tick() {}, heartbeat() {}, elect() {} };
+
+  async shutdown(): Promise<void> {
+    this.#stopped = true;
+    this.#publish({ state: 'Shutdown', error: { code: 'STOPPED', message: 'the node is stopped' } });
+    this.hub.close();
+  }
+
+  async appendEntries(): Promise<AppendEntriesResponse> {
+    throw new Error('FakeRaft serves no RPCs');
+  }
+  async vote(): Promise<VoteResponse> {
+    throw new Error('FakeRaft serves no RPCs');
+  }
+  // biome-ignore lint/correctness/useYield: serves no RPCs
+  async *streamAppend(): AsyncIterable<StreamAppendResult> {
+    throw new Error('FakeRaft serves no RPCs');
+  }
+  async installFullSnapshot(): Promise<SnapshotResponse> {
+    throw new Error('FakeRaft serves no RPCs');
+  }
+  async transferLeader(): Promise<void> {
+    throw new Error('FakeRaft serves no RPCs');
+  }
+}
