@@ -58,7 +58,7 @@ export class LogIndex {
       this.#head = 0;
       return;
     }
-    while (cap < need * 2) cap *= 2;
+    cap = Math.max(cap * 2, need);
     const o = new Uint32Array(cap);
     const s = new Uint32Array(cap);
     o.set(this.#offsets.subarray(this.#head, this.#head + this.#len));
