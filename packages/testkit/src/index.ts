@@ -3,7 +3,7 @@
  * Conformance suites for Flotilla implementations: log storage, state machines and networks. Each
  * suite is a list of named cases over a `{ setup(), teardown() }` harness; `*Suite(name, harness)`
  * registers them with vitest, `*Cases(harness)` returns them to run directly (e.g. to prove a suite
- * rejects a broken implementation).
+ * rejects a broken implementation). It also holds the linearizability checker for client histories.
  *
  * @example
  * ```ts
@@ -18,8 +18,6 @@
  */
 export * from './case.ts';
 export * from './fixtures.ts';
-// The linearizability checker is being written in ./linearizability by another engineer; its author
-// uncomments this line once it is in place.
 export * from './linearizability/index.ts';
 export * from './log-storage/harness.ts';
 export * from './log-storage/suite.ts';
