@@ -133,6 +133,15 @@ export class CrashFileIO implements FileIO {
         inode.data = applyWrite(inode.data, position, bytes);
         this.#pending.push({ kind: 'write', inode, position, bytes });
       },
+      writev: async (bufs, position) => {
+        this.#enter('write', path, true);
+        live();
+        const bytes = Buffer.concat(bufs as Uint8Array[]);
+        const copy = new Uint8Array(bytes.byteLength);
+        copy.set(bytes);
+        inode.data = applyWrite(inode.data, position, copy);
+        this.#pending.push({ kind: 'write', inode, position, bytes: copy });
+      },
       datasync: async () => {
         this.#enter('datasync', path, true);
         live();

@@ -14,6 +14,8 @@ export interface FileHandleIO {
   read(buf: Uint8Array, offset: number, length: number, position: number): Promise<number>;
   /** Writes all of `buf` at `position`. */
   write(buf: Uint8Array, position: number): Promise<void>;
+  /** Writes all of `bufs`, one after the other, at `position` (one system call when possible). */
+  writev(bufs: readonly Uint8Array[], position: number): Promise<void>;
   /** Makes the file's data (and the metadata needed to read it, such as its size) durable. */
   datasync(): Promise<void>;
   /** Sets the file's size. */
@@ -80,6 +82,15 @@ class NodeFileHandle implements FileHandleIO {
       const { bytesWritten } = await this.#fh.write(buf, done, buf.byteLength - done, position + done);
       done += bytesWritten;
     }
+  }
+  async writev(bufs: readonly Uint8Array[], position: number): Promise<void> {
+    let total = 0;
+    for (const b of bufs) total += b.byteLength;
+    const { bytesWritten } = await this.#fh.writev(bufs as Uint8Array[], position);
+    if (bytesWritten >= total) return;
+    // A short vectored write: write what is left from a copy.
+    const all = Buffer.concat(bufs as Uint8Array[], total);
+    await this.write(all.subarray(bytesWritten), position + bytesWritten);
   }
   datasync(): Promise<void> {
     return this.#fh.datasync();

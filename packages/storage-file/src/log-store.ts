@@ -645,8 +645,8 @@ export class FileLogStore implements RaftLogStorage {
         created = true;
       }
       const h = await g.seg.open(this.#io);
-      const buf = g.parts.length === 1 ? (g.parts[0] as Uint8Array) : concat(...g.parts);
-      await h.write(buf, g.position);
+      if (g.parts.length === 1) await h.write(g.parts[0] as Uint8Array, g.position);
+      else await h.writev(g.parts, g.position);
       await h.datasync();
       this.#stats.logSyncs++;
     }

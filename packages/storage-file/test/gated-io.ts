@@ -20,6 +20,7 @@ export class GatedIO {
         return {
           read: (b, o, l, p) => h.read(b, o, l, p),
           write: (b, p) => h.write(b, p),
+          writev: (b, p) => h.writev(b, p),
           datasync: async () => {
             await wait();
             await h.datasync();

@@ -12,8 +12,14 @@ function argValue(ctx: BenchContext, flag: string): string | undefined {
   return ctx.args.find((a) => a.startsWith(prefix))?.slice(prefix.length);
 }
 
+const payloads = new Map<number, Uint8Array>();
+/** Entries sharing one payload buffer per size (both sides of a comparison pay the same). */
 function makeEntries(from: number, n: number, bytes: number): Entry[] {
-  const data = new Uint8Array(bytes).fill(7);
+  let data = payloads.get(bytes);
+  if (data === undefined) {
+    data = new Uint8Array(bytes).fill(7);
+    payloads.set(bytes, data);
+  }
   const out: Entry[] = [];
   for (let i = 0; i < n; i++)
     out.push({ logId: { term: 1, index: from + i }, payload: { type: 'normal', data } });
