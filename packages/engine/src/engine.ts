@@ -117,9 +117,8 @@ export class Engine {
     let memberships = s.memberships.filter((m) => compareLogId(m.logId, c.log.purged()) > 0);
     if (snapLast !== null && !c.log.contains(snapLast)) {
       // A snapshot install whose log writes were lost: the log after the purge point is stale.
-      const purgedIdx = indexOf(c.log.purged());
-      if (indexOf(c.log.last()) > purgedIdx) {
-        const since = c.log.logIdAt(purgedIdx + 1)!;
+      if (indexOf(c.log.last()) > snapLast.index) {
+        const since = c.log.logIdAt(snapLast.index + 1)!;
         c.log.truncate(since.index);
         c.emit({ type: 'truncateLog', ioId: c.nextIo(), since });
       }
@@ -295,10 +294,7 @@ export class Engine {
     c.io.flushed = flushed;
     if (c.io.submitted.ioId < flushed.ioId) c.io.submitted = flushed;
     const leader = c.leader;
-    if (leader !== null && flushed.vote.term === leader.vote.term) {
-      leader.commit.update(c.id, flushed.lastLogId);
-      leaderH.tryCommit(c);
-    }
+    if (leader !== null && flushed.vote.term === leader.vote.term) leaderH.selfAccepted(c, flushed.lastLogId);
     onVoteFlushed(c, flushed.vote, now);
   }
 

@@ -5,6 +5,7 @@
 import { logIdProgress, ProgressEntry, quorumOfMembership, timestampProgress } from '@flotilla/progress';
 import { learnerIds, memberIds, nextIndex, type Vote } from '@flotilla/types';
 import type { EngineCore } from '../core.ts';
+import { selfAccepted } from './leader.ts';
 import { appendToLog } from './log.ts';
 import { replicateAll, replicationTargets } from './replication.ts';
 import { updateVote } from './vote.ts';
@@ -47,6 +48,6 @@ export function becomeLeader(c: EngineCore, now: number): void {
   c.lastLeaderContact = now;
   c.emit({ type: 'rebuildReplicationStreams', vote, targets: replicationTargets(c), closeOldStreams: true });
   appendToLog(c, [{ logId: { term: vote.term, index: nextIndex(last) }, payload: { type: 'blank' } }]);
-  if (c.bug('countLeaderBeforeFlush')) commit.update(c.id, c.log.last());
+  if (c.bug('countLeaderBeforeFlush')) selfAccepted(c, c.log.last());
   replicateAll(c);
 }

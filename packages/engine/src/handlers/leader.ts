@@ -37,6 +37,17 @@ export function requireLeader(c: EngineCore): LeaderState {
   throw new ForwardToLeaderError(id === c.id ? null : id, id === c.id ? null : (node ?? null));
 }
 
+/**
+ * Records the leader's own accepted log id (its flushed log, or its appended one under the planted
+ * bug). A leader being removed is no longer in the quorum set and does not count (§6).
+ */
+export function selfAccepted(c: EngineCore, logId: LogId | null): void {
+  const leader = c.leader;
+  if (leader === null || !isMember(c.membership.effective.membership, c.id)) return;
+  leader.commit.update(c.id, logId);
+  tryCommit(c);
+}
+
 /** Raises `committed` to `to` and hands the newly committed entries to the state machine. */
 export function advanceCommitted(c: EngineCore, to: LogId, now: number): void {
   if (compareLogId(to, c.committed) <= 0) return;
@@ -92,10 +103,7 @@ export function leaderAppend(c: EngineCore, payloads: EntryPayload[], now: numbe
     payload,
   }));
   appendToLog(c, entries);
-  if (c.bug('countLeaderBeforeFlush')) {
-    leader.commit.update(c.id, c.log.last());
-    tryCommit(c);
-  }
+  if (c.bug('countLeaderBeforeFlush')) selfAccepted(c, c.log.last());
   replicateAll(c);
   void now;
   return entries.map((e) => e.logId);
@@ -106,8 +114,8 @@ function appendMembership(c: EngineCore, m: Membership, now: number): LogId {
   const logId = { term: leader.vote.term, index: nextIndex(c.log.last()) };
   appendToLog(c, [{ logId, payload: { type: 'membership', membership: m } }]);
   onLeaderMembershipChanged(c, now);
-  if (c.bug('countLeaderBeforeFlush')) leader.commit.update(c.id, c.log.last());
-  tryCommit(c);
+  if (c.bug('countLeaderBeforeFlush')) selfAccepted(c, c.log.last());
+  else tryCommit(c);
   replicateAll(c);
   return logId;
 }
@@ -182,7 +190,7 @@ export function transferLeader(c: EngineCore, to: NodeId, _now: number): void {
 /** The leader's clock: heartbeats and check-quorum. */
 export function leaderTick(c: EngineCore, now: number): void {
   const leader = c.leader!;
-  leader.clock.update(c.id, now);
+  if (isMember(c.membership.effective.membership, c.id)) leader.clock.update(c.id, now);
   c.lastLeaderContact = now;
   if (c.config.checkQuorum && now - leader.clock.quorumAccepted() >= c.config.electionTimeoutMaxMs) {
     becomeFollower(c, now);

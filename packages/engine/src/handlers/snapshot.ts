@@ -97,8 +97,8 @@ export function handleInstallSnapshot(
     return;
   }
   if (!c.log.contains(last)) {
-    const after = indexOf(c.committed) + 1;
-    const at = c.log.logIdAt(after);
+    // Entries after the snapshot may conflict with it: truncate them; the purge drops the rest.
+    const at = c.log.logIdAt(last.index + 1);
     if (at !== null) truncateLog(c, at);
     c.membership = { committed: meta.lastMembership, effective: meta.lastMembership };
   } else if (compareLogId(meta.lastMembership.logId, c.membership.committed.logId) > 0) {
