@@ -68,4 +68,23 @@ describe('memoryStateMachine', () => {
     }
     expect(hasErrorCode(err, ErrorCode.Storage)).toBe(true);
   });
+
+  it('restarts from its durable snapshot, forgetting later applies', async () => {
+    const sm = sum();
+    expect(sm.durableSnapshot()).toBeNull();
+    await sm.apply([{ logId: { term: 1, index: 0 }, payload: { type: 'normal', data: 3 } }]);
+    await sm.snapshotBuilder().buildSnapshot();
+    await sm.apply([{ logId: { term: 1, index: 1 }, payload: { type: 'normal', data: 4 } }]);
+    const restarted = memoryStateMachine<number, number, number>({
+      initial: 0,
+      apply: (s, n) => [s + n, s + n],
+      snapshot: sm.durableSnapshot()!,
+    });
+    expect(restarted.state).toBe(3);
+    expect((await restarted.appliedState()).lastApplied).toEqual({ term: 1, index: 0 });
+    expect((await restarted.getCurrentSnapshot())?.meta).toEqual((await sm.getCurrentSnapshot())?.meta);
+    expect(
+      await restarted.apply([{ logId: { term: 1, index: 1 }, payload: { type: 'normal', data: 4 } }]),
+    ).toEqual([7]);
+  });
 });

@@ -30,12 +30,22 @@ export interface MemoryStateMachineOptions<S, D, R> {
   encodeState?: (state: S) => Uint8Array;
   /** Decodes a snapshot's state (default: UTF-8 JSON). Throwing refuses the snapshot. */
   decodeState?: (bytes: Uint8Array) => S;
+  /**
+   * A snapshot to restart from, e.g. what `durableSnapshot()` returned before a simulated crash:
+   * the state, applied log id and membership start from it, and it is the current snapshot.
+   */
+  snapshot?: MemoryStoredSnapshot;
 }
 
-interface Stored {
+/** A snapshot as the memory state machine keeps it: its meta and its encoded state. */
+export interface MemoryStoredSnapshot {
+  /** What it covers. */
   meta: SnapshotMeta;
+  /** The encoded state. */
   bytes: Uint8Array;
 }
+
+type Stored = MemoryStoredSnapshot;
 
 /**
  * An in-memory {@link RaftStateMachine} over a pure `apply` function. Entries must arrive in log
@@ -58,6 +68,23 @@ export class MemoryStateMachine<S, D, R> implements RaftStateMachine<D, R> {
     this.#apply = opts.apply;
     this.#encode = opts.encodeState ?? ((s) => new TextEncoder().encode(JSON.stringify(s)));
     this.#decode = opts.decodeState ?? ((b) => JSON.parse(new TextDecoder().decode(b)) as S);
+    if (opts.snapshot !== undefined) {
+      const { meta, bytes } = opts.snapshot;
+      this.#state = this.#decode(bytes);
+      this.#lastApplied = meta.lastLogId;
+      this.#membership = meta.lastMembership;
+      this.#current = { meta, bytes: bytes.slice() };
+    }
+  }
+
+  /**
+   * The current snapshot as stored (what a real state machine would have persisted), or `null`.
+   * Pass it as `snapshot` to a new instance to simulate a restart: applied entries after it are
+   * forgotten and must be re-applied from the log.
+   */
+  durableSnapshot(): MemoryStoredSnapshot | null {
+    const c = this.#current;
+    return c === null ? null : { meta: c.meta, bytes: c.bytes.slice() };
   }
 
   /** The current application state. */

@@ -21,8 +21,8 @@ export interface NetworkHarness {
   /** Stops the server and the client. */
   teardown?(fixture: NetworkFixture): Promise<void>;
   /**
-   * Whether the transport must implement `streamAppend` (default `true`). When `false` and the
-   * client has none, the stream cases are left out.
+   * Whether to run the `streamAppend` cases (default `true`: the client must implement it). Set it
+   * to `false` for a transport without `streamAppend`; the stream cases are then left out.
    */
   requireStreamAppend?: boolean;
 }
