@@ -92,4 +92,18 @@ describe('memoryLogStore durability', () => {
       ErrorCode.StorageMisuse,
     );
   });
+
+  it('can accept a purge beyond the end, emptying the log (opt-in)', async () => {
+    const s = memoryLogStore({ allowPurgeBeyondEnd: true });
+    await s.append([blankEntry(1, 0), blankEntry(1, 1)], () => {});
+    await s.purge({ term: 3, index: 9 });
+    expect(await s.getLogState()).toEqual({
+      lastPurgedLogId: { term: 3, index: 9 },
+      lastLogId: { term: 3, index: 9 },
+    });
+    await s.append([blankEntry(3, 10)], () => {});
+    expect((await s.reader().tryGetLogEntries(0, 20)).map((e) => e.logId.index)).toEqual([10]);
+    const strict = memoryLogStore();
+    expect(await codeOf(strict.purge({ term: 1, index: 0 }))).toBe(ErrorCode.StorageMisuse);
+  });
 });

@@ -42,6 +42,12 @@ export interface MemoryLogStoreOptions {
   setTimer?: (fn: () => void, ms: number) => unknown;
   /** The most entries `limitedGetLogEntries` returns at once (default 64). */
   maxReadEntries?: number;
+  /**
+   * Accept a purge beyond the last entry (openraft's semantics, needed when a lagging follower
+   * installs a snapshot past its log): the log empties and `lastLogId` becomes `upto`. Default
+   * `false`: refused with `StorageMisuseError` (`PurgeBeyondEnd`), as `@flotilla/types` specifies.
+   */
+  allowPurgeBeyondEnd?: boolean;
 }
 
 /** One write not yet durable: how to replay it on the durable state, and its callback if any. */
@@ -93,6 +99,7 @@ export class MemoryLogStore implements RaftLogStorage {
   readonly #mode: MemoryFlushMode;
   readonly #setTimer: (fn: () => void, ms: number) => unknown;
   readonly #maxRead: number;
+  readonly #allowPurgeBeyondEnd: boolean;
   readonly #failures = new Map<MemoryFailOp, Error>();
   #held = false;
   #closed = false;
@@ -105,6 +112,7 @@ export class MemoryLogStore implements RaftLogStorage {
     this.#mode = opts.flush ?? 'auto';
     this.#setTimer = opts.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
     this.#maxRead = Math.max(1, opts.maxReadEntries ?? 64);
+    this.#allowPurgeBeyondEnd = opts.allowPurgeBeyondEnd ?? false;
   }
 
   /** Appends not yet durable. */
@@ -195,7 +203,7 @@ export class MemoryLogStore implements RaftLogStorage {
   async purge(upto: LogId): Promise<void> {
     this.#check('purge');
     const last = lastOf(this.#live);
-    if (last === null || upto.index > last.index) {
+    if (!this.#allowPurgeBeyondEnd && (last === null || upto.index > last.index)) {
       throw new StorageMisuseError(
         'PurgeBeyondEnd',
         `purge up to ${formatLogId(upto)} is beyond the last entry ${formatLogId(last)}`,
