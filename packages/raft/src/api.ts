@@ -92,8 +92,14 @@ export interface Trigger {
   heartbeat(): Promise<void>;
   /** Build a snapshot now; resolves with its last log id. */
   snapshot(): Promise<LogId | null>;
-  /** Purge the log up to `upto` (bounded by the snapshot and by streams still reading). */
-  purgeLog(upto: number): Promise<void>;
+  /**
+   * Purge the log up to index `upto`, within the snapshot policy (never past the snapshot or the
+   * applied index, keeping `maxInSnapshotLogToKeep` entries below the snapshot; waits while a
+   * replication stream still reads the range). Resolves with the purge point; `InvalidRequest` when
+   * `upto` is not a valid index or no snapshot covers it. The purge may go further than `upto`, up to
+   * the policy's bound.
+   */
+  purgeLog(upto: number): Promise<LogId | null>;
   /** Hand leadership to `to` (leader only). */
   transferLeader(to: NodeId): Promise<void>;
 }

@@ -39,5 +39,6 @@ export {
 } from './config.ts';
 export { MetricsHub, type MetricsListener, Wait } from './metrics.ts';
 export { Raft } from './raft.ts';
+export { type ClientSessionsOptions, withClientSessions } from './session-state-machine.ts';
 export { ClientSessions } from './sessions.ts';
 export { type AppliedEntry, StateMachineWorker, type StateMachineWorkerEvents } from './sm-worker.ts';

@@ -18,12 +18,14 @@ import {
 import {
   type AppendEntriesRequest,
   type AppendEntriesResponse,
+  type ClientSession,
   type Codec,
   compareLogId,
   type EntryPayload,
   EntryTooLargeError,
   ForwardToLeaderError,
   getNode,
+  InvalidRequestError,
   isFatalError,
   type LogId,
   logIdEquals,
@@ -149,6 +151,9 @@ export class Raft<D, R> implements RaftApi<D, R> {
   /** `replicate` commands whose range is not readable yet, newest per target. */
   readonly #heldReplicates = new Map<NodeId, Extract<Command, { type: 'replicate' }>>();
   readonly #snapshotWaiters: { resolve(l: LogId | null): void; reject(e: Error): void }[] = [];
+  /** Settles when the latest snapshot install handed to the worker finished (`null`: none running). */
+  #installing: Promise<void> | null = null;
+  readonly #startedInstalls = new WeakSet<Command>();
 
   #stopped: Error | null = null;
   #tickTimer: TimerHandle | null = null;
@@ -252,8 +257,14 @@ export class Raft<D, R> implements RaftApi<D, R> {
   }
 
   /** Proposes `data`; resolves once applied. */
-  clientWrite(data: D, _opts?: WriteOptions): Promise<ClientWriteResponse<R>> {
-    return this.#propose([this.#encode(data)])[0] as Promise<ClientWriteResponse<R>>;
+  clientWrite(data: D, opts: WriteOptions = {}): Promise<ClientWriteResponse<R>> {
+    let payload: EntryPayload;
+    try {
+      payload = this.#encode(data, sessionOf(opts));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#propose([payload])[0] as Promise<ClientWriteResponse<R>>;
   }
 
   /** Proposes several writes in one batch. */
@@ -357,12 +368,7 @@ export class Raft<D, R> implements RaftApi<D, R> {
           if (this.#engine.serverState() === 'Leader') this.#engine.heartbeat(this.#clock.now());
         }),
       snapshot: () => this.#triggerSnapshot(),
-      purgeLog: async (upto: number) => {
-        await this.#call(() => {
-          void upto;
-          this.#engine.triggerPurge();
-        });
-      },
+      purgeLog: (upto: number) => this.#purgeLog(upto),
       transferLeader: (to: NodeId) =>
         this.#call(() => this.#requireLeader((now) => this.#engine.transferLeader(to, now))),
     };
@@ -440,6 +446,10 @@ export class Raft<D, R> implements RaftApi<D, R> {
       },
     );
     this.#receivedSnapshots.delete(meta.snapshotId);
+    // Answer only once the state machine holds the snapshot (the engine answers on log durability).
+    const install = this.#installing;
+    if (install !== null) await install;
+    this.#ensureRunning();
     return expect(res, 'installSnapshot');
   }
 
@@ -531,8 +541,33 @@ export class Raft<D, R> implements RaftApi<D, R> {
     for (;;) {
       const cmds = this.#engine.takeCommands();
       if (cmds.length === 0) return;
+      // Snapshot installs start before the batch's purge runs, so the purge can wait for them.
+      for (const cmd of cmds) {
+        if (cmd.type === 'stateMachine' && cmd.command.type === 'installSnapshot') this.#startInstall(cmd);
+      }
       for (const cmd of cmds) this.#run(cmd);
     }
+  }
+
+  /** Hands a received snapshot to the worker; `#installing` settles when the state machine holds it. */
+  #startInstall(cmd: Extract<Command, { type: 'stateMachine' }>): void {
+    const job = cmd.command;
+    if (job.type !== 'installSnapshot') return;
+    this.#startedInstalls.add(cmd);
+    const chunks = this.#receivedSnapshots.get(job.meta.snapshotId) ?? [];
+    const done = this.#worker.installSnapshot(job.meta, iterate(chunks));
+    const gate = done.then(
+      () => {
+        if (this.#installing === gate) this.#installing = null;
+      },
+      (err: unknown) => {
+        if (this.#installing === gate) this.#installing = null;
+        throw err;
+      },
+    );
+    // Failures are reported (fatally) by the worker; the gate only orders the purge after the install.
+    gate.catch(() => {});
+    this.#installing = gate;
   }
 
   #run(cmd: Command): void {
@@ -553,7 +588,7 @@ export class Raft<D, R> implements RaftApi<D, R> {
         const { ioId, entries } = cmd;
         this.#io('write', async () => {
           await this.#store.append(entries, (err) => {
-            if (err) this.#enqueue(() => this.#fail(new StorageError('flush', err.message, { cause: err })));
+            if (err) this.#fail(new StorageError('flush', err.message, { cause: err }));
             else this.#enqueue(() => this.#localIo(ioId, true));
           });
           this.#ioSubmitted.set(io);
@@ -574,7 +609,11 @@ export class Raft<D, R> implements RaftApi<D, R> {
       }
       case 'purgeLog': {
         const { ioId, upto } = cmd;
+        // A purge issued with a snapshot install removes entries only the snapshot holds: it must not
+        // become durable before the state machine installed it (a crash in between loses those entries).
+        const install = this.#installing;
         this.#io('purge', async () => {
+          if (install !== null) await install;
           await this.#store.purge(upto);
           this.#enqueue(() => this.#localIo(ioId, true));
         });
@@ -587,7 +626,12 @@ export class Raft<D, R> implements RaftApi<D, R> {
           const save = this.#store.saveCommitted.bind(this.#store);
           this.#io('write', () => save(committed));
         }
-        this.#worker.apply(cmd.prevCommitted, cmd.committed);
+        // The engine says committed entries are readable, but an append issued in the same turn is
+        // still on the I/O chain: hand the range to the worker once every earlier write resolved.
+        const { prevCommitted, committed } = cmd;
+        this.#ioChain = this.#ioChain.then(() => {
+          if (!this.#stopped) this.#worker.apply(prevCommitted, committed);
+        });
         return;
       }
       case 'replicate': {
@@ -635,10 +679,7 @@ export class Raft<D, R> implements RaftApi<D, R> {
       case 'stateMachine': {
         const job = cmd.command;
         if (job.type === 'buildSnapshot') this.#worker.buildSnapshot();
-        else {
-          const chunks = this.#receivedSnapshots.get(job.meta.snapshotId) ?? [];
-          this.#worker.installSnapshot(job.meta, iterate(chunks));
-        }
+        else if (!this.#startedInstalls.has(cmd)) this.#startInstall(cmd);
         return;
       }
       default:
@@ -653,8 +694,8 @@ export class Raft<D, R> implements RaftApi<D, R> {
       try {
         await fn();
       } catch (err) {
-        const e = isFatalError(err) ? (err as Error) : new StorageError(op, String(err), { cause: err });
-        this.#enqueue(() => this.#fail(e));
+        // Stop at once: no later write in the chain may run after a failed one.
+        this.#fail(isFatalError(err) ? (err as Error) : new StorageError(op, String(err), { cause: err }));
       }
     });
   }
@@ -716,6 +757,38 @@ export class Raft<D, R> implements RaftApi<D, R> {
     this.#engine.onSnapshotBuilt(meta);
     for (const w of waiters) w.resolve(meta.lastLogId);
     this.#releasePostponed();
+  }
+
+  /**
+   * Purges the log up to `upto` (inclusive) within what the snapshot policy allows: never past the
+   * snapshot, never the last `maxInSnapshotLogToKeep` entries it covers, never past the applied index.
+   * Resolves with the purge point once that much is purged.
+   */
+  async #purgeLog(upto: number): Promise<LogId | null> {
+    this.#ensureRunning();
+    if (!Number.isSafeInteger(upto) || upto < 0) {
+      throw new InvalidRequestError('upto', 'expected a non-negative integer log index');
+    }
+    const target = await this.#call(() => {
+      const snap = this.#engine.snapshot()?.lastLogId ?? null;
+      if (snap === null || upto > snap.index) {
+        throw new InvalidRequestError('upto', `index ${upto} is not covered by a snapshot (build one first)`);
+      }
+      const bound = Math.min(
+        upto,
+        snap.index - this.#config.maxInSnapshotLogToKeep,
+        this.#engine.applied()?.index ?? -1,
+      );
+      const purged = this.#engine.purged()?.index ?? -1;
+      if (bound - purged < this.#config.purgeBatchSize) return null;
+      // The engine has no bounded purge: it purges to its policy bound, which is at least `bound`.
+      this.#engine.triggerPurge();
+      return bound;
+    });
+    if (target !== null) {
+      await this.wait().until((m) => (m.purged?.index ?? -1) >= target, `the log purged up to ${target}`);
+    }
+    return this.#hub.current.purged;
   }
 
   #triggerSnapshot(): Promise<LogId | null> {
@@ -903,11 +976,11 @@ export class Raft<D, R> implements RaftApi<D, R> {
 
   // ================================================================== helpers
 
-  #encode(data: D): EntryPayload {
+  #encode(data: D, session?: ClientSession): EntryPayload {
     const bytes = this.#codec.encode(data);
     if (bytes.byteLength > this.#config.maxEntryBytes)
       throw new EntryTooLargeError(bytes.byteLength, this.#config.maxEntryBytes);
-    return { type: 'normal', data: bytes };
+    return session === undefined ? { type: 'normal', data: bytes } : { type: 'normal', data: bytes, session };
   }
 
   #propose(payloads: EntryPayload[]): Promise<ClientWriteResponse<R>>[] {
@@ -1088,6 +1161,19 @@ type ResponseOf<K extends EngineResponse['type']> = Extract<EngineResponse, { ty
 
 async function* iterate(chunks: Uint8Array[]): SnapshotData {
   for (const c of chunks) yield c;
+}
+
+/** Checks a write's session options; both fields or neither. */
+function sessionOf(opts: WriteOptions): ClientSession | undefined {
+  const { clientId, sequence } = opts;
+  if (clientId === undefined && sequence === undefined) return undefined;
+  if (typeof clientId !== 'string' || clientId.length === 0) {
+    throw new InvalidRequestError('clientId', 'expected a non-empty string when a sequence is given');
+  }
+  if (typeof sequence !== 'number' || !Number.isSafeInteger(sequence) || sequence < 0) {
+    throw new InvalidRequestError('sequence', 'expected a non-negative integer when a clientId is given');
+  }
+  return { clientId, sequence };
 }
 
 function sameIds(a: readonly string[], b: readonly string[]): boolean {

@@ -147,8 +147,9 @@ describe('StateMachineWorker', () => {
       lastMembership: emptyStoredMembership(),
       snapshotId: 'x',
     };
-    f.worker.installSnapshot(meta, snapshotDataOf(new Uint8Array([1])));
+    const installed = f.worker.installSnapshot(meta, snapshotDataOf(new Uint8Array([1])));
     f.worker.apply(null, { term: 1, index: 8 });
+    await installed;
     await settle();
     expect(f.applied).toEqual([-1, 7, 8]);
     expect(f.installed).toEqual([meta]);
@@ -164,6 +165,20 @@ describe('StateMachineWorker', () => {
     await settle();
     expect(f.reads()).toBe(reads);
     expect(f.applied).toEqual([0, 1, 2, 3]);
+  });
+  it('rejects a queued snapshot install when the worker stops before running it', async () => {
+    const f = fixture(10);
+    const meta: SnapshotMeta = {
+      lastLogId: { term: 1, index: 6 },
+      lastMembership: emptyStoredMembership(),
+      snapshotId: 'y',
+    };
+    f.worker.apply(null, { term: 1, index: 9 });
+    const installed = f.worker.installSnapshot(meta, snapshotDataOf(new Uint8Array([1])));
+    const stopping = f.worker.stop();
+    await expect(installed).rejects.toMatchObject({ code: ErrorCode.Stopped });
+    await stopping;
+    expect(f.installed).toEqual([]);
   });
   it('reports a missing committed entry as a bug', async () => {
     const f = fixture(3);

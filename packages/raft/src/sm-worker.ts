@@ -11,6 +11,7 @@ import {
   type RaftStateMachine,
   type SnapshotData,
   type SnapshotMeta,
+  StoppedError,
   StorageError,
 } from '@flotilla/types';
 
@@ -37,7 +38,12 @@ export interface StateMachineWorkerEvents<R> {
 type Job =
   | { type: 'apply'; prev: LogId | null; committed: LogId }
   | { type: 'build' }
-  | { type: 'install'; meta: SnapshotMeta; data: SnapshotData };
+  | { type: 'install'; meta: SnapshotMeta; data: SnapshotData; done: Settle };
+
+interface Settle {
+  resolve(): void;
+  reject(err: Error): void;
+}
 
 /**
  * Runs the state machine apart from the core loop, so applying and snapshot building never block
@@ -89,17 +95,30 @@ export class StateMachineWorker<D, R> {
     this.push({ type: 'build' });
   }
 
-  /** Installs a received snapshot, in order with applies. */
-  installSnapshot(meta: SnapshotMeta, data: SnapshotData): void {
-    this.push({ type: 'install', meta, data });
+  /**
+   * Installs a received snapshot, in order with applies. The promise settles once the state machine
+   * holds the snapshot (or rejects if the install failed or the worker stopped first).
+   */
+  installSnapshot(meta: SnapshotMeta, data: SnapshotData): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (this.stopped) {
+        reject(new StoppedError('the state machine worker is stopped'));
+        return;
+      }
+      this.push({ type: 'install', meta, data, done: { resolve, reject } });
+    });
   }
 
   /** Stops after the current job; waits for it (and a running build) to finish. */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.jobs.length = 0;
+    this.dropJobs(new StoppedError('the state machine worker stopped'));
     while (this.running) await this.yieldNow();
     if (this.building) await this.building;
+  }
+
+  private dropJobs(err: Error): void {
+    for (const job of this.jobs.splice(0)) if (job.type === 'install') job.done.reject(err);
   }
 
   private push(job: Job): void {
@@ -118,11 +137,21 @@ export class StateMachineWorker<D, R> {
         if (job === undefined) break;
         if (job.type === 'apply') await this.runApply(job.prev, job.committed);
         else if (job.type === 'build') this.runBuild();
-        else await this.runInstall(job.meta, job.data);
+        else {
+          try {
+            await this.runInstall(job.meta, job.data);
+          } catch (err) {
+            job.done.reject(err instanceof Error ? err : new PanickedError(String(err)));
+            throw err;
+          }
+          job.done.resolve();
+        }
       }
     } catch (err) {
       this.stopped = true;
-      this.events.fatal(err instanceof Error ? err : new PanickedError(String(err)));
+      const e = err instanceof Error ? err : new PanickedError(String(err));
+      this.dropJobs(e);
+      this.events.fatal(e);
     } finally {
       this.running = false;
     }
@@ -149,7 +178,12 @@ export class StateMachineWorker<D, R> {
       const decoded: ApplyEntry<D>[] = entries.map((e) => {
         const p = e.payload;
         if (p.type !== 'normal') return { logId: e.logId, payload: p };
-        return { logId: e.logId, payload: { type: 'normal', data: this.codec.decode(p.data) } };
+        const data = this.codec.decode(p.data);
+        return {
+          logId: e.logId,
+          payload:
+            p.session === undefined ? { type: 'normal', data } : { type: 'normal', data, session: p.session },
+        };
       });
       let responses: (R | undefined)[];
       try {
