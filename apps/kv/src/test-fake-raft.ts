@@ -178,7 +178,11 @@ export class FakeRaft implements RaftApi<KvRequest, KvResponse> {
     elect: async () => {},
     heartbeat: async () => {},
     snapshot: async () => this.hub.current.lastApplied,
-    purgeLog: async () => {},
+    // Cast: keeps the fake valid while the trigger's result type evolves.
+    purgeLog: (async () => this.hub.current.purged) as unknown as RaftApi<
+      KvRequest,
+      KvResponse
+    >['trigger']['purgeLog'],
     transferLeader: async () => {},
   };
 

@@ -1,0 +1,102 @@
+import type { Logger } from '@flotilla/raft';
+
+/** A text sink (stdout or stderr) with a TTY flag. */
+export interface Out {
+  /** Writes text as is. */
+  write(text: string): void;
+  /** Whether it is a terminal (progress bars redraw in place). */
+  readonly isTTY: boolean;
+}
+
+/** `process.stdout` as an {@link Out}. */
+export const stdout: Out = {
+  write: (t) => {
+    process.stdout.write(t);
+  },
+  get isTTY() {
+    return process.stdout.isTTY === true;
+  },
+};
+
+/** `process.stderr` as an {@link Out}. */
+export const stderr: Out = {
+  write: (t) => {
+    process.stderr.write(t);
+  },
+  get isTTY() {
+    return process.stderr.isTTY === true;
+  },
+};
+
+const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+
+/** Log levels, least severe first. */
+export type LogLevel = (typeof LEVELS)[number];
+
+/** Whether `v` names a log level. */
+export function isLogLevel(v: string): v is LogLevel {
+  return (LEVELS as readonly string[]).includes(v);
+}
+
+/** A logger writing one line per event (`time level msg {fields}`) to `out`, from `level` up. */
+export function lineLogger(out: Out, level: LogLevel, prefix = ''): Logger {
+  const min = LEVELS.indexOf(level);
+  const line = (lvl: LogLevel) => (msg: string, fields?: Record<string, unknown>) => {
+    if (LEVELS.indexOf(lvl) < min) return;
+    const f = fields === undefined ? '' : ` ${JSON.stringify(fields)}`;
+    out.write(`${new Date().toISOString()} ${lvl.toUpperCase()} ${prefix}${msg}${f}\n`);
+  };
+  return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') };
+}
+
+/**
+ * A progress bar: redrawn in place on a terminal, printed every 25% otherwise. `update(done)` and
+ * `finish()`; `label` goes before the bar.
+ */
+export class ProgressBar {
+  readonly #out: Out;
+  readonly #total: number;
+  readonly #label: string;
+  #lastQuarter = -1;
+  #lastDraw = 0;
+
+  constructor(out: Out, total: number, label: string) {
+    this.#out = out;
+    this.#total = Math.max(1, total);
+    this.#label = label;
+  }
+
+  /** Shows `done` of the total, with an optional note after the bar. */
+  update(done: number, note = ''): void {
+    const frac = Math.min(1, done / this.#total);
+    if (this.#out.isTTY) {
+      const now = Date.now();
+      if (now - this.#lastDraw < 50 && done < this.#total) return;
+      this.#lastDraw = now;
+      const width = 30;
+      const full = Math.round(frac * width);
+      const bar = `${'█'.repeat(full)}${'░'.repeat(width - full)}`;
+      this.#out.write(
+        `\r${this.#label} ${bar} ${String(Math.round(frac * 100)).padStart(3)}% ${done}/${this.#total} ${note}\x1b[K`,
+      );
+    } else {
+      const q = Math.floor(frac * 4);
+      if (q > this.#lastQuarter) {
+        this.#lastQuarter = q;
+        this.#out.write(`${this.#label} ${Math.round(frac * 100)}% (${done}/${this.#total}) ${note}\n`);
+      }
+    }
+  }
+
+  /** Ends the bar's line. */
+  finish(): void {
+    if (this.#out.isTTY) this.#out.write('\n');
+  }
+}
+
+/** The `p`-th percentile (0..100) of sorted numbers, or `NaN` when empty. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i] as number;
+}
