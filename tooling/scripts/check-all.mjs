@@ -77,7 +77,19 @@ function vitest(label, dir, files = [], { coverage = true } = {}) {
     '--reporter=default',
     '--reporter=json',
     `--outputFile.json=${out}`,
-    ...(coverage ? ['--coverage', '--coverage.reportOnFailure'] : []),
+    ...(coverage
+      ? [
+          '--coverage',
+          '--coverage.reportOnFailure',
+          '--coverage.allowExternal',
+          '--coverage.include=**/packages/*/src/**/*.ts',
+          '--coverage.exclude=**/*.test.ts',
+          '--coverage.exclude=**/test-*.ts',
+          '--coverage.exclude=**/testing/**',
+          '--coverage.reporter=json',
+          `--coverage.reportsDirectory=${join(RESULTS, 'coverage', label.replace(/[^a-z0-9-]+/gi, '_'))}`,
+        ]
+      : []),
   ];
   log(`$ (cd ${dir}) pnpm ${args.join(' ')}`);
   const r = spawnSync('pnpm', args, {
@@ -215,7 +227,7 @@ const testFiles = (re) =>
 
 stage('simulation seeds', () => {
   const files = testFiles(/(^|\/)sim-(?!planted)/);
-  if (files.length > 0) vitest('tests: simulation', 'tests', files, { coverage: false });
+  if (files.length > 0) vitest('tests: simulation', 'tests', files);
 });
 
 stage('planted-bug runs', () => {
@@ -225,7 +237,7 @@ stage('planted-bug runs', () => {
 
 stage('cluster tests', () => {
   const files = testFiles(/^(?!.*(sim-|planted|chaos)).*/);
-  if (files.length > 0) vitest('tests: cluster', 'tests', files, { coverage: false });
+  if (files.length > 0) vitest('tests: cluster', 'tests', files);
 });
 
 stage('demo and browser', () => {
