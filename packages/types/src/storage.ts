@@ -39,8 +39,8 @@ export interface RaftLogReader {
 /**
  * Durable Raft log and vote storage. Writes (`saveVote`, `append`, `truncate`, `purge`,
  * `saveCommitted`) are issued one at a time by the runtime and must take effect in that order; the
- * log never has holes. Misuse (an append that does not continue the log, a truncate past the end, a
- * purge beyond the last entry) is refused with a `StorageMisuseError`. I/O failures reject with a
+ * log never has holes. Misuse (an append that does not continue the log, a truncate past the end) is
+ * refused with a `StorageMisuseError`. I/O failures reject with a
  * `StorageError`.
  */
 export interface RaftLogStorage {
@@ -58,7 +58,12 @@ export interface RaftLogStorage {
   append(entries: readonly Entry[], onFlushed: IoFlushed): Promise<void>;
   /** Deletes every entry with index `>= since.index` (a conflicting suffix). */
   truncate(since: LogId): Promise<void>;
-  /** Deletes every entry with index `<= upto.index` and remembers `upto` as the last purged id. */
+  /**
+   * Deletes every entry with index `<= upto.index` and remembers `upto` as the last purged id. `upto` may
+   * lie beyond the last entry (a follower installing a snapshot that covers more than its log): the log
+   * is then empty, `getLogState()` reports `upto` as both the purged and the last log id, and the next
+   * append continues at `upto.index + 1`.
+   */
   purge(upto: LogId): Promise<void>;
   /** Optionally persists the committed log id (lets a restart re-apply without a new leader). */
   saveCommitted?(committed: LogId | null): Promise<void>;
