@@ -54,23 +54,18 @@ describe('vote handler', () => {
     ]);
   });
 
-  it('Raft §5.4.1: refuses a candidate whose log is behind, without changing its vote', () => {
+  it('Raft §5.4.1: refuses a candidate whose log is behind, adopting its greater term (§5.1)', () => {
     const e = start('c', lid(1, 5));
     e.takeCommands();
     e.handleVoteRequest({ vote: { term: 2, nodeId: 'b', committed: false }, lastLogId: lid(1, 4) }, 'r', 500);
+    const adopted = { term: 2, nodeId: null, committed: false };
     expect(e.takeCommands()).toEqual([
+      { type: 'saveVote', ioId: 1, vote: adopted },
       {
         type: 'respond',
         when: null,
         reply: 'r',
-        response: {
-          type: 'vote',
-          response: {
-            vote: { term: 1, nodeId: 'a', committed: true },
-            voteGranted: false,
-            lastLogId: lid(1, 5),
-          },
-        },
+        response: { type: 'vote', response: { vote: adopted, voteGranted: false, lastLogId: lid(1, 5) } },
       },
     ]);
   });

@@ -91,8 +91,19 @@ export function handleVoteRequest(c: EngineCore, req: VoteRequest, reply: unknow
     const response: VoteResponse = { vote: c.vote, voteGranted: granted, lastLogId };
     c.emit({ type: 'respond', when, reply, response: { type: 'vote', response } });
   };
-  if (req.preVote === true || !ok) {
+  if (req.preVote === true) {
     answer(ok, null);
+    return;
+  }
+  if (!ok) {
+    // Raft §5.1: a greater term is adopted even when the vote is refused for the log, so that the
+    // node with the best log campaigns at a term the others accept (no lease: a live leader wins).
+    if (req.vote.term > c.vote.term && !leaseForbids(c, req, now)) {
+      updateVote(c, { term: req.vote.term, nodeId: null, committed: false });
+      c.acceptedFromLeader = null;
+      becomeFollower(c, now);
+    }
+    answer(false, null);
     return;
   }
   if (!voteEquals(req.vote, c.vote)) {

@@ -102,6 +102,7 @@ export class SimNode {
   parked: { ioId: number; send: () => void }[] = [];
   streams = new Map<NodeId, Stream>();
   received: StoredSnapshot | null = null;
+  role = '';
   constructor(id: NodeId) {
     this.id = id;
   }
@@ -744,6 +745,11 @@ export class World {
   #checkNode(n: SimNode): void {
     if (!n.up) return;
     const e = n.engine;
+    const role = `${e.serverState()} ${formatVote(e.vote())}`;
+    if (role !== n.role) {
+      n.role = role;
+      this.log(`ROLE ${n.id} ${role} last=${formatLogId(e.lastLogId())}`);
+    }
     e.checkInvariants();
     this.checker.monotonic(n.id, n.inc, n.disk.vote, e.vote(), e.committed(), e.applied());
     if (e.serverState() === 'Leader') this.checker.leader(e.vote().term, n.id, n.mem);
