@@ -48,6 +48,12 @@ export interface RaftOptions<D, R> {
   random?: () => number;
   /** Logger. Default: silent. */
   logger?: Logger;
+  /**
+   * TEST-ONLY: bugs planted on purpose so the runtime-level simulator can prove it catches them;
+   * never set this outside tests. `'sendStaleReads'`: replication streams skip the leader re-check
+   * after a log read (see `@flotilla/replication`'s `ReplicationStreamOptions.plantedBugs`).
+   */
+  plantedBugs?: ReadonlySet<'sendStaleReads'>;
 }
 
 /** Options of a write. */

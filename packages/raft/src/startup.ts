@@ -46,7 +46,8 @@ export async function loadStartup<D, R>(
         const nextTerm = (lasts[i + 1] as LogId).term;
         keyLogIds.push({ term: nextTerm, index: end.index + 1 });
       }
-      keyLogIds.push(last);
+      const lastKey = keyLogIds[keyLogIds.length - 1] as LogId;
+      if (compareLogId(lastKey, last) < 0) keyLogIds.push(last);
     }
     // Memberships: the one the state machine applied (if still in the log), then any in the log after it.
     const memberships: StoredMembership[] = [];

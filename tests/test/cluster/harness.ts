@@ -3,6 +3,7 @@ import {
   type MemoryLogStore,
   MemoryRouter,
   type MemoryStateMachine,
+  type MemoryStoredSnapshot,
   memoryLogStore,
   memoryStateMachine,
 } from '@flotilla/memory';
@@ -60,6 +61,7 @@ export class TestCluster {
         applied.push({ index: logId.index, cmd: d });
         return [{ ...s, [d.key]: d.value }, s[d.key] ?? null] as const;
       },
+      ...(opts.snapshot ? { snapshot: opts.snapshot } : {}),
     });
     const raft = await Raft.create<Cmd, Resp>({
       id,
@@ -125,14 +127,22 @@ export class TestCluster {
     }
   }
 
-  /** Stops a node as a crash: unflushed log writes are lost; returns its durable state. */
+  /** Stops a node as a crash: unflushed log writes are lost; returns its durable log state. */
   async crash(id: NodeId): Promise<MemoryLogState> {
+    return (await this.crashWithSnapshot(id)).state;
+  }
+
+  /** Like `crash`, and also returns the state machine's stored snapshot (applied state is lost). */
+  async crashWithSnapshot(
+    id: NodeId,
+  ): Promise<{ state: MemoryLogState; snapshot: MemoryStoredSnapshot | null }> {
     const n = this.node(id);
     this.router.unregister(id);
     const state = n.store.crash();
+    const snapshot = n.sm.durableSnapshot();
     await n.raft.shutdown();
     this.nodes.delete(id);
-    return state;
+    return { state, snapshot };
   }
 
   /** Shuts every node down. */
