@@ -51,7 +51,7 @@ export class TestCluster {
   /** Starts (or restarts, from `state`) a node and registers it with the router. */
   async start(
     id: NodeId,
-    opts: { state?: MemoryLogState; config?: RaftConfigInput } = {},
+    opts: { state?: MemoryLogState; snapshot?: MemoryStoredSnapshot | null; config?: RaftConfigInput } = {},
   ): Promise<TestNode> {
     const store = memoryLogStore(opts.state === undefined ? {} : { initial: opts.state });
     const applied: { index: number; cmd: Cmd }[] = [];
