@@ -99,7 +99,16 @@ export interface ReplicationStreamOptions {
    * pipeline runs over {@link sequentialStreamAppend}.
    */
   useStreamAppend?: boolean;
+  /**
+   * TEST-ONLY: deliberately planted bugs, for the runtime-level simulator to prove it catches them.
+   * Never set this outside tests. `'sendStaleReads'` skips the re-check of `ioAccepted` after a log
+   * read, so entries read after this node stopped being `leaderVote`'s leader may still be sent.
+   */
+  plantedBugs?: ReadonlySet<PlantedReplicationBug>;
 }
+
+/** TEST-ONLY bugs a stream can be told to have (see `ReplicationStreamOptions.plantedBugs`). */
+export type PlantedReplicationBug = 'sendStaleReads';
 
 /** Where a stream is in its life. */
 export type ReplicationStreamState = 'idle' | 'running' | 'failed' | 'closed';
@@ -253,6 +262,11 @@ export class ReplicationStream {
     this.#o.core.notify(event);
   }
 
+  /** Whether the test-only `'sendStaleReads'` bug is planted (skip the post-read leader check). */
+  #staleReadsPlanted(): boolean {
+    return this.#o.plantedBugs?.has('sendStaleReads') === true;
+  }
+
   #leaderValid(): boolean {
     return voteEquals(this.#o.ioAccepted.get().vote, this.leaderVote);
   }
@@ -380,7 +394,7 @@ export class ReplicationStream {
     const start = nextIndex(prev);
     const end = nextIndex(last);
     const entries = end > start ? await this.#read(start, end, prev, true) : [];
-    if (!this.#leaderValid()) {
+    if (!this.#staleReadsPlanted() && !this.#leaderValid()) {
       this.close();
       return;
     }
@@ -476,7 +490,7 @@ export class ReplicationStream {
             throw readFailure;
           }
           // Raft §5.3 leader-append-only holds only while we are still the leader that read them.
-          if (!this.#leaderValid()) return stopForLeaderChange();
+          if (!this.#staleReadsPlanted() && !this.#leaderValid()) return stopForLeaderChange();
           if (local.signal.aborted) return;
         } else if (sentCommit !== undefined && logIdEquals(o.committed.get(), sentCommit)) {
           await waitAny([o.ioSubmitted, o.committed, o.ioAccepted], since, local.signal);

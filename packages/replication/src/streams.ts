@@ -12,7 +12,7 @@ import { type ReplicationConfig, type ReplicationConfigInput, resolveReplication
 import type { ReplicationCore, ReplicationLogger } from './events.ts';
 import { type Heartbeat, HeartbeatWorker } from './heartbeat.ts';
 import type { SnapshotSource } from './snapshot.ts';
-import { type IoId, type ReplicateRequest, ReplicationStream } from './stream.ts';
+import { type IoId, type PlantedReplicationBug, type ReplicateRequest, ReplicationStream } from './stream.ts';
 import type { ReadonlyWatch } from './watch.ts';
 
 /** What a client is for: entries and snapshots, or heartbeats (each on its own connection). */
@@ -52,6 +52,8 @@ export interface ReplicationStreamsOptions {
   logger?: ReplicationLogger;
   /** Source of stream ids, unique per node (default: a process-wide counter). */
   nextStreamId?: () => number;
+  /** TEST-ONLY planted bugs handed to every stream (see `ReplicationStreamOptions.plantedBugs`). */
+  plantedBugs?: ReadonlySet<PlantedReplicationBug>;
 }
 
 let processStreamIds = 0;
@@ -207,6 +209,7 @@ export class ReplicationStreams {
       committed: o.committed,
       config: this.#config,
       ...(o.snapshots === undefined ? {} : { snapshots: o.snapshots }),
+      ...(o.plantedBugs === undefined ? {} : { plantedBugs: o.plantedBugs }),
     });
     const heartbeat = new HeartbeatWorker({
       ...common,
