@@ -143,6 +143,10 @@ export class Raft<D, R> implements RaftApi<D, R> {
   readonly #voteClients = new Map<NodeId, RaftNetwork>();
 
   readonly #queue: (() => void)[] = [];
+  /** Rejecters of calls and RPCs still in the queue: a stop settles them instead of leaving them hanging. */
+  readonly #queuedCalls = new Set<(err: Error) => void>();
+  /** Rejecters of RPCs not answered yet. */
+  readonly #rpcWaiters = new Set<(err: Error) => void>();
   #draining = false;
   #proposals: Proposal<R>[] = [];
   readonly #pending = new Map<number, PendingWrite<R>>();
@@ -481,7 +485,10 @@ export class Raft<D, R> implements RaftApi<D, R> {
         reject(this.#stopped);
         return;
       }
+      const abort = (err: Error) => reject(err);
+      this.#queuedCalls.add(abort);
       this.#queue.push(() => {
+        this.#queuedCalls.delete(abort);
         try {
           resolve(fn());
         } catch (err) {
@@ -1055,7 +1062,14 @@ export class Raft<D, R> implements RaftApi<D, R> {
         reject(err);
         return;
       }
-      this.#queue.push(() => handle(req, resolve, this.#clock.now()));
+      // Until answered, a stop rejects the RPC (the engine may hold its reply for a durable write).
+      const abort = (err: Error) => reject(err);
+      this.#rpcWaiters.add(abort);
+      const reply = (r: EngineResponse) => {
+        this.#rpcWaiters.delete(abort);
+        resolve(r);
+      };
+      this.#queue.push(() => handle(req, reply, this.#clock.now()));
       if (!this.#draining) {
         this.#draining = true;
         queueMicrotask(() => this.#drain());
@@ -1088,8 +1102,15 @@ export class Raft<D, R> implements RaftApi<D, R> {
     for (const p of this.#proposals) p.write.reject(err);
     this.#proposals = [];
     for (const w of this.#snapshotWaiters.splice(0)) w.reject(err);
+    // RPCs waiting for a durable write or an apply will never be answered: fail them.
+    for (const p of this.#postponed) p.reply = () => {};
     this.#postponed = [];
     this.#queue.length = 0;
+    const stopped = new StoppedError(`the node stopped: ${err.message}`, { cause: err });
+    for (const abort of [...this.#queuedCalls]) abort(err.name === 'StoppedError' ? err : stopped);
+    this.#queuedCalls.clear();
+    for (const abort of [...this.#rpcWaiters]) abort(stopped);
+    this.#rpcWaiters.clear();
     const m = snapshotMetrics(this.id, this.#engine, this.#config, this.#clock.now(), err);
     this.#hub.publish({ ...m, state: 'Shutdown' });
     this.#hub.close(
