@@ -3,17 +3,26 @@
  * Conformance suites for Flotilla implementations: log storage, state machines and networks. Each
  * suite is a list of named cases over a `{ setup(), teardown() }` harness; `*Suite(name, harness)`
  * registers them with vitest, `*Cases(harness)` returns them to run directly (e.g. to prove a suite
- * rejects a broken implementation). It also holds the linearizability checker for client histories.
+ * rejects a broken implementation).
+ *
+ * It also holds a linearizability checker for recorded client histories
+ * (`checkLinearizability(model, history, options)`): Wing & Gong's search with Lowe's memoization,
+ * a register model and a key-value model, parsers for Jepsen etcd logs and EDN key-value histories,
+ * operations with an unknown outcome, a step/time budget that answers `'unknown'` instead of
+ * hanging, and on `'illegal'` an explanation of the smallest failing part of the history.
  *
  * @example
  * ```ts
- * import { logStorageSuite, networkSuite, stateMachineSuite } from '@flotilla/testkit';
+ * import { checkLinearizability, kvModel, logStorageSuite, parseKvEdnHistory } from '@flotilla/testkit';
  *
  * logStorageSuite('my store', {
  *   setup: () => openMyStore(dir),
  *   teardown: (store) => store.close?.() ?? Promise.resolve(),
  *   reopen: async (store) => { await store.close?.(); return openMyStore(dir); },
  * });
+ *
+ * const verdict = checkLinearizability(kvModel(), parseKvEdnHistory(text), { maxMs: 10_000 });
+ * if (verdict.result === 'illegal') throw new Error(verdict.explanation);
  * ```
  */
 export * from './case.ts';
