@@ -8,7 +8,7 @@ describe('engine-level deterministic simulation', () => {
     let faults = 0;
     let ops = 0;
     for (let seed = 1; seed <= 200; seed++) {
-      const r = runEngineSeed({ seed, steps: 2000 });
+      const r = runEngineSeed({ seed, steps: 3000 });
       steps += r.steps;
       ops += r.operations;
       faults += Object.values(r.faults).reduce((a, b) => a + b, 0);
@@ -18,7 +18,7 @@ describe('engine-level deterministic simulation', () => {
     }
     expect(failures).toEqual([]);
     // The runs did real work: many steps, faults of every kind, client operations.
-    expect(steps).toBeGreaterThan(200 * 2000);
+    expect(steps).toBeGreaterThan(200 * 3000);
     expect(faults).toBeGreaterThan(1000);
     expect(ops).toBeGreaterThan(1000);
   }, 120_000);
