@@ -1,0 +1,76 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { kv, TestCluster, WAIT } from './harness.ts';
+
+let c: TestCluster | null = null;
+afterEach(async () => {
+  await c?.shutdown();
+  c = null;
+});
+
+describe('snapshots', () => {
+  it('builds a snapshot by policy every sinceLast applied entries and purges below it', async () => {
+    c = await TestCluster.create(['a', 'b', 'c'], {
+      config: { snapshotPolicy: { sinceLast: 50 }, maxInSnapshotLogToKeep: 10 },
+    });
+    const l = c.raft(await c.leader());
+    const res = await l.clientWriteMany(
+      Array.from({ length: 120 }, (_, i) => ({ key: `k${i % 7}`, value: i })),
+    );
+    const last = res[res.length - 1]?.logId.index ?? 0;
+    await c.applied(last);
+    for (const n of c.nodes.values()) {
+      const m = await n.raft.wait(WAIT).until((x) => (x.snapshot?.index ?? 0) >= 50, 'a policy snapshot');
+      expect(m.snapshot?.index).toBeLessThanOrEqual(last);
+      await n.raft.wait(WAIT).until((x) => (x.purged?.index ?? -1) >= (x.snapshot?.index ?? 0) - 10);
+      expect(n.sm.snapshotsBuilt).toBeGreaterThanOrEqual(1);
+    }
+  });
+
+  it('trigger.snapshot builds one at once; applying goes on while it is built', async () => {
+    c = await TestCluster.create(['a', 'b', 'c']);
+    const l = c.raft(await c.leader());
+    await l.clientWriteMany(Array.from({ length: 30 }, (_, i) => ({ key: 'k', value: i })));
+    const building = l.trigger.snapshot();
+    const w = await l.clientWrite({ key: 'during', value: 1 });
+    const snap = await building;
+    expect(snap?.index).toBeGreaterThanOrEqual(31);
+    expect(l.metrics.current.snapshot).toEqual(snap);
+    expect(l.metrics.current.lastApplied?.index).toBeGreaterThanOrEqual(w.logId.index);
+  });
+
+  it('a learner that lacks purged entries is switched to a snapshot, sent in many small chunks, and converges', async () => {
+    c = await TestCluster.create(['a', 'b', 'c', 'd'], {
+      voters: ['a', 'b', 'c'],
+      config: { maxInSnapshotLogToKeep: 0, snapshotChunkBytes: 16 },
+    });
+    const l = await c.leader(['a', 'b', 'c']);
+    const res = await c
+      .raft(l)
+      .clientWriteMany(Array.from({ length: 40 }, (_, i) => ({ key: `k${i}`, value: i })));
+    const snap = await c.raft(l).trigger.snapshot();
+    expect(await c.raft(l).trigger.purgeLog(snap?.index ?? 0)).toEqual(snap);
+    await c.raft(l).addLearner('d', { addr: 'd' });
+    await c.applied(res[39]?.logId.index ?? 0, ['d']);
+    expect(c.router.count('fullSnapshot', { to: 'd' })).toBeGreaterThan(0);
+    expect(kv(c.node('d'))).toEqual(kv(c.node(l)));
+    expect(c.raft('d').metrics.current.snapshot).toEqual(snap);
+  });
+
+  it('a snapshot to a node that never answers does not block writes to the others', async () => {
+    c = await TestCluster.create(['a', 'b', 'c', 'd'], {
+      voters: ['a', 'b', 'c'],
+      config: { maxInSnapshotLogToKeep: 0 },
+    });
+    const l = await c.leader(['a', 'b', 'c']);
+    await c.raft(l).clientWriteMany(Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: i })));
+    const snap = await c.raft(l).trigger.snapshot();
+    await c.raft(l).trigger.purgeLog(snap?.index ?? 0);
+    c.router.before('fullSnapshot', (ctx) => (ctx.to === 'd' ? new Promise(() => {}) : undefined));
+    await c.raft(l).addLearner('d', { addr: 'd' }, { blocking: false });
+    const res = [];
+    for (let i = 0; i < 20; i++) res.push(await c.raft(l).clientWrite({ key: 'after', value: i }));
+    await c.applied(res[19]?.logId.index ?? 0, ['a', 'b', 'c']);
+    expect(c.raft(l).metrics.current.state).toBe('Leader');
+    expect(c.raft('d').metrics.current.lastApplied).toBeNull();
+  });
+});
