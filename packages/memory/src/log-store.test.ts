@@ -93,17 +93,23 @@ describe('memoryLogStore durability', () => {
     );
   });
 
-  it('can accept a purge beyond the end, emptying the log (opt-in)', async () => {
-    const s = memoryLogStore({ allowPurgeBeyondEnd: true });
+  it('purges beyond the end: the log empties and continues after the purged id, durably', async () => {
+    const s = memoryLogStore({ flush: 'manual' });
     await s.append([blankEntry(1, 0), blankEntry(1, 1)], () => {});
     await s.purge({ term: 3, index: 9 });
-    expect(await s.getLogState()).toEqual({
-      lastPurgedLogId: { term: 3, index: 9 },
-      lastLogId: { term: 3, index: 9 },
-    });
+    const emptied = { lastPurgedLogId: { term: 3, index: 9 }, lastLogId: { term: 3, index: 9 } };
+    expect(await s.getLogState()).toEqual(emptied);
+    expect(await codeOf(s.append([blankEntry(3, 2)], () => {}))).toBe(ErrorCode.StorageMisuse);
+    expect(await codeOf(s.append([blankEntry(3, 11)], () => {}))).toBe(ErrorCode.StorageMisuse);
     await s.append([blankEntry(3, 10)], () => {});
     expect((await s.reader().tryGetLogEntries(0, 20)).map((e) => e.logId.index)).toEqual([10]);
-    const strict = memoryLogStore();
-    expect(await codeOf(strict.purge({ term: 1, index: 0 }))).toBe(ErrorCode.StorageMisuse);
+    // Not flushed yet: a crash loses the purge and the append together.
+    expect(s.durableState()).toMatchObject({ lastPurgedLogId: null, entries: [] });
+    s.flush();
+    const restarted = memoryLogStore({ initial: s.crash() });
+    expect(await restarted.getLogState()).toEqual({
+      lastPurgedLogId: { term: 3, index: 9 },
+      lastLogId: { term: 3, index: 10 },
+    });
   });
 });

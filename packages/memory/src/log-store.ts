@@ -42,12 +42,6 @@ export interface MemoryLogStoreOptions {
   setTimer?: (fn: () => void, ms: number) => unknown;
   /** The most entries `limitedGetLogEntries` returns at once (default 64). */
   maxReadEntries?: number;
-  /**
-   * Accept a purge beyond the last entry (openraft's semantics, needed when a lagging follower
-   * installs a snapshot past its log): the log empties and `lastLogId` becomes `upto`. Default
-   * `false`: refused with `StorageMisuseError` (`PurgeBeyondEnd`), as `@flotilla/types` specifies.
-   */
-  allowPurgeBeyondEnd?: boolean;
 }
 
 /** One write not yet durable: how to replay it on the durable state, and its callback if any. */
@@ -99,7 +93,6 @@ export class MemoryLogStore implements RaftLogStorage {
   readonly #mode: MemoryFlushMode;
   readonly #setTimer: (fn: () => void, ms: number) => unknown;
   readonly #maxRead: number;
-  readonly #allowPurgeBeyondEnd: boolean;
   readonly #failures = new Map<MemoryFailOp, Error>();
   #held = false;
   #closed = false;
@@ -112,7 +105,6 @@ export class MemoryLogStore implements RaftLogStorage {
     this.#mode = opts.flush ?? 'auto';
     this.#setTimer = opts.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
     this.#maxRead = Math.max(1, opts.maxReadEntries ?? 64);
-    this.#allowPurgeBeyondEnd = opts.allowPurgeBeyondEnd ?? false;
   }
 
   /** Appends not yet durable. */
@@ -199,16 +191,14 @@ export class MemoryLogStore implements RaftLogStorage {
     this.#pending.push({ replay: (d) => truncateState(d, since.index), onFlushed: null });
   }
 
-  /** @inheritDoc */
+  /**
+   * Deletes every entry with index `<= upto.index` and records `upto` as the last purged id. `upto`
+   * may lie beyond the last entry (a snapshot install past the log): the log empties, `upto`
+   * becomes the last log id too, and the next append continues at `upto.index + 1`. A purge at or
+   * below the last purged id changes nothing. Durable with the next flush.
+   */
   async purge(upto: LogId): Promise<void> {
     this.#check('purge');
-    const last = lastOf(this.#live);
-    if (!this.#allowPurgeBeyondEnd && (last === null || upto.index > last.index)) {
-      throw new StorageMisuseError(
-        'PurgeBeyondEnd',
-        `purge up to ${formatLogId(upto)} is beyond the last entry ${formatLogId(last)}`,
-      );
-    }
     if (upto.index <= (this.#live.lastPurgedLogId?.index ?? -1)) return;
     purgeState(this.#live, upto);
     this.#pending.push({ replay: (d) => purgeState(d, upto), onFlushed: null });

@@ -1,7 +1,11 @@
+import { readdir } from 'node:fs/promises';
 import type { Entry } from '@flotilla/types';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { appendDurable, entries, entry, tempDir } from '../test/helpers.ts';
+import { nodeFileIO } from './file-io.ts';
 import { fileLogStore } from './log-store.ts';
+import { encodeMeta, META_FILE, META_TMP_FILE, writeAtomic } from './meta.ts';
+import { parseSegmentName } from './segment.ts';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -110,7 +114,7 @@ describe('fileLogStore on the real file system', () => {
       reason: 'Hole',
     });
     await expect(s.truncate({ term: 1, index: 9 })).rejects.toMatchObject({ reason: 'TruncateBeyondEnd' });
-    await expect(s.purge({ term: 1, index: 5 })).rejects.toMatchObject({ reason: 'PurgeBeyondEnd' });
+    await expect(s.append([entry(1, 3)], () => {})).rejects.toMatchObject({ reason: 'NotConsecutive' });
     await s.close();
     await expect(s.readVote()).rejects.toMatchObject({ reason: 'Closed' });
   });
@@ -121,5 +125,57 @@ describe('fileLogStore on the real file system', () => {
     await s.close();
     const t = await fileLogStore(dir);
     await t.close();
+  });
+
+  it('purges beyond the end: deletes every segment, then starts a new one at upto.index + 1', async () => {
+    const segs = async () =>
+      (await readdir(dir)).map(parseSegmentName).filter((x): x is number => x !== null);
+    const s = await fileLogStore(dir, { segmentBytes: 128 });
+    await appendDurable(s, entries(1, 0, 20));
+    expect((await segs()).length).toBeGreaterThan(2);
+    await s.purge({ term: 2, index: 30 });
+    await s.sync();
+    expect(await segs()).toEqual([]);
+    expect(s.stats()).toMatchObject({ segments: 0, entries: 0 });
+    await appendDurable(s, entries(2, 31, 33));
+    expect(await segs()).toEqual([31]);
+    await s.close();
+    const t = await fileLogStore(dir, { segmentBytes: 128 });
+    expect(await t.getLogState()).toEqual({
+      lastPurgedLogId: { term: 2, index: 30 },
+      lastLogId: { term: 2, index: 32 },
+    });
+    expect(await t.reader().tryGetLogEntries(0, 100)).toEqual(entries(2, 31, 33));
+    await t.close();
+  });
+
+  it('recovers when a purge beyond the end was recorded but its segments were not deleted', async () => {
+    const s = await fileLogStore(dir, { segmentBytes: 128 });
+    await appendDurable(s, entries(1, 0, 20));
+    await s.saveVote({ term: 2, nodeId: 'n1', committed: false });
+    await s.close();
+    // A crash right after the meta write of purge({2, 40}): every old segment is still there.
+    const meta = { vote: { term: 2, nodeId: 'n1', committed: false }, committed: null };
+    await writeAtomic(
+      nodeFileIO,
+      dir,
+      META_FILE,
+      META_TMP_FILE,
+      encodeMeta({ ...meta, lastPurged: { term: 2, index: 40 } }),
+    );
+    const t = await fileLogStore(dir, { segmentBytes: 128 });
+    expect(t.recovery.removedFiles.length).toBeGreaterThan(2);
+    expect(await t.getLogState()).toEqual({
+      lastPurgedLogId: { term: 2, index: 40 },
+      lastLogId: { term: 2, index: 40 },
+    });
+    await expect(t.append([entry(2, 40)], () => {})).rejects.toMatchObject({ reason: 'NotConsecutive' });
+    await appendDurable(t, [entry(2, 41)]);
+    await t.close();
+    const u = await fileLogStore(dir, { segmentBytes: 128 });
+    expect(u.recovery.removedFiles).toEqual([]);
+    expect(await u.reader().tryGetLogEntries(0, 100)).toEqual([entry(2, 41)]);
+    expect(await u.readVote()).toEqual(meta.vote);
+    await u.close();
   });
 });

@@ -370,7 +370,7 @@ export class FileLogStore implements RaftLogStorage {
     for (const e of entries) {
       if (e.logId.index !== want)
         throw new StorageMisuseError(
-          want === expected ? 'Hole' : 'NotConsecutive',
+          want === expected && e.logId.index > want ? 'Hole' : 'NotConsecutive',
           `append: entry ${formatLogId(e.logId)} where index ${want} was expected`,
         );
       want++;
@@ -471,17 +471,16 @@ export class FileLogStore implements RaftLogStorage {
 
   /**
    * Deletes every entry with index `<= upto.index` (whole segments on disk) and records `upto` as
-   * the last purged id. Durable like {@link truncate}.
+   * the last purged id. `upto` may lie beyond the last entry (a snapshot install past the log):
+   * every segment goes, `upto` becomes the last log id too, and the next append starts a new
+   * segment at `upto.index + 1`. On disk the purged id is written to the meta file before any
+   * segment is deleted, so recovery after a crash part-way drops the leftovers. Durable like
+   * {@link truncate}.
    */
   async purge(upto: LogId): Promise<void> {
     this.#checkWritable();
     const ix = this.#index;
     if (upto.index < ix.first) return;
-    if (upto.index >= ix.next)
-      throw new StorageMisuseError(
-        'PurgeBeyondEnd',
-        `purge(${formatLogId(upto)}): the log ends at ${ix.next - 1}`,
-      );
     const nextLive = upto.index + 1;
     const deleted: Segment[] = [];
     while (this.#segments.length > 0) {

@@ -25,7 +25,10 @@ export interface RecoverySummary {
   entries: number;
   /** The torn tail that was cut, if any. */
   tornTail: TornTail | null;
-  /** Files removed: segments wholly purged, an empty torn last segment, a stale temp meta file. */
+  /**
+   * Files removed: segments wholly purged (also a last one whose entries are all purged), an empty
+   * torn last segment, a stale temp meta file.
+   */
   removedFiles: string[];
   /** Wall time of the scan, in milliseconds. */
   durationMs: number;
@@ -170,6 +173,13 @@ export async function recoverSegments(
       if (idx >= purgedNext) index.push(ti.term, at, c.size);
       at += c.size;
       idx++;
+    }
+    if (isLast && expected === null && idx <= purgedNext) {
+      // Every entry it holds is purged (a purge up to or beyond the last entry whose unlinks were
+      // lost or not done yet): drop it, so the next append starts a new segment at `purgedNext`.
+      await io.unlink(seg.path);
+      removedFiles.push(seg.path);
+      break;
     }
     if (tornTail !== null) {
       const fh = await io.open(seg.path, 'readWrite');

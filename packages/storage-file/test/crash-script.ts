@@ -9,7 +9,8 @@ export type Step =
   | { k: 'commit'; committed: LogId }
   | { k: 'append'; es: Entry[]; awaitFlush: boolean }
   | { k: 'truncate'; at: number }
-  | { k: 'purge'; upto: number };
+  | { k: 'purge'; upto: number }
+  | { k: 'purgeBeyondEnd'; upto: LogId };
 
 /** What the log looks like after some prefix of the script. */
 export interface ModelState {
@@ -19,7 +20,10 @@ export interface ModelState {
   committed: LogId | null;
 }
 
-/** Appends, truncates, purges, votes and commits, crossing segment boundaries on small segments. */
+/**
+ * Appends, truncates, purges (also beyond the last entry), votes and commits, crossing segment
+ * boundaries on small segments.
+ */
 export const SCRIPT: Step[] = [
   { k: 'vote', vote: { term: 1, nodeId: 'a', committed: false } },
   { k: 'append', es: entries(1, 0, 4, 20), awaitFlush: false },
@@ -36,6 +40,14 @@ export const SCRIPT: Step[] = [
   { k: 'purge', upto: 9 },
   { k: 'vote', vote: { term: 3, nodeId: 'c', committed: false } },
   { k: 'append', es: entries(3, 12, 15, 20), awaitFlush: true },
+  // A snapshot install past the log, issued while an append is still being written. That append
+  // leaves room in its segment, so a recovery that kept the purged segment would append 25 after 15
+  // in it. The log then continues after the purged id, in a new segment.
+  { k: 'append', es: entries(3, 15, 16, 20), awaitFlush: false },
+  { k: 'purgeBeyondEnd', upto: { term: 4, index: 24 } },
+  { k: 'append', es: entries(4, 25, 28, 20), awaitFlush: false },
+  { k: 'commit', committed: { term: 4, index: 24 } },
+  { k: 'append', es: entries(4, 28, 30, 20), awaitFlush: true },
 ];
 
 /** Applies one step to a model state. */
@@ -53,6 +65,8 @@ export function applyStep(s: ModelState, step: Step): ModelState {
       const e = s.log.find((x) => x.logId.index === step.upto) as Entry;
       return { ...s, purged: e.logId, log: s.log.filter((x) => x.logId.index > step.upto) };
     }
+    case 'purgeBeyondEnd':
+      return { ...s, purged: step.upto, log: s.log.filter((x) => x.logId.index > step.upto.index) };
   }
 }
 
@@ -92,7 +106,8 @@ export async function runScript(io: CrashFileIO): Promise<number> {
       else if (step.k === 'purge') {
         const [e] = await store.reader().tryGetLogEntries(step.upto, step.upto + 1);
         await store.purge((e as Entry).logId);
-      } else {
+      } else if (step.k === 'purgeBeyondEnd') await store.purge(step.upto);
+      else {
         const flushed = new Promise<void>((resolve) => {
           store
             .append(step.es, (err) => {

@@ -64,13 +64,27 @@ async function checkRecovered(io: CrashFileIO, durable: number, what: string): P
     const ok = candidateLogs(durable).some((c) => JSON.stringify(above(c)) === JSON.stringify(log));
     expect(ok, `${what}: log ${log.map((e) => `${e.logId.term}-${e.logId.index}`).join(',')}`).toBe(true);
     expect(state.lastLogId, `${what}: last log id`).toEqual(log[log.length - 1]?.logId ?? purged);
-    // The recovered store keeps working.
+    // The recovered store keeps working: an append after it survives one more re-open, on top of
+    // exactly the recovered log (nothing left over by recovery may garble it).
     const next = (state.lastLogId?.index ?? -1) + 1;
+    const added: Entry = { logId: { term: 9, index: next }, payload: { type: 'blank' } };
     await new Promise<void>((resolve, reject) => {
-      s.append([{ logId: { term: 9, index: next }, payload: { type: 'blank' } }], (err) =>
-        err ? reject(err) : resolve(),
-      ).catch(reject);
+      s.append([added], (err) => (err ? reject(err) : resolve())).catch(reject);
     });
+    await s.close();
+    const again = await fileLogStore('/s', { ...CRASH_OPTS, io });
+    try {
+      expect(await again.getLogState(), `${what}: state after append and re-open`).toEqual({
+        lastPurgedLogId: purged,
+        lastLogId: added.logId,
+      });
+      expect(
+        await again.reader().tryGetLogEntries(0, 1_000),
+        `${what}: log after append and re-open`,
+      ).toEqual([...log, added]);
+    } finally {
+      await again.close();
+    }
   } finally {
     await s.close();
   }

@@ -67,11 +67,9 @@ export class ReferenceLogStore implements RaftLogStorage {
   }
 
   async purge(upto: LogId): Promise<void> {
-    const last = this.#last();
-    if (last === null || upto.index > last.index)
-      throw new StorageMisuseError('PurgeBeyondEnd', 'beyond end');
     const first = nextIndex(this.disk.purged);
     if (upto.index < first) return;
+    // `upto` may lie beyond the last entry: everything goes and the log continues after `upto`.
     this.disk.entries.splice(0, upto.index + 1 - first);
     this.disk.purged = upto;
   }

@@ -2,18 +2,26 @@ import { assertUniqueNames, type ConformanceCase, type RegisterOptions, register
 import { basicCases } from './cases-basic.ts';
 import { flushCases } from './cases-flush.ts';
 import { misuseCases } from './cases-misuse.ts';
+import { purgeBeyondEndCases } from './cases-purge-beyond-end.ts';
 import { truncatePurgeCases } from './cases-truncate-purge.ts';
 import type { LogStorageHarness } from './harness.ts';
 
 /**
  * The log-storage conformance cases for a harness: initial state, votes, appends and reads (full and
  * limited), flush callbacks (exactly once, in order, only once durable, entries readable before they
- * are durable when the harness can hold flushes), truncate, purge, key log ids, the log state after
- * each, refused misuse (`StorageMisuseError`), and a randomized comparison with a model log.
+ * are durable when the harness can hold flushes), truncate, purge (also beyond the last entry, which
+ * empties the log and moves its end to the purged id), key log ids, the log state after each,
+ * refused misuse (`StorageMisuseError`), and a randomized comparison with a model log.
  */
 export function logStorageCases(h: LogStorageHarness): ConformanceCase[] {
   return [
-    ...assertUniqueNames([...basicCases(h), ...flushCases(h), ...truncatePurgeCases(h), ...misuseCases(h)]),
+    ...assertUniqueNames([
+      ...basicCases(h),
+      ...flushCases(h),
+      ...truncatePurgeCases(h),
+      ...purgeBeyondEndCases(h),
+      ...misuseCases(h),
+    ]),
   ];
 }
 
