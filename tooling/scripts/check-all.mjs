@@ -6,11 +6,10 @@
 // Exit status: 0 only if nothing failed.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { aptInstall, aptMissing, ensureWorkspace, ROOT, run } from './workspace.mjs';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 const RESULTS = join(ROOT, '.vitest-results');
-const PNPM_VERSION = '12.21.0';
 // Debian packages the tests need; installed only when missing.
 const APT_PACKAGES = [
   'openssl',
@@ -25,16 +24,6 @@ const failures = [];
 
 function log(msg) {
   process.stdout.write(`${msg}\n`);
-}
-
-function run(cmd, args, opts = {}) {
-  log(`$ ${cmd} ${args.join(' ')}`);
-  const r = spawnSync(cmd, args, {
-    cwd: ROOT,
-    stdio: 'inherit',
-    env: { ...process.env, ...(opts.env ?? {}) },
-  });
-  return r.status === 0;
 }
 
 function stage(name, fn) {
@@ -59,10 +48,6 @@ function check(name, ok) {
     failures.push(name);
   }
   log(`[check] ${name}: ${ok ? 'passed' : 'FAILED'}`);
-}
-
-function aptMissing(pkgs) {
-  return pkgs.filter((p) => spawnSync('dpkg', ['-s', p], { stdio: 'ignore' }).status !== 0);
 }
 
 /** Runs vitest in `dir` and adds its counts to the totals. */
@@ -154,25 +139,9 @@ function pkgName(dir) {
 // ------------------------------------------------------------------ stages
 
 stage('install', () => {
-  const missing = aptMissing(APT_PACKAGES);
-  if (missing.length > 0) {
-    run('apt-get', ['update', '-qq']);
-    check(
-      `apt-get install ${missing.join(' ')}`,
-      run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], {
-        env: { DEBIAN_FRONTEND: 'noninteractive' },
-      }),
-    );
-  }
-  let current = '';
-  try {
-    current = execFileSync('pnpm', ['--version'], { encoding: 'utf8' }).trim();
-  } catch {}
-  if (current !== PNPM_VERSION) {
-    if (!run('npm', ['install', '-g', '--no-fund', '--no-audit', `pnpm@${PNPM_VERSION}`]))
-      throw new Error('pnpm install failed');
-  }
-  const ok = run('pnpm', ['install', '--frozen-lockfile']);
+  if (aptMissing(APT_PACKAGES).length > 0)
+    check(`apt-get install ${aptMissing(APT_PACKAGES).join(' ')}`, aptInstall(APT_PACKAGES));
+  const ok = ensureWorkspace();
   check('pnpm install --frozen-lockfile', ok);
   if (!ok) throw new Error('workspace install failed');
   mkdirSync(RESULTS, { recursive: true });
