@@ -48,6 +48,26 @@ function intOpt(v: string | undefined, name: string, min = 0): number | undefine
 /** A command-line mistake: printed with the usage, exit code 2. */
 export class UsageError extends Error {}
 
+/**
+ * Environment variable set by `LocalCluster` on the nodes it spawns: the node then also stops when
+ * its parent process is gone (even after a SIGKILL), so no orphaned node keeps running.
+ */
+export const EXIT_WITH_PARENT = 'FLOTILLA_KV_EXIT_WITH_PARENT';
+
+/** Resolves once this process has been re-parented, i.e. its parent has died (polled twice a second). */
+function parentGone(): Promise<string> {
+  const parent = process.ppid;
+  return new Promise((resolve) => {
+    const t = setInterval(() => {
+      if (process.ppid !== parent) {
+        clearInterval(t);
+        resolve('parent gone');
+      }
+    }, 500);
+    t.unref();
+  });
+}
+
 /** Resolves on the first SIGINT or SIGTERM. */
 function untilSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
@@ -109,8 +129,11 @@ async function serve(argv: string[], out: Out, err: Out): Promise<number> {
     logger,
   });
   out.write(`flotilla-kv node ${id} serving on http://${node.addr}/ (HTTP API, dashboard and Raft)\n`);
-  const sig = await untilSignal();
-  logger.info('stopping', { signal: sig });
+  const why = await Promise.race([
+    untilSignal(),
+    ...(process.env[EXIT_WITH_PARENT] === '1' ? [parentGone()] : []),
+  ]);
+  logger.info('stopping', { reason: why });
   await node.close();
   return 0;
 }

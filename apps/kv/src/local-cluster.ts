@@ -112,8 +112,11 @@ export class LocalCluster {
       this.#logs.set(id, log);
     }
     const args = [BIN_PATH, '--id', String(id), '--http-addr', addr, '--dir', join(this.dir, String(id))];
+    // FLOTILLA_KV_EXIT_WITH_PARENT: if this process dies, even by SIGKILL, the node notices it was
+    // re-parented and stops instead of lingering.
     const child = spawn(process.execPath, [...args, ...this.#nodeArgs], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, FLOTILLA_KV_EXIT_WITH_PARENT: '1' },
     });
     child.stdout?.pipe(log, { end: false });
     child.stderr?.pipe(log, { end: false });
