@@ -5,7 +5,16 @@
 // Checks that are not vitest tests (lint, typecheck, build, pack) count as one test each.
 // Exit status: 0 only if nothing failed.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { aptInstall, aptMissing, ensureWorkspace, ROOT, run } from './workspace.mjs';
 
@@ -26,7 +35,11 @@ function log(msg) {
   process.stdout.write(`${msg}\n`);
 }
 
+// FLOTILLA_STAGES=release,lint runs only the stages whose names contain one of these words (and install).
+const ONLY = process.env.FLOTILLA_STAGES?.split(',').filter(Boolean) ?? [];
+
 function stage(name, fn) {
+  if (ONLY.length > 0 && name !== 'install' && !ONLY.some((w) => name.includes(w))) return;
   const t0 = Date.now();
   log(`\n===== stage: ${name} =====`);
   try {
@@ -220,27 +233,49 @@ stage('chaos smoke', () => {
 });
 
 stage('release checks', () => {
-  // Each published package packs to a tarball with its build and without tests.
+  // STYLE §10: each published package packs to a tarball holding its build and no tests, passes
+  // publint and arethetypeswrong, and the packed tarballs install and run in an empty project.
+  const packs = join(RESULTS, 'packs');
+  rmSync(packs, { recursive: true, force: true });
+  mkdirSync(packs, { recursive: true });
+  const tarballs = [];
   for (const dir of workspaceDirs('packages')) {
     if (!hasSources(dir)) continue;
     const name = pkgName(dir);
-    let ok = false;
+    let tarball = null;
     try {
-      const out = execFileSync('pnpm', ['pack', '--dry-run', '--json'], {
+      const out = execFileSync('pnpm', ['pack', '--json', '--pack-destination', packs], {
         cwd: join(ROOT, dir),
         encoding: 'utf8',
       });
       const info = JSON.parse(out.slice(out.indexOf('{')));
-      const files = (Array.isArray(info) ? info[0] : info).files.map((f) => f.path);
+      const meta = Array.isArray(info) ? info[0] : info;
+      const files = meta.files.map((f) => f.path);
       const hasDist = files.includes('dist/index.js') && files.includes('dist/index.d.ts');
-      const leaked = files.filter((f) => /\.test\.|(^|\/)test\//.test(f));
-      ok = hasDist && leaked.length === 0;
-      if (!ok) log(`pack ${name}: dist=${hasDist} leaked=${leaked.join(',')}`);
+      const leaked = files.filter((f) => /\.test\.|(^|\/)test\/|(^|\/)test-[^/]*$/.test(f));
+      if (hasDist && leaked.length === 0) tarball = join(packs, meta.filename.split('/').pop());
+      else log(`pack ${name}: dist=${hasDist} leaked=${leaked.join(',')}`);
     } catch (err) {
       log(`pack ${name}: ${err.message}`);
     }
-    check(`pack ${name}`, ok);
+    check(`pack ${name}`, tarball !== null);
+    if (tarball === null) continue;
+    tarballs.push(tarball);
+    check(`publint ${name}`, run('pnpm', ['exec', 'publint', '--strict'], { cwd: join(ROOT, dir) }));
+    check(
+      `attw ${name}`,
+      run('pnpm', ['exec', 'attw', tarball, '--profile', 'esm-only', '--format', 'table-flipped']),
+    );
   }
+  // The tarballs, installed with npm into an empty project, run a 3-node in-memory cluster.
+  const project = join(packs, 'project');
+  mkdirSync(project, { recursive: true });
+  writeFileSync(join(project, 'package.json'), '{"name":"packed-smoke","private":true,"type":"module"}\n');
+  copyFileSync(join(ROOT, 'tooling/scripts/packed-smoke.mjs'), join(project, 'smoke.mjs'));
+  const installed = run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs], {
+    cwd: project,
+  });
+  check('packed tarballs run in an empty project', installed && run('node', ['smoke.mjs'], { cwd: project }));
   // Every pending changeset parses and names known packages.
   check('changeset status', run('pnpm', ['exec', 'changeset', 'status']));
 });

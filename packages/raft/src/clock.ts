@@ -14,14 +14,13 @@ export interface Clock {
   clearTimeout(handle: TimerHandle): void;
 }
 
-/** The real clock: `performance.now()` and Node's timers (unref'd, so they never keep a process alive). */
+/**
+ * The real clock: `performance.now()` and Node's timers. A running node's timers keep the process
+ * alive, like a listening server does, until `shutdown()` clears them.
+ */
 export const systemClock: Clock = {
   now: () => performance.now(),
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
-    t.unref?.();
-    return t;
-  },
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
 };
 
