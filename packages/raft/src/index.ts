@@ -1,18 +1,36 @@
 /**
  * @packageDocumentation
- * The Flotilla Raft runtime and its public API.
- *
- * This release carries the runtime's building blocks: configuration with defaults and validation,
- * the default msgpack codec, injectable clocks, metrics with `wait()` predicates, and exactly-once
- * client sessions for state machines. The `Raft` node itself lands with issue 6.
+ * The Flotilla Raft runtime and its public API: `Raft.create` starts a node over a network, a log
+ * store and a state machine; the node elects a leader, replicates client writes, answers linearizable
+ * reads, changes membership through joint consensus, snapshots and purges its log, and serves the RPC
+ * handler its transport calls. `withClientSessions` makes retried writes apply exactly once.
  *
  * @example
  * ```ts
- * import { createConfig, ClientSessions } from '@flotilla/raft';
+ * import { Raft, withClientSessions } from '@flotilla/raft';
+ * import { MemoryRouter, memoryLogStore, memoryStateMachine } from '@flotilla/memory';
  *
- * const config = createConfig({ heartbeatIntervalMs: 100, electionTimeoutMinMs: 1000, electionTimeoutMaxMs: 2000 });
- * const sessions = new ClientSessions<string>();
- * sessions.apply('client-1', 1, () => 'applied'); // { response: 'applied', duplicate: false }
+ * type Cmd = { key: string; value: number };
+ * const router = new MemoryRouter();
+ * const nodes = await Promise.all(['a', 'b', 'c'].map(async (id) => {
+ *   const raft = await Raft.create<Cmd, number | null>({
+ *     id,
+ *     network: router.factory(id),
+ *     logStore: memoryLogStore(),
+ *     stateMachine: withClientSessions(memoryStateMachine<Record<string, number>, Cmd, number | null>({
+ *       initial: {},
+ *       apply: (s, c) => [{ ...s, [c.key]: c.value }, s[c.key] ?? null] as const,
+ *     })),
+ *   });
+ *   router.register(id, raft);
+ *   return raft;
+ * }));
+ * await nodes[0]!.initialize({ a: { addr: 'a' }, b: { addr: 'b' }, c: { addr: 'c' } });
+ * const { currentLeader } = await nodes[0]!.wait().until((m) => m.currentLeader !== null);
+ * const leader = nodes.find((n) => n.id === currentLeader)!;
+ * await leader.wait().state('Leader');
+ * const { logId, response } = await leader.clientWrite({ key: 'x', value: 1 }, { clientId: 'c1', sequence: 1 });
+ * await leader.ensureLinearizable(); // then read the state machine
  * ```
  */
 

@@ -101,7 +101,17 @@ export class Wait {
         reject(new TimeoutError(`timed out after ${timeoutMs} ms waiting for ${what}`));
       }, timeoutMs);
       const unsubscribe = hub.subscribe((m) => {
-        if (pred(m)) {
+        // A predicate that throws rejects the wait; it must never throw into the publisher (the core loop).
+        let ok: boolean;
+        try {
+          ok = pred(m);
+        } catch (err) {
+          clock.clearTimeout(timer);
+          unsubscribe();
+          reject(err);
+          return;
+        }
+        if (ok) {
           clock.clearTimeout(timer);
           unsubscribe();
           resolve(m);
