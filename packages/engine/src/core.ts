@@ -110,6 +110,11 @@ export class EngineCore {
   acceptedFromLeader: LogId | null = null;
   /** Last time a leader (or this node as leader) was heard from; votes are refused within the lease. */
   lastLeaderContact: number | null = null;
+  /**
+   * The leader of term `term` is handing over to `to`: this voter does not hold that leader's lease
+   * against `to` (thesis §3.10; the old leader stopped serving lease reads when it started the transfer).
+   */
+  leaseWaiver: { term: number; to: NodeId } | null = null;
   /** When the election timer fires. */
   electionDeadline = 0;
   /** Extra back-off added after seeing a voter with a greater log. */

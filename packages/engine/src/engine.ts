@@ -215,13 +215,17 @@ export class Engine {
   }
 
   /**
-   * The leader asks this node to take over: if it follows that leader and its log has caught up,
-   * it elects itself at once (no pre-vote, ignoring its own lease).
+   * The leader of our current vote is handing leadership over to `req.to` (it sends this to every
+   * other voter). Every receiver stops holding that leader's lease against `req.to` (only against
+   * it, only in this term). The target itself, if its log has caught up, elects itself at once (no
+   * pre-vote). A request from any other leader is ignored.
    */
   handleTransferLeader(req: TransferLeaderRequest, now: number): void {
     const c = this.#require();
     c.now = now;
-    if (req.to !== c.id || !voteEquals(req.from, c.vote)) return;
+    if (!voteEquals(req.from, c.vote) || c.leader !== null) return;
+    c.leaseWaiver = { term: c.vote.term, to: req.to };
+    if (req.to !== c.id) return;
     if (compareLogId(c.log.last(), req.lastLogId) < 0) return;
     c.lastLeaderContact = null;
     elect(c, now, { skipPreVote: true });
@@ -364,7 +368,7 @@ export class Engine {
     const { accepted, submitted, flushed } = this.#c.io;
     return { accepted, submitted, flushed };
   }
-  /** Until when the leader may serve lease reads (`null` if not leader). */
+  /** Until when the leader may serve lease reads (`null` if not leader or while transferring leadership). */
   leaseValidUntil(): number | null {
     return leaderH.leaseValidUntil(this.#c);
   }

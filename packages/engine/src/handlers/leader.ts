@@ -22,6 +22,7 @@ import {
   nextIndex,
   nextMembership,
   validateMembership,
+  voterIds,
 } from '@flotilla/types';
 import type { EngineCore, LeaderState } from '../core.ts';
 import { appendToLog, commitMembership, membershipCommitted } from './log.ts';
@@ -176,15 +177,22 @@ export function addLearner(c: EngineCore, id: NodeId, node: Node, now: number): 
   return appendMembership(c, next, now);
 }
 
-/** Asks voter `to` to take over; stops heartbeats so followers' leases run out. */
+/**
+ * Asks voter `to` to take over (thesis §3.10). From now on this leader serves no lease read and sends
+ * no heartbeat; every other voter is told, the target last, so that none holds this leader's lease
+ * against the target and the transfer completes without waiting for the lease to run out.
+ */
 export function transferLeader(c: EngineCore, to: NodeId, _now: number): void {
   const leader = requireLeader(c);
   if (to === c.id) return;
-  if (!isVoter(c.membership.effective.membership, to)) {
+  const m = c.membership.effective.membership;
+  if (!isVoter(m, to)) {
     throw new NotLeaderError(`cannot transfer leadership to ${to}: not a voter`);
   }
   leader.transferTo = to;
-  c.emit({ type: 'sendTransferLeader', target: to, request: { from: c.vote, to, lastLogId: c.log.last() } });
+  const request = { from: c.vote, to, lastLogId: c.log.last() };
+  const others = voterIds(m).filter((id) => id !== c.id && id !== to);
+  for (const target of [...others.sort(), to]) c.emit({ type: 'sendTransferLeader', target, request });
 }
 
 /** The leader's clock: heartbeats and check-quorum. */
@@ -211,8 +219,11 @@ export function broadcastHeartbeat(c: EngineCore, now: number): void {
   c.emit({ type: 'broadcastHeartbeat', vote: leader.vote, committed: c.committed, sentAt: now, targets });
 }
 
-/** Until when lease reads are safe: `quorumAckedSendTime + lease × (1 − drift)`; `null` if not leader. */
+/**
+ * Until when lease reads are safe: `quorumAckedSendTime + lease × (1 − drift)`; `null` if not leader
+ * or while a leadership transfer is in progress (voters no longer honour this leader's lease).
+ */
 export function leaseValidUntil(c: EngineCore): number | null {
-  if (c.leader === null) return null;
+  if (c.leader === null || c.leader.transferTo !== null) return null;
   return c.leader.clock.quorumAccepted() + c.config.leaseMs * (1 - c.config.maxClockDrift);
 }

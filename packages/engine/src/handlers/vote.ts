@@ -75,6 +75,8 @@ function leaseForbids(c: EngineCore, req: VoteRequest, now: number): boolean {
   if (c.leader !== null) return c.leader.transferTo !== req.vote.nodeId;
   const leader = leaderOf(c.vote);
   if (leader === null || leader === req.vote.nodeId || c.lastLeaderContact === null) return false;
+  const w = c.leaseWaiver;
+  if (w !== null && w.term === c.vote.term && w.to === req.vote.nodeId) return false;
   return now < c.lastLeaderContact + c.config.leaseMs;
 }
 
