@@ -84,7 +84,12 @@ export type Command =
   /**
    * `committed` is known committed: persist it if the store supports it (`saveCommitted`) and hand
    * the entries in `(prevCommitted, committed]` to the state machine, in order. Report each applied
-   * id with `Engine.onApplied(logId)`. No wait: committed entries are already readable.
+   * id with `Engine.onApplied(logId)`. The engine emits this as soon as `committed` is known, which
+   * can be in the same batch as (right after) the `appendEntries` that writes those entries: on a
+   * follower, the leader's commit index often covers entries of the very request that carries them.
+   * The entries are therefore not guaranteed readable yet: the runtime must hand the range to the
+   * state machine only once every storage write issued before this command is readable (e.g. by
+   * chaining the apply behind the earlier writes). It must not wait for durability (`flushed`).
    */
   | { type: 'saveCommittedAndApply'; prevCommitted: LogId | null; committed: LogId }
   /**

@@ -636,8 +636,8 @@ export class Raft<D, R> implements RaftApi<D, R> {
           const save = this.#store.saveCommitted.bind(this.#store);
           this.#io('write', () => save(committed));
         }
-        // The engine says committed entries are readable, but an append issued in the same turn is
-        // still on the I/O chain: hand the range to the worker once every earlier write resolved.
+        // The entries may come from an append issued in the same batch and still on the I/O chain:
+        // hand the range to the worker once every earlier write resolved (the engine's contract).
         const { prevCommitted, committed } = cmd;
         this.#ioChain = this.#ioChain.then(() => {
           if (!this.#stopped) this.#worker.apply(prevCommitted, committed);
