@@ -134,6 +134,9 @@ export function onReplicationProgress(
       return;
     case 'failed':
       if (inflightId === null || p.releaseInflight(inflightId).type === 'stale') return;
+      // The released range no longer holds back a pending purge: purge before re-sending, so the
+      // next send to an unreachable target becomes a snapshot instead of re-pinning the range.
+      tryPurge(c);
       break;
   }
   replicateTo(c, target);
