@@ -54,6 +54,7 @@ export type StateMachineCommand =
   /**
    * Install the snapshot received from the leader (its data is held by the runtime since
    * `handleInstallSnapshot`), replacing the state; report nothing (the engine already moved on).
+   * The `purgeLog` that follows waits for it (see there).
    */
   | { type: 'installSnapshot'; meta: SnapshotMeta };
 
@@ -78,7 +79,10 @@ export type Command =
   | { type: 'truncateLog'; ioId: number; since: LogId }
   /**
    * Delete every entry up to `upto` inclusive (`RaftLogStorage.purge`); the engine guarantees no
-   * stream may still read them. Report `flushed` for `ioId`.
+   * stream may still read them. If a `stateMachine installSnapshot` command was issued before it and
+   * has not finished, start the purge only once the state machine holds that snapshot: the purge
+   * removes committed entries only the snapshot holds, and a crash between a durable purge and an
+   * unfinished install leaves a node that `Engine.startup` refuses. Report `flushed` for `ioId`.
    */
   | { type: 'purgeLog'; ioId: number; upto: LogId }
   /**

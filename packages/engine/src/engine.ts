@@ -3,6 +3,7 @@ import {
   type AppendEntriesRequest,
   compareLogId,
   type EntryPayload,
+  formatLogId,
   InitializeError,
   type InstallSnapshotRequest,
   indexOf,
@@ -18,6 +19,7 @@ import {
   type ReplicationMetrics,
   type ServerState,
   type SnapshotMeta,
+  StorageError,
   type StoredMembership,
   type TransferLeaderRequest,
   type Vote,
@@ -103,11 +105,21 @@ export class Engine {
   /**
    * Loads the persisted state. The log is reconciled with the snapshot (a log that does not hold the
    * snapshot's last log id is replaced by it) and `committed` is trusted only if the log holds it.
-   * Emits `saveCommittedAndApply` when committed entries are not applied yet.
+   * Emits `saveCommittedAndApply` when committed entries are not applied yet. Throws `StorageError`
+   * (`op: 'open'`) when the log was purged beyond what the state machine applied and its snapshot
+   * holds: the entries in between exist nowhere (a purge made durable before the snapshot install it
+   * depended on), and the node must be wiped and re-added.
    */
   startup(s: EngineStartup, now: number): void {
     const c = this.#c;
     if (c.started) throw new PanickedError('startup called twice');
+    const held = maxLogId(s.applied, s.snapshot?.lastLogId ?? null);
+    if (indexOf(s.purged) > indexOf(held)) {
+      throw new StorageError(
+        'open',
+        `the log is purged up to ${formatLogId(s.purged)} but the state machine holds only up to ${formatLogId(held)}`,
+      );
+    }
     c.started = true;
     c.now = now;
     c.vote = s.vote ?? initialVote();

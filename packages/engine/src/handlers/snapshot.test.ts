@@ -46,8 +46,8 @@ describe('snapshot handler', () => {
     e.handleInstallSnapshot({ vote: leader3, meta: m }, 'r', 10);
     expect(e.takeCommands()).toEqual([
       { type: 'saveVote', ioId: 1, vote: leader3 },
-      { type: 'purgeLog', ioId: 2, upto: lid(3, 12) },
       { type: 'stateMachine', command: { type: 'installSnapshot', meta: m } },
+      { type: 'purgeLog', ioId: 2, upto: lid(3, 12) },
       {
         type: 'respond',
         when: { type: 'ioFlushed', ioId: 2 },

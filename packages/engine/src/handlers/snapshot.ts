@@ -65,7 +65,8 @@ export function tryPurge(c: EngineCore): void {
 /**
  * Installs a snapshot from the leader: entries it covers are purged; if the local log does not hold
  * its last log id, the uncommitted suffix is truncated first (the snapshot overrides conflicting logs
- * and membership). Answers once every resulting write is durable.
+ * and membership). The state-machine install is issued before the purge, which the runtime holds
+ * until the install is done; the answer waits for the purge, hence for both.
  */
 export function handleInstallSnapshot(
   c: EngineCore,
@@ -108,8 +109,10 @@ export function handleInstallSnapshot(
       effective: compareLogId(eff.logId, meta.lastMembership.logId) > 0 ? eff : meta.lastMembership,
     };
   }
-  purgeLog(c, last);
+  // The state machine gets the snapshot before the purge is issued: the purge drops committed entries
+  // only the snapshot holds from then on, so it must not become durable first (see `purgeLog`).
   c.emit({ type: 'stateMachine', command: { type: 'installSnapshot', meta } });
+  purgeLog(c, last);
   c.snapshot = meta;
   c.committed = last;
   c.applying = last;
