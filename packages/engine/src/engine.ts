@@ -6,6 +6,7 @@ import {
   formatLogId,
   InitializeError,
   type InstallSnapshotRequest,
+  InvalidRequestError,
   indexOf,
   initialVote,
   isVoter,
@@ -36,7 +37,13 @@ import * as leaderH from './handlers/leader.ts';
 import { appendToLog, membershipCommitted } from './handlers/log.ts';
 import { onReplicationProgress } from './handlers/replication.ts';
 import { checkServerStateInvariants, resetElectionTimer, serverState } from './handlers/server-state.ts';
-import { handleInstallSnapshot, onApplied, onSnapshotBuilt, schedulePurge } from './handlers/snapshot.ts';
+import {
+  handleInstallSnapshot,
+  onApplied,
+  onSnapshotBuilt,
+  purgeUpTo,
+  schedulePurge,
+} from './handlers/snapshot.ts';
 import { elect, handleVoteRequest, handleVoteResponse, onVoteFlushed } from './handlers/vote.ts';
 import { LogIdList } from './log-ids.ts';
 
@@ -324,9 +331,25 @@ export class Engine {
     onSnapshotBuilt(this.#require(), meta);
   }
 
-  /** Purges the log behind the current snapshot now (`trigger.purgeLog`), respecting the batch size. */
+  /** Purges the log behind the current snapshot now, as the snapshot policy allows (batch size included). */
   triggerPurge(): void {
     schedulePurge(this.#require());
+  }
+
+  /**
+   * Purges the log up to `index` inclusive (`trigger.purgeLog(index)`), bounded by the current
+   * snapshot and the applied index; `maxInSnapshotLogToKeep` and `purgeBatchSize` do not apply. The
+   * purge waits while a replication stream may still read the range (a failed send releases it).
+   * Returns the log id the purge will reach, or `null` when there is nothing to purge (no snapshot,
+   * or already purged that far). Throws `InvalidRequestError` when `index` is not a non-negative
+   * integer.
+   */
+  purgeUpTo(index: number): LogId | null {
+    const c = this.#require();
+    if (!Number.isSafeInteger(index) || index < 0) {
+      throw new InvalidRequestError('index', `expected a non-negative integer log index, got ${index}`);
+    }
+    return purgeUpTo(c, index);
   }
 
   // ------------------------------------------------------------------ read-only views

@@ -99,11 +99,11 @@ export interface Trigger {
   /** Build a snapshot now; resolves with its last log id. */
   snapshot(): Promise<LogId | null>;
   /**
-   * Purge the log up to index `upto`, within the snapshot policy (never past the snapshot or the
-   * applied index, keeping `maxInSnapshotLogToKeep` entries below the snapshot; waits while a
-   * replication stream still reads the range). Resolves with the purge point; `InvalidRequest` when
-   * `upto` is not a valid index or no snapshot covers it. The purge may go further than `upto`, up to
-   * the policy's bound.
+   * Purge this node's log up to index `upto` inclusive, never past the applied index (waits while a
+   * replication stream still reads the range; a follower that then lacks purged entries gets the
+   * snapshot). `maxInSnapshotLogToKeep` and `purgeBatchSize` do not apply to an explicit purge.
+   * Resolves with the purge point (beyond `upto` only if a policy purge was already pending);
+   * `InvalidRequest` when `upto` is not a valid index or no snapshot covers it.
    */
   purgeLog(upto: number): Promise<LogId | null>;
   /** Hand leadership to `to` (leader only). */

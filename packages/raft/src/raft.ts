@@ -770,9 +770,8 @@ export class Raft<D, R> implements RaftApi<D, R> {
   }
 
   /**
-   * Purges the log up to `upto` (inclusive) within what the snapshot policy allows: never past the
-   * snapshot, never the last `maxInSnapshotLogToKeep` entries it covers, never past the applied index.
-   * Resolves with the purge point once that much is purged.
+   * Purges the log up to `upto` (inclusive), never past the snapshot or the applied index. Resolves
+   * with the purge point once that much is purged.
    */
   async #purgeLog(upto: number): Promise<LogId | null> {
     this.#ensureRunning();
@@ -784,19 +783,13 @@ export class Raft<D, R> implements RaftApi<D, R> {
       if (snap === null || upto > snap.index) {
         throw new InvalidRequestError('upto', `index ${upto} is not covered by a snapshot (build one first)`);
       }
-      const bound = Math.min(
-        upto,
-        snap.index - this.#config.maxInSnapshotLogToKeep,
-        this.#engine.applied()?.index ?? -1,
-      );
-      const purged = this.#engine.purged()?.index ?? -1;
-      if (bound - purged < this.#config.purgeBatchSize) return null;
-      // The engine has no bounded purge: it purges to its policy bound, which is at least `bound`.
-      this.#engine.triggerPurge();
-      return bound;
+      return this.#engine.purgeUpTo(upto);
     });
     if (target !== null) {
-      await this.wait().until((m) => (m.purged?.index ?? -1) >= target, `the log purged up to ${target}`);
+      await this.wait().until(
+        (m) => (m.purged?.index ?? -1) >= target.index,
+        `the log purged up to ${target.index}`,
+      );
     }
     return this.#hub.current.purged;
   }

@@ -1,3 +1,4 @@
+import { ErrorCode } from '@flotilla/types';
 import { afterEach, describe, expect, it } from 'vitest';
 import { kv, TestCluster, WAIT } from './harness.ts';
 
@@ -33,4 +34,27 @@ describe('log purge', () => {
     expect(c.router.count('fullSnapshot', { to: f })).toBeGreaterThan(0);
     expect(kv(c.node(f))).toEqual(kv(c.node(l)));
   }, 30_000);
+
+  it('trigger.purgeLog(upto) purges exactly up to upto, not to the snapshot, whatever maxInSnapshotLogToKeep says', async () => {
+    c = await TestCluster.create(['a', 'b', 'c']); // default maxInSnapshotLogToKeep: 1000
+    const l = c.node(await c.leader());
+    const res = await l.raft.clientWriteMany(writes(40));
+    await c.applied(res[39]?.logId.index ?? 0);
+    const snap = await l.raft.trigger.snapshot();
+    expect(snap?.index).toBeGreaterThanOrEqual(40);
+    const purged = await l.raft.trigger.purgeLog(20);
+    expect(purged?.index).toBe(20);
+    expect(l.raft.metrics.current.purged?.index).toBe(20);
+    await l.raft.clientWrite({ key: 'after', value: 1 }); // flushes the store
+    expect(l.store.durableState().lastPurgedLogId?.index).toBe(20);
+    expect(l.store.durableState().entries[0]?.logId.index).toBe(21);
+    // Beyond the snapshot: refused with a typed error, nothing purged.
+    await expect(l.raft.trigger.purgeLog((snap?.index ?? 0) + 1)).rejects.toMatchObject({
+      code: ErrorCode.InvalidRequest,
+    });
+    expect(l.raft.metrics.current.purged?.index).toBe(20);
+    // Followers keep their own policy: an explicit purge is local.
+    for (const id of ['a', 'b', 'c'].filter((x) => x !== l.id))
+      expect(c.raft(id).metrics.current.purged).toBeNull();
+  });
 });

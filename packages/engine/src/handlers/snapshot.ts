@@ -51,6 +51,23 @@ export function schedulePurge(c: EngineCore): void {
   tryPurge(c);
 }
 
+/**
+ * An explicit purge up to `index` inclusive, bounded by the current snapshot and the applied index
+ * (`maxInSnapshotLogToKeep` and `purgeBatchSize` do not apply). Returns the log id the purge will
+ * reach (at once, or once no in-flight range below it remains), or `null` when nothing is to purge.
+ */
+export function purgeUpTo(c: EngineCore, index: number): LogId | null {
+  const snap = c.snapshot?.lastLogId ?? null;
+  if (snap === null) return null;
+  const upto = Math.min(index, snap.index, indexOf(c.applied));
+  if (upto <= indexOf(c.log.purged())) return null;
+  const id = c.log.logIdAt(upto);
+  if (id === null) return null;
+  c.pendingPurge = maxLogId(c.pendingPurge, id);
+  tryPurge(c);
+  return id;
+}
+
 /** Runs the pending purge unless a replication stream may still read the range. */
 export function tryPurge(c: EngineCore): void {
   const upto = c.pendingPurge;
