@@ -38,7 +38,10 @@ export interface EngineConfig {
   heartbeatIntervalMs: number;
   /** Ask for pre-votes before a real election, so a rejoining node cannot depose a healthy leader. */
   enablePreVote: boolean;
-  /** Leader lease: a voter refuses votes this long after hearing from a leader; lease reads use it too. */
+  /**
+   * Leader lease: a voter refuses votes this long after hearing from a leader; lease reads use it too.
+   * At most `electionTimeoutMinMs` (a voter whose own timer fired no longer honours it).
+   */
   leaseMs: number;
   /** Fraction of the lease given up to clock drift (0 <= drift < 1). */
   maxClockDrift: number;
@@ -93,6 +96,10 @@ export function validateEngineConfig(partial: Partial<EngineConfig> = {}): Engin
   positive('leaseMs', c.leaseMs);
   if (!(c.electionTimeoutMaxMs > c.electionTimeoutMinMs)) {
     throw new InvalidConfigError('electionTimeoutMaxMs', 'must be greater than electionTimeoutMinMs');
+  }
+  if (c.leaseMs > c.electionTimeoutMinMs) {
+    // A voter whose election timer fires no longer honours the lease: the timer must not fire first.
+    throw new InvalidConfigError('leaseMs', 'must not exceed electionTimeoutMinMs');
   }
   if (!(c.heartbeatIntervalMs < c.electionTimeoutMinMs)) {
     throw new InvalidConfigError('heartbeatIntervalMs', 'must be less than electionTimeoutMinMs');
