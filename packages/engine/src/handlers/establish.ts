@@ -1,9 +1,10 @@
 /**
  * Establish handler: turning a candidate that won into a leader (Raft §5.2, §8): commit the vote,
- * set up per-target progress, open the streams and append the blank entry of the new term.
+ * set up per-target progress, open the streams, append the blank entry of the new term and, if
+ * elected in a joint config, aim to finish that membership change (§6).
  */
 import { logIdProgress, ProgressEntry, quorumOfMembership, timestampProgress } from '@flotilla/progress';
-import { learnerIds, memberIds, nextIndex, type Vote } from '@flotilla/types';
+import { isJoint, learnerIds, memberIds, nextIndex, type Vote } from '@flotilla/types';
 import type { EngineCore } from '../core.ts';
 import { selfAccepted } from './leader.ts';
 import { appendToLog } from './log.ts';
@@ -42,7 +43,10 @@ export function becomeLeader(c: EngineCore, now: number): void {
     clock,
     lastHeartbeatAt: now,
     since: now,
-    membershipGoal: null,
+    // Elected in a joint config (its previous leader is gone): finish the change it started, to the
+    // joint config's second half, once the joint config commits (§6). Removed voters leave `nodes`
+    // (the API's default: whether the old leader was asked to retain them is not in the log).
+    membershipGoal: isJoint(m) ? { voters: [...m.configs[m.configs.length - 1]!], retain: false } : null,
     transferTo: null,
   };
   c.lastLeaderContact = now;
