@@ -57,6 +57,12 @@ export interface EngineConfig {
   allowLogReversion: boolean;
   /** A leader that has not heard from a quorum for an election timeout steps down. */
   checkQuorum: boolean;
+  /**
+   * When set, `changeMembership` refuses (`ChangeMembershipError` 'NotCaughtUp') to make a voter of a
+   * node that is not one yet unless it is a learner whose replicated log is within this many entries
+   * of the leader's last log id. Unset: no check (catching up is `addLearner`'s job, as in openraft).
+   */
+  maxPromotionLag?: number;
   /** Test-only: deliberately broken rules (see `PlantedBug`). Leave unset in production. */
   plantedBugs?: ReadonlySet<PlantedBug>;
 }
@@ -112,6 +118,7 @@ export function validateEngineConfig(partial: Partial<EngineConfig> = {}): Engin
   }
   nonNegativeInt('snapshotPolicy.sinceLast', c.snapshotPolicy.sinceLast);
   nonNegativeInt('maxInSnapshotLogToKeep', c.maxInSnapshotLogToKeep);
+  if (c.maxPromotionLag !== undefined) nonNegativeInt('maxPromotionLag', c.maxPromotionLag);
   if (!Number.isInteger(c.purgeBatchSize) || c.purgeBatchSize < 1) {
     throw new InvalidConfigError('purgeBatchSize', 'must be an integer >= 1');
   }

@@ -257,7 +257,12 @@ export class Engine {
     return leaderH.leaderAppend(c, payloads, now);
   }
 
-  /** Leader: changes the voter set through joint consensus. Returns the first membership entry's id. */
+  /**
+   * Leader: changes the voter set through joint consensus. Returns the first membership entry's id.
+   * Throws `ForwardToLeaderError` on a non-leader and `ChangeMembershipError`: 'InProgress',
+   * 'EmptyMembership', 'LearnerNotFound' (a new voter neither a learner nor in `addNodes`),
+   * 'NotCaughtUp' (only with `maxPromotionLag`), 'Invalid'.
+   */
   changeMembership(
     voters: NodeId[],
     opts: { retain?: boolean; addNodes?: Record<NodeId, Node> },

@@ -7,9 +7,11 @@ import {
   compareLogId,
   type EntryPayload,
   ForwardToLeaderError,
+  formatLogId,
   getNode,
   hasErrorCode,
   InvalidRequestError,
+  indexOf,
   isJoint,
   isMember,
   isVoter,
@@ -153,8 +155,27 @@ export function changeMembership(
     }
     throw err;
   }
+  requireCaughtUp(c, leader, voters);
   leader.membershipGoal = isJoint(next) ? { voters: [...voters], retain: opts.retain === true } : null;
   return appendMembership(c, next, now);
+}
+
+/** With `maxPromotionLag` set: every node becoming a voter is a learner within the lag. */
+function requireCaughtUp(c: EngineCore, leader: LeaderState, voters: NodeId[]): void {
+  const lag = c.config.maxPromotionLag;
+  if (lag === undefined) return;
+  const cur = c.membership.effective.membership;
+  const lastIndex = indexOf(c.log.last());
+  for (const id of voters) {
+    if (id === c.id || isVoter(cur, id)) continue;
+    const matching = leader.progress.get(id)?.matching ?? null;
+    if (matching === null || lastIndex - matching.index > lag) {
+      throw new ChangeMembershipError(
+        'NotCaughtUp',
+        `${id} matches ${formatLogId(matching)}, more than ${lag} entries behind ${formatLogId(c.log.last())}: add it as a learner and let it catch up first`,
+      );
+    }
+  }
 }
 
 /** Adds `id` as a learner (a member of no config). Returns the membership entry's id. */
