@@ -149,7 +149,10 @@ export class Engine {
     const all = [base, ...memberships].sort((a, b) => compareLogId(a.logId, b.logId));
     const effective = all[all.length - 1]!;
     const previous = all.length > 1 ? all[all.length - 2]! : effective;
-    const floor = maxLogId(snapLast, c.log.purged());
+    // The state machine applies committed entries only: what it applied is committed, even when the
+    // store keeps no committed id (`saveCommitted` is optional).
+    const appliedInLog = s.applied !== null && c.log.contains(s.applied) ? s.applied : null;
+    const floor = maxLogId(maxLogId(snapLast, c.log.purged()), appliedInLog);
     c.committed = s.committed !== null && c.log.contains(s.committed) ? maxLogId(s.committed, floor) : floor;
     c.membership = {
       committed: compareLogId(effective.logId, c.committed) <= 0 ? effective : previous,
