@@ -63,6 +63,30 @@ export interface LeaderState {
   transferTo: NodeId | null;
 }
 
+/**
+ * A target whose log went back behind what it had acknowledged (e.g. it restarted from an older
+ * durable state, or with a wiped store), as the leader of term `term` detected it.
+ */
+export interface LogReversion {
+  /** The target. */
+  target: NodeId;
+  /** The term of the leader that detected it. */
+  term: number;
+  /** What the target had acknowledged before. */
+  matching: LogId | null;
+  /** The index of the `prevLogId` it no longer holds. */
+  conflictIndex: number;
+  /**
+   * `true`: allowed (`allowLogReversion`): the progress was reset and the target is being repaired.
+   * `false`: refused: nothing more is replicated to the target under this leader.
+   */
+  repaired: boolean;
+  /** When it was detected. */
+  at: number;
+  /** Increases with every detection on this engine (tells new reports from old ones). */
+  seq: number;
+}
+
 /** A candidate's (or pre-candidate's) election in progress. */
 export interface CandidateState {
   /** The vote asked for (for a pre-vote: the vote the real election would ask for). */
@@ -115,6 +139,8 @@ export class EngineCore {
    * against `to` (thesis §3.10; the old leader stopped serving lease reads when it started the transfer).
    */
   leaseWaiver: { term: number; to: NodeId } | null = null;
+  /** Log reversions detected as leader, the latest per target (see {@link LogReversion}). */
+  logReversions = new Map<NodeId, LogReversion>();
   /** When the election timer fires. */
   electionDeadline = 0;
   /** Extra back-off added after seeing a voter with a greater log. */

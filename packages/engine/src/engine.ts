@@ -31,7 +31,7 @@ import {
 } from '@flotilla/types';
 import type { Command, LocalIoEvent, ReplicationResult } from './command.ts';
 import { type EngineConfig, validateEngineConfig } from './config.ts';
-import { EngineCore, type IoMark } from './core.ts';
+import { EngineCore, type IoMark, type LogReversion } from './core.ts';
 import { handleAppendEntries } from './handlers/following.ts';
 import * as leaderH from './handlers/leader.ts';
 import { appendToLog, membershipCommitted } from './handlers/log.ts';
@@ -422,6 +422,17 @@ export class Engine {
     const out: Record<NodeId, ReplicationMetrics> = {};
     for (const [id, p] of leader.progress) out[id] = { matching: p.matching, mode: p.mode() };
     return out;
+  }
+  /**
+   * The log reversions this node detected while leader, the latest per target: a target whose log
+   * went back behind what it had acknowledged. With `allowLogReversion` the target's progress is
+   * reset and it is repaired (`repaired: true`); without, nothing more is sent to it under that
+   * leadership (`repaired: false`) and the runtime should report it. A conflict on a heartbeat
+   * counts: report it with `onReplicationProgress(target, {inflightId: null, result: {type:
+   * 'conflict', prevLogId, sentAt}})` where `prevLogId` is that heartbeat's `matching`.
+   */
+  logReversions(): LogReversion[] {
+    return [...this.#c.logReversions.values()].map((r) => ({ ...r })).sort((a, b) => a.seq - b.seq);
   }
   /** When the election timer fires next (meaningless for a leader). */
   electionDeadline(): number {

@@ -38,6 +38,6 @@ export {
   type PlantedBug,
   validateEngineConfig,
 } from './config.ts';
-export type { IoMark } from './core.ts';
+export type { IoMark, LogReversion } from './core.ts';
 export { Engine, type EngineOptions, type EngineStartup } from './engine.ts';
 export { LogIdList } from './log-ids.ts';

@@ -102,6 +102,8 @@ interface Postponed {
 
 /** Default RPC timeouts relative to the config. */
 const VOTE_TIMEOUT_FACTOR = 1;
+/** How many recent heartbeats per target are remembered to place a refused one. */
+const HEARTBEATS_REMEMBERED = 8;
 
 /**
  * A Raft node: the core loop executing engine commands against storage, network and state machine,
@@ -156,6 +158,10 @@ export class Raft<D, R> implements RaftApi<D, R> {
   readonly #receivedSnapshots = new Map<string, Uint8Array[]>();
   /** `replicate` commands whose range is not readable yet, newest per target. */
   readonly #heldReplicates = new Map<NodeId, Extract<Command, { type: 'replicate' }>>();
+  /** The latest heartbeats queued per target (when, and their prevLogId), to place a refused one. */
+  readonly #heartbeatsQueued = new Map<NodeId, { at: number; matching: LogId | null }[]>();
+  /** The `seq` of the last log reversion reported through the logger. */
+  #reversionsReported = 0;
   readonly #snapshotWaiters: { resolve(l: LogId | null): void; reject(e: Error): void }[] = [];
   /** Settles when the latest snapshot install handed to the worker finished (`null`: none running). */
   #installing: Promise<void> | null = null;
@@ -668,8 +674,13 @@ export class Raft<D, R> implements RaftApi<D, R> {
         this.#sendVote(cmd.target, cmd.request);
         return;
       case 'broadcastHeartbeat':
-        for (const t of cmd.targets)
+        for (const t of cmd.targets) {
+          const queued = this.#heartbeatsQueued.get(t.id) ?? [];
+          queued.push({ at: cmd.sentAt, matching: t.matching });
+          if (queued.length > HEARTBEATS_REMEMBERED) queued.shift();
+          this.#heartbeatsQueued.set(t.id, queued);
           this.#streams?.heartbeat(t.id, { matching: t.matching, committed: cmd.committed });
+        }
         return;
       case 'sendTransferLeader': {
         const node = getNode(this.#engine.membership().effective.membership, cmd.target);
@@ -844,6 +855,7 @@ export class Raft<D, R> implements RaftApi<D, R> {
     const sameLeader = vote !== null && this.#streamsVote !== null && sameVote(vote, this.#streamsVote);
     this.#heldReplicates.clear();
     if (this.#streams !== null && (closeOld || !sameLeader)) {
+      this.#heartbeatsQueued.clear();
       this.#streams.closeAll();
       this.#streams = null;
       this.#streamsVote = null;
@@ -892,6 +904,7 @@ export class Raft<D, R> implements RaftApi<D, R> {
         return;
       case 'conflict':
         report(ev.inflightId, { type: 'conflict', prevLogId: ev.logId, sentAt: now });
+        this.#reportLogReversions();
         return;
       case 'higherVote':
         report(ev.inflightId, { type: 'higherVote', vote: ev.vote });
@@ -903,16 +916,51 @@ export class Raft<D, R> implements RaftApi<D, R> {
       case 'fatal':
         this.#fail(ev.error);
         return;
-      case 'heartbeatAck':
-        if (ev.matching !== undefined)
+      case 'heartbeatAck': {
+        if (ev.matching !== undefined) {
           report(null, { type: 'matched', matching: ev.matching, sentAt: ev.sentAt });
+          return;
+        }
+        // The target refused the heartbeat's prevLogId. The worker sends the newest heartbeat queued
+        // by then, whose prevLogId (a matching: it only grows) bounds the refused one from above; by
+        // Log Matching the target lacks that one too. The engine decides if it is a log reversion.
+        const queued = this.#heartbeatsQueued.get(ev.target) ?? [];
+        const sent = queued.filter((q) => q.at <= ev.sentAt).pop();
+        if (sent !== undefined && sent.matching !== null) {
+          report(null, { type: 'conflict', prevLogId: sent.matching, sentAt: ev.sentAt });
+          this.#reportLogReversions();
+        }
         return;
+      }
       case 'snapshotDone':
         report(ev.inflightId, { type: 'snapshotInstalled', lastLogId: ev.meta.lastLogId, sentAt: ev.sentAt });
         return;
       case 'snapshotFailed':
         report(ev.inflightId, { type: 'failed' });
         return;
+    }
+  }
+
+  /** Logs every log reversion the engine detected since the last call (once each). */
+  #reportLogReversions(): void {
+    for (const r of this.#engine.logReversions()) {
+      if (r.seq <= this.#reversionsReported) continue;
+      this.#reversionsReported = r.seq;
+      const fields = {
+        target: r.target,
+        term: r.term,
+        matching: r.matching,
+        conflictIndex: r.conflictIndex,
+      };
+      if (r.repaired) {
+        this.#log.warn('log reversion: the target lost acknowledged entries; repairing it', fields);
+      } else {
+        this.#log.warn(
+          'log reversion refused: the target lost acknowledged entries; nothing more is replicated to it ' +
+            'by this leader (set allowLogReversion to repair it)',
+          fields,
+        );
+      }
     }
   }
 

@@ -7,7 +7,7 @@ import {
   memoryLogStore,
   memoryStateMachine,
 } from '@flotilla/memory';
-import { Raft, type RaftConfigInput, withClientSessions } from '@flotilla/raft';
+import { type Logger, Raft, type RaftConfigInput, withClientSessions } from '@flotilla/raft';
 import type { Node, NodeId, RaftMetrics, RaftStateMachine } from '@flotilla/types';
 
 /** The application of the cluster tests: a key-value map; a write answers with the previous value. */
@@ -51,7 +51,12 @@ export class TestCluster {
   /** Starts (or restarts, from `state`) a node and registers it with the router. */
   async start(
     id: NodeId,
-    opts: { state?: MemoryLogState; snapshot?: MemoryStoredSnapshot | null; config?: RaftConfigInput } = {},
+    opts: {
+      state?: MemoryLogState;
+      snapshot?: MemoryStoredSnapshot | null;
+      config?: RaftConfigInput;
+      logger?: Logger;
+    } = {},
   ): Promise<TestNode> {
     const store = memoryLogStore(opts.state === undefined ? {} : { initial: opts.state });
     const applied: { index: number; cmd: Cmd }[] = [];
@@ -69,6 +74,7 @@ export class TestCluster {
       network: this.router.factory(id),
       logStore: store,
       stateMachine: withClientSessions(sm) as RaftStateMachine<Cmd, Resp>,
+      ...(opts.logger === undefined ? {} : { logger: opts.logger }),
     });
     this.router.register(id, raft);
     const node: TestNode = { id, raft, store, sm, applied };
@@ -179,4 +185,15 @@ export async function codeOf(p: Promise<unknown>): Promise<string> {
     return (err as { code?: string }).code ?? String(err);
   }
   throw new Error('expected a rejection');
+}
+
+/** A logger that records every line, for tests that assert what a node reported. */
+export function recordingLogger(): Logger & {
+  lines: { level: string; msg: string; fields?: Record<string, unknown> }[];
+} {
+  const lines: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
+  const at = (level: string) => (msg: string, fields?: Record<string, unknown>) => {
+    lines.push(fields === undefined ? { level, msg } : { level, msg, fields });
+  };
+  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }

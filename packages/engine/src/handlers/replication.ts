@@ -1,9 +1,10 @@
 /**
  * Replication handler: what the leader sends to each target and what it learns from the replies
- * (Raft §5.3). Owns `leader.progress`, `leader.commit` (followers' part) and `leader.clock`.
+ * (Raft §5.3). Owns `leader.progress`, `leader.commit` (followers' part), `leader.clock` and
+ * `logReversions`.
  */
 import { ProgressEntry, quorumOfMembership } from '@flotilla/progress';
-import { getNode, learnerIds, memberIds, type NodeId } from '@flotilla/types';
+import { getNode, indexOf, type LogId, learnerIds, memberIds, type NodeId } from '@flotilla/types';
 import type { ReplicationResult, ReplicationTarget } from '../command.ts';
 import type { EngineCore } from '../core.ts';
 import { tryCommit } from './leader.ts';
@@ -26,7 +27,7 @@ export function replicateTo(c: EngineCore, target: NodeId): void {
   const leader = c.leader;
   if (leader === null) return;
   const p = leader.progress.get(target);
-  if (p === undefined) return;
+  if (p === undefined || reversionRefused(c, target)) return;
   const inflight = p.nextSend(c.log, c.config.maxPayloadEntries, c.ids);
   if (inflight === null) return;
   switch (inflight.type) {
@@ -119,8 +120,35 @@ export function onReplicationProgress(
       break;
     }
     case 'conflict': {
-      if (inflightId === null) return;
-      if (p.updateConflicting(result.prevLogId.index, inflightId).type === 'stale') return;
+      const index = result.prevLogId.index;
+      if (inflightId !== null && (p.inflight.type === 'none' || p.inflight.id !== inflightId)) return;
+      if (reversionRefused(c, target)) {
+        if (inflightId !== null) p.releaseInflight(inflightId);
+        return;
+      }
+      if (inflightId === null) {
+        // A heartbeat's prevLogId is the target's matching: a conflict means its log went back
+        // (unless the heartbeat predates a reset of the progress).
+        if (result.sentAt < (reversionOf(c, target)?.at ?? Number.NEGATIVE_INFINITY)) return;
+        if (index > indexOf(p.matching)) return;
+      }
+      if (index <= indexOf(p.matching)) {
+        const allowed = p.allowLogReversion || p.allowReversionOnce;
+        recordReversion(c, target, p.matching, index, allowed, now);
+        if (!allowed) {
+          // Refused: stop sending to the target (a running range or pipeline is dropped).
+          const cur = p.inflight;
+          if (cur.type === 'logs' || cur.type === 'logsSince') p.releaseInflight(cur.id);
+          tryPurge(c);
+          return;
+        }
+      }
+      if (inflightId === null) p.updateConflicting(index);
+      else p.updateConflicting(index, inflightId);
+      // After a reset the running send (e.g. a pipeline past the old matching) is superseded.
+      if (inflightId === null && p.inflight.type !== 'none' && p.inflight.type !== 'snapshot') {
+        p.releaseInflight(p.inflight.id);
+      }
       break;
     }
     case 'snapshotInstalled': {
@@ -141,6 +169,30 @@ export function onReplicationProgress(
   }
   replicateTo(c, target);
   tryPurge(c);
+}
+
+/** The reversion this leader recorded for `target`, if any (records of earlier terms do not count). */
+function reversionOf(c: EngineCore, target: NodeId) {
+  const r = c.logReversions.get(target);
+  return r !== undefined && c.leader !== null && r.term === c.leader.vote.term ? r : undefined;
+}
+
+/** Whether this leader refused a log reversion of `target`: nothing more is sent to it. */
+function reversionRefused(c: EngineCore, target: NodeId): boolean {
+  return reversionOf(c, target)?.repaired === false;
+}
+
+function recordReversion(
+  c: EngineCore,
+  target: NodeId,
+  matching: LogId | null,
+  conflictIndex: number,
+  repaired: boolean,
+  now: number,
+): void {
+  const seq = Math.max(0, ...[...c.logReversions.values()].map((r) => r.seq)) + 1;
+  const term = c.leader!.vote.term;
+  c.logReversions.set(target, { target, term, matching, conflictIndex, repaired, at: now, seq });
 }
 
 function acked(c: EngineCore, target: NodeId, sentAt: number): void {
