@@ -167,6 +167,9 @@ export class Engine {
       c.emit({ type: 'saveCommittedAndApply', prevCommitted: c.applying, committed: c.committed });
       c.applying = c.committed;
     }
+    // When this node last heard from its leader is lost with the restart: count the restart as that
+    // contact, so it keeps refusing other candidates for a whole lease (thesis §6.4).
+    c.lastLeaderContact = leaderOf(c.vote) === null ? null : now;
     resetElectionTimer(c, now);
   }
 
