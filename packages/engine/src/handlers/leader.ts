@@ -241,10 +241,14 @@ export function broadcastHeartbeat(c: EngineCore, now: number): void {
 }
 
 /**
- * Until when lease reads are safe: `quorumAckedSendTime + lease × (1 − drift)`; `null` if not leader
- * or while a leadership transfer is in progress (voters no longer honour this leader's lease).
+ * Until when lease reads are safe: `quorumAckedSendTime + lease × (1 − drift)`; `null` if not leader,
+ * before an entry of its term is committed (until then the clock holds election-time placeholders,
+ * not acks, and its voters honour no lease for it), or while a leadership transfer is in progress
+ * (voters no longer honour this leader's lease).
  */
 export function leaseValidUntil(c: EngineCore): number | null {
-  if (c.leader === null || c.leader.transferTo !== null) return null;
-  return c.leader.clock.quorumAccepted() + c.config.leaseMs * (1 - c.config.maxClockDrift);
+  const leader = c.leader;
+  if (leader === null || leader.transferTo !== null) return null;
+  if (c.committed === null || c.committed.term !== leader.vote.term) return null;
+  return leader.clock.quorumAccepted() + c.config.leaseMs * (1 - c.config.maxClockDrift);
 }
