@@ -126,6 +126,12 @@ export class EngineCore {
   buildingSnapshot = false;
   /** A purge postponed while a replication stream may still read the range. */
   pendingPurge: LogId | null = null;
+  /**
+   * Leader: targets whose send failed while a purge was pending; re-sent once the purge ran (a
+   * re-send would pin its range again: to an unreachable target a range is always in flight or in
+   * back-off, and two such targets would hold the purge back for ever).
+   */
+  deferredSends = new Set<NodeId>();
   membership: MembershipState = { committed: emptyStoredMembership(), effective: emptyStoredMembership() };
   io: IoProgress;
   leader: LeaderState | null = null;

@@ -35,6 +35,27 @@ describe('log purge', () => {
     expect(kv(c.node(f))).toEqual(kv(c.node(l)));
   }, 30_000);
 
+  it('two unreachable followers (their ranges re-sent in turn) do not hold a purge back either', async () => {
+    const ids = ['a', 'b', 'c', 'd', 'e'];
+    c = await TestCluster.create(ids, {
+      config: { snapshotPolicy: { sinceLast: 40 }, maxInSnapshotLogToKeep: 0, purgeBatchSize: 1 },
+    });
+    const l = await c.leader();
+    const away = ids.filter((id) => id !== l).slice(0, 2);
+    for (const id of away) c.router.setUnreachable(id);
+    const res = await c.raft(l).clientWriteMany(writes(100));
+    await c
+      .raft(l)
+      .wait(WAIT)
+      .until((x) => (x.purged?.index ?? -1) >= 40, 'the leader to purge while two followers are unreachable');
+    for (const id of away) c.router.heal(id);
+    await c.applied(res[99]?.logId.index ?? 0, away);
+    for (const id of away) {
+      expect(c.router.count('fullSnapshot', { to: id })).toBeGreaterThan(0);
+      expect(kv(c.node(id))).toEqual(kv(c.node(l)));
+    }
+  }, 30_000);
+
   it('trigger.purgeLog(upto) purges exactly up to upto, not to the snapshot, whatever maxInSnapshotLogToKeep says', async () => {
     c = await TestCluster.create(['a', 'b', 'c']); // default maxInSnapshotLogToKeep: 1000
     const l = c.node(await c.leader());

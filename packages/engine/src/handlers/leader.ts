@@ -28,7 +28,7 @@ import {
 } from '@flotilla/types';
 import type { EngineCore, LeaderState } from '../core.ts';
 import { appendToLog, commitMembership, membershipCommitted } from './log.ts';
-import { onLeaderMembershipChanged, replicateAll } from './replication.ts';
+import { onLeaderMembershipChanged, replicateAll, sendDeferred } from './replication.ts';
 import { becomeFollower } from './server-state.ts';
 import { maybeBuildSnapshot } from './snapshot.ts';
 
@@ -228,6 +228,7 @@ export function leaderTick(c: EngineCore, now: number): void {
   if (leader.transferTo === null && now >= leader.lastHeartbeatAt + c.config.heartbeatIntervalMs) {
     broadcastHeartbeat(c, now);
   }
+  sendDeferred(c); // a safety net: sends deferred for a purge that no longer waits
 }
 
 /** Emits one heartbeat round to every target. */

@@ -7,7 +7,7 @@ import { ProgressEntry, quorumOfMembership } from '@flotilla/progress';
 import { getNode, indexOf, type LogId, learnerIds, memberIds, type NodeId } from '@flotilla/types';
 import type { ReplicationResult, ReplicationTarget } from '../command.ts';
 import type { EngineCore } from '../core.ts';
-import { tryCommit } from './leader.ts';
+import { askTransferTarget, tryCommit } from './leader.ts';
 import { tryPurge } from './snapshot.ts';
 import { adoptHigherTerm } from './vote.ts';
 
@@ -53,6 +53,14 @@ export function replicateTo(c: EngineCore, target: NodeId): void {
     case 'none':
       return;
   }
+}
+
+/** Sends to the targets deferred while a purge was pending (see `EngineCore.deferredSends`). */
+export function sendDeferred(c: EngineCore): void {
+  if (c.deferredSends.size === 0 || c.pendingPurge !== null) return;
+  const ids = [...c.deferredSends].sort();
+  c.deferredSends.clear();
+  for (const id of ids) replicateTo(c, id);
 }
 
 /** `replicateTo` for every target, in id order. */
@@ -163,8 +171,13 @@ export function onReplicationProgress(
     case 'failed':
       if (inflightId === null || p.releaseInflight(inflightId).type === 'stale') return;
       // The released range no longer holds back a pending purge: purge before re-sending, so the
-      // next send to an unreachable target becomes a snapshot instead of re-pinning the range.
+      // next send to an unreachable target becomes a snapshot instead of re-pinning the range. If
+      // other ranges still hold the purge back, send to this target only once it ran.
       tryPurge(c);
+      if (c.pendingPurge !== null) {
+        c.deferredSends.add(target);
+        return;
+      }
       break;
   }
   replicateTo(c, target);
@@ -201,4 +214,5 @@ function acked(c: EngineCore, target: NodeId, sentAt: number): void {
   leader.clock.update(target, sentAt);
   leader.commit.update(target, p.matching);
   tryCommit(c);
+  askTransferTarget(c, target);
 }

@@ -14,6 +14,7 @@ import {
 import type { EngineCore } from '../core.ts';
 import { acceptLeaderVote } from './following.ts';
 import { purgeLog, truncateLog } from './log.ts';
+import { sendDeferred } from './replication.ts';
 
 /** The state machine applied up to `logId`: maybe build a snapshot. */
 export function onApplied(c: EngineCore, logId: LogId): void {
@@ -77,6 +78,7 @@ export function tryPurge(c: EngineCore): void {
   }
   c.pendingPurge = null;
   if (upto.index > indexOf(c.log.purged())) purgeLog(c, upto);
+  sendDeferred(c);
 }
 
 /**
