@@ -1,6 +1,9 @@
 import { RpcTimeoutError } from '@flotilla/types';
 import type { ReplicationClock } from './clock.ts';
 
+/** The reason the deadline's own timer is cancelled with: built once (no `DOMException` per call). */
+const SETTLED = new Error('deadline settled');
+
 /**
  * Runs `call` with a deadline on the injected clock: passes it a signal that aborts on `signal`'s
  * abort or after `timeoutMs`, and settles as soon as either happens, without waiting for a call
@@ -19,7 +22,7 @@ export function withDeadline<T>(
   return new Promise<T>((resolve, reject) => {
     const finish = () => {
       signal.removeEventListener('abort', onAbort);
-      timer.abort();
+      timer.abort(SETTLED);
     };
     const onAbort = () => {
       finish();

@@ -1,6 +1,6 @@
 import { compareLogId, type LogId } from '@flotilla/types';
 import { describe, expect, it } from 'vitest';
-import { Watch, waitAny } from './watch.ts';
+import { type ReadonlyWatch, Watch, waitAny } from './watch.ts';
 
 describe('Watch', () => {
   it('gets, sets and wakes waiters with the new value', async () => {
@@ -78,5 +78,48 @@ describe('waitAny', () => {
     ac.abort(new Error('stop'));
     await expect(p).rejects.toThrow('stop');
     expect(a.listenerCount).toBe(0);
+  });
+
+  it('resolves at once when a watch already changed, and rejects at once on an aborted signal', async () => {
+    const a = new Watch(0);
+    const seen = a.version;
+    a.set(1);
+    await waitAny([a], [seen], new AbortController().signal);
+    expect(a.listenerCount).toBe(0);
+    const ac = new AbortController();
+    ac.abort(new Error('gone'));
+    await expect(waitAny([a], [a.version], ac.signal)).rejects.toThrow('gone');
+    expect(a.listenerCount).toBe(0);
+  });
+
+  it('works with any ReadonlyWatch, not only Watch', async () => {
+    const inner = new Watch(0);
+    const view: ReadonlyWatch<number> = {
+      get: () => inner.get(),
+      get version() {
+        return inner.version;
+      },
+      changed: (signal, since) => inner.changed(signal, since),
+    };
+    const other = new Watch(0);
+    const p = waitAny([view, other], [view.version, other.version], new AbortController().signal);
+    inner.set(3);
+    await p;
+    expect(inner.listenerCount + other.listenerCount).toBe(0);
+  });
+});
+
+describe('Watch.onNextChange', () => {
+  it('calls the listener once at the next change; a cancelled one is never called', () => {
+    const w = new Watch(0);
+    const calls: string[] = [];
+    w.onNextChange(() => calls.push('a'));
+    const cancel = w.onNextChange(() => calls.push('b'));
+    cancel();
+    expect(w.listenerCount).toBe(1);
+    w.set(1);
+    w.set(2);
+    expect(calls).toEqual(['a']);
+    expect(w.listenerCount).toBe(0);
   });
 });
