@@ -61,6 +61,11 @@ export interface LeaderState {
   membershipGoal: { voters: NodeId[]; retain: boolean } | null;
   /** The node leadership is being transferred to. */
   transferTo: NodeId | null;
+  /**
+   * The transfer request not sent to `transferTo` yet: it is sent once the target matches
+   * `lastLogId` (the leader's last log id when the transfer started); `null` once sent.
+   */
+  transferPending: { lastLogId: LogId | null } | null;
 }
 
 /**

@@ -73,12 +73,51 @@ const votes = (cmds: Command[]) =>
 describe('leadership transfer', () => {
   it('the leader tells every other voter, the target last, so their leases do not block the target', () => {
     const e = leader();
+    e.onReplicationProgress(
+      'c',
+      { inflightId: 2, result: { type: 'matched', matching: lid(2, 2), sentAt: 515 } },
+      516,
+    );
+    e.takeCommands();
     e.transferLeader('c', 520);
     const request = { from: leaderVote, to: 'c', lastLogId: lid(2, 2) };
     expect(e.takeCommands()).toEqual([
       { type: 'sendTransferLeader', target: 'a', request },
       { type: 'sendTransferLeader', target: 'c', request },
     ]);
+  });
+
+  it('asks a target that lags only once it has caught up with the log as it was at the request', () => {
+    const e = leader();
+    expect(e.replicationMetrics()?.c?.matching).toBeNull();
+    e.transferLeader('c', 520);
+    const request = { from: leaderVote, to: 'c', lastLogId: lid(2, 2) };
+    expect(e.takeCommands()).toEqual([{ type: 'sendTransferLeader', target: 'a', request }]);
+    e.onReplicationProgress(
+      'c',
+      { inflightId: 2, result: { type: 'matched', matching: lid(1, 1), sentAt: 515 } },
+      525,
+    );
+    const next = e.takeCommands();
+    expect(next.filter((c) => c.type === 'sendTransferLeader')).toEqual([]);
+    const resend = next.find((c) => c.type === 'replicate' && c.target === 'c');
+    if (resend?.type !== 'replicate') throw new Error('expected a replicate to c');
+    e.onReplicationProgress(
+      'c',
+      { inflightId: resend.inflightId, result: { type: 'matched', matching: lid(2, 2), sentAt: 526 } },
+      530,
+    );
+    expect(e.takeCommands().filter((c) => c.type === 'sendTransferLeader')).toEqual([
+      { type: 'sendTransferLeader', target: 'c', request },
+    ]);
+    // Once asked, it is not asked again on later acks.
+    e.heartbeat(540);
+    e.onReplicationProgress(
+      'c',
+      { inflightId: null, result: { type: 'matched', matching: lid(2, 2), sentAt: 540 } },
+      541,
+    );
+    expect(e.takeCommands().filter((c) => c.type === 'sendTransferLeader')).toEqual([]);
   });
 
   it('lease safety: the old leader stops serving lease reads as soon as it starts a transfer', () => {

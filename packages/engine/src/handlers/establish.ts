@@ -48,6 +48,7 @@ export function becomeLeader(c: EngineCore, now: number): void {
     // (the API's default: whether the old leader was asked to retain them is not in the log).
     membershipGoal: isJoint(m) ? { voters: [...m.configs[m.configs.length - 1]!], retain: false } : null,
     transferTo: null,
+    transferPending: null,
   };
   c.lastLeaderContact = now;
   c.emit({ type: 'rebuildReplicationStreams', vote, targets: replicationTargets(c), closeOldStreams: true });

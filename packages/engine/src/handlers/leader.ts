@@ -200,8 +200,9 @@ export function addLearner(c: EngineCore, id: NodeId, node: Node, now: number): 
 
 /**
  * Asks voter `to` to take over (thesis §3.10). From now on this leader serves no lease read and sends
- * no heartbeat; every other voter is told, the target last, so that none holds this leader's lease
- * against the target and the transfer completes without waiting for the lease to run out.
+ * no heartbeat; every other voter is told at once, so that none holds this leader's lease against the
+ * target, and the target last, once it matches the leader's current last log id (a target that lags
+ * would ignore the request).
  */
 export function transferLeader(c: EngineCore, to: NodeId, _now: number): void {
   const leader = requireLeader(c);
@@ -211,9 +212,28 @@ export function transferLeader(c: EngineCore, to: NodeId, _now: number): void {
     throw new NotLeaderError(`cannot transfer leadership to ${to}: not a voter`);
   }
   leader.transferTo = to;
-  const request = { from: c.vote, to, lastLogId: c.log.last() };
+  const lastLogId = c.log.last();
   const others = voterIds(m).filter((id) => id !== c.id && id !== to);
-  for (const target of [...others.sort(), to]) c.emit({ type: 'sendTransferLeader', target, request });
+  for (const target of others.sort()) {
+    c.emit({ type: 'sendTransferLeader', target, request: { from: c.vote, to, lastLogId } });
+  }
+  leader.transferPending = { lastLogId };
+  askTransferTarget(c, to);
+}
+
+/** Sends the pending transfer request to `target` if it is the transfer target and has caught up. */
+export function askTransferTarget(c: EngineCore, target: NodeId): void {
+  const leader = c.leader;
+  const pending = leader?.transferPending ?? null;
+  if (leader === null || pending === null || leader.transferTo !== target) return;
+  const matching = leader.progress.get(target)?.matching ?? null;
+  if (compareLogId(matching, pending.lastLogId) < 0) return;
+  leader.transferPending = null;
+  c.emit({
+    type: 'sendTransferLeader',
+    target,
+    request: { from: c.vote, to: target, lastLogId: pending.lastLogId },
+  });
 }
 
 /** The leader's clock: heartbeats and check-quorum. */
