@@ -38,7 +38,11 @@ export interface RaftConfig {
   leaseMs: number;
   /** Largest relative clock drift between nodes (0.1 = 10%); lease reads keep this margin. */
   maxClockDrift: number;
-  /** Allow a follower's log to go back (e.g. a follower restored from an old backup). */
+  /**
+   * Allow a follower's log to go back behind what it acknowledged (e.g. restored from an old backup,
+   * or restarted with a wiped store): the leader then repairs it. When `false` (default) the leader
+   * logs a `warn` ("log reversion refused") and sends that follower nothing more while it leads.
+   */
   allowLogReversion: boolean;
   /** A leader that has not heard from a quorum for an election timeout steps down. */
   checkQuorum: boolean;
