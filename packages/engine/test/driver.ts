@@ -169,6 +169,12 @@ export class Driver {
       case 'rebuildReplicationStreams':
         if (c.closeOldStreams) this.#streams.delete(id);
         return;
+      case 'sendTransferLeader':
+        this.#send(id, c.target, () => {
+          this.node(c.target).engine.handleTransferLeader(c.request, this.now);
+          this.run(c.target);
+        });
+        return;
       default:
         return;
     }
