@@ -32,7 +32,9 @@ import type {
   RaftStateMachine,
   StreamAppendResult,
 } from '@flotilla/types';
+import { KvClient } from '../../../../apps/kv/src/client.ts';
 import type { KvRequest, KvResponse } from '../../../../apps/kv/src/kv-state.ts';
+import { type KvNode, startKvNode } from '../../../../apps/kv/src/node.ts';
 import { openKvStateMachine } from '../../../../apps/kv/src/state-machine.ts';
 // The bench package does not depend on the runtime or the app: reach their sources directly (their
 // own dependencies resolve from their folders).
@@ -279,6 +281,52 @@ async function drive(c: Cluster, clients: number, ms: number): Promise<RunResult
   return { writes: latencies.length, seconds, latencies, stages };
 }
 
+/**
+ * The whole flotilla-kv node (`startKvNode`: HTTP and Raft on one port, its store options) three
+ * times in this process, driven through `KvClient` over HTTP: what the HTTP layer adds.
+ */
+async function httpRun(clientCounts: readonly number[], ms: number): Promise<Record<string, number>> {
+  const dir = await mkdtemp(join(tmpdir(), 'flotilla-kv-write-path-http-'));
+  const nodes: KvNode[] = [];
+  const out: Record<string, number> = {};
+  try {
+    for (const id of ['1', '2', '3'])
+      nodes.push(await startKvNode({ id, addr: '127.0.0.1:0', dir: join(dir, id) }));
+    const addrs = nodes.map((n) => n.addr);
+    const members: Record<NodeId, { addr: string }> = {};
+    for (const [i, n] of nodes.entries()) members[String(i + 1)] = { addr: n.addr };
+    await (nodes[0] as KvNode).raft.initialize(members);
+    const seed = new KvClient(addrs);
+    await seed.waitForLeader(30_000);
+    await seed.write({ Set: { key: 'warm', value: 'up' } });
+    for (const clients of clientCounts) {
+      const latencies: number[] = [];
+      const t0 = performance.now();
+      const until = t0 + ms;
+      await Promise.all(
+        Array.from({ length: clients }, async (_, w) => {
+          const c = new KvClient(addrs);
+          let i = 0;
+          while (performance.now() < until) {
+            const start = performance.now();
+            await c.write({ Set: { key: `k${w}-${i % 100}`, value: `v${i++}` } });
+            latencies.push(performance.now() - start);
+          }
+        }),
+      );
+      const seconds = (performance.now() - t0) / 1000;
+      const lat = summarize(latencies);
+      out[`http.c${clients}.writesPerSec`] = Math.round(latencies.length / seconds);
+      out[`http.c${clients}.p50Ms`] = round(lat.p50);
+      out[`http.c${clients}.p99Ms`] = round(lat.p99);
+    }
+  } finally {
+    for (const n of nodes) await n.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+  return out;
+}
+
 const round = (x: number) => Math.round(x * 100) / 100;
 
 export const bench: Bench = {
@@ -322,9 +370,10 @@ export const bench: Bench = {
         await stopCluster(cluster);
       }
     }
+    Object.assign(results, await httpRun([1, 16], ms));
     ctx.result(results);
     ctx.note(
-      'variants: durableCommit = a durable meta write per saveCommitted (store default); backgroundCommit = committedFlushMs 50 (what flotilla-kv uses); noCommitSave = persistCommitted false (the floor)',
+      'http = three startKvNode nodes in this process written through KvClient (HTTP keep-alive, backgroundCommit store); variants: durableCommit = a durable meta write per saveCommitted (store default); backgroundCommit = committedFlushMs 50 (what flotilla-kv uses); noCommitSave = persistCommitted false (the floor)',
     );
     ctx.note('one process: the three nodes share one event loop; stage figures are per log index');
   },
