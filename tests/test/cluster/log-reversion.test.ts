@@ -65,10 +65,18 @@ describe('log reversion', () => {
       await cl.applied(r2[9]?.logId.index ?? 0);
       await restartFrom(cl, f, wiped ? undefined : older);
       const stuckAt = cl.raft(f).metrics.current.lastLogIndex;
-      // A new write makes the entries stream hit the reversion too (not only heartbeats).
+      const waitReport = async () => {
+        for (let i = 0; i < 400 && reversionsOf(logs[l]?.lines ?? [], f).length === 0; i++) await delay(25);
+      };
+      // Wiped: heartbeats alone must notice it, then the entries stream hits it too (one report).
+      // Older log: a write makes the entries stream notice it first.
+      if (wiped) {
+        await waitReport();
+        expect(reversionsOf(logs[l]?.lines ?? [], f).length).toBe(1);
+      }
       const w = await cl.raft(l).clientWrite({ key: 'after', value: 1 });
       await cl.applied(w.logId.index, [l, g]);
-      for (let i = 0; i < 400 && reversionsOf(logs[l]?.lines ?? [], f).length === 0; i++) await delay(25);
+      await waitReport();
       const reported = reversionsOf(logs[l]?.lines ?? [], f);
       expect(reported.length).toBe(1);
       expect(reported[0]?.level).toBe('warn');
