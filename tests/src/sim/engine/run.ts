@@ -34,6 +34,8 @@ export interface EngineSimResult {
 }
 
 const TIMEOUT_MAX = 300;
+/** How long after its election a leader counts as catching up (commit-time disruptions). */
+const CATCH_UP_MS = 200;
 
 /** Runs one seed: a chaos phase with every fault, then a healing phase that must converge. */
 export function runEngineSeed(opts: EngineSimOptions): EngineSimResult {
@@ -59,6 +61,7 @@ export function runEngineSeed(opts: EngineSimOptions): EngineSimResult {
     dup: rng.next() * 0.05,
     delayMs: rng.int(1, 5),
     jitterMs: rng.int(0, 15),
+    stall: rng.next() * 0.06,
     rpcTimeoutMs: 100,
     flushMs: rng.int(0, 12),
   };
@@ -85,6 +88,62 @@ export function runEngineSeed(opts: EngineSimOptions): EngineSimResult {
     );
     w.onLeader('n1', (e) => e.initialize({ configs: [initial], nodes }, 0));
     const down = new Set<NodeId>();
+    const crashFor = (id: NodeId, lo: number, hi: number) => {
+      down.add(id);
+      w.crash(id);
+      w.sched.after(rng.int(lo, hi), `restart ${id}`, () => {
+        down.delete(id);
+        w.restart(id);
+      });
+    };
+    // Term churn: during a churn phase every new leader is crashed or cut off (alone or with a
+    // minority) within a few ms of its election, so each term leaves its entries on a minority and
+    // divergent suffixes pile up; the next leaders must sort them out (Raft §5.4.2, Figure 8).
+    let churnUntil = -1;
+    const churning = () => chaos && w.sched.now < churnUntil;
+    const disrupt = (id: NodeId, why: 'churn' | 'after commit') => {
+      const n = w.node(id);
+      if (!chaos || !n.up || n.engine.serverState() !== 'Leader') return;
+      if (down.size < 2 && rng.chance(why === 'churn' ? 0.4 : 0.2)) {
+        w.log(`DISRUPT ${id} (${why}): crash`);
+        crashFor(id, 20, 400);
+        return;
+      }
+      // The leader keeps a minority of the voters (any learners or spares may come along); cut
+      // right after a commit it stays alone, so nothing it sent after the commit gets through.
+      const voters = new Set(voterIds(n.engine.membership().effective.membership));
+      const room = why === 'churn' ? Math.floor(voters.size / 2) - (voters.has(id) ? 1 : 0) : 0;
+      const group: NodeId[] = [];
+      let taken = 0;
+      for (const x of ids) {
+        if (x === id || why !== 'churn' || !rng.chance(0.3)) continue;
+        if (voters.has(x) && taken >= room) continue;
+        if (voters.has(x)) taken++;
+        group.push(x);
+      }
+      w.isolate(id, group, `(${why})`);
+    };
+    // A new leader is sometimes cut off (or crashed) at the very instant its commit index advances
+    // (most often its first advance of the term, else while it catches its followers up): its
+    // followers learn of the commit late or never, and whatever it sent after (the rest of the
+    // catch-up, its own term's entries) is lost in flight.
+    const reign = new Map<NodeId, { inc: number; at: number; commits: number }>();
+    w.onElected = (id) => {
+      const inc = w.node(id).inc;
+      reign.set(id, { inc, at: w.sched.now, commits: 0 });
+      if (!churning()) return;
+      w.sched.after(rng.int(0, 40), `churn ${id}`, () => {
+        if (w.node(id).inc === inc && churning()) disrupt(id, 'churn');
+      });
+    };
+    w.onLeaderCommit = (id) => {
+      const r = reign.get(id);
+      if (!chaos || r === undefined || r.inc !== w.node(id).inc || w.sched.now - r.at > CATCH_UP_MS) return;
+      const p = ++r.commits === 1 ? 0.5 : 0.05;
+      if (!rng.chance(churning() ? Math.min(1, 2 * p) : p)) return;
+      reign.delete(id);
+      w.sched.after(0, `disrupt ${id}`, () => disrupt(id, 'after commit'));
+    };
     const chaosTick = () => {
       if (!chaos) return;
       const r = rng.next();
@@ -110,12 +169,7 @@ export function runEngineSeed(opts: EngineSimOptions): EngineSimResult {
           // Half the crashes hit a leader: that is where the interesting interleavings are.
           const upLeaders = ls.filter((id) => !down.has(id));
           const id = upLeaders.length > 0 && rng.chance(0.5) ? rng.pick(upLeaders) : rng.pick(up);
-          down.add(id);
-          w.crash(id);
-          w.sched.after(rng.int(30, 600), `restart ${id}`, () => {
-            down.delete(id);
-            w.restart(id);
-          });
+          crashFor(id, 30, 600);
         }
       } else if (r < 0.76) {
         if (ls.length > 0) membershipChange(w, rng, rng.pick(ls), ids);
@@ -129,6 +183,12 @@ export function runEngineSeed(opts: EngineSimOptions): EngineSimResult {
             w.onLeader(l, (e) => e.transferLeader(to, w.sched.now));
           }
         }
+      } else if (r < 0.84) {
+        if (!churning()) {
+          churnUntil = w.sched.now + rng.int(200, 1500);
+          w.faults.churn++;
+          w.log(`CHURN until ${churnUntil}`);
+        }
       }
       w.sched.after(rng.int(5, 60), 'chaos', chaosTick);
     };
@@ -138,7 +198,7 @@ export function runEngineSeed(opts: EngineSimOptions): EngineSimResult {
     // Healing: no more faults; a leader must emerge and every member's log must converge.
     chaos = false;
     w.cut.clear();
-    w.net = { ...w.net, loss: 0, dup: 0 };
+    w.net = { ...w.net, loss: 0, dup: 0, stall: 0 };
     for (const id of ids) w.restart(id);
     w.log('HEALING');
     const deadline = w.sched.now + 10 * TIMEOUT_MAX;

@@ -48,6 +48,8 @@ export interface NetConfig {
   delayMs: number;
   /** Extra random delay (ms); reorders unary messages. */
   jitterMs: number;
+  /** Probability a message stalls (a network hiccup): it arrives 10–150 ms late, and on a FIFO stream so does everything after it. */
+  stall: number;
   /** How long a lost RPC takes to be reported failed. */
   rpcTimeoutMs: number;
   /** Max delay of a storage flush (ms). */
@@ -64,11 +66,25 @@ export interface FaultCounts {
   snapshot: number;
   purge: number;
   reorder: number;
+  stall: number;
+  /** Term-churn phases started (each new leader of the phase is crashed or cut off at once). */
+  churn: number;
 }
 
 /** A zeroed fault counter. */
 export function zeroFaults(): FaultCounts {
-  return { loss: 0, dup: 0, partition: 0, crash: 0, membership: 0, snapshot: 0, purge: 0, reorder: 0 };
+  return {
+    loss: 0,
+    dup: 0,
+    partition: 0,
+    crash: 0,
+    membership: 0,
+    snapshot: 0,
+    purge: 0,
+    reorder: 0,
+    stall: 0,
+    churn: 0,
+  };
 }
 
 interface Stream {
@@ -103,6 +119,8 @@ export class SimNode {
   streams = new Map<NodeId, Stream>();
   received: StoredSnapshot | null = null;
   role = '';
+  /** The committed log id the last check saw (to notice a leader's commit advance). */
+  seenCommitted: LogId | null = null;
   constructor(id: NodeId) {
     this.id = id;
   }
@@ -127,6 +145,10 @@ export class World {
   readonly rng: Prng;
   net: NetConfig;
   readonly config: Partial<EngineConfig>;
+  /** Fault hook: runs (inside the step) when a node has just become leader. */
+  onElected: ((id: NodeId) => void) | null = null;
+  /** Fault hook: runs (inside the step) when a leader's committed log id has just advanced. */
+  onLeaderCommit: ((id: NodeId, committed: LogId) => void) | null = null;
 
   constructor(
     rng: Prng,
@@ -168,6 +190,7 @@ export class World {
     n.parked = [];
     n.streams.clear();
     n.received = null;
+    n.seenCommitted = null;
     n.sm = n.snapshot === null ? emptySm() : { ...n.snapshot.sm };
     n.engine = new Engine({ id: n.id, config: this.config, random: () => this.rng.next() });
     const d = n.disk;
@@ -218,6 +241,23 @@ export class World {
     this.#boot(n);
   }
 
+  /**
+   * Splits `group` (which holds `id`) from every other node: links inside the group and inside the
+   * rest stay as they are; messages already in flight across the cut are dropped on arrival.
+   */
+  isolate(id: NodeId, group: readonly NodeId[], why: string): void {
+    const inside = new Set([id, ...group]);
+    for (const a of inside) {
+      for (const b of this.nodes.keys()) {
+        if (inside.has(b)) continue;
+        this.cut.add(`${a}|${b}`);
+        this.cut.add(`${b}|${a}`);
+      }
+    }
+    this.faults.partition++;
+    this.log(`PARTITION {${[...inside].join(',')}} ${why}`);
+  }
+
   // ---------------------------------------------------------------- network
 
   #linked(a: NodeId, b: NodeId): boolean {
@@ -243,6 +283,10 @@ export class World {
       return;
     }
     let at = this.sched.now + this.net.delayMs + this.rng.int(0, this.net.jitterMs + 1);
+    if (this.rng.chance(this.net.stall)) {
+      this.faults.stall++;
+      at += this.rng.int(10, 151);
+    }
     if (fifo !== undefined) {
       at = Math.max(at, fifo.lastDeliverAt);
       fifo.lastDeliverAt = at;
@@ -749,6 +793,7 @@ export class World {
     if (role !== n.role) {
       n.role = role;
       this.log(`ROLE ${n.id} ${role} last=${formatLogId(e.lastLogId())}`);
+      if (e.serverState() === 'Leader') this.onElected?.(n.id);
     }
     e.checkInvariants();
     this.checker.monotonic(n.id, n.inc, n.disk.vote, e.vote(), e.committed(), e.applied());
@@ -765,6 +810,10 @@ export class World {
     } else if (committed !== null) {
       this.checker.committedOn(n.id, n.mem, committed);
     }
+    const advanced = compareLogId(committed, n.seenCommitted) > 0;
+    n.seenCommitted = committed;
+    if (advanced && committed !== null && e.serverState() === 'Leader')
+      this.onLeaderCommit?.(n.id, committed);
   }
 }
 
