@@ -34,7 +34,7 @@ import type {
 } from '@flotilla/types';
 import { KvClient } from '../../../../apps/kv/src/client.ts';
 import type { KvRequest, KvResponse } from '../../../../apps/kv/src/kv-state.ts';
-import { type KvNode, startKvNode } from '../../../../apps/kv/src/node.ts';
+import { KV_COMMITTED_FLUSH_MS, type KvNode, startKvNode } from '../../../../apps/kv/src/node.ts';
 import { openKvStateMachine } from '../../../../apps/kv/src/state-machine.ts';
 // The bench package does not depend on the runtime or the app: reach their sources directly (their
 // own dependencies resolve from their folders).
@@ -345,7 +345,7 @@ export const bench: Bench = {
 
     const variants: [string, FileLogStoreOptions][] = [
       ['durableCommit', {}],
-      ['backgroundCommit', { committedFlushMs: 50 }],
+      ['backgroundCommit', { committedFlushMs: KV_COMMITTED_FLUSH_MS }],
       ['noCommitSave', { persistCommitted: false }],
     ];
     const results: Record<string, number | string> = {};
@@ -373,7 +373,7 @@ export const bench: Bench = {
     Object.assign(results, await httpRun([1, 16], ms));
     ctx.result(results);
     ctx.note(
-      'http = three startKvNode nodes in this process written through KvClient (HTTP keep-alive, backgroundCommit store); variants: durableCommit = a durable meta write per saveCommitted (store default); backgroundCommit = committedFlushMs 50 (what flotilla-kv uses); noCommitSave = persistCommitted false (the floor)',
+      'http = three startKvNode nodes in this process written through KvClient (HTTP keep-alive, backgroundCommit store); variants: durableCommit = a durable meta write per saveCommitted (store default); backgroundCommit = committedFlushMs as flotilla-kv sets it (KV_COMMITTED_FLUSH_MS); noCommitSave = persistCommitted false (the floor)',
     );
     ctx.note('one process: the three nodes share one event loop; stage figures are per log index');
   },
