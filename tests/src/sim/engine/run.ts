@@ -97,20 +97,21 @@ export function runEngineSeed(opts: EngineSimOptions): EngineSimResult {
       });
     };
     // Term churn: during a churn phase every new leader is crashed or cut off (alone or with a
-    // minority) within a few ms of its election, so each term leaves its entries on a minority and
-    // divergent suffixes pile up; the next leaders must sort them out (Raft §5.4.2, Figure 8).
+    // minority of the voters) within a few ms of its election, so each term leaves its entries on a
+    // minority and divergent suffixes pile up; the next leaders must sort them out (Raft §5.4.2,
+    // Figure 8). A leader disrupted right after a commit is always cut off alone: a crash would let
+    // what it already sent arrive, a cut drops it.
     let churnUntil = -1;
     const churning = () => chaos && w.sched.now < churnUntil;
     const disrupt = (id: NodeId, why: 'churn' | 'after commit') => {
       const n = w.node(id);
       if (!chaos || !n.up || n.engine.serverState() !== 'Leader') return;
-      if (down.size < 2 && rng.chance(why === 'churn' ? 0.4 : 0.2)) {
+      if (down.size < 2 && why === 'churn' && rng.chance(0.4)) {
         w.log(`DISRUPT ${id} (${why}): crash`);
         crashFor(id, 20, 400);
         return;
       }
-      // The leader keeps a minority of the voters (any learners or spares may come along); cut
-      // right after a commit it stays alone, so nothing it sent after the commit gets through.
+      // In churn the leader keeps a minority of the voters (learners and spares may come along).
       const voters = new Set(voterIds(n.engine.membership().effective.membership));
       const room = why === 'churn' ? Math.floor(voters.size / 2) - (voters.has(id) ? 1 : 0) : 0;
       const group: NodeId[] = [];
@@ -123,8 +124,8 @@ export function runEngineSeed(opts: EngineSimOptions): EngineSimResult {
       }
       w.isolate(id, group, `(${why})`);
     };
-    // A new leader is sometimes cut off (or crashed) at the very instant its commit index advances
-    // (most often its first advance of the term, else while it catches its followers up): its
+    // A new leader is often cut off at the very instant its commit index advances
+    // (its first advance of the term, 70%; later ones while it catches followers up, 5%): its
     // followers learn of the commit late or never, and whatever it sent after (the rest of the
     // catch-up, its own term's entries) is lost in flight.
     const reign = new Map<NodeId, { inc: number; at: number; commits: number }>();
@@ -139,7 +140,7 @@ export function runEngineSeed(opts: EngineSimOptions): EngineSimResult {
     w.onLeaderCommit = (id) => {
       const r = reign.get(id);
       if (!chaos || r === undefined || r.inc !== w.node(id).inc || w.sched.now - r.at > CATCH_UP_MS) return;
-      const p = ++r.commits === 1 ? 0.5 : 0.05;
+      const p = ++r.commits === 1 ? 0.7 : 0.05;
       if (!rng.chance(churning() ? Math.min(1, 2 * p) : p)) return;
       reign.delete(id);
       w.sched.after(0, `disrupt ${id}`, () => disrupt(id, 'after commit'));
@@ -161,8 +162,18 @@ export function runEngineSeed(opts: EngineSimOptions): EngineSimResult {
         w.faults.partition++;
         w.log(`PARTITION ${a}${alone ? ' alone' : ' partly'}`);
       } else if (r < 0.63) {
-        w.cut.clear();
-        w.log('HEAL network');
+        if (rng.chance(0.5)) {
+          // One node's links come back; the rest of the partition stays.
+          const a = rng.pick(ids);
+          for (const b of ids) {
+            w.cut.delete(`${a}|${b}`);
+            w.cut.delete(`${b}|${a}`);
+          }
+          w.log(`HEAL ${a}`);
+        } else {
+          w.cut.clear();
+          w.log('HEAL network');
+        }
       } else if (r < 0.7) {
         const up = ids.filter((id) => !down.has(id));
         if (down.size < 2 && up.length > 0) {
