@@ -19,6 +19,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+// The bench package does not depend on the runtime or the app: reach their sources directly (their
+// own dependencies resolve from their folders).
+import { Raft } from '@flotilla/raft';
 import { type FileLogStoreOptions, fileLogStore } from '@flotilla/storage-file';
 import { tcpNetwork, tcpServer } from '@flotilla/transport-tcp';
 import type {
@@ -32,13 +35,10 @@ import type {
   RaftStateMachine,
   StreamAppendResult,
 } from '@flotilla/types';
-import { KvClient } from '../../../../apps/kv/src/client.ts';
-import type { KvRequest, KvResponse } from '../../../../apps/kv/src/kv-state.ts';
-import { KV_COMMITTED_FLUSH_MS, type KvNode, startKvNode } from '../../../../apps/kv/src/node.ts';
-import { openKvStateMachine } from '../../../../apps/kv/src/state-machine.ts';
-// The bench package does not depend on the runtime or the app: reach their sources directly (their
-// own dependencies resolve from their folders).
-import { Raft } from '../../../../packages/raft/src/index.ts';
+import { KvClient } from 'flotilla-kv/client';
+import type { KvRequest, KvResponse } from 'flotilla-kv/kv-state';
+import { KV_COMMITTED_FLUSH_MS, type KvNode, startKvNode } from 'flotilla-kv/node';
+import { openKvStateMachine } from 'flotilla-kv/state-machine';
 import type { Bench } from '../harness.ts';
 import { summarizeLatencies as summarize } from '../stats.ts';
 
