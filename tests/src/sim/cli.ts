@@ -1,14 +1,15 @@
 /**
  * `pnpm sim --seeds N --from S [--level engine|runtime|all] [--steps K] [--bug NAME] [--verbose]`
+ * (no `--level`: both levels; `--steps` defaults to 3000 engine events / 2000 runtime scheduler events)
  *
  * Runs N seeds from S, prints one summary line
  * `seeds=… steps=… faults=… violations=0` and exits 0; on a violation prints the failing seed, the
  * violation and a readable trace of its last steps and exits 1. Re-running one seed
  * (`--seeds 1 --from <seed>`) reproduces it exactly.
  */
-import { PLANTED_BUGS, type PlantedBug } from '@flotilla/engine';
-import { zeroFaults } from './engine/world.ts';
-import { ALL_LEVELS, runSeed, type SimLevel } from './levels.ts';
+import { PLANTED_BUGS } from '@flotilla/engine';
+import { ALL_LEVELS, type AnyPlantedBug, runSeed, type SimLevel } from './levels.ts';
+import { RUNTIME_BUGS } from './runtime/run.ts';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -17,11 +18,18 @@ function arg(name: string, fallback: string): string {
 
 const seeds = Number(arg('seeds', '100'));
 const from = Number(arg('from', '1'));
-const stepsPerSeed = Number(arg('steps', '3000'));
-const levelArg = arg('level', 'engine');
+const stepsArg = arg('steps', '');
+const stepsPerSeed = (level: SimLevel): number =>
+  stepsArg !== '' ? Number(stepsArg) : level === 'engine' ? 3000 : 2000;
+const levelArg = arg('level', 'all');
 const bugArg = arg('bug', '');
 const verbose = process.argv.includes('--verbose');
-if (!Number.isInteger(seeds) || seeds < 1 || !Number.isInteger(from) || !Number.isInteger(stepsPerSeed)) {
+if (
+  !Number.isInteger(seeds) ||
+  seeds < 1 ||
+  !Number.isInteger(from) ||
+  !Number.isInteger(stepsPerSeed('engine'))
+) {
   process.stderr.write(
     'usage: sim --seeds N --from S [--steps K] [--level engine|runtime|all] [--bug NAME]\n',
   );
@@ -29,31 +37,33 @@ if (!Number.isInteger(seeds) || seeds < 1 || !Number.isInteger(from) || !Number.
 }
 let levels: SimLevel[];
 if (levelArg === 'all') levels = [...ALL_LEVELS];
-else if (levelArg === 'engine') levels = ['engine'];
+else if (levelArg === 'engine' || levelArg === 'runtime') levels = [levelArg];
 else {
   process.stderr.write(
     `level ${levelArg} is not implemented yet (available: ${ALL_LEVELS.join(', ')}, all)\n`,
   );
   process.exit(2);
 }
-if (bugArg !== '' && !PLANTED_BUGS.includes(bugArg as PlantedBug)) {
-  process.stderr.write(`unknown bug ${bugArg}; one of ${PLANTED_BUGS.join(', ')}\n`);
+const knownBugs: readonly string[] = [...PLANTED_BUGS, ...RUNTIME_BUGS];
+if (bugArg !== '' && !knownBugs.includes(bugArg)) {
+  process.stderr.write(`unknown bug ${bugArg}; one of ${knownBugs.join(', ')}\n`);
   process.exit(2);
 }
-const bug = bugArg === '' ? null : (bugArg as PlantedBug);
+const bug = bugArg === '' ? null : (bugArg as AnyPlantedBug);
 
-const faults = zeroFaults();
+const faults: Record<string, number> = {};
 let steps = 0;
 let ops = 0;
 const verdicts: Record<string, number> = {};
 const started = performance.now();
 for (const level of levels) {
   for (let seed = from; seed < from + seeds; seed++) {
-    const r = runSeed(level, seed, { steps: stepsPerSeed, bug });
+    const r = await runSeed(level, seed, { steps: stepsPerSeed(level), bug });
     steps += r.steps;
     ops += r.operations;
     verdicts[r.linearizability] = (verdicts[r.linearizability] ?? 0) + 1;
-    for (const k of Object.keys(faults) as (keyof typeof faults)[]) faults[k] += r.faults[k];
+    for (const [k, v] of Object.entries(r.faults))
+      faults[`${level}.${k}`] = (faults[`${level}.${k}`] ?? 0) + v;
     if (verbose)
       process.stdout.write(`seed=${seed} steps=${r.steps} ops=${r.operations} lin=${r.linearizability}\n`);
     if (r.violation !== null) {
@@ -61,7 +71,7 @@ for (const level of levels) {
         `VIOLATION level=${level} seed=${seed}: ${r.violation}\n--- last steps ---\n${r.trace.join('\n')}\n`,
       );
       process.stdout.write(
-        `reproduce: pnpm sim --level ${level} --seeds 1 --from ${seed} --steps ${stepsPerSeed}${bug ? ` --bug ${bug}` : ''}\n`,
+        `reproduce: pnpm sim --level ${level} --seeds 1 --from ${seed} --steps ${stepsPerSeed(level)}${bug ? ` --bug ${bug}` : ''}\n`,
       );
       process.exit(1);
     }

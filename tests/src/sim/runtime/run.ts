@@ -1,0 +1,396 @@
+/**
+ * One seed of the runtime-level simulation: real `Raft` nodes on virtual time, a chaos phase with
+ * every fault, then a healing phase that must elect a stable leader and converge, then the client
+ * history through the linearizability checker.
+ */
+import type { RaftConfigInput } from '@flotilla/raft';
+import type { Node, NodeId } from '@flotilla/types';
+import { checkHistory } from '../history.ts';
+import { Prng } from '../prng.ts';
+import { SimCluster } from './cluster.ts';
+import { settle } from './scheduler.ts';
+
+/** Bugs the runtime simulator can plant (test-only) to prove it catches them. */
+export type RuntimeBug =
+  /** Lease reads without the clock-drift margin: `maxClockDrift: 0` while clocks drift ±10%. */
+  | 'leaseWithoutDriftMargin'
+  /** Heartbeats queued FIFO behind entry-carrying appends on the same link, large appends slow. */
+  | 'heartbeatBehindAppend'
+  /** Replication streams send entries read after the leader changed (`plantedBugs` in `Raft`). */
+  | 'sendStaleReads';
+
+/** Every plantable runtime bug. */
+export const RUNTIME_BUGS: readonly RuntimeBug[] = [
+  'leaseWithoutDriftMargin',
+  'heartbeatBehindAppend',
+  'sendStaleReads',
+];
+
+/** Faults injected, by kind (`dupMessages` counts duplicated messages, the rest fault events). */
+export interface RuntimeFaultCounts {
+  crash: number;
+  pause: number;
+  partition: number;
+  loss: number;
+  delay: number;
+  dup: number;
+  dupMessages: number;
+  membership: number;
+  snapshot: number;
+  purge: number;
+}
+
+function zeroRuntimeFaults(): RuntimeFaultCounts {
+  return {
+    crash: 0,
+    pause: 0,
+    partition: 0,
+    loss: 0,
+    delay: 0,
+    dup: 0,
+    dupMessages: 0,
+    membership: 0,
+    snapshot: 0,
+    purge: 0,
+  };
+}
+
+/** Options of one runtime-level seed. */
+export interface RuntimeSimOptions {
+  /** The seed: the whole run is a function of it. */
+  seed: number;
+  /** Scheduler events of the chaos phase (the healing phase comes on top). */
+  steps: number;
+  /** A planted bug to switch on, or none. */
+  bug?: RuntimeBug | null;
+  /** Slow large appends on their own lane (the control run of `heartbeatBehindAppend`). */
+  slowLargeAppends?: boolean;
+  /** Check the client history for linearizability (default true). */
+  checkLinearizability?: boolean;
+  /**
+   * Keep the memory store's semantics for truncate and purge (durable only with the next flush)
+   * instead of the workaround that makes them durable on resolve (see `ClusterOptions.durableTruncate`).
+   */
+  strictTruncate?: boolean;
+}
+
+/** What one seed did. */
+export interface RuntimeSimResult {
+  seed: number;
+  /** Scheduler events run (chaos + healing). */
+  steps: number;
+  /** Virtual time simulated, in ms. */
+  virtualMs: number;
+  faults: RuntimeFaultCounts;
+  /** The first violation (safety, liveness or linearizability), or null. */
+  violation: string | null;
+  /** The last trace lines before the end (or the violation). */
+  trace: string[];
+  /** Client operations recorded. */
+  operations: number;
+  /** 'ok', 'unknown' (checker budget ran out), or 'unchecked'. */
+  linearizability: string;
+}
+
+const CLIENTS = 3;
+const OP_TIMEOUT_MS = 1500;
+const HEAL_DEADLINE_MS = 20_000;
+const STABLE_MS = 1500;
+
+/** Runs one seed. */
+export async function runRuntimeSeed(opts: RuntimeSimOptions): Promise<RuntimeSimResult> {
+  const rng = new Prng(opts.seed ^ 0x5eed_0001);
+  const bug = opts.bug ?? null;
+  const voters = rng.int(3, 6);
+  const spares = rng.int(1, 3);
+  const ids: NodeId[] = [];
+  for (let i = 1; i <= voters + spares; i++) ids.push(`n${i}`);
+  const slowLarge = bug === 'heartbeatBehindAppend' || opts.slowLargeAppends === true;
+  const config: RaftConfigInput = {
+    heartbeatIntervalMs: 50,
+    electionTimeoutMinMs: 150,
+    electionTimeoutMaxMs: 300,
+    leaseMs: 150,
+    // Each clock drifts up to ±10%, so two clocks differ by up to 1.1/0.9 ≈ 22%: the margin must
+    // cover that (a margin of 0.1 would not). The planted bug drops the margin altogether.
+    maxClockDrift: bug === 'leaseWithoutDriftMargin' ? 0 : 0.2,
+    enablePreVote: rng.chance(0.7),
+    maxPayloadEntries: slowLarge ? rng.int(4, 9) : rng.int(1, 9),
+    snapshotPolicy: { sinceLast: rng.int(10, 40) },
+    maxInSnapshotLogToKeep: rng.int(0, 6),
+    purgeBatchSize: rng.int(1, 4),
+    checkQuorum: true,
+  };
+  const c = new SimCluster(rng.fork(), {
+    ids,
+    config,
+    drift: 0.1,
+    flushMs: rng.int(1, 6),
+    slowReadRate: bug === 'sendStaleReads' ? 0.6 : 0.2,
+    durableTruncate: opts.strictTruncate !== true,
+    ...(bug === 'sendStaleReads' ? { plantedBugs: new Set(['sendStaleReads'] as const) } : {}),
+  });
+  c.net.state.heartbeatBehindAppend = bug === 'heartbeatBehindAppend';
+  c.net.state.slowLargeAppends = slowLarge;
+  const faults = zeroRuntimeFaults();
+  const sched = c.sched;
+  const starting = new Set<NodeId>();
+  let violation: string | null = null;
+  const fail = (msg: string): void => {
+    if (violation === null) violation = msg;
+  };
+  const startBg = (id: NodeId): void => {
+    if (starting.has(id) || c.node(id).live !== null) return;
+    starting.add(id);
+    c.start(id).then(
+      () => starting.delete(id),
+      (err: unknown) => fail(`restart of ${id} failed: ${String(err)}`),
+    );
+  };
+  for (const id of ids) startBg(id);
+  for (let i = 0; starting.size > 0 && i < 100; i++) await sched.step(sched.now + 1);
+  const initial: Record<NodeId, Node> = {};
+  for (const id of ids.slice(0, voters)) initial[id] = { addr: `${id}:1` };
+  c.node('n1')
+    .live?.raft.initialize(initial)
+    .catch((err: unknown) => fail(`initialize failed: ${String(err)}`));
+
+  // Undo actions of timed faults, and client state.
+  let undo: { at: number; what: string; fn: () => void }[] = [];
+  const busy = new Array<boolean>(CLIENTS).fill(false);
+  let nextValue = 0;
+  let healOkWrites = 0;
+  let healing = false;
+
+  const anyLive = (): NodeId | null => {
+    const live = c.liveIds();
+    return live.length === 0 ? null : rng.pick(live);
+  };
+  const clientTick = (): void => {
+    for (let k = 0; k < CLIENTS; k++) {
+      if (busy[k] || !rng.chance(0.5)) continue;
+      const leaders = c.leaders();
+      const target = leaders.length > 0 && rng.chance(0.8) ? rng.pick(leaders) : anyLive();
+      if (target === null) continue;
+      busy[k] = true;
+      const r = rng.next();
+      let op: Promise<void>;
+      if (r < 0.5) {
+        const n = rng.chance(slowLarge ? 0.4 : 0.1) ? rng.int(2, 6) : 1;
+        const values = Array.from({ length: n }, () => ++nextValue);
+        const before = c.history.length;
+        op = c.write(k, target, values, OP_TIMEOUT_MS).then(() => {
+          if (
+            healing &&
+            c.history.slice(before).some((o) => o.input.kind === 'write' && o.return !== Infinity)
+          )
+            healOkWrites++;
+        });
+      } else op = c.read(k, target, r < 0.75 ? 'readIndex' : 'lease', OP_TIMEOUT_MS);
+      op.then(
+        () => {
+          busy[k] = false;
+        },
+        (err: unknown) => fail(`client ${k} failed: ${String(err)}`),
+      );
+    }
+  };
+  const timed = (ms: number, what: string, fn: () => void): void => {
+    undo.push({ at: sched.now + ms, what, fn });
+  };
+  const faultTick = (): void => {
+    const kind = rng.int(0, 9);
+    const id = anyLive();
+    switch (kind) {
+      case 0: {
+        if (id === null || c.liveIds().length <= 1) return;
+        faults.crash++;
+        c.crash(id);
+        timed(rng.int(50, 800), `restart ${id}`, () => startBg(id));
+        return;
+      }
+      case 1: {
+        const clock = id === null ? null : c.node(id).live?.clock;
+        if (clock == null || clock.paused) return;
+        faults.pause++;
+        clock.pause();
+        c.log(`pause ${id}`);
+        timed(rng.int(30, 500), `resume ${id}`, () => clock.resume());
+        return;
+      }
+      case 2: {
+        faults.partition++;
+        const a = rng.pick(ids);
+        if (rng.chance(0.4)) {
+          c.router.isolate(a);
+          c.log(`isolate ${a}`);
+        } else {
+          const b = rng.pick(ids.filter((x) => x !== a));
+          c.router.blockLink(a, b);
+          if (rng.chance(0.6)) c.router.blockLink(b, a);
+          c.log(`cut ${a} -> ${b}`);
+        }
+        timed(rng.int(100, 1500), `heal ${a}`, () => c.router.heal(a));
+        return;
+      }
+      case 3: {
+        faults.loss++;
+        c.router.setDropRate(rng.next() * 0.05);
+        timed(rng.int(100, 1000), 'no loss', () => c.router.setDropRate(0));
+        return;
+      }
+      case 4: {
+        faults.delay++;
+        c.router.setDelay(0, rng.int(1, 25));
+        timed(rng.int(100, 1000), 'short delays', () => c.router.setDelay(0, 2));
+        return;
+      }
+      case 5: {
+        faults.dup++;
+        c.net.state.dupRate = rng.next() * 0.1;
+        timed(rng.int(100, 1000), 'no dup', () => {
+          c.net.state.dupRate = 0;
+        });
+        return;
+      }
+      case 6: {
+        const leader = c.leaders()[0];
+        const raft = leader === undefined ? null : (c.node(leader).live?.raft ?? null);
+        if (raft === null) return;
+        faults.membership++;
+        const m = raft.metrics.current.membership.membership;
+        const members = Object.keys(m.nodes);
+        const outside = ids.filter((x) => !members.includes(x));
+        if (outside.length > 0 && rng.chance(0.5)) {
+          const add = rng.pick(outside);
+          c.log(`addLearner ${add} via ${leader}`);
+          raft.addLearner(add, { addr: `${add}:1` }, { blocking: false }).catch(() => {});
+        } else {
+          const size = Math.min(members.length, rng.int(3, 6));
+          const pool = [...members];
+          const next: NodeId[] = [];
+          while (next.length < size && pool.length > 0)
+            next.push(pool.splice(rng.int(0, pool.length), 1)[0]!);
+          c.log(`changeMembership [${next.join(',')}] via ${leader}`);
+          raft.changeMembership(next, { retain: rng.chance(0.5) }).catch(() => {});
+        }
+        return;
+      }
+      case 7: {
+        const raft = id === null ? null : (c.node(id).live?.raft ?? null);
+        if (raft === null) return;
+        faults.snapshot++;
+        c.log(`trigger snapshot on ${id}`);
+        raft.trigger.snapshot().catch(() => {});
+        return;
+      }
+      default: {
+        const live = id === null ? null : c.node(id).live;
+        const applied = live?.metrics.lastApplied?.index;
+        if (live == null || applied === undefined) return;
+        faults.purge++;
+        c.log(`trigger purge on ${id} up to ${applied}`);
+        live.raft.trigger.purgeLog(applied).catch(() => {});
+        return;
+      }
+    }
+  };
+  const runUndos = (all: boolean): void => {
+    const due = undo.filter((u) => all || u.at <= sched.now);
+    undo = undo.filter((u) => !due.includes(u));
+    for (const u of due) {
+      c.log(u.what);
+      u.fn();
+    }
+  };
+
+  let steps = 0;
+  let nextTick = sched.now + 10;
+  const step = async (onTick: () => void): Promise<void> => {
+    if (await sched.step(nextTick)) steps++;
+    else {
+      onTick();
+      nextTick = sched.now + rng.int(5, 30);
+    }
+    c.check();
+    if (c.checker.violation !== null) fail(c.checker.violation);
+  };
+
+  // Chaos.
+  while (steps < opts.steps && violation === null) {
+    await step(() => {
+      runUndos(false);
+      clientTick();
+      if (rng.chance(0.12)) faultTick();
+    });
+  }
+
+  // Healing: every fault goes, every node comes back; a leader must emerge, stay, and converge.
+  if (violation === null) {
+    healing = true;
+    runUndos(true);
+    c.router.heal();
+    c.router.setDropRate(0);
+    c.router.setDelay(0, 2);
+    c.net.state.dupRate = 0;
+    for (const id of ids) {
+      c.node(id).live?.clock.resume();
+      startBg(id);
+    }
+    c.log('--- healing ---');
+    const deadline = sched.now + HEAL_DEADLINE_MS;
+    let stable: { leader: NodeId; term: number; since: number } | null = null;
+    let converged = false;
+    while (violation === null && !converged) {
+      await step(() => {
+        clientTick();
+        const leaders = c.leaders();
+        const leader = leaders.length === 1 ? leaders[0]! : null;
+        const lm = leader === null ? null : c.node(leader).live!.metrics;
+        if (leader === null || lm === null) {
+          stable = null;
+          return;
+        }
+        if (stable === null || stable.leader !== leader || stable.term !== lm.currentTerm)
+          stable = { leader, term: lm.currentTerm, since: sched.now };
+        const committed = lm.committed;
+        if (committed === null || committed.term !== lm.currentTerm) return;
+        const members = Object.keys(lm.membership.membership.nodes);
+        const caughtUp = members.every((m) => {
+          const mm = c.node(m).live?.metrics;
+          return mm !== undefined && (mm.lastApplied?.index ?? -1) >= committed.index;
+        });
+        converged = caughtUp && healOkWrites > 0 && sched.now - stable.since >= STABLE_MS;
+      });
+      if (!converged && sched.now > deadline) {
+        const s = stable as { leader: NodeId; term: number; since: number } | null;
+        fail(
+          `liveness: no stable, converged leader ${HEAL_DEADLINE_MS} ms after healing (leaders now [${c.leaders().join(',')}], ` +
+            `stable ${s === null ? 'none' : `${s.leader}@${s.term} for ${(sched.now - s.since).toFixed(0)} ms`}, acknowledged writes since healing ${healOkWrites})`,
+        );
+      }
+    }
+  }
+
+  let lin = 'unchecked';
+  if (violation === null && opts.checkLinearizability !== false) {
+    const v = checkHistory(c.history, 5000);
+    lin = v.result;
+    if (v.result === 'illegal') fail(`linearizability: ${v.explanation ?? 'illegal history'}`);
+  }
+  // Tear down: every incarnation dies; nothing of this seed runs on.
+  for (const id of ids) c.crash(id);
+  // Let what the dead incarnations already started run out, so nothing of this seed overlaps the next.
+  await settle(50);
+  faults.dupMessages = c.net.state.duplicates;
+  return {
+    seed: opts.seed,
+    steps,
+    virtualMs: Math.round(sched.now),
+    faults,
+    violation,
+    trace: c.trace.slice(-120),
+    operations: c.history.length,
+    linearizability: lin,
+  };
+}
