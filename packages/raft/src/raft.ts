@@ -55,6 +55,7 @@ import {
   type VoteRequest,
   type VoteResponse,
   validateAppendEntriesRequest,
+  validateOptionalLogId,
   validateSnapshotMeta,
   validateTransferLeaderRequest,
   validateVote,
@@ -449,16 +450,24 @@ export class Raft<D, R> implements RaftApi<D, R> {
     const chunks: Uint8Array[] = [];
     for await (const chunk of data) {
       this.#ensureRunning();
+      // Checked here: a bad chunk reaching the state machine would fail the install, a fatal error.
+      if (!(chunk instanceof Uint8Array)) {
+        throw new InvalidRequestError(`data[${chunks.length}]`, 'expected a Uint8Array chunk');
+      }
       chunks.push(chunk);
     }
-    const res = await this.#rpc(
-      () => ({ vote, meta }),
-      (r, reply, now) => {
-        this.#receivedSnapshots.set(meta.snapshotId, chunks);
-        this.#engine.handleInstallSnapshot(r, reply, now);
-      },
-    );
-    this.#receivedSnapshots.delete(meta.snapshotId);
+    let res: EngineResponse;
+    try {
+      res = await this.#rpc(
+        () => ({ vote, meta }),
+        (r, reply, now) => {
+          this.#receivedSnapshots.set(meta.snapshotId, chunks);
+          this.#engine.handleInstallSnapshot(r, reply, now);
+        },
+      );
+    } finally {
+      this.#receivedSnapshots.delete(meta.snapshotId);
+    }
     // Answer only once the state machine holds the snapshot (the engine answers on log durability).
     const install = this.#installing;
     if (install !== null) await install;
@@ -979,7 +988,18 @@ export class Raft<D, R> implements RaftApi<D, R> {
     const client = this.#voteClient(target, node);
     const timeoutMs = Math.max(this.#config.electionTimeoutMinMs * VOTE_TIMEOUT_FACTOR, 1);
     client.vote(request, { timeoutMs }).then(
-      (resp) => this.#enqueue(() => this.#engine.handleVoteResponse(target, resp, this.#clock.now())),
+      (resp) => {
+        // A peer's answer is input like any request: a malformed one is dropped (the election times
+        // out), never handed to the engine where it would stop this node.
+        let valid: VoteResponse;
+        try {
+          valid = validateVoteResponse(resp);
+        } catch (err) {
+          this.#log.warn('malformed vote response dropped', { target, err: String(err) });
+          return;
+        }
+        this.#enqueue(() => this.#engine.handleVoteResponse(target, valid, this.#clock.now()));
+      },
       (err: unknown) => this.#log.debug('vote request failed', { target, err: String(err) }),
     );
   }
@@ -1240,6 +1260,21 @@ function sessionOf(opts: WriteOptions): ClientSession | undefined {
     throw new InvalidRequestError('sequence', 'expected a non-negative integer when a clientId is given');
   }
   return { clientId, sequence };
+}
+
+/** Checks a peer's `VoteResponse` (`@flotilla/types` has no validator for it); throws `InvalidRequestError`. */
+function validateVoteResponse(x: unknown): VoteResponse {
+  if (typeof x !== 'object' || x === null)
+    throw new InvalidRequestError('voteResponse', 'expected an object');
+  const r = x as Record<string, unknown>;
+  if (typeof r.voteGranted !== 'boolean') {
+    throw new InvalidRequestError('voteResponse.voteGranted', 'expected a boolean');
+  }
+  return {
+    vote: validateVote(r.vote, 'voteResponse.vote'),
+    voteGranted: r.voteGranted,
+    lastLogId: validateOptionalLogId(r.lastLogId, 'voteResponse.lastLogId'),
+  };
 }
 
 function sameIds(a: readonly string[], b: readonly string[]): boolean {

@@ -1,0 +1,87 @@
+import { memoryLogStore, memoryStateMachine } from '@flotilla/memory';
+import { Raft } from '@flotilla/raft';
+import {
+  ErrorCode,
+  NetworkError,
+  type NodeId,
+  type RaftNetwork,
+  type RaftNetworkFactory,
+  type SnapshotData,
+  type VoteResponse,
+} from '@flotilla/types';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Cmd, CONFIG, type KvState, nodesOf, type Resp } from './harness.ts';
+
+let nodes: Raft<Cmd, Resp>[] = [];
+afterEach(async () => {
+  for (const r of nodes) await r.shutdown();
+  nodes = [];
+});
+
+/** A node of a three-voter cluster {a, b, c} whose peers answer with `answer` (no real peers run). */
+async function lonelyNode(network: RaftNetworkFactory): Promise<Raft<Cmd, Resp>> {
+  const raft = await Raft.create<Cmd, Resp>({
+    id: 'a',
+    config: CONFIG,
+    network,
+    logStore: memoryLogStore(),
+    stateMachine: memoryStateMachine<KvState, Cmd, Resp>({
+      initial: {},
+      apply: (s, d) => [{ ...s, [d.key]: d.value }, s[d.key] ?? null] as const,
+    }),
+  });
+  nodes.push(raft);
+  return raft;
+}
+
+function peers(vote: () => Promise<VoteResponse>, calls: NodeId[]): RaftNetworkFactory {
+  return {
+    newClient: (target: NodeId): RaftNetwork => ({
+      vote: () => {
+        calls.push(target);
+        return vote();
+      },
+      appendEntries: () => Promise.reject(new NetworkError('down')),
+      fullSnapshot: () => Promise.reject(new NetworkError('down')),
+    }),
+  };
+}
+
+describe('the RPC boundary', () => {
+  it('a malformed vote response from a peer is dropped and does not stop the node', async () => {
+    const calls: NodeId[] = [];
+    const raft = await lonelyNode(peers(async () => ({ granted: 'yes' }) as unknown as VoteResponse, calls));
+    await raft.initialize(nodesOf(['a', 'b', 'c']));
+    await raft.trigger.elect();
+    // Both peers answered (garbage) and the loop handled the answers.
+    await raft.wait({ timeoutMs: 10_000 }).until(() => calls.length >= 2, 'two vote requests');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(raft.metrics.current.error).toBeNull();
+    expect(raft.metrics.current.state).not.toBe('Shutdown');
+    // The node keeps campaigning: it is alive.
+    const before = calls.length;
+    await raft.trigger.elect();
+    await raft.wait({ timeoutMs: 10_000 }).until(() => calls.length > before, 'another vote request');
+  });
+
+  it('a snapshot whose chunks are not bytes is refused with InvalidRequest and the node keeps running', async () => {
+    const raft = await lonelyNode(peers(() => Promise.reject(new NetworkError('down')), []));
+    const vote = { term: 1, nodeId: 'b', committed: true };
+    const meta = {
+      lastLogId: { term: 1, index: 1 },
+      lastMembership: {
+        logId: { term: 1, index: 1 },
+        membership: { configs: [['a', 'b', 'c']], nodes: nodesOf(['a', 'b', 'c']) },
+      },
+      snapshotId: 'bad',
+    };
+    async function* data(): SnapshotData {
+      yield 'not bytes' as unknown as Uint8Array;
+    }
+    const err = await raft.installFullSnapshot(vote, meta, data()).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: ErrorCode.InvalidRequest });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(raft.metrics.current.error).toBeNull();
+    expect(raft.metrics.current.state).not.toBe('Shutdown');
+  });
+});
