@@ -144,6 +144,8 @@ export class Raft<D, R> implements RaftApi<D, R> {
   #streams: ReplicationStreams | null = null;
   #streamsVote: Vote | null = null;
   readonly #voteClients = new Map<NodeId, RaftNetwork>();
+  /** The effective membership's log id when `#voteClients` was last pruned. */
+  #voteClientsCheckedAt: LogId | null = null;
 
   readonly #queue: (() => void)[] = [];
   /** Rejecters of calls and RPCs still in the queue: a stop settles them instead of leaving them hanging. */
@@ -827,7 +829,26 @@ export class Raft<D, R> implements RaftApi<D, R> {
     const leader = this.#engine.serverState() === 'Leader';
     if (this.#wasLeader && !leader) this.#onStepDown();
     this.#wasLeader = leader;
+    const membershipAt = this.#engine.membership().effective.logId;
+    if (!logIdEquals(membershipAt, this.#voteClientsCheckedAt)) {
+      this.#voteClientsCheckedAt = membershipAt;
+      this.#closeVoteClientsOfRemovedNodes();
+    }
     this.#publishMetrics();
+  }
+
+  /** Closes the vote clients of nodes no longer in the effective membership (no connection is leaked). */
+  #closeVoteClientsOfRemovedNodes(): void {
+    const m = this.#engine.membership().effective.membership;
+    for (const [id, client] of this.#voteClients) {
+      if (getNode(m, id) !== undefined) continue;
+      this.#voteClients.delete(id);
+      void client
+        .close?.()
+        .catch((err: unknown) =>
+          this.#log.debug('closing a vote client failed', { target: id, err: String(err) }),
+        );
+    }
   }
 
   /** Writes proposed by this leader that are not committed have an unknown fate now. */
@@ -900,6 +921,8 @@ export class Raft<D, R> implements RaftApi<D, R> {
       this.#streamsVote = vote;
     }
     this.#streams.rebuild(targets, { closeOldStreams: false });
+    const kept = new Set(targets.map((t) => t.id));
+    for (const id of this.#heartbeatsQueued.keys()) if (!kept.has(id)) this.#heartbeatsQueued.delete(id);
   }
 
   #onReplication(ev: ReplicationEvent): void {
