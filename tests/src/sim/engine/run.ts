@@ -139,8 +139,10 @@ export function runEngineSeed(opts: EngineSimOptions): EngineSimResult {
     };
     w.onLeaderCommit = (id) => {
       const r = reign.get(id);
-      if (!chaos || r === undefined || r.inc !== w.node(id).inc || w.sched.now - r.at > CATCH_UP_MS) return;
-      const p = ++r.commits === 1 ? 0.7 : 0.05;
+      if (!chaos || r === undefined || r.inc !== w.node(id).inc) return;
+      const first = ++r.commits === 1;
+      if (!first && w.sched.now - r.at > CATCH_UP_MS) return;
+      const p = first ? 0.7 : 0.05;
       if (!rng.chance(churning() ? Math.min(1, 2 * p) : p)) return;
       reign.delete(id);
       w.sched.after(0, `disrupt ${id}`, () => disrupt(id, 'after commit'));
