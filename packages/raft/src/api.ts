@@ -106,7 +106,12 @@ export interface Trigger {
    * `InvalidRequest` when `upto` is not a valid index or no snapshot covers it.
    */
   purgeLog(upto: number): Promise<LogId | null>;
-  /** Hand leadership to `to` (leader only). */
+  /**
+   * Hand leadership to `to` (leader only); resolves once the request is sent. Until this leader's
+   * term ends, it refuses writes and membership changes (`ForwardToLeader` naming `to`) and reads
+   * (it sends no heartbeat), so the term ends within about an election timeout even if `to` never
+   * takes over: the other voters elect a leader, or check-quorum deposes this one.
+   */
   transferLeader(to: NodeId): Promise<void>;
 }
 

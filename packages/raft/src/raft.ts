@@ -176,6 +176,13 @@ export class Raft<D, R> implements RaftApi<D, R> {
   #heartbeatEnabled = true;
   #electEnabled = true;
   #wasLeader = false;
+  /**
+   * The leadership transfer this node started as leader of `term` (thesis §3.10). Until that term
+   * ends, the node takes no new writes or membership changes and confirms no reads: it stays silent,
+   * so the term ends within about an election timeout even if the target never takes over (the engine
+   * has no way to call a transfer off; check-quorum or a higher term deposes this leader).
+   */
+  #transfer: { term: number; to: NodeId } | null = null;
 
   private constructor(
     opts: RaftOptions<D, R>,
@@ -323,7 +330,7 @@ export class Raft<D, R> implements RaftApi<D, R> {
   ): Promise<ClientWriteResponse<R>> {
     this.#ensureRunning();
     const logId = await this.#call(() =>
-      this.#requireLeader((now) => this.#engine.addLearner(id, node, now)),
+      this.#requireLeader((now) => this.#engine.addLearner(id, node, now), { writes: true }),
     );
     const res = await this.#awaitApplied(logId);
     if (opts.blocking ?? true) {
@@ -346,8 +353,10 @@ export class Raft<D, R> implements RaftApi<D, R> {
     this.#ensureRunning();
     const want = [...new Set(voters)].sort();
     const first = await this.#call(() =>
-      this.#requireLeader((now) =>
-        this.#engine.changeMembership(want, opts.retain === undefined ? {} : { retain: opts.retain }, now),
+      this.#requireLeader(
+        (now) =>
+          this.#engine.changeMembership(want, opts.retain === undefined ? {} : { retain: opts.retain }, now),
+        { writes: true },
       ),
     );
     let res = await this.#awaitApplied(first);
@@ -386,7 +395,12 @@ export class Raft<D, R> implements RaftApi<D, R> {
       snapshot: () => this.#triggerSnapshot(),
       purgeLog: (upto: number) => this.#purgeLog(upto),
       transferLeader: (to: NodeId) =>
-        this.#call(() => this.#requireLeader((now) => this.#engine.transferLeader(to, now))),
+        this.#call(() =>
+          this.#requireLeader((now) => {
+            this.#engine.transferLeader(to, now);
+            if (to !== this.id) this.#transfer = { term: this.#engine.vote().term, to };
+          }),
+        ),
     };
   }
 
@@ -548,15 +562,23 @@ export class Raft<D, R> implements RaftApi<D, R> {
     const batch = this.#proposals;
     this.#proposals = [];
     if (batch.length === 0) return;
-    if (this.#engine.serverState() !== 'Leader') {
+    if (this.#engine.serverState() !== 'Leader' || this.#transferring() !== null) {
       const err = this.#forwardError();
       for (const p of batch) p.write.reject(err);
       return;
     }
-    const ids = this.#engine.leaderAppend(
-      batch.map((p) => p.payload),
-      this.#clock.now(),
-    );
+    let ids: LogId[];
+    try {
+      ids = this.#engine.leaderAppend(
+        batch.map((p) => p.payload),
+        this.#clock.now(),
+      );
+    } catch (err) {
+      // A refused batch fails its writes (nothing was appended); only an engine panic stops the node.
+      if (err instanceof PanickedError || !(err instanceof Error)) throw err;
+      for (const p of batch) p.write.reject(err);
+      return;
+    }
     batch.forEach((p, i) => {
       const logId = ids[i] as LogId;
       p.write.logId = logId;
@@ -1033,7 +1055,8 @@ export class Raft<D, R> implements RaftApi<D, R> {
     this.#ensureRunning();
     const started = this.#clock.now();
     const state = await this.#call(() => {
-      if (this.#engine.serverState() !== 'Leader') throw this.#forwardError();
+      if (this.#engine.serverState() !== 'Leader' || this.#transferring() !== null)
+        throw this.#forwardError();
       return { term: this.#engine.vote().term, lease: this.#engine.leaseValidUntil() ?? 0 };
     });
     // The leader must have committed an entry of its own term (its blank entry) to know the commit index.
@@ -1051,6 +1074,8 @@ export class Raft<D, R> implements RaftApi<D, R> {
       return until - this.#config.leaseMs * (1 - this.#config.maxClockDrift) >= started;
     };
     await this.#call(() => {
+      // A transferring leader stays silent: a heartbeat would keep its followers from electing.
+      if (this.#transferring() !== null) throw this.#forwardError();
       if (this.#engine.serverState() === 'Leader' && this.#engine.vote().term === state.term) {
         this.#engine.heartbeat(this.#clock.now());
       }
@@ -1080,7 +1105,7 @@ export class Raft<D, R> implements RaftApi<D, R> {
 
   #propose(payloads: EntryPayload[]): Promise<ClientWriteResponse<R>>[] {
     if (this.#stopped) return payloads.map(() => Promise.reject(this.#stopped));
-    if (this.#engine.serverState() !== 'Leader') {
+    if (this.#engine.serverState() !== 'Leader' || this.#transferring() !== null) {
       const err = this.#forwardError();
       return payloads.map(() => Promise.reject(err));
     }
@@ -1109,9 +1134,19 @@ export class Raft<D, R> implements RaftApi<D, R> {
     });
   }
 
-  #requireLeader<T>(fn: (now: number) => T): T {
+  #requireLeader<T>(fn: (now: number) => T, opts: { writes?: boolean } = {}): T {
     if (this.#engine.serverState() !== 'Leader') throw this.#forwardError();
+    if (opts.writes === true && this.#transferring() !== null) throw this.#forwardError();
     return fn(this.#clock.now());
+  }
+
+  /** The target of this leader's transfer in progress, or `null`. */
+  #transferring(): NodeId | null {
+    const t = this.#transfer;
+    if (t === null) return null;
+    if (this.#engine.serverState() === 'Leader' && this.#engine.vote().term === t.term) return t.to;
+    this.#transfer = null;
+    return null;
   }
 
   #leaderNode(): Node | null {
@@ -1121,6 +1156,13 @@ export class Raft<D, R> implements RaftApi<D, R> {
   }
 
   #forwardError(): ForwardToLeaderError {
+    const to = this.#transferring();
+    if (to !== null) {
+      return new ForwardToLeaderError(
+        to,
+        getNode(this.#engine.membership().effective.membership, to) ?? null,
+      );
+    }
     const leader = this.#engine.currentLeader();
     return new ForwardToLeaderError(
       leader === this.id ? null : leader,
