@@ -111,3 +111,19 @@ describe('MetricsHub and Wait', () => {
     });
   });
 });
+
+describe('MetricsHub listeners', () => {
+  it('a throwing listener is reported, never thrown into the publisher, and the others still run', () => {
+    const errors: unknown[] = [];
+    const hub = new MetricsHub(base(), (e) => errors.push(e));
+    const seen: number[] = [];
+    hub.subscribe(() => {
+      throw new Error('bad listener');
+    });
+    hub.subscribe((m) => seen.push(m.currentTerm));
+    expect(() => hub.publish({ ...base(), currentTerm: 1 })).not.toThrow();
+    expect(() => hub.close()).not.toThrow();
+    expect(seen).toEqual([1, 1]);
+    expect(errors).toHaveLength(2);
+  });
+});

@@ -23,8 +23,16 @@ export class MetricsHub {
   private readonly listeners = new Set<MetricsListener>();
   private closed: Error | null = null;
 
-  constructor(initial: RaftMetrics) {
+  private readonly onListenerError: (err: unknown) => void;
+
+  /**
+   * @param initial - the first value.
+   * @param onListenerError - told about an error a listener threw (the publisher, the core loop,
+   *   never sees it; the other listeners are still called). Default: ignored.
+   */
+  constructor(initial: RaftMetrics, onListenerError: (err: unknown) => void = () => {}) {
     this.value = initial;
+    this.onListenerError = onListenerError;
   }
 
   /** The current metrics. */
@@ -42,13 +50,22 @@ export class MetricsHub {
   publish(next: RaftMetrics): void {
     if (sameMetrics(this.value, next)) return;
     this.value = next;
-    for (const l of [...this.listeners]) l(next);
+    for (const l of [...this.listeners]) this.call(l, next);
+  }
+
+  private call(l: MetricsListener, m: RaftMetrics): void {
+    try {
+      l(m);
+    } catch (err) {
+      this.onListenerError(err);
+    }
   }
 
   /** No further values: pending waits fail with `err` (a `StoppedError` by default). */
   close(err: Error = new StoppedError()): void {
     this.closed = err;
-    for (const l of [...this.listeners]) l(this.value);
+    const last = this.value;
+    for (const l of [...this.listeners]) this.call(l, last);
     this.listeners.clear();
   }
 

@@ -201,7 +201,9 @@ export class Raft<D, R> implements RaftApi<D, R> {
     this.#clock = opts.clock ?? systemClock;
     this.#log = opts.logger ?? silentLogger;
     this.#plantedBugs = opts.plantedBugs;
-    this.#hub = new MetricsHub(initialMetrics);
+    this.#hub = new MetricsHub(initialMetrics, (err) =>
+      this.#log.warn('a metrics subscriber threw', { err: String(err) }),
+    );
     const io: IoId = { vote: engine.vote(), logId: engine.lastLogId() };
     this.#ioAccepted = new Watch<IoId>(io);
     this.#ioSubmitted = new Watch<IoId>(io);
