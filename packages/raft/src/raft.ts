@@ -1124,14 +1124,25 @@ export class Raft<D, R> implements RaftApi<D, R> {
     return out;
   }
 
+  /**
+   * Waits for the entry `logId` (appended by this leader) to be applied. Registered as pending at
+   * once, so a stop before the next loop turn settles it with `OutcomeUnknown` instead of losing it.
+   */
   #awaitApplied(logId: LogId): Promise<ClientWriteResponse<R>> {
     return new Promise((resolve, reject) => {
+      const stopped = this.#stopped;
+      if (stopped !== null) {
+        reject(new OutcomeUnknownError(logId, `the node stopped: ${stopped.message}`, { cause: stopped }));
+        return;
+      }
+      const write: PendingWrite<R> = { logId, resolve, reject };
+      this.#pending.set(logId.index, write);
       this.#enqueue(() => {
+        if (this.#pending.get(logId.index) !== write) return; // settled meanwhile
         if (compareLogId(this.#engine.applied(), logId) >= 0) {
+          this.#pending.delete(logId.index);
           resolve({ logId, response: undefined as R });
-          return;
         }
-        this.#pending.set(logId.index, { logId, resolve, reject });
       });
     });
   }

@@ -1,0 +1,45 @@
+import { ErrorCode } from '@flotilla/types';
+import { afterEach, describe, expect, it } from 'vitest';
+import { codeOf, delay, TestCluster } from './harness.ts';
+
+let c: TestCluster | null = null;
+afterEach(async () => {
+  await c?.shutdown();
+  c = null;
+});
+
+/** `p`'s error code, or `'still pending'` if it has not settled after `ms` (a hang, not a speed). */
+async function settledCode(p: Promise<unknown>, ms: number): Promise<string> {
+  return Promise.race([codeOf(p), delay(ms).then(() => 'still pending')]);
+}
+
+describe('a stop settles everything', () => {
+  it('a membership change whose entry was appended right before the node stopped fails with OutcomeUnknown', async () => {
+    c = await TestCluster.create(['a', 'b', 'c']);
+    const l = c.raft(await c.leader());
+    let armed = true;
+    // The node stops at the end of the loop turn that appended the learner's entry: the call has its
+    // log id, the wait for the apply has not started yet.
+    l.metrics.subscribe(() => {
+      if (!armed) return;
+      armed = false;
+      void l.shutdown();
+    });
+    const p = l.addLearner('d', { addr: 'd' }, { blocking: false });
+    expect(await settledCode(p, 5_000)).toBe(ErrorCode.OutcomeUnknown);
+  });
+
+  it('a metrics subscriber that throws does not stop the node', async () => {
+    c = await TestCluster.create(['a', 'b', 'c']);
+    const l = c.raft(await c.leader());
+    let calls = 0;
+    l.metrics.subscribe(() => {
+      calls++;
+      throw new Error('a buggy subscriber');
+    });
+    const w = await l.clientWrite({ key: 'x', value: 1 });
+    expect(calls).toBeGreaterThan(0);
+    expect(l.metrics.current.error).toBeNull();
+    expect(l.metrics.current.lastApplied?.index).toBeGreaterThanOrEqual(w.logId.index);
+  });
+});
