@@ -38,6 +38,13 @@ import {
 } from './disk.ts';
 import { Scheduler } from './scheduler.ts';
 
+/**
+ * Virtual ms between two engine ticks of a node (timers fire at this granularity; messages, flushes
+ * and faults keep ms resolution). Coarser ticks leave more of a seed's step budget to elections and
+ * replication: 25 ms is a quarter of the election timeout's range and half the heartbeat interval.
+ */
+export const TICK_MS = 25;
+
 /** Fault rates and timings of a run. */
 export interface NetConfig {
   /** Probability a message is lost. */
@@ -216,9 +223,9 @@ export class World {
       if (!n.up || n.inc !== inc) return;
       n.engine.tick(this.sched.now);
       this.#drain(n);
-      this.sched.after(10, `tick ${n.id}`, tick);
+      this.sched.after(TICK_MS, `tick ${n.id}`, tick);
     };
-    this.sched.after(this.rng.int(1, 10), `tick ${n.id}`, tick);
+    this.sched.after(this.rng.int(1, TICK_MS), `tick ${n.id}`, tick);
   }
 
   /** Crashes a node: everything not flushed is lost. */
