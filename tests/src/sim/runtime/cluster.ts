@@ -53,6 +53,8 @@ export interface ClusterOptions {
   config: RaftConfigInput;
   /** Largest per-node clock drift (0.1: rates in [0.9, 1.1]). */
   drift: number;
+  /** Every clock at the edge of the drift range (rates exactly 1 ± `drift`). */
+  extremeDrift?: boolean;
   /** Flush delay of the stores, in ms (writes not yet flushed are lost on a crash). */
   flushMs: number;
   /** Chance that a log read takes time (1–8 ms). */
@@ -93,7 +95,10 @@ export class SimCluster {
     });
     this.net = new SimNet(sched, rng.fork(), initialNetState());
     for (const id of opts.ids) {
-      const rate = 1 + (rng.next() * 2 - 1) * opts.drift;
+      const rate =
+        opts.extremeDrift === true
+          ? 1 + rng.pick([-1, 1]) * opts.drift
+          : 1 + (rng.next() * 2 - 1) * opts.drift;
       this.nodes.set(id, {
         id,
         rate,

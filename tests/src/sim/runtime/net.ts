@@ -174,13 +174,19 @@ export class SimNet {
     input: AsyncIterable<AppendEntriesRequest>,
   ): AsyncGenerator<AppendEntriesRequest> {
     const key = `${from}\u0000${to}`;
-    for await (const req of input) {
-      const cost = req.entries.length >= this.state.largeEntries ? this.state.largeMs : 0;
-      const start = Math.max(this.#lane.get(key) ?? 0, this.#sched.now);
-      const done = start + cost;
-      this.#lane.set(key, done);
-      if (done > this.#sched.now) await this.#sleepUntil(done);
-      yield req;
+    let mine = -1;
+    try {
+      for await (const req of input) {
+        const cost = req.entries.length >= this.state.largeEntries ? this.state.largeMs : 0;
+        const start = Math.max(this.#lane.get(key) ?? 0, this.#sched.now);
+        mine = start + cost;
+        this.#lane.set(key, mine);
+        if (mine > this.#sched.now) await this.#sleepUntil(mine);
+        yield req;
+      }
+    } finally {
+      // The connection is gone: what it was still transmitting no longer holds the lane.
+      if (this.#lane.get(key) === mine && mine > this.#sched.now) this.#lane.set(key, this.#sched.now);
     }
   }
 

@@ -106,10 +106,12 @@ export async function runRuntimeSeed(opts: RuntimeSimOptions): Promise<RuntimeSi
   const ids: NodeId[] = [];
   for (let i = 1; i <= voters + spares; i++) ids.push(`n${i}`);
   const slowLarge = bug === 'heartbeatBehindAppend' || opts.slowLargeAppends === true;
+  const leaseBug = bug === 'leaseWithoutDriftMargin';
   const config: RaftConfigInput = {
     heartbeatIntervalMs: 50,
     electionTimeoutMinMs: 150,
-    electionTimeoutMaxMs: 300,
+    // The lease bug shows when a new leader wins right after the old lease (short timeouts help).
+    electionTimeoutMaxMs: leaseBug ? 165 : 300,
     leaseMs: 150,
     // Each clock drifts up to ±10%, so two clocks differ by up to 1.1/0.9 ≈ 22%: the margin must
     // cover that (a margin of 0.1 would not). The planted bug drops the margin altogether.
@@ -125,7 +127,8 @@ export async function runRuntimeSeed(opts: RuntimeSimOptions): Promise<RuntimeSi
     ids,
     config,
     drift: 0.1,
-    flushMs: rng.int(1, 6),
+    extremeDrift: leaseBug,
+    flushMs: leaseBug ? 1 : rng.int(1, 6),
     slowReadRate: bug === 'sendStaleReads' ? 0.6 : 0.2,
     durableTruncate: opts.strictTruncate !== true,
     ...(bug === 'sendStaleReads' ? { plantedBugs: new Set(['sendStaleReads'] as const) } : {}),
@@ -157,7 +160,8 @@ export async function runRuntimeSeed(opts: RuntimeSimOptions): Promise<RuntimeSi
 
   // Undo actions of timed faults, and client state.
   let undo: { at: number; what: string; fn: () => void }[] = [];
-  const busy = new Array<boolean>(CLIENTS).fill(false);
+  const clients = leaseBug ? 6 : CLIENTS;
+  const busy = new Array<boolean>(clients).fill(false);
   let nextValue = 0;
   let healOkWrites = 0;
   let healing = false;
@@ -167,7 +171,7 @@ export async function runRuntimeSeed(opts: RuntimeSimOptions): Promise<RuntimeSi
     return live.length === 0 ? null : rng.pick(live);
   };
   const clientTick = (): void => {
-    for (let k = 0; k < CLIENTS; k++) {
+    for (let k = 0; k < clients; k++) {
       if (busy[k] || !rng.chance(0.5)) continue;
       const leaders = c.leaders();
       const target = leaders.length > 0 && rng.chance(0.8) ? rng.pick(leaders) : anyLive();
@@ -186,7 +190,7 @@ export async function runRuntimeSeed(opts: RuntimeSimOptions): Promise<RuntimeSi
           )
             healOkWrites++;
         });
-      } else op = c.read(k, target, r < 0.75 ? 'readIndex' : 'lease', OP_TIMEOUT_MS);
+      } else op = c.read(k, target, r < (leaseBug ? 0.6 : 0.75) ? 'readIndex' : 'lease', OP_TIMEOUT_MS);
       op.then(
         () => {
           busy[k] = false;
@@ -220,7 +224,8 @@ export async function runRuntimeSeed(opts: RuntimeSimOptions): Promise<RuntimeSi
       }
       case 2: {
         faults.partition++;
-        const a = rng.pick(ids);
+        // Half the cuts hit the leader: that is where reads, leases and elections meet.
+        const a = rng.chance(0.5) ? (c.leaders()[0] ?? rng.pick(ids)) : rng.pick(ids);
         if (rng.chance(0.4)) {
           c.router.isolate(a);
           c.log(`isolate ${a}`);
@@ -310,7 +315,7 @@ export async function runRuntimeSeed(opts: RuntimeSimOptions): Promise<RuntimeSi
     if (await sched.step(nextTick)) steps++;
     else {
       onTick();
-      nextTick = sched.now + rng.int(5, 30);
+      nextTick = sched.now + (leaseBug ? rng.int(1, 4) : rng.int(5, 30));
     }
     c.check();
     if (c.checker.violation !== null) fail(c.checker.violation);
@@ -365,8 +370,15 @@ export async function runRuntimeSeed(opts: RuntimeSimOptions): Promise<RuntimeSi
       if (!converged && sched.now > deadline) {
         const s = stable as { leader: NodeId; term: number; since: number } | null;
         fail(
-          `liveness: no stable, converged leader ${HEAL_DEADLINE_MS} ms after healing (leaders now [${c.leaders().join(',')}], ` +
-            `stable ${s === null ? 'none' : `${s.leader}@${s.term} for ${(sched.now - s.since).toFixed(0)} ms`}, acknowledged writes since healing ${healOkWrites})`,
+          `liveness (${s === null || sched.now - s.since < STABLE_MS ? 'leader churn' : 'no convergence'}): no stable, converged leader ${HEAL_DEADLINE_MS} ms after healing (leaders now [${c.leaders().join(',')}], ` +
+            `stable ${s === null ? 'none' : `${s.leader}@${s.term} for ${(sched.now - s.since).toFixed(0)} ms`}, acknowledged writes since healing ${healOkWrites}; ${ids
+              .map((id) => {
+                const m = c.node(id).live?.metrics;
+                return m === undefined
+                  ? `${id}: down`
+                  : `${id}: ${m.state} t${m.currentTerm} last ${m.lastLogIndex} committed ${m.committed?.index ?? '-'} applied ${m.lastApplied?.index ?? '-'} voters [${m.membership.membership.configs.map((x) => x.join(',')).join(' | ')}]${m.error === null ? '' : ` error ${m.error.code}: ${m.error.message}`}`;
+              })
+              .join('; ')})`,
         );
       }
     }
