@@ -907,7 +907,14 @@ export class Raft<D, R> implements RaftApi<D, R> {
 
   #rebuildStreams(vote: Vote | null, targets: { id: NodeId; node: Node }[], closeOld: boolean): void {
     const sameLeader = vote !== null && this.#streamsVote !== null && sameVote(vote, this.#streamsVote);
-    this.#heldReplicates.clear();
+    if (closeOld || !sameLeader) {
+      this.#heldReplicates.clear();
+    } else {
+      // A membership change keeps the surviving targets' in-flight state in the engine: their held
+      // sends must survive too, or the engine waits forever for an outcome of a send never made.
+      const kept = new Set(targets.map((t) => t.id));
+      for (const id of this.#heldReplicates.keys()) if (!kept.has(id)) this.#heldReplicates.delete(id);
+    }
     if (this.#streams !== null && (closeOld || !sameLeader)) {
       this.#heartbeatsQueued.clear();
       this.#streams.closeAll();
