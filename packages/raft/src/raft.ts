@@ -171,6 +171,8 @@ export class Raft<D, R> implements RaftApi<D, R> {
   readonly #startedInstalls = new WeakSet<Command>();
 
   #stopped: Error | null = null;
+  /** What calls made after the stop fail with: a `StoppedError` (whose cause is a fatal error). */
+  #stoppedAs: StoppedError | null = null;
   #tickTimer: TimerHandle | null = null;
   #tickEnabled = true;
   #heartbeatEnabled = true;
@@ -368,7 +370,7 @@ export class Raft<D, R> implements RaftApi<D, R> {
     const timeoutMs = this.#config.electionTimeoutMaxMs * 20;
     const metrics = await this.wait({ timeoutMs }).until(
       (m) => {
-        if (m.error !== null) throw this.#stopped ?? new StoppedError();
+        if (m.error !== null) throw this.#stoppedAs ?? new StoppedError();
         if (m.state !== 'Leader' && !done(m.membership))
           throw new ForwardToLeaderError(m.currentLeader, null);
         return (
@@ -514,8 +516,8 @@ export class Raft<D, R> implements RaftApi<D, R> {
   /** Runs `fn` inside the loop and resolves with its result (or rejects with what it threw). */
   #call<T>(fn: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      if (this.#stopped) {
-        reject(this.#stopped);
+      if (this.#stoppedAs) {
+        reject(this.#stoppedAs);
         return;
       }
       const abort = (err: Error) => reject(err);
@@ -1113,7 +1115,8 @@ export class Raft<D, R> implements RaftApi<D, R> {
   }
 
   #propose(payloads: EntryPayload[]): Promise<ClientWriteResponse<R>>[] {
-    if (this.#stopped) return payloads.map(() => Promise.reject(this.#stopped));
+    const stoppedAs = this.#stoppedAs;
+    if (stoppedAs) return payloads.map(() => Promise.reject(stoppedAs));
     if (this.#engine.serverState() !== 'Leader' || this.#transferring() !== null) {
       const err = this.#forwardError();
       return payloads.map(() => Promise.reject(err));
@@ -1191,7 +1194,7 @@ export class Raft<D, R> implements RaftApi<D, R> {
   }
 
   #ensureRunning(): void {
-    if (this.#stopped) throw this.#stopped;
+    if (this.#stoppedAs) throw this.#stoppedAs;
   }
 
   /** Queues an RPC into the loop; `reply` resolves it with the engine's response. */
@@ -1236,6 +1239,11 @@ export class Raft<D, R> implements RaftApi<D, R> {
 
   #stop(err: Error): void {
     this.#stopped = err;
+    const stopped =
+      err instanceof StoppedError
+        ? err
+        : new StoppedError(`the node stopped: ${err.message}`, { cause: err });
+    this.#stoppedAs = stopped;
     if (this.#tickTimer !== null) this.#clock.clearTimeout(this.#tickTimer);
     this.#streams?.closeAll();
     this.#streams = null;
@@ -1245,25 +1253,20 @@ export class Raft<D, R> implements RaftApi<D, R> {
       w.reject(new OutcomeUnknownError(w.logId, `the node stopped: ${err.message}`, { cause: err }));
     for (const w of this.#pending.values()) unknown(w);
     this.#pending.clear();
-    for (const p of this.#proposals) p.write.reject(err);
+    for (const p of this.#proposals) p.write.reject(stopped); // never appended
     this.#proposals = [];
-    for (const w of this.#snapshotWaiters.splice(0)) w.reject(err);
+    for (const w of this.#snapshotWaiters.splice(0)) w.reject(stopped);
     // RPCs waiting for a durable write or an apply will never be answered: fail them.
     for (const p of this.#postponed) p.reply = () => {};
     this.#postponed = [];
     this.#queue.length = 0;
-    const stopped = new StoppedError(`the node stopped: ${err.message}`, { cause: err });
-    for (const abort of [...this.#queuedCalls]) abort(err.name === 'StoppedError' ? err : stopped);
+    for (const abort of [...this.#queuedCalls]) abort(stopped);
     this.#queuedCalls.clear();
     for (const abort of [...this.#rpcWaiters]) abort(stopped);
     this.#rpcWaiters.clear();
     const m = snapshotMetrics(this.id, this.#engine, this.#config, this.#clock.now(), err);
     this.#hub.publish({ ...m, state: 'Shutdown' });
-    this.#hub.close(
-      err.name === 'StoppedError'
-        ? err
-        : new StoppedError(`the node stopped: ${err.message}`, { cause: err }),
-    );
+    this.#hub.close(stopped);
     void this.#worker.stop();
   }
 }

@@ -42,4 +42,19 @@ describe('a stop settles everything', () => {
     expect(l.metrics.current.error).toBeNull();
     expect(l.metrics.current.lastApplied?.index).toBeGreaterThanOrEqual(w.logId.index);
   });
+
+  it('after a fatal storage error every later call fails with Stopped, the storage error as its cause', async () => {
+    c = await TestCluster.create(['a', 'b', 'c']);
+    const l = c.node(await c.leader());
+    l.store.failNext('append');
+    const doomed = codeOf(l.raft.clientWrite({ key: 'x', value: 1 }));
+    expect([ErrorCode.OutcomeUnknown, ErrorCode.Stopped]).toContain(await doomed);
+    expect(l.raft.metrics.current.error?.code).toBe(ErrorCode.Storage);
+    const later = await l.raft.clientWrite({ key: 'y', value: 1 }).catch((e: unknown) => e);
+    expect(later).toMatchObject({ code: ErrorCode.Stopped, cause: { code: ErrorCode.Storage } });
+    expect(await codeOf(l.raft.ensureLinearizable())).toBe(ErrorCode.Stopped);
+    expect(await codeOf(l.raft.trigger.elect())).toBe(ErrorCode.Stopped);
+    expect(await codeOf(l.raft.addLearner('d', { addr: 'd' }))).toBe(ErrorCode.Stopped);
+    expect(await codeOf(l.raft.appendEntries({} as never))).toBe(ErrorCode.Stopped);
+  });
 });
