@@ -466,6 +466,8 @@ export class Raft<D, R> implements RaftApi<D, R> {
   async installFullSnapshot(vote: Vote, meta: SnapshotMeta, data: SnapshotData): Promise<SnapshotResponse> {
     this.#ensureRunning();
     validateVote(vote, 'vote');
+    if (!vote.committed)
+      throw new InvalidRequestError('vote', 'a snapshot must carry a committed leader vote');
     validateSnapshotMeta(meta, 'meta');
     const chunks: Uint8Array[] = [];
     for await (const chunk of data) {
@@ -1218,7 +1220,16 @@ export class Raft<D, R> implements RaftApi<D, R> {
         this.#rpcWaiters.delete(abort);
         resolve(r);
       };
-      this.#queue.push(() => handle(req, reply, this.#clock.now()));
+      this.#queue.push(() => {
+        try {
+          handle(req, reply, this.#clock.now());
+        } catch (err) {
+          // A request the engine refuses fails alone; only a panic (a broken invariant) stops the node.
+          if (err instanceof PanickedError || !(err instanceof Error)) throw err;
+          this.#rpcWaiters.delete(abort);
+          reject(err);
+        }
+      });
       if (!this.#draining) {
         this.#draining = true;
         queueMicrotask(() => this.#drain());

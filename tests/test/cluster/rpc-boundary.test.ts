@@ -84,4 +84,25 @@ describe('the RPC boundary', () => {
     expect(raft.metrics.current.error).toBeNull();
     expect(raft.metrics.current.state).not.toBe('Shutdown');
   });
+
+  it('a snapshot sent under an uncommitted vote is refused with InvalidRequest and the node keeps running', async () => {
+    const raft = await lonelyNode(peers(() => Promise.reject(new NetworkError('down')), []));
+    const vote = { term: 1, nodeId: 'b', committed: false };
+    const meta = {
+      lastLogId: { term: 1, index: 1 },
+      lastMembership: {
+        logId: { term: 1, index: 1 },
+        membership: { configs: [['a', 'b', 'c']], nodes: nodesOf(['a', 'b', 'c']) },
+      },
+      snapshotId: 'uncommitted',
+    };
+    async function* data(): SnapshotData {
+      yield new Uint8Array([1, 2, 3]);
+    }
+    const err = await raft.installFullSnapshot(vote, meta, data()).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: ErrorCode.InvalidRequest });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(raft.metrics.current.error).toBeNull();
+    expect(raft.metrics.current.state).not.toBe('Shutdown');
+  });
 });
