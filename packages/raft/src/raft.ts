@@ -725,8 +725,14 @@ export class Raft<D, R> implements RaftApi<D, R> {
         const node = getNode(this.#engine.membership().effective.membership, cmd.target);
         if (node === undefined) return;
         const client = this.#voteClient(cmd.target, node);
+        if (client.transferLeader === undefined) {
+          this.#log.warn('the network has no transferLeader: the transfer request is not sent', {
+            target: cmd.target,
+          });
+          return;
+        }
         client
-          .transferLeader?.(cmd.request, { timeoutMs: this.#config.electionTimeoutMaxMs })
+          .transferLeader(cmd.request, { timeoutMs: this.#config.electionTimeoutMaxMs })
           .catch((err: unknown) =>
             this.#log.warn('transferLeader failed', { target: cmd.target, err: String(err) }),
           );

@@ -1,6 +1,19 @@
+import { MemoryRouter, memoryLogStore, memoryStateMachine } from '@flotilla/memory';
+import { Raft } from '@flotilla/raft';
 import { ErrorCode } from '@flotilla/types';
 import { afterEach, describe, expect, it } from 'vitest';
-import { codeOf, delay as sleep, TestCluster } from './harness.ts';
+import {
+  type Cmd,
+  CONFIG,
+  codeOf,
+  type KvState,
+  nodesOf,
+  type Resp,
+  recordingLogger,
+  delay as sleep,
+  TestCluster,
+  WAIT,
+} from './harness.ts';
 
 let c: TestCluster | null = null;
 afterEach(async () => {
@@ -68,4 +81,47 @@ describe('leadership transfer', () => {
       ErrorCode.ForwardToLeader,
     );
   }, 30_000);
+
+  it('a network without transferLeader gets a warning instead of a silently dropped transfer', async () => {
+    const router = new MemoryRouter();
+    const logs = new Map<string, ReturnType<typeof recordingLogger>>();
+    const nodes: Raft<Cmd, Resp>[] = [];
+    try {
+      for (const id of ['a', 'b', 'c']) {
+        const inner = router.factory(id);
+        const logger = recordingLogger();
+        logs.set(id, logger);
+        const raft = await Raft.create<Cmd, Resp>({
+          id,
+          config: CONFIG,
+          logger,
+          network: {
+            newClient: (t, n) => {
+              const { transferLeader: _dropped, ...rest } = inner.newClient(t, n);
+              return rest;
+            },
+          },
+          logStore: memoryLogStore(),
+          stateMachine: memoryStateMachine<KvState, Cmd, Resp>({
+            initial: {},
+            apply: (st, d) => [{ ...st, [d.key]: d.value }, st[d.key] ?? null] as const,
+          }),
+        });
+        router.register(id, raft);
+        nodes.push(raft);
+      }
+      await nodes[0]?.initialize(nodesOf(['a', 'b', 'c']));
+      const m = await nodes[0]?.wait(WAIT).until((x) => x.currentLeader !== null, 'a leader');
+      const leader = nodes.find((n) => n.id === m?.currentLeader) as Raft<Cmd, Resp>;
+      await leader.wait(WAIT).until((x) => x.committed?.term === x.currentTerm, 'the first commit');
+      const to = ['a', 'b', 'c'].find((id) => id !== leader.id) as string;
+      await leader.trigger.transferLeader(to);
+      const warned = logs
+        .get(leader.id)
+        ?.lines.filter((l) => l.level === 'warn' && /transferLeader/.test(l.msg));
+      expect(warned?.length).toBeGreaterThan(0);
+    } finally {
+      for (const n of nodes) await n.shutdown();
+    }
+  });
 });
