@@ -1116,7 +1116,13 @@ export class Raft<D, R> implements RaftApi<D, R> {
   // ================================================================== helpers
 
   #encode(data: D, session?: ClientSession): EntryPayload {
-    const bytes = this.#codec.encode(data);
+    let bytes: Uint8Array;
+    try {
+      bytes = this.#codec.encode(data);
+    } catch (err) {
+      if (err instanceof InvalidRequestError) throw err;
+      throw new InvalidRequestError('data', `the codec cannot encode it: ${String(err)}`);
+    }
     if (bytes.byteLength > this.#config.maxEntryBytes)
       throw new EntryTooLargeError(bytes.byteLength, this.#config.maxEntryBytes);
     return session === undefined ? { type: 'normal', data: bytes } : { type: 'normal', data: bytes, session };
