@@ -725,17 +725,17 @@ export class Raft<D, R> implements RaftApi<D, R> {
         const node = getNode(this.#engine.membership().effective.membership, cmd.target);
         if (node === undefined) return;
         const client = this.#voteClient(cmd.target, node);
+        if (client === null) return;
         if (client.transferLeader === undefined) {
           this.#log.warn('the network has no transferLeader: the transfer request is not sent', {
             target: cmd.target,
           });
           return;
         }
-        client
-          .transferLeader(cmd.request, { timeoutMs: this.#config.electionTimeoutMaxMs })
-          .catch((err: unknown) =>
-            this.#log.warn('transferLeader failed', { target: cmd.target, err: String(err) }),
-          );
+        const send = client.transferLeader.bind(client);
+        settle(() => send(cmd.request, { timeoutMs: this.#config.electionTimeoutMaxMs })).catch(
+          (err: unknown) => this.#log.warn('transferLeader failed', { target: cmd.target, err: String(err) }),
+        );
         return;
       }
       case 'respond':
@@ -1037,10 +1037,19 @@ export class Raft<D, R> implements RaftApi<D, R> {
     }
   }
 
-  #voteClient(id: NodeId, node: Node): RaftNetwork {
+  /**
+   * The cached client for votes and transfer requests to `id`; `null` (logged) if the network cannot
+   * make one (e.g. an address it cannot parse): that peer is skipped, this node keeps running.
+   */
+  #voteClient(id: NodeId, node: Node): RaftNetwork | null {
     let c = this.#voteClients.get(id);
     if (c === undefined) {
-      c = this.#network.newClient(id, node);
+      try {
+        c = this.#network.newClient(id, node);
+      } catch (err) {
+        this.#log.warn('cannot create a network client', { target: id, err: String(err) });
+        return null;
+      }
       this.#voteClients.set(id, c);
     }
     return c;
@@ -1050,8 +1059,10 @@ export class Raft<D, R> implements RaftApi<D, R> {
     const node = getNode(this.#engine.membership().effective.membership, target);
     if (node === undefined) return;
     const client = this.#voteClient(target, node);
+    if (client === null) return;
     const timeoutMs = Math.max(this.#config.electionTimeoutMinMs * VOTE_TIMEOUT_FACTOR, 1);
-    client.vote(request, { timeoutMs }).then(
+    // A transport that throws synchronously fails this request only.
+    settle(() => client.vote(request, { timeoutMs })).then(
       (resp) => {
         // A peer's answer is input like any request: a malformed one is dropped (the election times
         // out), never handed to the engine where it would stop this node.
@@ -1386,6 +1397,15 @@ function validateVoteResponse(x: unknown): VoteResponse {
     voteGranted: r.voteGranted,
     lastLogId: validateOptionalLogId(r.lastLogId, 'voteResponse.lastLogId'),
   };
+}
+
+/** Runs `fn`, turning a synchronous throw into a rejected promise. */
+function settle<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return fn();
+  } catch (err) {
+    return Promise.reject(err);
+  }
 }
 
 function sameIds(a: readonly string[], b: readonly string[]): boolean {

@@ -105,4 +105,36 @@ describe('the RPC boundary', () => {
     expect(raft.metrics.current.error).toBeNull();
     expect(raft.metrics.current.state).not.toBe('Shutdown');
   });
+
+  it('a network factory that throws for one peer does not stop the node; the other peer is still asked', async () => {
+    const calls: NodeId[] = [];
+    const inner = peers(() => Promise.reject(new NetworkError('down')), calls);
+    const raft = await lonelyNode({
+      newClient: (target, node) => {
+        if (target === 'c') throw new Error(`cannot parse the address of ${target}`);
+        return inner.newClient(target, node);
+      },
+    });
+    await raft.initialize(nodesOf(['a', 'b', 'c']));
+    await raft.trigger.elect();
+    await raft.wait({ timeoutMs: 10_000 }).until(() => calls.includes('b'), 'a vote request to b');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(raft.metrics.current.error).toBeNull();
+    expect(raft.metrics.current.state).not.toBe('Shutdown');
+  });
+
+  it('a transport whose vote throws synchronously fails that request only', async () => {
+    const calls: NodeId[] = [];
+    const raft = await lonelyNode(
+      peers(() => {
+        throw new Error('synchronous transport failure');
+      }, calls),
+    );
+    await raft.initialize(nodesOf(['a', 'b', 'c']));
+    await raft.trigger.elect();
+    await raft.wait({ timeoutMs: 10_000 }).until(() => calls.length >= 2, 'two vote requests');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(raft.metrics.current.error).toBeNull();
+    expect(raft.metrics.current.state).not.toBe('Shutdown');
+  });
 });
