@@ -1,4 +1,5 @@
 import type { LogId, Membership, NodeId } from '@flotilla/types';
+import type { Command } from './command.ts';
 import type { EngineConfig } from './config.ts';
 import { Engine, type EngineStartup } from './engine.ts';
 
@@ -43,4 +44,39 @@ export function newEngine(id: NodeId, config: Partial<EngineConfig> = {}, startu
   });
   e.startup(startup, 0);
   return e;
+}
+
+/**
+ * The startup state of b before its term-2 election: it voted for a in term 1 (committed), its log is
+ * 0-0, 1-1 with 0-0 committed and applied, and `membership` was set at 0-0. Test helper.
+ */
+export function preElectionStartup(membership: Membership = members(['a', 'b', 'c'])): EngineStartup {
+  return {
+    vote: { term: 1, nodeId: 'a', committed: true },
+    purged: null,
+    keyLogIds: [lid(0, 0), lid(1, 1)],
+    committed: lid(0, 0),
+    applied: lid(0, 0),
+    snapshot: null,
+    memberships: [{ logId: lid(0, 0), membership }],
+  };
+}
+
+/**
+ * Makes engine b (started from {@link preElectionStartup}) win term 2: it campaigns at 500, its vote
+ * is flushed at 500 (io 1), each of `voters` grants at 501, and its blank 2-2 is flushed at 502
+ * (io 3). Returns (and drains) the commands it emitted, the probes among them. Test helper.
+ */
+export function winTerm2(e: Engine, voters: NodeId[] = ['a']): Command[] {
+  e.elect(500);
+  e.onLocalIo({ type: 'flushed', ioId: 1 }, 500);
+  for (const id of voters) {
+    e.handleVoteResponse(
+      id,
+      { vote: { term: 2, nodeId: 'b', committed: false }, voteGranted: true, lastLogId: lid(1, 1) },
+      501,
+    );
+  }
+  e.onLocalIo({ type: 'flushed', ioId: 3 }, 502);
+  return e.takeCommands();
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Command, Engine } from '../src/index.ts';
-import { lid, members, newEngine } from '../src/test-fixtures.ts';
+import { lid, members, newEngine, preElectionStartup, winTerm2 } from '../src/test-fixtures.ts';
 
 // Thesis §3.10 (leadership transfer) with leases (thesis §6.4): the target campaigns at once, and
 // voters that heard from the old leader must not hold its lease against the target, or the transfer
@@ -35,27 +35,8 @@ function follower(id: string): Engine {
 
 /** Leader b of term 2 over a, b, c; its blank 2-2 is flushed and acked by a at 502. */
 function leader(): Engine {
-  const e = newEngine(
-    'b',
-    {},
-    {
-      vote: { term: 1, nodeId: 'a', committed: true },
-      purged: null,
-      keyLogIds: [lid(0, 0), lid(1, 1)],
-      committed: lid(0, 0),
-      applied: lid(0, 0),
-      snapshot: null,
-      memberships: [{ logId: lid(0, 0), membership: m3 }],
-    },
-  );
-  e.elect(500);
-  e.onLocalIo({ type: 'flushed', ioId: 1 }, 500);
-  e.handleVoteResponse(
-    'a',
-    { vote: { term: 2, nodeId: 'b', committed: false }, voteGranted: true, lastLogId: lid(1, 1) },
-    501,
-  );
-  e.onLocalIo({ type: 'flushed', ioId: 3 }, 502);
+  const e = newEngine('b', {}, preElectionStartup(m3));
+  winTerm2(e);
   e.onReplicationProgress(
     'a',
     { inflightId: 1, result: { type: 'matched', matching: lid(2, 2), sentAt: 502 } },

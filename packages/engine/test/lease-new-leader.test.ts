@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Engine } from '../src/index.ts';
-import { lid, members, newEngine } from '../src/test-fixtures.ts';
+import { lid, newEngine, preElectionStartup, winTerm2 } from '../src/test-fixtures.ts';
 
 // Thesis §6.4: a lease is `quorumAckedSendTime + lease × (1 − drift)`. A new leader starts every
 // follower's clock at its election for check-quorum's sake, but those are not acknowledgements: the
@@ -9,28 +9,8 @@ import { lid, members, newEngine } from '../src/test-fixtures.ts';
 
 /** Candidate b of term 2 over a, b, c that just won with a's vote; its blank 2-2 is flushed. */
 function newLeader(): Engine {
-  const e = newEngine(
-    'b',
-    {},
-    {
-      vote: { term: 1, nodeId: 'a', committed: true },
-      purged: null,
-      keyLogIds: [lid(0, 0), lid(1, 1)],
-      committed: lid(0, 0),
-      applied: lid(0, 0),
-      snapshot: null,
-      memberships: [{ logId: lid(0, 0), membership: members(['a', 'b', 'c']) }],
-    },
-  );
-  e.elect(500);
-  e.onLocalIo({ type: 'flushed', ioId: 1 }, 500);
-  e.handleVoteResponse(
-    'a',
-    { vote: { term: 2, nodeId: 'b', committed: false }, voteGranted: true, lastLogId: lid(1, 1) },
-    501,
-  );
-  e.onLocalIo({ type: 'flushed', ioId: 3 }, 502);
-  e.takeCommands();
+  const e = newEngine('b', {}, preElectionStartup());
+  winTerm2(e);
   return e;
 }
 

@@ -1,30 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { Engine, EngineConfig } from '../src/index.ts';
-import { lid, members, newEngine } from '../src/test-fixtures.ts';
+import { lid, members, newEngine, preElectionStartup, winTerm2 } from '../src/test-fixtures.ts';
 
 // Raft §6 / thesis §4.2.1: a node should catch up as a non-voting member before it becomes a voter,
 // or the new configuration cannot commit anything until it has (an availability gap).
 
 /** Leader b of term 2 over voters a, b, c and learner d; its blank 2-2 is flushed. */
 function leader(config: Partial<EngineConfig> = {}): Engine {
-  const e = newEngine('b', config, {
-    vote: { term: 1, nodeId: 'a', committed: true },
-    purged: null,
-    keyLogIds: [lid(0, 0), lid(1, 1)],
-    committed: lid(0, 0),
-    applied: lid(0, 0),
-    snapshot: null,
-    memberships: [{ logId: lid(0, 0), membership: members(['a', 'b', 'c'], ['d']) }],
-  });
-  e.elect(500);
-  e.onLocalIo({ type: 'flushed', ioId: 1 }, 500);
-  e.handleVoteResponse(
-    'a',
-    { vote: { term: 2, nodeId: 'b', committed: false }, voteGranted: true, lastLogId: lid(1, 1) },
-    501,
-  );
-  e.onLocalIo({ type: 'flushed', ioId: 3 }, 502);
-  e.takeCommands();
+  const e = newEngine('b', config, preElectionStartup(members(['a', 'b', 'c'], ['d'])));
+  winTerm2(e);
   return e;
 }
 

@@ -1,31 +1,15 @@
 import { hasErrorCode } from '@flotilla/types';
 import { describe, expect, it } from 'vitest';
 import type { Engine } from '../engine.ts';
-import { lid, members, newEngine } from '../test-fixtures.ts';
+import { lid, newEngine, preElectionStartup, winTerm2 } from '../test-fixtures.ts';
 
 const leaderVote = { term: 2, nodeId: 'b', committed: true };
 const data = (s: string) => ({ type: 'normal' as const, data: new TextEncoder().encode(s) });
 
 /** Leader b of term 2 over a, b, c; its blank 2-2 is flushed and the probes were sent (ids 1, 2). */
 function leader(config = {}): Engine {
-  const e = newEngine('b', config, {
-    vote: { term: 1, nodeId: 'a', committed: true },
-    purged: null,
-    keyLogIds: [lid(0, 0), lid(1, 1)],
-    committed: lid(0, 0),
-    applied: lid(0, 0),
-    snapshot: null,
-    memberships: [{ logId: lid(0, 0), membership: members(['a', 'b', 'c']) }],
-  });
-  e.elect(500);
-  e.onLocalIo({ type: 'flushed', ioId: 1 }, 500);
-  e.handleVoteResponse(
-    'a',
-    { vote: { term: 2, nodeId: 'b', committed: false }, voteGranted: true, lastLogId: lid(1, 1) },
-    501,
-  );
-  e.onLocalIo({ type: 'flushed', ioId: 3 }, 502);
-  e.takeCommands();
+  const e = newEngine('b', config, preElectionStartup());
+  winTerm2(e);
   return e;
 }
 

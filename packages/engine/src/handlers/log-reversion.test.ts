@@ -1,29 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { Engine } from '../engine.ts';
-import { lid, members, newEngine } from '../test-fixtures.ts';
+import { lid, newEngine, preElectionStartup, winTerm2 } from '../test-fixtures.ts';
 
 const data = { type: 'normal' as const, data: new TextEncoder().encode('x') };
 
 /** Leader b of term 2 over a, b, c; a acked the blank 2-2 (probe 1), so a's pipeline is inflight 3. */
 function leader(config = {}): Engine {
-  const e = newEngine('b', config, {
-    vote: { term: 1, nodeId: 'a', committed: true },
-    purged: null,
-    keyLogIds: [lid(0, 0), lid(1, 1)],
-    committed: lid(0, 0),
-    applied: lid(0, 0),
-    snapshot: null,
-    memberships: [{ logId: lid(0, 0), membership: members(['a', 'b', 'c']) }],
-  });
-  e.elect(500);
-  e.onLocalIo({ type: 'flushed', ioId: 1 }, 500);
-  const granted = {
-    vote: { term: 2, nodeId: 'b', committed: false },
-    voteGranted: true,
-    lastLogId: lid(1, 1),
-  };
-  e.handleVoteResponse('a', granted, 501);
-  e.onLocalIo({ type: 'flushed', ioId: 3 }, 502);
+  const e = newEngine('b', config, preElectionStartup());
+  winTerm2(e);
   e.onReplicationProgress(
     'a',
     { inflightId: 1, result: { type: 'matched', matching: lid(2, 2), sentAt: 502 } },

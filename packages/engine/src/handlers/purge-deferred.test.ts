@@ -1,34 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { Command } from '../command.ts';
-import { lid, members, newEngine } from '../test-fixtures.ts';
+import { lid, members, newEngine, preElectionStartup, winTerm2 } from '../test-fixtures.ts';
 
 /** Leader b of term 2 over a..e; a and c acked the blank 2-2 (committed), d and e have probes in flight. */
 function leader() {
   const m5 = members(['a', 'b', 'c', 'd', 'e']);
-  const e = newEngine(
-    'b',
-    { maxInSnapshotLogToKeep: 0 },
-    {
-      vote: { term: 1, nodeId: 'a', committed: true },
-      purged: null,
-      keyLogIds: [lid(0, 0), lid(1, 1)],
-      committed: lid(0, 0),
-      applied: lid(0, 0),
-      snapshot: null,
-      memberships: [{ logId: lid(0, 0), membership: m5 }],
-    },
-  );
-  e.elect(500);
-  e.onLocalIo({ type: 'flushed', ioId: 1 }, 500);
-  for (const id of ['a', 'c']) {
-    e.handleVoteResponse(
-      id,
-      { vote: { term: 2, nodeId: 'b', committed: false }, voteGranted: true, lastLogId: lid(1, 1) },
-      501,
-    );
-  }
-  e.onLocalIo({ type: 'flushed', ioId: 3 }, 502);
-  const probes = e.takeCommands().filter((c) => c.type === 'replicate') as Extract<
+  const e = newEngine('b', { maxInSnapshotLogToKeep: 0 }, preElectionStartup(m5));
+  const probes = winTerm2(e, ['a', 'c']).filter((c) => c.type === 'replicate') as Extract<
     Command,
     { type: 'replicate' }
   >[];
