@@ -45,6 +45,14 @@ export class RuntimeChecker {
   readonly #facts = new Map<string, string>();
   readonly #checked = new WeakSet<Entry>();
   readonly #last = new Map<NodeId, Last>();
+  /** Real time at which each term's leader first reported itself leader. */
+  readonly #electedAt = new Map<number, number>();
+  readonly #now: () => number;
+
+  /** A checker; `now` reads simulated real time. */
+  constructor(now: () => number) {
+    this.#now = now;
+  }
 
   #fail(msg: string): void {
     if (this.violation === null) this.violation = msg;
@@ -54,8 +62,10 @@ export class RuntimeChecker {
   onMetrics(id: NodeId, incarnation: number, m: RaftMetrics): void {
     if (m.state === 'Leader') {
       const other = this.#leaders.get(m.currentTerm);
-      if (other === undefined) this.#leaders.set(m.currentTerm, id);
-      else if (other !== id)
+      if (other === undefined) {
+        this.#leaders.set(m.currentTerm, id);
+        this.#electedAt.set(m.currentTerm, this.#now());
+      } else if (other !== id)
         this.#fail(`election safety: ${other} and ${id} were both leader in term ${m.currentTerm}`);
     }
     const cur: Last = {
@@ -86,6 +96,21 @@ export class RuntimeChecker {
       this.#fail(`monotonic: ${id} committed went ${prev.committed} -> ${cur.committed}`);
     if (cur.applied < prev.applied)
       this.#fail(`monotonic: ${id} applied went ${prev.applied} -> ${cur.applied}`);
+  }
+
+  /**
+   * Leader `id` of term `term` answered a lease read without a round trip at real time `at`: no
+   * leader of a later term may have been elected by then (that is what the lease promises).
+   */
+  onLeaseRead(id: NodeId, term: number, at: number): void {
+    for (const [t, when] of this.#electedAt) {
+      if (t > term && when <= at) {
+        this.#fail(
+          `lease safety: ${id} served a lease read in term ${term} at ${at.toFixed(1)} ms, but ${this.#leaders.get(t)} was elected in term ${t} at ${when.toFixed(1)} ms`,
+        );
+        return;
+      }
+    }
   }
 
   /** A node applied `value` at `logId`: the same index must carry the same entry everywhere. */

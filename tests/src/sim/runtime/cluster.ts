@@ -71,7 +71,7 @@ export interface ClusterOptions {
 /** The whole simulated world of one seed. */
 export class SimCluster {
   readonly sched = new SimScheduler();
-  readonly checker = new RuntimeChecker();
+  readonly checker = new RuntimeChecker(() => this.sched.now);
   readonly router: MemoryRouter;
   readonly net: SimNet;
   readonly nodes = new Map<NodeId, SimNode>();
@@ -265,9 +265,16 @@ export class SimCluster {
     const live = this.node(id).live;
     if (live === null) return;
     const call = ++this.#logical;
+    const t0 = this.sched.now;
+    const term = live.metrics.currentTerm;
     const outcome = await this.#race(
       live.raft.ensureLinearizable({ policy }).then(
-        () => ({ value: live.sm.state }),
+        () => {
+          // Answered with no virtual time passing: the lease path (no heartbeat round trip).
+          if (policy === 'lease' && this.sched.now === t0 && live.metrics.currentTerm === term)
+            this.checker.onLeaseRead(id, term, t0);
+          return { value: live.sm.state };
+        },
         () => null,
       ),
       timeoutMs,

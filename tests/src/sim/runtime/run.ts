@@ -110,8 +110,7 @@ export async function runRuntimeSeed(opts: RuntimeSimOptions): Promise<RuntimeSi
   const config: RaftConfigInput = {
     heartbeatIntervalMs: 50,
     electionTimeoutMinMs: 150,
-    // The lease bug shows when a new leader wins right after the old lease (short timeouts help).
-    electionTimeoutMaxMs: leaseBug ? 165 : 300,
+    electionTimeoutMaxMs: 300,
     leaseMs: 150,
     // Each clock drifts up to ±10%, so two clocks differ by up to 1.1/0.9 ≈ 22%: the margin must
     // cover that (a margin of 0.1 would not). The planted bug drops the margin altogether.
