@@ -30,6 +30,7 @@ import {
   type LogId,
   logIdEquals,
   type Membership,
+  NetworkError,
   type Node,
   type NodeId,
   NotLeaderError,
@@ -939,7 +940,7 @@ export class Raft<D, R> implements RaftApi<D, R> {
       };
       this.#streams = new ReplicationStreams({
         leaderVote: vote,
-        newClient: (id, node) => this.#network.newClient(id, node),
+        newClient: (id, node) => this.#streamClient(id, node),
         newReader: () => this.#store.reader(),
         ioAccepted: this.#ioAccepted,
         ioSubmitted: this.#ioSubmitted,
@@ -1034,6 +1035,22 @@ export class Raft<D, R> implements RaftApi<D, R> {
           fields,
         );
       }
+    }
+  }
+
+  /**
+   * A replication client for `id`. If the network cannot make one (e.g. an address it cannot parse),
+   * the failure is logged and the stream gets a client whose calls fail with `NetworkError`: that
+   * target is unreachable, the leader keeps running.
+   */
+  #streamClient(id: NodeId, node: Node): RaftNetwork {
+    try {
+      return this.#network.newClient(id, node);
+    } catch (err) {
+      this.#log.warn('cannot create a network client', { target: id, err: String(err) });
+      const fail = () =>
+        Promise.reject(new NetworkError(`no client to ${id}: ${String(err)}`, { cause: err }));
+      return { appendEntries: fail, vote: fail, fullSnapshot: fail };
     }
   }
 

@@ -1,0 +1,51 @@
+import { memoryLogStore, memoryStateMachine } from '@flotilla/memory';
+import { Raft } from '@flotilla/raft';
+import type { AppendEntriesResponse, NodeId, RaftNetworkFactory, VoteRequest } from '@flotilla/types';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Cmd, CONFIG, type KvState, nodesOf, type Resp } from './harness.ts';
+
+let nodes: Raft<Cmd, Resp>[] = [];
+afterEach(async () => {
+  for (const r of nodes) await r.shutdown();
+  nodes = [];
+});
+
+describe('a network that cannot reach one peer', () => {
+  it('a leader whose network cannot make a replication client for one peer keeps leading through the others', async () => {
+    const appends = new Map<NodeId, number>();
+    let made = 0;
+    const network: RaftNetworkFactory = {
+      newClient: (target) => {
+        // The first client to c (its vote client) works; every later one cannot be made.
+        if (target === 'c' && ++made > 1) throw new Error(`cannot parse the address of ${target}`);
+        return {
+          vote: async (req: VoteRequest) => ({ vote: req.vote, voteGranted: true, lastLogId: null }),
+          appendEntries: async (req): Promise<AppendEntriesResponse> => {
+            appends.set(target, (appends.get(target) ?? 0) + 1);
+            void req;
+            return { type: 'success' };
+          },
+          fullSnapshot: () => Promise.reject(new Error('no snapshots here')),
+        };
+      },
+    };
+    const raft = await Raft.create<Cmd, Resp>({
+      id: 'a',
+      config: CONFIG,
+      network,
+      logStore: memoryLogStore(),
+      stateMachine: memoryStateMachine<KvState, Cmd, Resp>({
+        initial: {},
+        apply: (s, d) => [{ ...s, [d.key]: d.value }, s[d.key] ?? null] as const,
+      }),
+    });
+    nodes.push(raft);
+    await raft.initialize(nodesOf(['a', 'b', 'c']));
+    await raft.trigger.elect();
+    await raft.wait({ timeoutMs: 10_000 }).state('Leader');
+    await raft.wait({ timeoutMs: 10_000 }).until(() => (appends.get('b') ?? 0) >= 3, 'appends to b');
+    expect(raft.metrics.current.error).toBeNull();
+    expect(raft.metrics.current.state).toBe('Leader');
+    expect(made).toBeGreaterThan(1);
+  });
+});
