@@ -80,3 +80,19 @@ export function winTerm2(e: Engine, voters: NodeId[] = ['a']): Command[] {
   e.onLocalIo({ type: 'flushed', ioId: 3 }, 502);
   return e.takeCommands();
 }
+
+/**
+ * The startup state of a follower of leader a in term 2 (committed vote): its log is 0-0, 1-1, 2-9,
+ * committed up to 2-9 but applied only up to 0-0, with voters a, b, c set at 0-0. Test helper.
+ */
+export function committedFollowerStartup(): EngineStartup {
+  return {
+    vote: { term: 2, nodeId: 'a', committed: true },
+    purged: null,
+    keyLogIds: [lid(0, 0), lid(1, 1), lid(2, 9)],
+    committed: lid(2, 9),
+    applied: lid(0, 0),
+    snapshot: null,
+    memberships: [{ logId: lid(0, 0), membership: members(['a', 'b', 'c']) }],
+  };
+}

@@ -1,5 +1,6 @@
-import type { SnapshotMeta } from '@flotilla/types';
+import type { LogId, SnapshotMeta } from '@flotilla/types';
 import { describe, expect, it } from 'vitest';
+import type { EngineStartup } from '../src/index.ts';
 import { lid, members, newEngine } from '../src/test-fixtures.ts';
 
 // Raft §7 (log compaction): a follower that installs the leader's snapshot discards the log the
@@ -14,22 +15,20 @@ const meta: SnapshotMeta = {
   lastMembership: { logId: lid(0, 0), membership: m3 },
   snapshotId: 'leader-snap',
 };
+/** Follower c's startup state: log 0-0, 2-9 .. 2-14 (2-13, 2-14 conflict with leader b's 3-12). */
+const startup = (applied: LogId, snapshot: SnapshotMeta | null): EngineStartup => ({
+  vote: leader3,
+  purged: null,
+  keyLogIds: [lid(0, 0), lid(2, 9), lid(2, 14)],
+  committed: lid(0, 0),
+  applied,
+  snapshot,
+  memberships: [{ logId: lid(0, 0), membership: m3 }],
+});
 
 describe('snapshot install and crashes', () => {
   it('hands the snapshot to the state machine before the purge that depends on it, and answers after both', () => {
-    const e = newEngine(
-      'c',
-      {},
-      {
-        vote: leader3,
-        purged: null,
-        keyLogIds: [lid(0, 0), lid(2, 9), lid(2, 14)],
-        committed: lid(0, 0),
-        applied: lid(0, 0),
-        snapshot: null,
-        memberships: [{ logId: lid(0, 0), membership: m3 }],
-      },
-    );
+    const e = newEngine('c', {}, startup(lid(0, 0), null));
     e.takeCommands();
     e.handleInstallSnapshot({ vote: leader3, meta }, 'r', 10);
     expect(e.takeCommands()).toEqual([
@@ -47,19 +46,7 @@ describe('snapshot install and crashes', () => {
   });
 
   it('startup: a snapshot installed whose log writes were lost replaces the stale log (crash after the install)', () => {
-    const e = newEngine(
-      'c',
-      {},
-      {
-        vote: leader3,
-        purged: null,
-        keyLogIds: [lid(0, 0), lid(2, 9), lid(2, 14)],
-        committed: lid(0, 0),
-        applied: lid(3, 12),
-        snapshot: meta,
-        memberships: [{ logId: lid(0, 0), membership: m3 }],
-      },
-    );
+    const e = newEngine('c', {}, startup(lid(3, 12), meta));
     expect(e.takeCommands()).toEqual([
       { type: 'truncateLog', ioId: 1, since: lid(2, 13) },
       { type: 'purgeLog', ioId: 2, upto: lid(3, 12) },

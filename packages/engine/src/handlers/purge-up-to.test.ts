@@ -1,22 +1,10 @@
 import { ErrorCode } from '@flotilla/types';
 import { describe, expect, it } from 'vitest';
-import { lid, members, newEngine } from '../test-fixtures.ts';
+import { committedFollowerStartup, lid, members, newEngine } from '../test-fixtures.ts';
 
 const m3 = members(['a', 'b', 'c']);
 const follower = () =>
-  newEngine(
-    'c',
-    { maxInSnapshotLogToKeep: 1000, purgeBatchSize: 50 },
-    {
-      vote: { term: 2, nodeId: 'a', committed: true },
-      purged: null,
-      keyLogIds: [lid(0, 0), lid(1, 1), lid(2, 9)],
-      committed: lid(2, 9),
-      applied: lid(0, 0),
-      snapshot: null,
-      memberships: [{ logId: lid(0, 0), membership: m3 }],
-    },
-  );
+  newEngine('c', { maxInSnapshotLogToKeep: 1000, purgeBatchSize: 50 }, committedFollowerStartup());
 
 describe('purgeUpTo', () => {
   it('purges exactly up to the index, bounded by the snapshot and the applied index, ignoring keep and batch size', () => {

@@ -1,21 +1,10 @@
 import type { SnapshotMeta } from '@flotilla/types';
 import { describe, expect, it } from 'vitest';
-import { lid, members, newEngine } from '../test-fixtures.ts';
+import { committedFollowerStartup, lid, members, newEngine } from '../test-fixtures.ts';
 
 const m3 = members(['a', 'b', 'c']);
 const leader2 = { term: 2, nodeId: 'a', committed: true };
-const follower = (config = {}) => {
-  const e = newEngine('c', config, {
-    vote: leader2,
-    purged: null,
-    keyLogIds: [lid(0, 0), lid(1, 1), lid(2, 9)],
-    committed: lid(2, 9),
-    applied: lid(0, 0),
-    snapshot: null,
-    memberships: [{ logId: lid(0, 0), membership: m3 }],
-  });
-  return e;
-};
+const follower = (config = {}) => newEngine('c', config, committedFollowerStartup());
 const meta = (last: ReturnType<typeof lid>, id = 's1'): SnapshotMeta => ({
   lastLogId: last,
   lastMembership: { logId: lid(0, 0), membership: m3 },
