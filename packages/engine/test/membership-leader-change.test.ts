@@ -1,4 +1,4 @@
-import type { Entry, Membership } from '@flotilla/types';
+import type { Entry, Membership, Vote } from '@flotilla/types';
 import { describe, expect, it } from 'vitest';
 import { Driver } from './driver.ts';
 
@@ -26,16 +26,20 @@ const configs = (d: Driver, id: string) =>
     .log.filter((e) => e.payload.type === 'membership')
     .map((e) => (e.payload as { membership: Membership }).membership.configs);
 
+/** Nodes a to e, each with the log `log` under vote `vote`. */
+const fiveNodes = (vote: Vote) =>
+  new Driver({
+    a: { vote, log },
+    b: { vote, log },
+    c: { vote, log },
+    d: { vote, log },
+    e: { vote, log },
+  });
+
 describe('a membership change across a leader change', () => {
   it('a new leader elected in the joint configuration commits it, then appends and commits the new one', () => {
     const vote = { term: 1, nodeId: 'a', committed: true };
-    const d = new Driver({
-      a: { vote, log },
-      b: { vote, log },
-      c: { vote, log },
-      d: { vote, log },
-      e: { vote, log },
-    });
+    const d = fiveNodes(vote);
     d.down.add('a'); // the leader that started the change crashed
     d.elect('c');
     d.settle();
@@ -52,13 +56,7 @@ describe('a membership change across a leader change', () => {
 
   it('a new leader that the new configuration removes finishes the change, then steps down', () => {
     const vote = { term: 1, nodeId: 'c', committed: true };
-    const d = new Driver({
-      a: { vote, log },
-      b: { vote, log },
-      c: { vote, log },
-      d: { vote, log },
-      e: { vote, log },
-    });
+    const d = fiveNodes(vote);
     d.down.add('c');
     d.elect('a'); // a voter of the old half only, elected by a, b (old half) and d, e (new half)
     d.settle();

@@ -1,26 +1,29 @@
 import type { Membership, Vote } from '@flotilla/types';
 import { describe, expect, it } from 'vitest';
-import type { PlantedBug } from '../src/index.ts';
+import type { Engine, EngineStartup, PlantedBug } from '../src/index.ts';
 import { lid, newEngine } from '../src/test-fixtures.ts';
 
 const ids = ['s1', 's2', 's3', 's4', 's5'];
 const m: Membership = { configs: [ids], nodes: Object.fromEntries(ids.map((id) => [id, { addr: id }])) };
 const mem = { logId: lid(0, 0), membership: m };
 
+/** Log 1-1, 2-2 (1-1 committed and applied) under vote `vote`: S1's and S3's state in Figure 8 (c). */
+const startup = (vote: Vote): EngineStartup => ({
+  vote,
+  purged: null,
+  keyLogIds: [lid(0, 0), lid(1, 1), lid(2, 2)],
+  committed: lid(1, 1),
+  applied: lid(1, 1),
+  snapshot: null,
+  memberships: [mem],
+});
+
 /** S1 in Figure 8 (c): log 1-1, 2-2 (its old term-2 entry), elected leader of term 4. */
 function s1(bugs: PlantedBug[] = []) {
   const e = newEngine(
     's1',
     { plantedBugs: new Set(bugs), maxPayloadEntries: 1 },
-    {
-      vote: { term: 3, nodeId: 's5', committed: false },
-      purged: null,
-      keyLogIds: [lid(0, 0), lid(1, 1), lid(2, 2)],
-      committed: lid(1, 1),
-      applied: lid(1, 1),
-      snapshot: null,
-      memberships: [mem],
-    },
+    startup({ term: 3, nodeId: 's5', committed: false }),
   );
   e.elect(100);
   e.onLocalIo({ type: 'flushed', ioId: 1 }, 100);
@@ -32,37 +35,30 @@ function s1(bugs: PlantedBug[] = []) {
   return e;
 }
 
+/** S2 and S3 acknowledge 2-2 at 103 (probes 1 and 2, sent at 102): S1 has it on a majority. */
+function replicateOldEntry(e: Engine): void {
+  e.onReplicationProgress(
+    's2',
+    { inflightId: 1, result: { type: 'matched', matching: lid(2, 2), sentAt: 102 } },
+    103,
+  );
+  e.onReplicationProgress(
+    's3',
+    { inflightId: 2, result: { type: 'matched', matching: lid(2, 2), sentAt: 102 } },
+    103,
+  );
+}
+
 describe('Raft §5.4.2, Figure 8: a leader never commits an older term entry by counting replicas', () => {
   it('(c) S1 at term 4 replicates 2-2 to a majority but does not commit it', () => {
     const e = s1();
-    e.onReplicationProgress(
-      's2',
-      { inflightId: 1, result: { type: 'matched', matching: lid(2, 2), sentAt: 102 } },
-      103,
-    );
-    e.onReplicationProgress(
-      's3',
-      { inflightId: 2, result: { type: 'matched', matching: lid(2, 2), sentAt: 102 } },
-      103,
-    );
+    replicateOldEntry(e);
     expect(e.committed()).toEqual(lid(1, 1));
     expect(e.takeCommands().filter((c) => c.type === 'saveCommittedAndApply')).toEqual([]);
   });
 
   it('(d) S5 (last log 3-2) can still win S3 over and overwrite 2-2, so committing it would have been unsafe', () => {
-    const s3 = newEngine(
-      's3',
-      {},
-      {
-        vote: { term: 4, nodeId: 's1', committed: true },
-        purged: null,
-        keyLogIds: [lid(0, 0), lid(1, 1), lid(2, 2)],
-        committed: lid(1, 1),
-        applied: lid(1, 1),
-        snapshot: null,
-        memberships: [mem],
-      },
-    );
+    const s3 = newEngine('s3', {}, startup({ term: 4, nodeId: 's1', committed: true }));
     s3.takeCommands();
     const v5: Vote = { term: 5, nodeId: 's5', committed: false };
     s3.handleVoteRequest({ vote: v5, lastLogId: lid(3, 2) }, 'r', 10_000);
@@ -95,16 +91,7 @@ describe('Raft §5.4.2, Figure 8: a leader never commits an older term entry by 
 
   it('(e) once its own term-4 entry reaches a majority, 2-2 commits with it', () => {
     const e = s1();
-    e.onReplicationProgress(
-      's2',
-      { inflightId: 1, result: { type: 'matched', matching: lid(2, 2), sentAt: 102 } },
-      103,
-    );
-    e.onReplicationProgress(
-      's3',
-      { inflightId: 2, result: { type: 'matched', matching: lid(2, 2), sentAt: 102 } },
-      103,
-    );
+    replicateOldEntry(e);
     // Converged targets switch to pipelines: s2 gets inflight 5, s3 inflight 6 (ids 3, 4 went to s4, s5).
     e.onReplicationProgress(
       's2',
@@ -126,16 +113,7 @@ describe('Raft §5.4.2, Figure 8: a leader never commits an older term entry by 
 
   it('the planted bug commitOldTermByCount does commit 2-2 in (c) (the switch works)', () => {
     const e = s1(['commitOldTermByCount']);
-    e.onReplicationProgress(
-      's2',
-      { inflightId: 1, result: { type: 'matched', matching: lid(2, 2), sentAt: 102 } },
-      103,
-    );
-    e.onReplicationProgress(
-      's3',
-      { inflightId: 2, result: { type: 'matched', matching: lid(2, 2), sentAt: 102 } },
-      103,
-    );
+    replicateOldEntry(e);
     expect(e.committed()).toEqual(lid(2, 2));
   });
 });
