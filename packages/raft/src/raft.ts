@@ -878,11 +878,7 @@ export class Raft<D, R> implements RaftApi<D, R> {
     for (const [id, client] of this.#voteClients) {
       if (getNode(m, id) !== undefined) continue;
       this.#voteClients.delete(id);
-      void client
-        .close?.()
-        .catch((err: unknown) =>
-          this.#log.debug('closing a vote client failed', { target: id, err: String(err) }),
-        );
+      this.#closeClient(id, client);
     }
   }
 
@@ -1036,6 +1032,15 @@ export class Raft<D, R> implements RaftApi<D, R> {
         );
       }
     }
+  }
+
+  /** Closes a client without waiting; a failure (also a synchronous throw) is only logged. */
+  #closeClient(id: NodeId, client: RaftNetwork): void {
+    const close = client.close?.bind(client);
+    if (close === undefined) return;
+    settle(close).catch((err: unknown) =>
+      this.#log.debug('closing a network client failed', { target: id, err: String(err) }),
+    );
   }
 
   /**
@@ -1296,9 +1301,14 @@ export class Raft<D, R> implements RaftApi<D, R> {
         : new StoppedError(`the node stopped: ${err.message}`, { cause: err });
     this.#stoppedAs = stopped;
     if (this.#tickTimer !== null) this.#clock.clearTimeout(this.#tickTimer);
-    this.#streams?.closeAll();
+    try {
+      this.#streams?.closeAll();
+    } catch (e) {
+      // Settling every pending call below matters more than a transport's failing close.
+      this.#log.debug('closing the replication streams failed', { err: String(e) });
+    }
     this.#streams = null;
-    for (const c of this.#voteClients.values()) void c.close?.().catch(() => {});
+    for (const [id, c] of this.#voteClients) this.#closeClient(id, c);
     this.#voteClients.clear();
     const unknown = (w: PendingWrite<R>) =>
       w.reject(new OutcomeUnknownError(w.logId, `the node stopped: ${err.message}`, { cause: err }));

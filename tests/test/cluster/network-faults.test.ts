@@ -48,4 +48,37 @@ describe('a network that cannot reach one peer', () => {
     expect(raft.metrics.current.state).toBe('Leader');
     expect(made).toBeGreaterThan(1);
   });
+
+  it('a client whose close throws synchronously does not break shutdown', async () => {
+    const network: RaftNetworkFactory = {
+      newClient: () => ({
+        vote: async (req: VoteRequest) => ({ vote: req.vote, voteGranted: false, lastLogId: null }),
+        appendEntries: () => Promise.reject(new Error('down')),
+        fullSnapshot: () => Promise.reject(new Error('down')),
+        close: () => {
+          throw new Error('close failed synchronously');
+        },
+      }),
+    };
+    const raft = await Raft.create<Cmd, Resp>({
+      id: 'a',
+      config: CONFIG,
+      network,
+      logStore: memoryLogStore(),
+      stateMachine: memoryStateMachine<KvState, Cmd, Resp>({
+        initial: {},
+        apply: (s, d) => [{ ...s, [d.key]: d.value }, s[d.key] ?? null] as const,
+      }),
+    });
+    nodes.push(raft);
+    await raft.initialize(nodesOf(['a', 'b', 'c']));
+    await raft.trigger.elect(); // creates the vote clients
+    const waiting = raft
+      .wait({ timeoutMs: 60_000 })
+      .state('Leader')
+      .catch((e: unknown) => e);
+    await expect(raft.shutdown()).resolves.toBeUndefined();
+    expect(await waiting).toMatchObject({ code: 'STOPPED' });
+    expect(raft.metrics.current.state).toBe('Shutdown');
+  });
 });
