@@ -1,6 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expect } from 'vitest';
+import type { KvClient } from '../src/client.ts';
 import { LocalCluster } from '../src/local-cluster.ts';
 
 /** Node arguments for tests: heartbeat 100 ms, elections 1–2 s (shared, busy machines). */
@@ -46,5 +48,35 @@ export async function eventually<T>(
     }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last error: ${String(last)}`);
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A log id as the metrics endpoint renders it (JSON), or `null` for none. */
+export type LogIdJson = { term: number; index: number } | null;
+
+/** Writes `k<i>` = `v<i>` for `from <= i < to` through `c`, eight writes in flight at a time. */
+export async function writeKeys(c: KvClient, from: number, to: number): Promise<void> {
+  let next = from;
+  const worker = async () => {
+    while (next < to) {
+      const i = next++;
+      await c.write({ Set: { key: `k${i}`, value: `v${i}` } });
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+}
+
+/** Asserts that each node of `ids` reads `v<i>` for every key `k<i>`, `0 <= i < n`. */
+export async function expectAllKeys(
+  cluster: LocalCluster,
+  c: KvClient,
+  ids: number[],
+  n: number,
+): Promise<void> {
+  for (const id of ids) {
+    const addr = cluster.addr(id);
+    const values = await Promise.all(Array.from({ length: n }, (_, i) => c.read(addr, `k${i}`)));
+    const wrong = values.map((v, i) => [i, v] as const).filter(([i, v]) => v !== `v${i}`);
+    expect({ id, wrong }).toEqual({ id, wrong: [] });
   }
 }

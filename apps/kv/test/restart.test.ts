@@ -1,29 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { KvClient } from '../src/client.ts';
-import type { LocalCluster } from '../src/local-cluster.ts';
-import { eventually, tempCluster } from './helpers.ts';
-
-type LogIdJson = { term: number; index: number } | null;
-
-async function writeKeys(c: KvClient, from: number, to: number): Promise<void> {
-  let next = from;
-  const worker = async () => {
-    while (next < to) {
-      const i = next++;
-      await c.write({ Set: { key: `k${i}`, value: `v${i}` } });
-    }
-  };
-  await Promise.all(Array.from({ length: 8 }, worker));
-}
-
-async function expectAllKeys(cluster: LocalCluster, c: KvClient, ids: number[], n: number): Promise<void> {
-  for (const id of ids) {
-    const addr = cluster.addr(id);
-    const values = await Promise.all(Array.from({ length: n }, (_, i) => c.read(addr, `k${i}`)));
-    const wrong = values.map((v, i) => [i, v] as const).filter(([i, v]) => v !== `v${i}`);
-    expect({ id, wrong }).toEqual({ id, wrong: [] });
-  }
-}
+import { eventually, expectAllKeys, type LogIdJson, tempCluster, writeKeys } from './helpers.ts';
 
 describe('durability (real processes, files, SIGKILL)', () => {
   it('every node SIGKILLed and restarted with its data dir comes back with every write', async () => {
