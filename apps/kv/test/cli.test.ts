@@ -17,21 +17,33 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
   });
 }
 
+/**
+ * Spawns `flotilla-kv cluster <args>`; `banner()` waits (60 s at most) until it printed that Ctrl-C
+ * stops the cluster and returns its output so far, or rejects if it exited or took longer.
+ */
+function startCluster(args: string[]) {
+  const proc = spawn(process.execPath, [BIN_PATH, 'cluster', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout.on('data', (d) => (out += d));
+  const banner = async (): Promise<string> => {
+    const deadline = Date.now() + 60_000;
+    while (!out.includes('Ctrl-C stops the cluster.')) {
+      if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`cluster did not start:\n${out}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return out;
+  };
+  return { proc, banner };
+}
+
 describe('flotilla-kv cluster and bench commands (real processes)', () => {
   it('cluster starts and initializes 3 nodes, bench drives it, Ctrl-C stops everything', async () => {
-    const proc = spawn(process.execPath, [BIN_PATH, 'cluster', '--nodes', '3'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    proc.stdout.on('data', (d) => (out += d));
+    const { proc, banner } = startCluster(['--nodes', '3']);
     const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
     try {
-      const deadline = Date.now() + 60_000;
-      while (!out.includes('Ctrl-C stops the cluster.')) {
-        if (Date.now() > deadline || proc.exitCode !== null)
-          throw new Error(`cluster did not start:\n${out}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      const out = await banner();
       const addrs = [...out.matchAll(/node (\d) {2}http:\/\/([\d.:]+)\//g)].map((m) => m[2] as string);
       expect(addrs).toHaveLength(3);
       const dashboard = /dashboard: http:\/\/([\d.:]+)\//.exec(out)?.[1];
@@ -71,18 +83,9 @@ describe('flotilla-kv cluster and bench commands (real processes)', () => {
 
   it('nodes of a SIGKILLed cluster command stop by themselves', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'kv-cli-test-'));
-    const proc = spawn(process.execPath, [BIN_PATH, 'cluster', '--nodes', '1', '--dir', dir], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    proc.stdout.on('data', (d) => (out += d));
+    const { proc, banner } = startCluster(['--nodes', '1', '--dir', dir]);
     try {
-      const deadline = Date.now() + 60_000;
-      while (!out.includes('Ctrl-C stops the cluster.')) {
-        if (Date.now() > deadline || proc.exitCode !== null)
-          throw new Error(`cluster did not start:\n${out}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      const out = await banner();
       const addr = /dashboard: http:\/\/([\d.:]+)\//.exec(out)?.[1] as string;
       const client = new KvClient([addr], { requestTimeoutMs: 1000 });
       expect((await client.call(addr, '/health')).status).toBe(200);
