@@ -50,7 +50,7 @@ export class LogIndex {
 
   #grow(): void {
     const need = this.#len + 1;
-    let cap = this.#offsets.length;
+    const cap = this.#offsets.length;
     if (this.#head > 0 && this.#len < cap / 2) {
       // Enough room once compacted.
       this.#offsets.copyWithin(0, this.#head, this.#head + this.#len);
@@ -58,7 +58,11 @@ export class LogIndex {
       this.#head = 0;
       return;
     }
-    cap = Math.max(cap * 2, need);
+    this.#reallocate(Math.max(cap * 2, need));
+  }
+
+  /** Moves the live entries into fresh arrays of capacity `cap` (at least `#len`), starting at 0. */
+  #reallocate(cap: number): void {
     const o = new Uint32Array(cap);
     const s = new Uint32Array(cap);
     o.set(this.#offsets.subarray(this.#head, this.#head + this.#len));
@@ -123,14 +127,7 @@ export class LogIndex {
     this.#runStarts[0] = index;
     // Give memory back once mostly empty.
     if (this.#offsets.length > 4096 && this.#len < this.#offsets.length / 4) {
-      const cap = Math.max(1024, this.#len * 2);
-      const o = new Uint32Array(cap);
-      const s = new Uint32Array(cap);
-      o.set(this.#offsets.subarray(this.#head, this.#head + this.#len));
-      s.set(this.#sizes.subarray(this.#head, this.#head + this.#len));
-      this.#offsets = o;
-      this.#sizes = s;
-      this.#head = 0;
+      this.#reallocate(Math.max(1024, this.#len * 2));
     }
   }
 
