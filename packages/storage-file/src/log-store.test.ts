@@ -1,19 +1,15 @@
 import { readdir } from 'node:fs/promises';
 import type { Entry } from '@flotilla/types';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { appendDurable, entries, entry, tempDir } from '../test/helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { appendDurable, entries, entry, tempDirPerTest } from '../test/helpers.ts';
 import { nodeFileIO } from './file-io.ts';
 import { fileLogStore } from './log-store.ts';
 import { encodeMeta, META_FILE, META_TMP_FILE, writeAtomic } from './meta.ts';
 import { parseSegmentName } from './segment.ts';
 
-let dir: string;
-let cleanup: () => Promise<void>;
-beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
-});
-afterEach(async () => {
-  await cleanup();
+let dir = '';
+tempDirPerTest((d) => {
+  dir = d;
 });
 
 describe('fileLogStore on the real file system', () => {

@@ -2,18 +2,14 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SnapshotMeta } from '@flotilla/types';
 import { collectSnapshotData, snapshotDataOf } from '@flotilla/types';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { tempDir } from '../test/helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { tempDirPerTest } from '../test/helpers.ts';
 import { CrashFileIO } from './crash-file-io.ts';
 import { fileSnapshotStore } from './snapshot-store.ts';
 
-let dir: string;
-let cleanup: () => Promise<void>;
-beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
-});
-afterEach(async () => {
-  await cleanup();
+let dir = '';
+tempDirPerTest((d) => {
+  dir = d;
 });
 
 function meta(i: number): SnapshotMeta {

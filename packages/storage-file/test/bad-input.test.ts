@@ -1,17 +1,13 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CrashFileIO } from '../src/crash-file-io.ts';
 import { fileLogStore } from '../src/log-store.ts';
-import { tempDir } from './helpers.ts';
+import { tempDirPerTest } from './helpers.ts';
 
-let dir: string;
-let cleanup: () => Promise<void>;
-beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
-});
-afterEach(async () => {
-  await cleanup();
+let dir = '';
+tempDirPerTest((d) => {
+  dir = d;
 });
 
 describe('directories that are not usable stores', () => {

@@ -1,18 +1,14 @@
 import { basename } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { type FileIO, nodeFileIO } from '../src/file-io.ts';
 import { fileLogStore } from '../src/log-store.ts';
 import { META_FILE } from '../src/meta.ts';
 import { GatedIO } from './gated-io.ts';
-import { appendDurable, entries, tempDir } from './helpers.ts';
+import { appendDurable, entries, tempDirPerTest } from './helpers.ts';
 
-let dir: string;
-let cleanup: () => Promise<void>;
-beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
-});
-afterEach(async () => {
-  await cleanup();
+let dir = '';
+tempDirPerTest((d) => {
+  dir = d;
 });
 
 /** Wraps `inner` to record segment syncs and meta-file replaces, in the order they complete. */

@@ -2,11 +2,28 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Entry } from '@flotilla/types';
+import { afterEach, beforeEach } from 'vitest';
 
 /** A fresh temporary directory and its cleanup. */
 export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'flotilla-sf-'));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Gives each test of the calling file its own fresh temporary directory: before the test one is made
+ * and handed to `use`; after the test it is removed.
+ */
+export function tempDirPerTest(use: (dir: string) => void): void {
+  let cleanup: (() => Promise<void>) | undefined;
+  beforeEach(async () => {
+    const t = await tempDir();
+    cleanup = t.cleanup;
+    use(t.dir);
+  });
+  afterEach(async () => {
+    await cleanup?.();
+  });
 }
 
 /** A normal entry whose data encodes its own id (so a wrong entry never looks right). */
