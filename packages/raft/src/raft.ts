@@ -426,8 +426,9 @@ export class Raft<D, R> implements RaftApi<D, R> {
 
   /** Stops the node. Pending writes fail with `OutcomeUnknown`; later calls with `Stopped`. */
   async shutdown(): Promise<void> {
-    if (this.#stopped) return;
-    this.#stop(new StoppedError('the node was shut down'));
+    if (!this.#stopped) this.#stop(new StoppedError('the node was shut down'));
+    // Also after a fatal error: resolve only once no storage or state-machine call is running, so
+    // the caller may close its stores.
     await this.#worker.stop();
     await this.#ioChain.catch(() => {});
   }

@@ -1,6 +1,18 @@
-import { ErrorCode } from '@flotilla/types';
+import { memoryLogStore, memoryStateMachine } from '@flotilla/memory';
+import { Raft } from '@flotilla/raft';
+import { ErrorCode, type RaftLogStorage } from '@flotilla/types';
 import { afterEach, describe, expect, it } from 'vitest';
-import { codeOf, delay, TestCluster } from './harness.ts';
+import {
+  type Cmd,
+  CONFIG,
+  codeOf,
+  delay,
+  type KvState,
+  nodesOf,
+  type Resp,
+  TestCluster,
+  WAIT,
+} from './harness.ts';
 
 let c: TestCluster | null = null;
 afterEach(async () => {
@@ -56,5 +68,59 @@ describe('a stop settles everything', () => {
     expect(await codeOf(l.raft.trigger.elect())).toBe(ErrorCode.Stopped);
     expect(await codeOf(l.raft.addLearner('d', { addr: 'd' }))).toBe(ErrorCode.Stopped);
     expect(await codeOf(l.raft.appendEntries({} as never))).toBe(ErrorCode.Stopped);
+  });
+
+  it('shutdown after a fatal error resolves only once the storage call in progress returned', async () => {
+    const inner = memoryLogStore();
+    let armed = false;
+    let openGate: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      openGate = r;
+    });
+    let appendReturned = false;
+    // Once armed, an append reports a failed flush at once but returns only when the gate opens.
+    const store: RaftLogStorage = {
+      getLogState: () => inner.getLogState(),
+      readVote: () => inner.readVote(),
+      saveVote: (v) => inner.saveVote(v),
+      truncate: (since) => inner.truncate(since),
+      purge: (upto) => inner.purge(upto),
+      reader: () => inner.reader(),
+      append: async (entries, onFlushed) => {
+        if (!armed) return inner.append(entries, onFlushed);
+        await inner.append(entries, () => {});
+        onFlushed(new Error('disk gone'));
+        await gate;
+        appendReturned = true;
+      },
+    };
+    const raft = await Raft.create<Cmd, Resp>({
+      id: 'solo',
+      config: CONFIG,
+      network: { newClient: () => ({}) as never },
+      logStore: store,
+      stateMachine: memoryStateMachine<KvState, Cmd, Resp>({
+        initial: {},
+        apply: (st, d) => [{ ...st, [d.key]: d.value }, st[d.key] ?? null] as const,
+      }),
+    });
+    await raft.initialize(nodesOf(['solo']));
+    await raft.wait(WAIT).state('Leader');
+    armed = true;
+    const doomed = codeOf(raft.clientWrite({ key: 'x', value: 1 }));
+    await raft
+      .wait(WAIT)
+      .until((m) => m.error !== null, 'the fatal error')
+      .catch(() => null);
+    expect(await doomed).toBe(ErrorCode.OutcomeUnknown);
+    let done = false;
+    const shut = raft.shutdown().then(() => {
+      done = true;
+    });
+    await delay(200);
+    expect(done).toBe(false);
+    openGate();
+    await shut;
+    expect(appendReturned).toBe(true);
   });
 });
