@@ -620,14 +620,7 @@ export class FileLogStore implements RaftLogStorage {
             op.resolve();
           } else {
             await this.#writeMeta(op.meta);
-            for (const s of op.deleted) {
-              s.deleted = true;
-              await s.closeHandle();
-              await this.#io.unlink(s.path).catch((err: unknown) => {
-                if (errnoOf(err) !== 'ENOENT') throw err;
-              });
-            }
-            if (op.deleted.length > 0) await this.#io.fsyncDir(this.dir);
+            await this.#removeSegments(op.deleted);
             done++;
             op.resolve();
           }
@@ -707,17 +700,25 @@ export class FileLogStore implements RaftLogStorage {
     this.#stats.metaWrites++;
   }
 
-  async #applyTruncate(op: TruncateOp): Promise<void> {
-    // Remove later segments first (and make that durable), then cut the tail: a crash in between
-    // leaves a longer tail segment, never a gap.
-    for (const s of op.deleted) {
+  /**
+   * Marks `segments` deleted, closes and unlinks their files (one already gone is fine), then makes
+   * the removals durable with one directory sync (none when `segments` is empty).
+   */
+  async #removeSegments(segments: Segment[]): Promise<void> {
+    for (const s of segments) {
       s.deleted = true;
       await s.closeHandle();
       await this.#io.unlink(s.path).catch((err: unknown) => {
         if (errnoOf(err) !== 'ENOENT') throw err;
       });
     }
-    if (op.deleted.length > 0) await this.#io.fsyncDir(this.dir);
+    if (segments.length > 0) await this.#io.fsyncDir(this.dir);
+  }
+
+  async #applyTruncate(op: TruncateOp): Promise<void> {
+    // Remove later segments first (and make that durable), then cut the tail: a crash in between
+    // leaves a longer tail segment, never a gap.
+    await this.#removeSegments(op.deleted);
     if (op.tail !== null && !op.tail.deleted) {
       const h = await op.tail.open(this.#io);
       await h.truncate(op.keepSize);
