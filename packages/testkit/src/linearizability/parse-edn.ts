@@ -1,5 +1,6 @@
 import { InvalidRequestError } from '@flotilla/types';
 import type { KvInput, KvOutput } from './kv.ts';
+import { type PendingCall, settlePendingAsUnknown } from './parse-pending.ts';
 import type { Operation } from './types.ts';
 import { UNKNOWN } from './types.ts';
 
@@ -91,14 +92,8 @@ function keyword(v: EdnScalar | undefined): string | undefined {
  *   completion that does not match a pending call.
  */
 export function parseKvEdnHistory(text: string): Operation<KvInput, KvOutput>[] {
-  interface Pending {
-    readonly clientId: number;
-    readonly input: KvInput;
-    readonly call: number;
-    readonly slot: number;
-  }
   const ops: (Operation<KvInput, KvOutput> | null | undefined)[] = [];
-  const pending = new Map<number, Pending>();
+  const pending = new Map<number, PendingCall<KvInput>>();
   const lines = text.split('\n');
   for (let n = 0; n < lines.length; n++) {
     const line = (lines[n] as string).trim();
@@ -153,14 +148,6 @@ export function parseKvEdnHistory(text: string): Operation<KvInput, KvOutput>[] 
       ops[p.slot] = { ...base, output: {}, return: n + 1 };
     }
   }
-  for (const p of pending.values()) {
-    ops[p.slot] = {
-      clientId: p.clientId,
-      input: p.input,
-      output: UNKNOWN,
-      call: p.call,
-      return: Number.POSITIVE_INFINITY,
-    };
-  }
+  settlePendingAsUnknown(ops, pending.values());
   return ops.filter((op): op is Operation<KvInput, KvOutput> => op != null);
 }

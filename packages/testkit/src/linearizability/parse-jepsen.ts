@@ -1,4 +1,5 @@
 import { InvalidRequestError } from '@flotilla/types';
+import { type PendingCall, settlePendingAsUnknown } from './parse-pending.ts';
 import type { RegisterInput, RegisterOutput, RegisterValue } from './register.ts';
 import type { Operation } from './types.ts';
 import { UNKNOWN } from './types.ts';
@@ -40,12 +41,8 @@ function parseInput(f: string, arg: string, where: string): RegisterInput {
  *   pending call, a second call from a busy process, a mismatched function or a malformed value.
  */
 export function parseJepsenEtcdLog(text: string): Operation<RegisterInput, RegisterOutput>[] {
-  interface Pending {
-    readonly clientId: number;
+  interface Pending extends PendingCall<RegisterInput> {
     readonly f: string;
-    readonly input: RegisterInput;
-    readonly call: number;
-    readonly slot: number;
   }
   const ops: (Operation<RegisterInput, RegisterOutput> | undefined)[] = [];
   const pending = new Map<number, Pending>();
@@ -82,14 +79,6 @@ export function parseJepsenEtcdLog(text: string): Operation<RegisterInput, Regis
       ops[p.slot] = { ...base, output: { ok: true }, return: n + 1 };
     }
   }
-  for (const p of pending.values()) {
-    ops[p.slot] = {
-      clientId: p.clientId,
-      input: p.input,
-      output: UNKNOWN,
-      call: p.call,
-      return: Number.POSITIVE_INFINITY,
-    };
-  }
+  settlePendingAsUnknown(ops, pending.values());
   return ops as Operation<RegisterInput, RegisterOutput>[];
 }
