@@ -1,5 +1,6 @@
-import type { Entry } from '@flotilla/types';
+import type { AppendEntriesResponse, Entry } from '@flotilla/types';
 import { describe, expect, it } from 'vitest';
+import type { Command } from '../command.ts';
 import { lid, members, newEngine } from '../test-fixtures.ts';
 
 const m3 = members(['a', 'b', 'c']);
@@ -24,6 +25,14 @@ const follower = () => {
   return e;
 };
 
+/** The command answering request `'r'` with `response`: at once, or once io `flushed` is flushed. */
+const answer = (response: AppendEntriesResponse, flushed: number | null = null): Command => ({
+  type: 'respond',
+  when: flushed === null ? null : { type: 'ioFlushed', ioId: flushed },
+  reply: 'r',
+  response: { type: 'appendEntries', response },
+});
+
 describe('following handler', () => {
   it('Raft §5.3: truncates at the first conflicting entry, appends the rest, answers after the flush', () => {
     const e = follower();
@@ -41,12 +50,7 @@ describe('following handler', () => {
       { type: 'truncateLog', ioId: 1, since: lid(2, 3) },
       { type: 'appendEntries', ioId: 2, vote: leader2, entries: [blank(2, 3), blank(2, 4)] },
       { type: 'saveCommittedAndApply', prevCommitted: lid(1, 1), committed: lid(2, 4) },
-      {
-        type: 'respond',
-        when: { type: 'ioFlushed', ioId: 2 },
-        reply: 'r',
-        response: { type: 'appendEntries', response: { type: 'success' } },
-      },
+      answer({ type: 'success' }, 2),
     ]);
     expect(e.lastLogId()).toEqual(lid(2, 4));
   });
@@ -58,14 +62,7 @@ describe('following handler', () => {
       'r',
       10,
     );
-    expect(e.takeCommands()).toEqual([
-      {
-        type: 'respond',
-        when: null,
-        reply: 'r',
-        response: { type: 'appendEntries', response: { type: 'conflict' } },
-      },
-    ]);
+    expect(e.takeCommands()).toEqual([answer({ type: 'conflict' })]);
   });
 
   it('commits no further than what it accepted from this leader', () => {
@@ -76,14 +73,7 @@ describe('following handler', () => {
       'r',
       10,
     );
-    expect(e.takeCommands()).toEqual([
-      {
-        type: 'respond',
-        when: null,
-        reply: 'r',
-        response: { type: 'appendEntries', response: { type: 'success' } },
-      },
-    ]);
+    expect(e.takeCommands()).toEqual([answer({ type: 'success' })]);
     expect(e.committed()).toEqual(lid(1, 1));
   });
 
@@ -91,14 +81,7 @@ describe('following handler', () => {
     const e = follower();
     const old = { term: 1, nodeId: 'b', committed: true };
     e.handleAppendEntries({ vote: old, prevLogId: lid(1, 1), entries: [], leaderCommit: null }, 'r', 10);
-    expect(e.takeCommands()).toEqual([
-      {
-        type: 'respond',
-        when: null,
-        reply: 'r',
-        response: { type: 'appendEntries', response: { type: 'higherVote', vote: leader2 } },
-      },
-    ]);
+    expect(e.takeCommands()).toEqual([answer({ type: 'higherVote', vote: leader2 })]);
   });
 
   it('adopts a newer leader: saves its vote first, skips entries it already has', () => {
@@ -117,12 +100,7 @@ describe('following handler', () => {
     expect(e.takeCommands()).toEqual([
       { type: 'saveVote', ioId: 1, vote: leader3 },
       { type: 'appendEntries', ioId: 2, vote: leader3, entries: [blank(3, 4)] },
-      {
-        type: 'respond',
-        when: { type: 'ioFlushed', ioId: 2 },
-        reply: 'r',
-        response: { type: 'appendEntries', response: { type: 'success' } },
-      },
+      answer({ type: 'success' }, 2),
     ]);
     expect(e.currentLeader()).toBe('b');
   });
@@ -147,11 +125,6 @@ describe('following handler', () => {
       'r',
       10,
     );
-    expect(e.takeCommands().at(-1)).toEqual({
-      type: 'respond',
-      when: null,
-      reply: 'r',
-      response: { type: 'appendEntries', response: { type: 'success' } },
-    });
+    expect(e.takeCommands().at(-1)).toEqual(answer({ type: 'success' }));
   });
 });
