@@ -96,7 +96,10 @@ export interface Trigger {
   elect(): Promise<void>;
   /** Send heartbeats now (leader only). */
   heartbeat(): Promise<void>;
-  /** Build a snapshot now; resolves with its last log id. */
+  /**
+   * Build a snapshot now; resolves with the last log id of a snapshot covering at least everything
+   * applied when it was called (if a build is already running, another one follows it).
+   */
   snapshot(): Promise<LogId | null>;
   /**
    * Purge this node's log up to index `upto` inclusive, never past the applied index (waits while a

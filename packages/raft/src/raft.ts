@@ -166,7 +166,8 @@ export class Raft<D, R> implements RaftApi<D, R> {
   readonly #heartbeatsQueued = new Map<NodeId, { at: number; matching: LogId | null }[]>();
   /** The `seq` of the last log reversion reported through the logger. */
   #reversionsReported = 0;
-  readonly #snapshotWaiters: { resolve(l: LogId | null): void; reject(e: Error): void }[] = [];
+  /** `trigger.snapshot` calls: each waits for a snapshot covering what was applied when it asked. */
+  #snapshotWaiters: { atLeast: LogId | null; resolve(l: LogId | null): void; reject(e: Error): void }[] = [];
   /** Settles when the latest snapshot install handed to the worker finished (`null`: none running). */
   #installing: Promise<void> | null = null;
   readonly #startedInstalls = new WeakSet<Command>();
@@ -816,14 +817,18 @@ export class Raft<D, R> implements RaftApi<D, R> {
   }
 
   #onSnapshotBuilt(meta: SnapshotMeta | null, err?: Error): void {
-    const waiters = this.#snapshotWaiters.splice(0);
     if (meta === null) {
+      const waiters = this.#snapshotWaiters.splice(0);
       this.#log.warn('snapshot build failed', { err: String(err) });
       for (const w of waiters) w.reject(err ?? new Error('snapshot build failed'));
       return;
     }
     this.#engine.onSnapshotBuilt(meta);
-    for (const w of waiters) w.resolve(meta.lastLogId);
+    // A build that started before a waiter asked may not cover it: that waiter waits for the next
+    // build (the worker runs one after a build asked for while another ran).
+    const covered = this.#snapshotWaiters.filter((w) => compareLogId(meta.lastLogId, w.atLeast) >= 0);
+    this.#snapshotWaiters = this.#snapshotWaiters.filter((w) => !covered.includes(w));
+    for (const w of covered) w.resolve(meta.lastLogId);
     this.#releasePostponed();
   }
 
@@ -855,7 +860,8 @@ export class Raft<D, R> implements RaftApi<D, R> {
   #triggerSnapshot(): Promise<LogId | null> {
     this.#ensureRunning();
     return new Promise((resolve, reject) => {
-      this.#snapshotWaiters.push({ resolve, reject });
+      // Registered at once, so a stop before the loop runs the build still settles it.
+      this.#snapshotWaiters.push({ atLeast: this.#engine.applied(), resolve, reject });
       this.#enqueue(() => this.#worker.buildSnapshot());
     });
   }

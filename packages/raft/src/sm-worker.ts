@@ -64,6 +64,8 @@ export class StateMachineWorker<D, R> {
   private stopped = false;
   private lastApplied: LogId | null;
   private building: Promise<void> | null = null;
+  /** A build was asked for while one ran: run another once it finishes (it covers later applies). */
+  private buildAgain = false;
 
   constructor(opts: {
     stateMachine: RaftStateMachine<D, R>;
@@ -205,7 +207,11 @@ export class StateMachineWorker<D, R> {
   }
 
   private runBuild(): void {
-    if (this.building) return; // one build at a time; the running one covers what was applied
+    if (this.building) {
+      // One build at a time; the running one may not cover what was applied since it started.
+      this.buildAgain = true;
+      return;
+    }
     const builder = this.sm.snapshotBuilder();
     this.building = (async () => {
       try {
@@ -215,6 +221,10 @@ export class StateMachineWorker<D, R> {
         this.events.snapshotBuilt(null, err instanceof Error ? err : new Error(String(err)));
       } finally {
         this.building = null;
+        if (this.buildAgain) {
+          this.buildAgain = false;
+          this.push({ type: 'build' });
+        }
       }
     })();
   }
