@@ -140,6 +140,19 @@ describe('StateMachineWorker', () => {
     await settle();
     expect(f.built.map((m) => m?.lastLogId)).toEqual([{ term: 1, index: 3 }]);
   });
+  it('a build asked for while one runs is run after it, covering the later applies', async () => {
+    const f = fixture(10);
+    f.worker.apply(null, { term: 1, index: 3 });
+    f.worker.buildSnapshot();
+    f.worker.apply({ term: 1, index: 3 }, { term: 1, index: 9 });
+    await settle();
+    f.worker.buildSnapshot(); // the first build still waits
+    f.release();
+    await settle();
+    f.release();
+    await settle();
+    expect(f.built.map((m) => m?.lastLogId?.index)).toEqual([3, 9]);
+  });
   it('installs snapshots in order with applies and skips what they cover', async () => {
     const f = fixture(10);
     const meta: SnapshotMeta = {
