@@ -679,15 +679,17 @@ export class Raft<D, R> implements RaftApi<D, R> {
       }
       case 'saveCommittedAndApply': {
         this.#committed.set(cmd.committed);
+        // The entries may come from an append issued in the same batch and still on the I/O chain:
+        // hand the range to the worker once every earlier write resolved (the engine's contract),
+        // without waiting for the commit index save queued below (it is advisory, and with a store
+        // that saves it durably it would put an fsync in front of every apply).
+        const { prevCommitted, committed } = cmd;
+        const readable = this.#ioChain;
         if (this.#config.saveCommitted && this.#store.saveCommitted) {
-          const committed = cmd.committed;
           const save = this.#store.saveCommitted.bind(this.#store);
           this.#io('write', () => save(committed));
         }
-        // The entries may come from an append issued in the same batch and still on the I/O chain:
-        // hand the range to the worker once every earlier write resolved (the engine's contract).
-        const { prevCommitted, committed } = cmd;
-        this.#ioChain = this.#ioChain.then(() => {
+        void readable.then(() => {
           if (!this.#stopped) this.#worker.apply(prevCommitted, committed);
         });
         return;
