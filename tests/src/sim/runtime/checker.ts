@@ -99,14 +99,15 @@ export class RuntimeChecker {
   }
 
   /**
-   * Leader `id` of term `term` answered a lease read without a round trip at real time `at`: no
-   * leader of a later term may have been elected by then (that is what the lease promises).
+   * Leader `id` of term `term` served a linearizable read (`policy`) that started at real time `at`:
+   * no leader of a later term may have been elected by then (read index: a quorum acknowledged `id`
+   * after `at`; lease: voters honour the lease).
    */
-  onLeaseRead(id: NodeId, term: number, at: number): void {
+  onLinearizableRead(id: NodeId, term: number, at: number, policy: string): void {
     for (const [t, when] of this.#electedAt) {
       if (t > term && when <= at) {
         this.#fail(
-          `lease safety: ${id} served a lease read in term ${term} at ${at.toFixed(1)} ms, but ${this.#leaders.get(t)} was elected in term ${t} at ${when.toFixed(1)} ms`,
+          `read safety (${policy}): ${id} served a read in term ${term} started at ${at.toFixed(1)} ms, but ${this.#leaders.get(t)} was elected in term ${t} at ${when.toFixed(1)} ms`,
         );
         return;
       }

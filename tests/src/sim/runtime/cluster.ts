@@ -270,9 +270,10 @@ export class SimCluster {
     const outcome = await this.#race(
       live.raft.ensureLinearizable({ policy }).then(
         () => {
-          // Answered with no virtual time passing: the lease path (no heartbeat round trip).
-          if (policy === 'lease' && this.sched.now === t0 && live.metrics.currentTerm === term)
-            this.checker.onLeaseRead(id, term, t0);
+          // Whichever the policy, a read that succeeded as term `term`'s leader was confirmed at or
+          // after `t0`: by then no later term may have had a leader (read index: a quorum acked
+          // after `t0`; lease: voters honour the lease).
+          if (live.metrics.currentTerm === term) this.checker.onLinearizableRead(id, term, t0, policy);
           return { value: live.sm.state };
         },
         () => null,
