@@ -101,10 +101,13 @@ function vitest(label, dir, files = [], { coverage = true } = {}) {
   }
   const j = JSON.parse(readFileSync(out, 'utf8'));
   const passed = j.numPassedTests ?? 0;
-  const failed =
-    (j.numFailedTests ?? 0) +
-    (j.numFailedTestSuites ?? 0) +
-    (r.status !== 0 && (j.numFailedTests ?? 0) === 0 ? 1 : 0);
+  // Failed tests, plus one per test file that failed without a failing test (e.g. it did not load),
+  // plus one if vitest itself failed with nothing else to show for it.
+  const brokenFiles = (j.testResults ?? []).filter(
+    (f) => f.status === 'failed' && !(f.assertionResults ?? []).some((a) => a.status === 'failed'),
+  ).length;
+  const counted = (j.numFailedTests ?? 0) + brokenFiles;
+  const failed = counted + (r.status !== 0 && counted === 0 ? 1 : 0);
   const skipped = (j.numPendingTests ?? 0) + (j.numTodoTests ?? 0);
   totals.passed += passed;
   totals.failed += failed;

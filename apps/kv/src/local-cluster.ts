@@ -77,9 +77,9 @@ export class LocalCluster {
     return c;
   }
 
-  /** A client knowing every node. */
-  client(): KvClient {
-    return new KvClient([...this.addrs.values()]);
+  /** A client knowing every node (`requestTimeoutMs` bounds each request; default 10 s). */
+  client(opts: { requestTimeoutMs?: number } = {}): KvClient {
+    return new KvClient([...this.addrs.values()], opts);
   }
 
   /** The address of node `id`. */

@@ -7,7 +7,8 @@ describe('openraft example sequence (5 real processes)', () => {
   it('init 1-3, learners 4 and 5, members 1..5, write, read everywhere, members [3], write, read', async () => {
     const { cluster, cleanup } = await tempCluster(5);
     try {
-      const c = cluster.client();
+      // Blocking membership calls on a loaded 2-core machine can take seconds: allow 30 s per request.
+      const c = cluster.client({ requestTimeoutMs: 30_000 });
       const a = (id: number) => cluster.addr(id);
 
       const init = await c.call(a(1), '/init', [
