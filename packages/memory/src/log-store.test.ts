@@ -27,17 +27,18 @@ describe('memoryLogStore durability', () => {
     expect(s.pendingFlushes).toBe(0);
   });
 
-  it('crash keeps only what was flushed; a restart continues from it', async () => {
+  it('crash keeps only what was durable (a resolved truncate included); a restart continues from it', async () => {
     const s = memoryLogStore({ flush: 'manual' });
     await s.append([blankEntry(1, 0), blankEntry(1, 1)], () => {});
     s.flush();
     await s.append([blankEntry(1, 2)], () => {});
     await s.truncate({ term: 1, index: 1 });
+    await s.append([blankEntry(2, 1)], () => {});
     const durable = s.crash();
-    expect(durable.entries.map((e) => e.logId.index)).toEqual([0, 1]);
+    expect(durable.entries.map((e) => e.logId.index)).toEqual([0]);
     expect(await codeOf(s.getLogState())).toBe(ErrorCode.StorageMisuse);
     const r = memoryLogStore({ initial: durable });
-    expect(await r.getLogState()).toEqual({ lastPurgedLogId: null, lastLogId: { term: 1, index: 1 } });
+    expect(await r.getLogState()).toEqual({ lastPurgedLogId: null, lastLogId: { term: 1, index: 0 } });
   });
 
   it('saveVote makes every earlier write durable (writes are ordered)', async () => {
@@ -103,8 +104,8 @@ describe('memoryLogStore durability', () => {
     expect(await codeOf(s.append([blankEntry(3, 11)], () => {}))).toBe(ErrorCode.StorageMisuse);
     await s.append([blankEntry(3, 10)], () => {});
     expect((await s.reader().tryGetLogEntries(0, 20)).map((e) => e.logId.index)).toEqual([10]);
-    // Not flushed yet: a crash loses the purge and the append together.
-    expect(s.durableState()).toMatchObject({ lastPurgedLogId: null, entries: [] });
+    // The purge was durable when it resolved; the append after it is not yet.
+    expect(s.durableState()).toMatchObject({ lastPurgedLogId: { term: 3, index: 9 }, entries: [] });
     s.flush();
     const restarted = memoryLogStore({ initial: s.crash() });
     expect(await restarted.getLogState()).toEqual({

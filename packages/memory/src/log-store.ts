@@ -189,6 +189,8 @@ export class MemoryLogStore implements RaftLogStorage {
     }
     truncateState(this.#live, since.index);
     this.#pending.push({ replay: (d) => truncateState(d, since.index), onFlushed: null });
+    // Durable on resolve (the contract), and writes are ordered: every earlier write becomes durable.
+    this.flush();
   }
 
   /**
@@ -202,6 +204,8 @@ export class MemoryLogStore implements RaftLogStorage {
     if (upto.index <= (this.#live.lastPurgedLogId?.index ?? -1)) return;
     purgeState(this.#live, upto);
     this.#pending.push({ replay: (d) => purgeState(d, upto), onFlushed: null });
+    // Durable on resolve (the contract), and writes are ordered: every earlier write becomes durable.
+    this.flush();
   }
 
   /** @inheritDoc */

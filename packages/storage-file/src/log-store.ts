@@ -475,8 +475,8 @@ export class FileLogStore implements RaftLogStorage {
   }
 
   /**
-   * Deletes every entry with index `>= since.index`. Takes effect for readers at once; durable no
-   * later than the flush callback of the next append (writes are ordered), or after {@link sync}.
+   * Deletes every entry with index `>= since.index`. Takes effect for readers at once; resolves once
+   * it is durable, after every earlier write.
    */
   async truncate(since: LogId): Promise<void> {
     this.#checkWritable();
@@ -512,9 +512,10 @@ export class FileLogStore implements RaftLogStorage {
       this.#cacheBytes -= this.#cacheCost.pop() ?? 0;
       this.#cache.pop();
     }
-    // Not awaited: durable before the next flush callback (writes are ordered); an I/O error fails
-    // the store and reaches that callback.
-    this.#enqueue({ kind: 'truncate', deleted, tail, keepSize, resolve: noop, reject: noop });
+    // Resolves once the writer has made it durable, after every earlier write (writes are ordered).
+    await new Promise<void>((resolve, reject) => {
+      this.#enqueue({ kind: 'truncate', deleted, tail, keepSize, resolve, reject });
+    });
   }
 
   /**
@@ -522,8 +523,8 @@ export class FileLogStore implements RaftLogStorage {
    * the last purged id. `upto` may lie beyond the last entry (a snapshot install past the log):
    * every segment goes, `upto` becomes the last log id too, and the next append starts a new
    * segment at `upto.index + 1`. On disk the purged id is written to the meta file before any
-   * segment is deleted, so recovery after a crash part-way drops the leftovers. Durable like
-   * {@link truncate}.
+   * segment is deleted, so recovery after a crash part-way drops the leftovers. Resolves once
+   * durable, like {@link truncate}.
    */
   async purge(upto: LogId): Promise<void> {
     this.#checkWritable();
@@ -545,7 +546,10 @@ export class FileLogStore implements RaftLogStorage {
     if (this.#cache.length === this.#cacheHead) this.#cacheStart = Math.max(this.#cacheStart, nextLive);
     this.#meta = { ...this.#meta, lastPurged: { term: upto.term, index: upto.index } };
     this.#committedDirty = false; // this meta write carries the latest committed id too
-    this.#enqueue({ kind: 'purge', meta: this.#meta, deleted, resolve: noop, reject: noop });
+    const meta = this.#meta;
+    await new Promise<void>((resolve, reject) => {
+      this.#enqueue({ kind: 'purge', meta, deleted, resolve, reject });
+    });
   }
 
   #cacheDropFront(): void {
@@ -861,8 +865,6 @@ export class FileLogStore implements RaftLogStorage {
     return out;
   }
 }
-
-function noop(): void {}
 
 function concat(...parts: Uint8Array[]): Uint8Array {
   let n = 0;

@@ -56,13 +56,16 @@ export interface RaftLogStorage {
    * (or with the error that prevented it). Entries may be appended before earlier ones are flushed.
    */
   append(entries: readonly Entry[], onFlushed: IoFlushed): Promise<void>;
-  /** Deletes every entry with index `>= since.index` (a conflicting suffix). */
+  /**
+   * Deletes every entry with index `>= since.index` (a conflicting suffix). Durable when the promise
+   * resolves, with every earlier write (the runtime reports it flushed then).
+   */
   truncate(since: LogId): Promise<void>;
   /**
    * Deletes every entry with index `<= upto.index` and remembers `upto` as the last purged id. `upto` may
    * lie beyond the last entry (a follower installing a snapshot that covers more than its log): the log
    * is then empty, `getLogState()` reports `upto` as both the purged and the last log id, and the next
-   * append continues at `upto.index + 1`.
+   * append continues at `upto.index + 1`. Durable when the promise resolves, with every earlier write.
    */
   purge(upto: LogId): Promise<void>;
   /** Optionally persists the committed log id (lets a restart re-apply without a new leader). */

@@ -68,8 +68,8 @@ export interface RuntimeSimOptions {
   /** Check the client history for linearizability (default true). */
   checkLinearizability?: boolean;
   /**
-   * Keep the memory store's semantics for truncate and purge (durable only with the next flush)
-   * instead of the workaround that makes them durable on resolve (see `ClusterOptions.durableTruncate`).
+   * `false` adds an explicit flush after every truncate and purge (`ClusterOptions.durableTruncate`).
+   * The storage contract now makes them durable on resolve, so by default no extra flush is added.
    */
   strictTruncate?: boolean;
 }
@@ -129,7 +129,9 @@ export async function runRuntimeSeed(opts: RuntimeSimOptions): Promise<RuntimeSi
     extremeDrift: leaseBug,
     flushMs: leaseBug ? 1 : rng.int(1, 6),
     slowReadRate: bug === 'sendStaleReads' ? 0.6 : 0.2,
-    durableTruncate: opts.strictTruncate !== true,
+    // Truncate and purge are durable on resolve by the storage contract now (the memory store flushes
+    // on them); the extra flush is kept only as an opt-in control.
+    durableTruncate: opts.strictTruncate === false,
     ...(bug === 'sendStaleReads' ? { plantedBugs: new Set(['sendStaleReads'] as const) } : {}),
   });
   c.net.state.heartbeatBehindAppend = bug === 'heartbeatBehindAppend';
