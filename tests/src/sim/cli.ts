@@ -39,9 +39,7 @@ let levels: SimLevel[];
 if (levelArg === 'all') levels = [...ALL_LEVELS];
 else if (levelArg === 'engine' || levelArg === 'runtime') levels = [levelArg];
 else {
-  process.stderr.write(
-    `level ${levelArg} is not implemented yet (available: ${ALL_LEVELS.join(', ')}, all)\n`,
-  );
+  process.stderr.write(`unknown level ${levelArg} (one of: ${ALL_LEVELS.join(', ')}, all)\n`);
   process.exit(2);
 }
 const knownBugs: readonly string[] = [...PLANTED_BUGS, ...RUNTIME_BUGS];
