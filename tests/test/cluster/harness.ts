@@ -8,7 +8,7 @@ import {
   memoryStateMachine,
 } from '@flotilla/memory';
 import { type Logger, Raft, type RaftConfigInput, withClientSessions } from '@flotilla/raft';
-import type { Node, NodeId, RaftMetrics, RaftStateMachine } from '@flotilla/types';
+import type { Node, NodeId, RaftMetrics, RaftNetworkFactory, RaftStateMachine } from '@flotilla/types';
 
 /** The application of the cluster tests: a key-value map; a write answers with the previous value. */
 export type Cmd = { key: string; value: number };
@@ -163,6 +163,28 @@ export class TestCluster {
 }
 
 /** `{id: {addr: id}}` for each id. */
+/**
+ * Node `a` of a three-voter cluster {a, b, c} whose peers exist only as `network` (no real peers run),
+ * pushed onto `track` so the test's `afterEach` shuts it down.
+ */
+export async function lonelyNode(
+  network: RaftNetworkFactory,
+  track: Raft<Cmd, Resp>[],
+): Promise<Raft<Cmd, Resp>> {
+  const raft = await Raft.create<Cmd, Resp>({
+    id: 'a',
+    config: CONFIG,
+    network,
+    logStore: memoryLogStore(),
+    stateMachine: memoryStateMachine<KvState, Cmd, Resp>({
+      initial: {},
+      apply: (s, d) => [{ ...s, [d.key]: d.value }, s[d.key] ?? null] as const,
+    }),
+  });
+  track.push(raft);
+  return raft;
+}
+
 export function nodesOf(ids: NodeId[]): Record<NodeId, Node> {
   return Object.fromEntries(ids.map((id) => [id, { addr: id }]));
 }

@@ -1,8 +1,7 @@
-import { memoryLogStore, memoryStateMachine } from '@flotilla/memory';
-import { Raft } from '@flotilla/raft';
+import type { Raft } from '@flotilla/raft';
 import type { AppendEntriesResponse, NodeId, RaftNetworkFactory, VoteRequest } from '@flotilla/types';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Cmd, CONFIG, type KvState, nodesOf, type Resp } from './harness.ts';
+import { type Cmd, lonelyNode, nodesOf, type Resp } from './harness.ts';
 
 let nodes: Raft<Cmd, Resp>[] = [];
 afterEach(async () => {
@@ -29,17 +28,7 @@ describe('a network that cannot reach one peer', () => {
         };
       },
     };
-    const raft = await Raft.create<Cmd, Resp>({
-      id: 'a',
-      config: CONFIG,
-      network,
-      logStore: memoryLogStore(),
-      stateMachine: memoryStateMachine<KvState, Cmd, Resp>({
-        initial: {},
-        apply: (s, d) => [{ ...s, [d.key]: d.value }, s[d.key] ?? null] as const,
-      }),
-    });
-    nodes.push(raft);
+    const raft = await lonelyNode(network, nodes);
     await raft.initialize(nodesOf(['a', 'b', 'c']));
     await raft.trigger.elect();
     await raft.wait({ timeoutMs: 10_000 }).state('Leader');
@@ -60,17 +49,7 @@ describe('a network that cannot reach one peer', () => {
         },
       }),
     };
-    const raft = await Raft.create<Cmd, Resp>({
-      id: 'a',
-      config: CONFIG,
-      network,
-      logStore: memoryLogStore(),
-      stateMachine: memoryStateMachine<KvState, Cmd, Resp>({
-        initial: {},
-        apply: (s, d) => [{ ...s, [d.key]: d.value }, s[d.key] ?? null] as const,
-      }),
-    });
-    nodes.push(raft);
+    const raft = await lonelyNode(network, nodes);
     await raft.initialize(nodesOf(['a', 'b', 'c']));
     await raft.trigger.elect(); // creates the vote clients
     const waiting = raft

@@ -1,5 +1,4 @@
-import { memoryLogStore, memoryStateMachine } from '@flotilla/memory';
-import { Raft } from '@flotilla/raft';
+import type { Raft } from '@flotilla/raft';
 import {
   ErrorCode,
   NetworkError,
@@ -10,7 +9,7 @@ import {
   type VoteResponse,
 } from '@flotilla/types';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Cmd, CONFIG, type KvState, nodesOf, type Resp } from './harness.ts';
+import { type Cmd, nodesOf, type Resp, lonelyNode as startLonelyNode } from './harness.ts';
 
 let nodes: Raft<Cmd, Resp>[] = [];
 afterEach(async () => {
@@ -18,20 +17,19 @@ afterEach(async () => {
   nodes = [];
 });
 
-/** A node of a three-voter cluster {a, b, c} whose peers answer with `answer` (no real peers run). */
-async function lonelyNode(network: RaftNetworkFactory): Promise<Raft<Cmd, Resp>> {
-  const raft = await Raft.create<Cmd, Resp>({
-    id: 'a',
-    config: CONFIG,
-    network,
-    logStore: memoryLogStore(),
-    stateMachine: memoryStateMachine<KvState, Cmd, Resp>({
-      initial: {},
-      apply: (s, d) => [{ ...s, [d.key]: d.value }, s[d.key] ?? null] as const,
-    }),
-  });
-  nodes.push(raft);
-  return raft;
+/** Node `a` of {a, b, c}, shut down after the test. */
+const lonelyNode = (network: RaftNetworkFactory) => startLonelyNode(network, nodes);
+
+/** The meta of a snapshot of {a, b, c} up to 1-1. */
+function metaOf(snapshotId: string) {
+  return {
+    lastLogId: { term: 1, index: 1 },
+    lastMembership: {
+      logId: { term: 1, index: 1 },
+      membership: { configs: [['a', 'b', 'c']], nodes: nodesOf(['a', 'b', 'c']) },
+    },
+    snapshotId,
+  };
 }
 
 function peers(vote: () => Promise<VoteResponse>, calls: NodeId[]): RaftNetworkFactory {
@@ -67,14 +65,7 @@ describe('the RPC boundary', () => {
   it('a snapshot whose chunks are not bytes is refused with InvalidRequest and the node keeps running', async () => {
     const raft = await lonelyNode(peers(() => Promise.reject(new NetworkError('down')), []));
     const vote = { term: 1, nodeId: 'b', committed: true };
-    const meta = {
-      lastLogId: { term: 1, index: 1 },
-      lastMembership: {
-        logId: { term: 1, index: 1 },
-        membership: { configs: [['a', 'b', 'c']], nodes: nodesOf(['a', 'b', 'c']) },
-      },
-      snapshotId: 'bad',
-    };
+    const meta = metaOf('bad');
     async function* data(): SnapshotData {
       yield 'not bytes' as unknown as Uint8Array;
     }
@@ -88,14 +79,7 @@ describe('the RPC boundary', () => {
   it('a snapshot sent under an uncommitted vote is refused with InvalidRequest and the node keeps running', async () => {
     const raft = await lonelyNode(peers(() => Promise.reject(new NetworkError('down')), []));
     const vote = { term: 1, nodeId: 'b', committed: false };
-    const meta = {
-      lastLogId: { term: 1, index: 1 },
-      lastMembership: {
-        logId: { term: 1, index: 1 },
-        membership: { configs: [['a', 'b', 'c']], nodes: nodesOf(['a', 'b', 'c']) },
-      },
-      snapshotId: 'uncommitted',
-    };
+    const meta = metaOf('uncommitted');
     async function* data(): SnapshotData {
       yield new Uint8Array([1, 2, 3]);
     }
