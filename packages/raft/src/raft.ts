@@ -860,7 +860,8 @@ export class Raft<D, R> implements RaftApi<D, R> {
   }
 
   #triggerSnapshot(): Promise<LogId | null> {
-    this.#ensureRunning();
+    // Rejects, never throws: callers chain `.catch` on the promise.
+    if (this.#stoppedAs) return Promise.reject(this.#stoppedAs);
     return new Promise((resolve, reject) => {
       // Registered at once, so a stop before the loop runs the build still settles it.
       this.#snapshotWaiters.push({ atLeast: this.#engine.applied(), resolve, reject });

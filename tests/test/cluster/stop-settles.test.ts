@@ -68,6 +68,30 @@ describe('a stop settles everything', () => {
     expect(await codeOf(l.raft.trigger.elect())).toBe(ErrorCode.Stopped);
     expect(await codeOf(l.raft.addLearner('d', { addr: 'd' }))).toBe(ErrorCode.Stopped);
     expect(await codeOf(l.raft.appendEntries({} as never))).toBe(ErrorCode.Stopped);
+    // Every promise-returning call rejects: none throws synchronously (a caller's .catch must see it).
+    const raft = l.raft;
+    const calls: [string, () => Promise<unknown>][] = [
+      ['initialize', () => raft.initialize({ a: { addr: 'a' } })],
+      ['clientWriteMany', () => raft.clientWriteMany([{ key: 'z', value: 1 }])],
+      ['getReadLinearizer', () => raft.getReadLinearizer({ policy: 'lease' })],
+      ['changeMembership', () => raft.changeMembership(['a', 'b'])],
+      ['trigger.heartbeat', () => raft.trigger.heartbeat()],
+      ['trigger.snapshot', () => raft.trigger.snapshot()],
+      ['trigger.purgeLog', () => raft.trigger.purgeLog(1)],
+      ['trigger.transferLeader', () => raft.trigger.transferLeader('b')],
+      ['vote', () => raft.vote({} as never)],
+      ['transferLeader', () => raft.transferLeader({} as never)],
+      ['wait.state', () => raft.wait(WAIT).state('Leader')],
+    ];
+    for (const [name, call] of calls) {
+      let p: Promise<unknown>;
+      try {
+        p = call();
+      } catch (e) {
+        throw new Error(`${name} threw synchronously: ${String(e)}`);
+      }
+      expect(await codeOf(p), name).toBe(ErrorCode.Stopped);
+    }
   });
 
   it('shutdown after a fatal error resolves only once the storage call in progress returned', async () => {
