@@ -332,6 +332,17 @@ export class ReplicationStream {
     } catch (e) {
       if (signal.aborted) throw e;
       if (e instanceof ReadFailure) {
+        // A read that raced a truncation by the next leader is stale, not a storage fault: the vote
+        // moved on while it ran. Only a failure under a still-valid leader is fatal.
+        if (!this.#staleReadsPlanted() && !this.#leaderValid()) {
+          this.#log.debug('log read failed after the leader changed; stream stops', {
+            target: this.target,
+            streamId: this.id,
+            error: e.error,
+          });
+          this.close();
+          return;
+        }
         this.#fail(req.inflightId, e.error);
         return;
       }
