@@ -27,20 +27,23 @@ describe('leader change', () => {
   it.each([
     ['a pipeline', { type: 'logsSince', prev: null }],
     ['a fixed range', { type: 'logs', prev: null, last: { term: 5, index: 9 } }],
-  ] as const)('closes quietly when %s read fails because the next leader truncated the log meanwhile', async (_, payload) => {
-    const r = rig({ leaderLog: entries(5, 0, 10), net: { delayMs: 1 } });
-    // While the read runs, the node votes for a new leader whose log replaces ours.
-    r.reader.onRead = () => {
-      r.ioAccepted.set({ vote: { term: 6, nodeId: 'X', committed: true }, logId: null });
-      r.leaderLog.length = 0;
-    };
-    r.stream.replicate({ inflightId: 1, payload });
-    await r.clock.run(100);
-    expect(r.reader.reads).toBe(1);
-    expect(r.core.ofType('fatal')).toHaveLength(0);
-    expect(r.net.requestsSent).toBe(0);
-    expect(r.stream.state).toBe('closed');
-  });
+  ] as const)(
+    'closes quietly when %s read fails because the next leader truncated the log meanwhile',
+    async (_, payload) => {
+      const r = rig({ leaderLog: entries(5, 0, 10), net: { delayMs: 1 } });
+      // While the read runs, the node votes for a new leader whose log replaces ours.
+      r.reader.onRead = () => {
+        r.ioAccepted.set({ vote: { term: 6, nodeId: 'X', committed: true }, logId: null });
+        r.leaderLog.length = 0;
+      };
+      r.stream.replicate({ inflightId: 1, payload });
+      await r.clock.run(100);
+      expect(r.reader.reads).toBe(1);
+      expect(r.core.ofType('fatal')).toHaveLength(0);
+      expect(r.net.requestsSent).toBe(0);
+      expect(r.stream.state).toBe('closed');
+    },
+  );
 
   it('stops before reading when ioAccepted already names another leader', async () => {
     const r = rig({ leaderLog: entries(5, 0, 10), net: { delayMs: 1 } });
