@@ -36,6 +36,7 @@ describe('runtime-level simulation', () => {
       'membership',
       'snapshot',
       'purge',
+      'leaseProbe',
     ])
       expect(faults[kind], kind).toBeGreaterThan(0);
   }, 120_000);

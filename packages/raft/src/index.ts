@@ -39,6 +39,7 @@ export type {
   Logger,
   RaftApi,
   RaftOptions,
+  RaftPlantedBug,
   ReadLinearizer,
   ReadPolicy,
   RuntimeToggles,

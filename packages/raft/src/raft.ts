@@ -67,6 +67,7 @@ import {
   type Logger,
   type RaftApi,
   type RaftOptions,
+  type RaftPlantedBug,
   type ReadLinearizer,
   type ReadPolicy,
   type RuntimeToggles,
@@ -135,7 +136,7 @@ export class Raft<D, R> implements RaftApi<D, R> {
   readonly #clock: Clock;
   readonly #log: Logger;
   /** TEST-ONLY planted bugs (see `RaftOptions.plantedBugs`). */
-  readonly #plantedBugs: ReadonlySet<'sendStaleReads'> | undefined;
+  readonly #plantedBugs: ReadonlySet<RaftPlantedBug> | undefined;
   readonly #worker: StateMachineWorker<D, R>;
   readonly #hub: MetricsHub;
 
@@ -645,10 +646,13 @@ export class Raft<D, R> implements RaftApi<D, R> {
         this.#ioAccepted.set(io);
         const { ioId, entries } = cmd;
         this.#io('write', async () => {
+          const early = this.#plantedBugs?.has('appendDurableOnSubmit') === true;
           await this.#store.append(entries, (err) => {
             if (err) this.#fail(new StorageError('flush', err.message, { cause: err }));
-            else this.#enqueue(() => this.#localIo(ioId, true));
+            else if (!early) this.#enqueue(() => this.#localIo(ioId, true));
           });
+          // TEST-ONLY planted bug: durable as soon as the store accepted the entries.
+          if (early) this.#enqueue(() => this.#localIo(ioId, true));
           this.#ioSubmitted.set(io);
           this.#enqueue(() => this.#localIo(ioId, false));
         });
@@ -932,6 +936,8 @@ export class Raft<D, R> implements RaftApi<D, R> {
       const kept = new Set(targets.map((t) => t.id));
       for (const id of this.#heldReplicates.keys()) if (!kept.has(id)) this.#heldReplicates.delete(id);
     }
+    // TEST-ONLY planted bug: a leader that steps down leaves its streams running.
+    if (vote === null && this.#plantedBugs?.has('keepStreamsOnStepDown') === true) return;
     if (this.#streams !== null && (closeOld || !sameLeader)) {
       this.#heartbeatsQueued.clear();
       this.#streams.closeAll();
@@ -964,7 +970,9 @@ export class Raft<D, R> implements RaftApi<D, R> {
         snapshots: { getCurrentSnapshot: () => this.#sm.getCurrentSnapshot() },
         clock,
         logger: { debug: (m, f) => this.#log.debug(m, f), warn: (m, f) => this.#log.warn(m, f) },
-        ...(this.#plantedBugs === undefined ? {} : { plantedBugs: this.#plantedBugs }),
+        ...(this.#plantedBugs?.has('sendStaleReads') === true
+          ? { plantedBugs: new Set(['sendStaleReads'] as const) }
+          : {}),
       });
       this.#streamsVote = vote;
     }

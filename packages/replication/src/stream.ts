@@ -101,8 +101,9 @@ export interface ReplicationStreamOptions {
   useStreamAppend?: boolean;
   /**
    * TEST-ONLY: deliberately planted bugs, for the runtime-level simulator to prove it catches them.
-   * Never set this outside tests. `'sendStaleReads'` skips the re-check of `ioAccepted` after a log
-   * read, so entries read after this node stopped being `leaderVote`'s leader may still be sent.
+   * Never set this outside tests. `'sendStaleReads'` skips every check of `leaderVote` against
+   * `ioAccepted` (before and after log reads, and on a failed read), so entries read after this node
+   * stopped being `leaderVote`'s leader may still be sent.
    */
   plantedBugs?: ReadonlySet<PlantedReplicationBug>;
 }
@@ -262,7 +263,7 @@ export class ReplicationStream {
     this.#o.core.notify(event);
   }
 
-  /** Whether the test-only `'sendStaleReads'` bug is planted (skip the post-read leader check). */
+  /** Whether the test-only `'sendStaleReads'` bug is planted (skip every leader check). */
   #staleReadsPlanted(): boolean {
     return this.#o.plantedBugs?.has('sendStaleReads') === true;
   }
@@ -315,7 +316,7 @@ export class ReplicationStream {
   }
 
   async #execute(req: ReplicateRequest, signal: AbortSignal): Promise<void> {
-    if (!this.#leaderValid()) {
+    if (!this.#staleReadsPlanted() && !this.#leaderValid()) {
       this.#log.debug('leader changed; stream stops', { target: this.target, streamId: this.id });
       this.close();
       return;
@@ -482,7 +483,7 @@ export class ReplicationStream {
           await acked.changed(local.signal, av);
           continue;
         }
-        if (!this.#leaderValid()) return stopForLeaderChange();
+        if (!this.#staleReadsPlanted() && !this.#leaderValid()) return stopForLeaderChange();
         const since = [o.ioSubmitted.version, o.committed.version, o.ioAccepted.version];
         const start = nextIndex(sentUpTo);
         const readableEnd = nextIndex(o.ioSubmitted.get().logId);

@@ -48,6 +48,14 @@ export class RuntimeChecker {
   /** Real time at which each term's leader first reported itself leader. */
   readonly #electedAt = new Map<number, number>();
   readonly #now: () => number;
+  /** Recent lease reads `[term, start]`, to measure how close a later election came to them. */
+  #leaseReads: [number, number][] = [];
+  /**
+   * The smallest gap, in ms, between the start of a lease read served as term t's leader and the
+   * election of a later term's leader after it (Infinity if none): how close the run came to a
+   * lease-read violation (a negative gap is one).
+   */
+  closestLeaseMs = Number.POSITIVE_INFINITY;
 
   /** A checker; `now` reads simulated real time. */
   constructor(now: () => number) {
@@ -60,11 +68,17 @@ export class RuntimeChecker {
 
   /** Every metrics update of incarnation `incarnation` of `id`: election safety and monotonicity. */
   onMetrics(id: NodeId, incarnation: number, m: RaftMetrics): void {
+    // The simulator injects no storage or state-machine faults: a fatal stop is a bug.
+    if (m.error !== null) this.#fail(`fatal stop: ${id} stopped with ${m.error.code}: ${m.error.message}`);
     if (m.state === 'Leader') {
       const other = this.#leaders.get(m.currentTerm);
       if (other === undefined) {
         this.#leaders.set(m.currentTerm, id);
-        this.#electedAt.set(m.currentTerm, this.#now());
+        const now = this.#now();
+        this.#electedAt.set(m.currentTerm, now);
+        this.#leaseReads = this.#leaseReads.filter(([, at]) => at > now - 1000);
+        for (const [term, at] of this.#leaseReads)
+          if (term < m.currentTerm) this.closestLeaseMs = Math.min(this.closestLeaseMs, now - at);
       } else if (other !== id)
         this.#fail(`election safety: ${other} and ${id} were both leader in term ${m.currentTerm}`);
     }
@@ -104,8 +118,10 @@ export class RuntimeChecker {
    * after `at`; lease: voters honour the lease).
    */
   onLinearizableRead(id: NodeId, term: number, at: number, policy: string): void {
+    if (policy === 'lease') this.#leaseReads.push([term, at]);
     for (const [t, when] of this.#electedAt) {
       if (t > term && when <= at) {
+        if (policy === 'lease') this.closestLeaseMs = Math.min(this.closestLeaseMs, when - at);
         this.#fail(
           `read safety (${policy}): ${id} served a read in term ${term} started at ${at.toFixed(1)} ms, but ${this.#leaders.get(t)} was elected in term ${t} at ${when.toFixed(1)} ms`,
         );

@@ -11,7 +11,7 @@ import {
   memoryLogStore,
   memoryStateMachine,
 } from '@flotilla/memory';
-import { Raft, type RaftConfigInput } from '@flotilla/raft';
+import { Raft, type RaftConfigInput, type RaftPlantedBug } from '@flotilla/raft';
 import { UNKNOWN } from '@flotilla/testkit';
 import { hasErrorCode, type NodeId, type RaftMetrics } from '@flotilla/types';
 import type { Operation } from '../history.ts';
@@ -65,7 +65,7 @@ export interface ClusterOptions {
    */
   durableTruncate?: boolean;
   /** Planted bugs handed to `Raft`. */
-  plantedBugs?: ReadonlySet<'sendStaleReads'>;
+  plantedBugs?: ReadonlySet<RaftPlantedBug>;
 }
 
 /** The whole simulated world of one seed. */
@@ -173,6 +173,8 @@ export class SimCluster {
     this.checker.onMetrics(id, inc, live.metrics);
     live.unsubscribe = raft.metrics.subscribe((m) => {
       if (n.live !== live) return;
+      if (m.state === 'Leader' && live.metrics.state !== 'Leader')
+        this.log(`${id} leader in term ${m.currentTerm}`);
       live.metrics = m;
       this.checker.onMetrics(id, inc, m);
     });

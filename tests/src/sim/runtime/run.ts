@@ -3,7 +3,7 @@
  * every fault, then a healing phase that must elect a stable leader and converge, then the client
  * history through the linearizability checker.
  */
-import type { RaftConfigInput } from '@flotilla/raft';
+import type { RaftConfigInput, RaftPlantedBug } from '@flotilla/raft';
 import type { Node, NodeId } from '@flotilla/types';
 import { checkHistory } from '../history.ts';
 import { Prng } from '../prng.ts';
@@ -16,15 +16,34 @@ export type RuntimeBug =
   | 'leaseWithoutDriftMargin'
   /** Heartbeats queued FIFO behind entry-carrying appends on the same link, large appends slow. */
   | 'heartbeatBehindAppend'
-  /** Replication streams send entries read after the leader changed (`plantedBugs` in `Raft`). */
-  | 'sendStaleReads';
+  /**
+   * An old leader's replication streams keep sending entries read after it stepped down: the
+   * runtime leaves them running and they never check the vote (`keepStreamsOnStepDown` +
+   * `sendStaleReads` in `Raft`; either safeguard alone suffices, see `raftBugs`).
+   */
+  | 'sendStaleReads'
+  /** The runtime reports an append durable when the store accepted it, before its flush. */
+  | 'appendDurableOnSubmit';
 
 /** Every plantable runtime bug. */
 export const RUNTIME_BUGS: readonly RuntimeBug[] = [
   'leaseWithoutDriftMargin',
   'heartbeatBehindAppend',
   'sendStaleReads',
+  'appendDurableOnSubmit',
 ];
+
+/** The `Raft` planted bugs a runtime bug switches on. */
+function raftBugsOf(bug: RuntimeBug | null): RaftPlantedBug[] {
+  switch (bug) {
+    case 'sendStaleReads':
+      return ['keepStreamsOnStepDown', 'sendStaleReads'];
+    case 'appendDurableOnSubmit':
+      return ['appendDurableOnSubmit'];
+    default:
+      return [];
+  }
+}
 
 /** Faults injected, by kind (`dupMessages` counts duplicated messages, the rest fault events). */
 export interface RuntimeFaultCounts {
@@ -38,6 +57,8 @@ export interface RuntimeFaultCounts {
   membership: number;
   snapshot: number;
   purge: number;
+  /** Leader isolated while probe clients keep reading from it with lease reads. */
+  leaseProbe: number;
 }
 
 function zeroRuntimeFaults(): RuntimeFaultCounts {
@@ -52,6 +73,7 @@ function zeroRuntimeFaults(): RuntimeFaultCounts {
     membership: 0,
     snapshot: 0,
     purge: 0,
+    leaseProbe: 0,
   };
 }
 
@@ -65,6 +87,16 @@ export interface RuntimeSimOptions {
   bug?: RuntimeBug | null;
   /** Slow large appends on their own lane (the control run of `heartbeatBehindAppend`). */
   slowLargeAppends?: boolean;
+  /**
+   * Every clock at the edge of the ±10% drift range and 1 ms flushes, so elections finish as early
+   * as the voters' leases allow (the control run of `leaseWithoutDriftMargin`).
+   */
+  leaseStress?: boolean;
+  /**
+   * `Raft` planted bugs to switch on directly (on top of `bug`'s): the control runs of a bug made of
+   * two switched-off safeguards plant one of them at a time.
+   */
+  raftBugs?: readonly RaftPlantedBug[];
   /** Check the client history for linearizability (default true). */
   checkLinearizability?: boolean;
   /**
@@ -90,6 +122,8 @@ export interface RuntimeSimResult {
   operations: number;
   /** 'ok', 'unknown' (checker budget ran out), or 'unchecked'. */
   linearizability: string;
+  /** The closest a later leader's election came after a lease read's start, in ms (see `RuntimeChecker`). */
+  closestLeaseMs: number;
 }
 
 const CLIENTS = 3;
@@ -106,7 +140,8 @@ export async function runRuntimeSeed(opts: RuntimeSimOptions): Promise<RuntimeSi
   const ids: NodeId[] = [];
   for (let i = 1; i <= voters + spares; i++) ids.push(`n${i}`);
   const slowLarge = bug === 'heartbeatBehindAppend' || opts.slowLargeAppends === true;
-  const leaseBug = bug === 'leaseWithoutDriftMargin';
+  const raftBugs = new Set<RaftPlantedBug>([...raftBugsOf(bug), ...(opts.raftBugs ?? [])]);
+  const leaseStress = bug === 'leaseWithoutDriftMargin' || opts.leaseStress === true;
   const config: RaftConfigInput = {
     heartbeatIntervalMs: 50,
     electionTimeoutMinMs: 150,
@@ -126,13 +161,13 @@ export async function runRuntimeSeed(opts: RuntimeSimOptions): Promise<RuntimeSi
     ids,
     config,
     drift: 0.1,
-    extremeDrift: leaseBug,
-    flushMs: leaseBug ? 1 : rng.int(1, 6),
-    slowReadRate: bug === 'sendStaleReads' ? 0.6 : 0.2,
+    extremeDrift: leaseStress,
+    flushMs: leaseStress ? 1 : rng.int(1, 6),
+    slowReadRate: raftBugs.has('sendStaleReads') ? 0.6 : 0.2,
     // Truncate and purge are durable on resolve by the storage contract now (the memory store flushes
     // on them); the extra flush is kept only as an opt-in control.
     durableTruncate: opts.strictTruncate === false,
-    ...(bug === 'sendStaleReads' ? { plantedBugs: new Set(['sendStaleReads'] as const) } : {}),
+    ...(raftBugs.size === 0 ? {} : { plantedBugs: raftBugs }),
   });
   c.net.state.heartbeatBehindAppend = bug === 'heartbeatBehindAppend';
   c.net.state.slowLargeAppends = slowLarge;
@@ -161,9 +196,11 @@ export async function runRuntimeSeed(opts: RuntimeSimOptions): Promise<RuntimeSi
 
   // Undo actions of timed faults, and client state.
   let undo: { at: number; what: string; fn: () => void }[] = [];
-  const clients = leaseBug ? 6 : CLIENTS;
+  const clients = CLIENTS;
   const busy = new Array<boolean>(clients).fill(false);
   let nextValue = 0;
+  // Lease-probe reads are concurrent: each gets its own client id (past the regular clients').
+  let nextProbeClient = 1000;
   let healOkWrites = 0;
   let healing = false;
 
@@ -191,7 +228,7 @@ export async function runRuntimeSeed(opts: RuntimeSimOptions): Promise<RuntimeSi
           )
             healOkWrites++;
         });
-      } else op = c.read(k, target, r < (leaseBug ? 0.6 : 0.75) ? 'readIndex' : 'lease', OP_TIMEOUT_MS);
+      } else op = c.read(k, target, r < 0.75 ? 'readIndex' : 'lease', OP_TIMEOUT_MS);
       op.then(
         () => {
           busy[k] = false;
@@ -204,7 +241,7 @@ export async function runRuntimeSeed(opts: RuntimeSimOptions): Promise<RuntimeSi
     undo.push({ at: sched.now + ms, what, fn });
   };
   const faultTick = (): void => {
-    const kind = rng.int(0, 9);
+    const kind = rng.int(0, 10);
     const id = anyLive();
     switch (kind) {
       case 0: {
@@ -290,6 +327,29 @@ export async function runRuntimeSeed(opts: RuntimeSimOptions): Promise<RuntimeSi
         raft.trigger.snapshot().catch(() => {});
         return;
       }
+      case 8: {
+        // Lease probe: cut the leader off and read from it with lease reads every few ms while the
+        // others elect: a lease that outlives the voters' promise shows as a read served after a
+        // later leader's election (read safety) or as a stale value (linearizability).
+        const leader = c.leaders()[0];
+        if (leader === undefined) return;
+        faults.leaseProbe++;
+        c.router.isolate(leader);
+        c.log(`lease probe: isolate ${leader}`);
+        const until = sched.now + rng.int(200, 500);
+        const probe = (): void => {
+          if (sched.now >= until || violation !== null) return;
+          if (c.node(leader).live?.metrics.state === 'Leader') {
+            c.read(nextProbeClient++, leader, 'lease', 40).catch((err: unknown) =>
+              fail(`lease probe failed: ${String(err)}`),
+            );
+          }
+          sched.after(rng.int(1, 4), probe);
+        };
+        probe();
+        timed(until - sched.now + 1, `heal ${leader}`, () => c.router.heal(leader));
+        return;
+      }
       default: {
         const live = id === null ? null : c.node(id).live;
         const applied = live?.metrics.lastApplied?.index;
@@ -316,7 +376,7 @@ export async function runRuntimeSeed(opts: RuntimeSimOptions): Promise<RuntimeSi
     if (await sched.step(nextTick)) steps++;
     else {
       onTick();
-      nextTick = sched.now + (leaseBug ? rng.int(1, 4) : rng.int(5, 30));
+      nextTick = sched.now + rng.int(5, 30);
     }
     c.check();
     if (c.checker.violation !== null) fail(c.checker.violation);
@@ -405,5 +465,6 @@ export async function runRuntimeSeed(opts: RuntimeSimOptions): Promise<RuntimeSi
     trace: c.trace.slice(-120),
     operations: c.history.length,
     linearizability: lin,
+    closestLeaseMs: c.checker.closestLeaseMs,
   };
 }
