@@ -17,13 +17,14 @@ import { type AppliedEntry, StateMachineWorker } from './sm-worker.ts';
 
 const codec = msgpackCodec<number>();
 
-function fixture(n: number, opts: { failReadAt?: number } = {}) {
+function fixture(n: number, opts: { failReadAt?: number; readGate?: Promise<void> } = {}) {
   const log: Entry[] = [blankEntry(1, 0)];
   for (let i = 1; i < n; i++) log.push(normalEntry(1, i, codec.encode(i * 10)));
   let reads = 0;
   const reader: RaftLogReader = {
     async tryGetLogEntries(s, e) {
       reads++;
+      if (opts.readGate !== undefined) await opts.readGate;
       if (opts.failReadAt !== undefined && s <= opts.failReadAt && opts.failReadAt < e)
         throw new Error('EIO');
       return log.slice(s, e);
@@ -192,6 +193,24 @@ describe('StateMachineWorker', () => {
     await expect(installed).rejects.toMatchObject({ code: ErrorCode.Stopped });
     await stopping;
     expect(f.installed).toEqual([]);
+  });
+  it('stop waits for a job that hangs without spinning the event loop, and resolves once it ends', async () => {
+    let open = (): void => {};
+    const f = fixture(10, { readGate: new Promise<void>((r) => (open = r)) });
+    f.worker.apply(null, { term: 1, index: 9 });
+    let stopped = false;
+    const stopping = f.worker.stop().then(() => {
+      stopped = true;
+    });
+    await settle();
+    expect(stopped).toBe(false);
+    // Waiting is not polling: no yield to the event loop per turn while the read hangs.
+    expect(f.yields()).toBe(0);
+    open();
+    await stopping;
+    expect(stopped).toBe(true);
+    // Stopped after the current chunk: the rest is not applied.
+    expect(f.applied).toEqual([0, 1, 2, 3]);
   });
   it('reports a missing committed entry as a bug', async () => {
     const f = fixture(3);

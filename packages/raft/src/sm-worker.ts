@@ -61,6 +61,8 @@ export class StateMachineWorker<D, R> {
   private readonly yieldNow: () => Promise<void>;
   private readonly jobs: Job[] = [];
   private running = false;
+  /** The running job loop, awaited by `stop` (never polled). */
+  private loop: Promise<void> | null = null;
   private stopped = false;
   private lastApplied: LogId | null;
   private building: Promise<void> | null = null;
@@ -115,7 +117,7 @@ export class StateMachineWorker<D, R> {
   async stop(): Promise<void> {
     this.stopped = true;
     this.dropJobs(new StoppedError('the state machine worker stopped'));
-    while (this.running) await this.yieldNow();
+    if (this.loop !== null) await this.loop;
     if (this.building) await this.building;
   }
 
@@ -128,7 +130,7 @@ export class StateMachineWorker<D, R> {
     this.jobs.push(job);
     if (!this.running) {
       this.running = true;
-      void this.run();
+      this.loop = this.run();
     }
   }
 
@@ -156,6 +158,7 @@ export class StateMachineWorker<D, R> {
       this.events.fatal(e);
     } finally {
       this.running = false;
+      this.loop = null;
     }
   }
 
