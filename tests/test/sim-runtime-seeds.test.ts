@@ -41,6 +41,18 @@ describe('runtime-level simulation', () => {
       expect(faults[kind], kind).toBeGreaterThan(0);
   }, 120_000);
 
+  it('elects and converges with a narrow election timeout range (150–160 ms: split votes are likely)', async () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const r = await runRuntimeSeed({
+        seed,
+        steps: 1500,
+        checkLinearizability: false,
+        config: { electionTimeoutMinMs: 150, electionTimeoutMaxMs: 160 },
+      });
+      expect(r.violation, `seed ${seed}: ${r.violation}`).toBeNull();
+    }
+  }, 60_000);
+
   it('replays a seed exactly', async () => {
     const a = await runRuntimeSeed({ seed: 7, steps: 600 });
     const b = await runRuntimeSeed({ seed: 7, steps: 600 });

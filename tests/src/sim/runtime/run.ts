@@ -97,6 +97,8 @@ export interface RuntimeSimOptions {
    * two switched-off safeguards plant one of them at a time.
    */
   raftBugs?: readonly RaftPlantedBug[];
+  /** Raft settings to use instead of the seed's (e.g. a narrow election timeout range). */
+  config?: Partial<RaftConfigInput>;
   /** Check the client history for linearizability (default true). */
   checkLinearizability?: boolean;
   /**
@@ -156,6 +158,7 @@ export async function runRuntimeSeed(opts: RuntimeSimOptions): Promise<RuntimeSi
     maxInSnapshotLogToKeep: rng.int(0, 6),
     purgeBatchSize: rng.int(1, 4),
     checkQuorum: true,
+    ...opts.config,
   };
   const c = new SimCluster(rng.fork(), {
     ids,
