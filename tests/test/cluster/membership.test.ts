@@ -50,6 +50,52 @@ describe('membership', () => {
     });
   }
 
+  it('a new leader elected in the joint config proposes and commits the uniform config the old one never sent', async () => {
+    c = await setup(['a', 'b', 'c', 'd'], ['a', 'b', 'c']);
+    const old = await c.leader(['a', 'b', 'c']);
+    const oldTerm = c.raft(old).metrics.current.currentTerm;
+    // The old leader's uniform config entry never leaves it; once it tried to send it, it crashes.
+    let crashed: Promise<unknown> | null = null;
+    const holdsUniform = (req: unknown): boolean =>
+      (
+        (req as { entries?: { payload: { type: string; membership?: { configs: unknown[] } } }[] }).entries ??
+        []
+      ).some((e) => e.payload.type === 'membership' && e.payload.membership?.configs.length === 1);
+    for (const kind of ['appendEntries', 'streamAppend'] as const) {
+      c.router.before(kind, (ctx) => {
+        if (ctx.from !== old || !holdsUniform(ctx.request)) return;
+        crashed ??= c!.crash(old);
+        throw new Error('the uniform config is held back');
+      });
+    }
+    const change = c
+      .raft(old)
+      .changeMembership(['a', 'b', 'c', 'd'])
+      .catch((e: unknown) => e);
+    const rest = ['a', 'b', 'c', 'd'].filter((id) => id !== old);
+    const next = await c.leader(rest);
+    const m = await c
+      .raft(next)
+      .wait(WAIT)
+      .until(
+        (x) =>
+          x.membership.membership.configs.length === 1 &&
+          x.committed !== null &&
+          x.membership.logId !== null &&
+          x.committed.index >= x.membership.logId.index,
+        'the uniform config committed',
+      );
+    expect(voterIds(m.membership.membership).sort()).toEqual(['a', 'b', 'c', 'd']);
+    // Proposed by the new leader, in its own term: none of the old leader's uniform entries got out.
+    expect(m.membership.logId?.term).toBe(m.currentTerm);
+    expect(m.currentTerm).toBeGreaterThan(oldTerm);
+    expect(crashed).not.toBeNull();
+    await crashed;
+    expect(await change).toBeInstanceOf(Error);
+    const w = await c.raft(next).clientWrite({ key: 'x', value: 1 });
+    await c.applied(w.logId.index, rest);
+  });
+
   it('removing the leader makes it step down once the change commits; the rest elect a new leader', async () => {
     c = await TestCluster.create(['a', 'b', 'c']);
     const old = await c.leader();
