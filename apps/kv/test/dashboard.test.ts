@@ -21,7 +21,8 @@ describe('dashboard in headless Chromium against a real 3-node cluster', () => {
         '--no-first-run',
       ],
     });
-    let writing = true;
+    // Stops the background writer (its retries would otherwise run on against a stopped cluster).
+    const stopWriting = new AbortController();
     let writer: Promise<void> = Promise.resolve();
     try {
       await cluster.initialize();
@@ -30,7 +31,10 @@ describe('dashboard in headless Chromium against a real 3-node cluster', () => {
       // Some traffic for the write-rate chart.
       writer = (async () => {
         let i = 0;
-        while (writing) await c.write({ Set: { key: `d${i % 50}`, value: String(i++) } }).catch(() => {});
+        while (!stopWriting.signal.aborted)
+          await c
+            .write({ Set: { key: `d${i % 50}`, value: String(i++) } }, { signal: stopWriting.signal })
+            .catch(() => {});
       })();
       const viewer = [1, 2, 3].find((id) => id !== leader.id) as number;
       const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
@@ -73,10 +77,10 @@ describe('dashboard in headless Chromium against a real 3-node cluster', () => {
       );
       await page.screenshot({ path: join(ARTIFACTS, 'dashboard-after-failover.png') });
     } finally {
-      writing = false;
+      stopWriting.abort();
+      await writer;
       await browser.close();
       await cleanup();
-      await writer;
     }
   }, 90_000);
 });
