@@ -1301,7 +1301,9 @@ export class Raft<D, R> implements RaftApi<D, R> {
   }
 
   #publishMetrics(): void {
-    this.#hub.publish(snapshotMetrics(this.id, this.#engine, this.#config, this.#clock.now(), null));
+    this.#hub.publish(
+      snapshotMetrics(this.id, this.#engine, this.#worker.applied, this.#config, this.#clock.now(), null),
+    );
   }
 
   /** A fatal error: the node stops; nothing more is written. */
@@ -1343,7 +1345,14 @@ export class Raft<D, R> implements RaftApi<D, R> {
     this.#queuedCalls.clear();
     for (const abort of [...this.#rpcWaiters]) abort(stopped);
     this.#rpcWaiters.clear();
-    const m = snapshotMetrics(this.id, this.#engine, this.#config, this.#clock.now(), err);
+    const m = snapshotMetrics(
+      this.id,
+      this.#engine,
+      this.#worker.applied,
+      this.#config,
+      this.#clock.now(),
+      err,
+    );
     this.#hub.publish({ ...m, state: 'Shutdown' });
     this.#hub.close(stopped);
     void this.#worker.stop();
@@ -1370,12 +1379,18 @@ function engineConfig(c: RaftConfig): Partial<EngineConfig> {
 }
 
 function initialMetrics(id: NodeId, engine: Engine, config: RaftConfig): RaftMetrics {
-  return snapshotMetrics(id, engine, config, 0, null);
+  return snapshotMetrics(id, engine, engine.applied(), config, 0, null);
 }
 
+/**
+ * The metrics of now. `applied` is what the state machine holds (the worker's view): the engine counts
+ * a received snapshot applied once it hands it over, before the state machine installed it, and a
+ * reader waiting for an applied index must find the state there.
+ */
 function snapshotMetrics(
   id: NodeId,
   engine: Engine,
+  applied: LogId | null,
   config: RaftConfig,
   now: number,
   err: Error | null,
@@ -1393,7 +1408,7 @@ function snapshotMetrics(
     vote,
     lastLogIndex: last === null ? null : last.index,
     committed: engine.committed(),
-    lastApplied: engine.applied(),
+    lastApplied: applied,
     snapshot: engine.snapshot()?.lastLogId ?? null,
     purged: engine.purged(),
     currentLeader: engine.currentLeader(),

@@ -89,6 +89,11 @@ export class StateMachineWorker<D, R> {
     this.yieldNow = opts.yieldNow ?? (() => new Promise((r) => setImmediate(r)));
   }
 
+  /** What the state machine holds: the last entry applied or snapshot installed. */
+  get applied(): LogId | null {
+    return this.lastApplied;
+  }
+
   /** Applies committed entries in `(prev, committed]`. */
   apply(prev: LogId | null, committed: LogId): void {
     this.push({ type: 'apply', prev, committed });

@@ -56,6 +56,8 @@ export class TestCluster {
       snapshot?: MemoryStoredSnapshot | null;
       config?: RaftConfigInput;
       logger?: Logger;
+      /** Wraps the node's state machine (e.g. to add a snapshot receive spool). */
+      wrap?: (sm: RaftStateMachine<Cmd, Resp>) => RaftStateMachine<Cmd, Resp>;
     } = {},
   ): Promise<TestNode> {
     const store = memoryLogStore(opts.state === undefined ? {} : { initial: opts.state });
@@ -73,7 +75,10 @@ export class TestCluster {
       config: { ...this.config, ...opts.config },
       network: this.router.factory(id),
       logStore: store,
-      stateMachine: withClientSessions(sm) as RaftStateMachine<Cmd, Resp>,
+      stateMachine: withClientSessions(opts.wrap === undefined ? sm : opts.wrap(sm)) as RaftStateMachine<
+        Cmd,
+        Resp
+      >,
       ...(opts.logger === undefined ? {} : { logger: opts.logger }),
     });
     this.router.register(id, raft);

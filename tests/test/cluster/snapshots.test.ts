@@ -1,5 +1,6 @@
+import type { RaftStateMachine } from '@flotilla/types';
 import { afterEach, describe, expect, it } from 'vitest';
-import { kv, TestCluster, WAIT } from './harness.ts';
+import { type Cmd, delay, kv, type Resp, TestCluster, WAIT } from './harness.ts';
 
 let c: TestCluster | null = null;
 afterEach(async () => {
@@ -54,6 +55,33 @@ describe('snapshots', () => {
     expect(c.router.count('fullSnapshot', { to: 'd' })).toBeGreaterThan(0);
     expect(kv(c.node('d'))).toEqual(kv(c.node(l)));
     expect(c.raft('d').metrics.current.snapshot).toEqual(snap);
+  });
+
+  it('a follower reports a received snapshot applied only once its state machine installed it', async () => {
+    c = await TestCluster.create(['a', 'b', 'c'], { config: { maxInSnapshotLogToKeep: 0 } });
+    // A state machine that takes its time to install (a big snapshot, a slow disk).
+    await c.start('d', {
+      wrap: (sm): RaftStateMachine<Cmd, Resp> => ({
+        appliedState: () => sm.appliedState(),
+        apply: (es) => sm.apply(es),
+        snapshotBuilder: () => sm.snapshotBuilder(),
+        getCurrentSnapshot: () => sm.getCurrentSnapshot(),
+        installSnapshot: async (meta, data) => {
+          await delay(200);
+          await sm.installSnapshot(meta, data);
+        },
+      }),
+    });
+    const l = await c.leader(['a', 'b', 'c']);
+    await c.raft(l).clientWriteMany(Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: i })));
+    const snap = await c.raft(l).trigger.snapshot();
+    await c.raft(l).trigger.purgeLog(snap?.index ?? 0);
+    await c.raft(l).addLearner('d', { addr: 'd' }, { blocking: false });
+    await c
+      .raft('d')
+      .wait(WAIT)
+      .appliedIndex(snap?.index ?? 0);
+    expect(kv(c.node('d'))).toEqual(kv(c.node(l)));
   });
 
   it('a snapshot to a node that never answers does not block writes to the others', async () => {
