@@ -11,6 +11,7 @@ import {
   type Snapshot,
   type SnapshotData,
   type SnapshotMeta,
+  type SnapshotSink,
   StorageError,
   type StoredMembership,
   snapshotDataOf,
@@ -159,6 +160,14 @@ export class KvStateMachine implements RaftStateMachine<KvRequest, KvResponse> {
     this.#state = new KvState(entries);
     this.#lastApplied = meta.lastLogId;
     this.#lastMembership = meta.lastMembership;
+  }
+
+  /**
+   * {@inheritDoc RaftStateMachine.beginReceivingSnapshot}
+   * A snapshot from the leader is spooled to a temp file beside the stored snapshots.
+   */
+  beginReceivingSnapshot(): Promise<SnapshotSink> {
+    return this.#snapshots.beginReceiving();
   }
 
   /** {@inheritDoc RaftStateMachine.getCurrentSnapshot} */

@@ -1,5 +1,5 @@
 import { failedCases, runCases, type StateMachineHarness, stateMachineCases } from '@flotilla/testkit';
-import type { ApplyEntry, RaftStateMachine } from '@flotilla/types';
+import { type ApplyEntry, type RaftStateMachine, type SnapshotSink, snapshotDataOf } from '@flotilla/types';
 import { describe, expect, it } from 'vitest';
 import { memoryStateMachine } from '../src/index.ts';
 
@@ -12,12 +12,31 @@ function listMachine(): SM {
   });
 }
 
-function harness(make: () => SM): StateMachineHarness<string, string> {
-  return { setup: async () => make(), command: (i) => `c${i}` };
+function harness(make: () => SM, receivesSnapshots = false): StateMachineHarness<string, string> {
+  return { setup: async () => make(), command: (i) => `c${i}`, receivesSnapshots };
 }
 
-async function failures(make: () => SM): Promise<string[]> {
-  return failedCases(await runCases(stateMachineCases(harness(make))));
+async function failures(make: () => SM, receivesSnapshots = false): Promise<string[]> {
+  return failedCases(await runCases(stateMachineCases(harness(make, receivesSnapshots))));
+}
+
+/** The list machine with a `beginReceivingSnapshot` whose sink keeps `keep(chunks)` of what it got. */
+function receivingMachine(keep: (chunks: Uint8Array[]) => Uint8Array[]): SM {
+  const inner = listMachine();
+  return Object.assign(inner, {
+    beginReceivingSnapshot: async (): Promise<SnapshotSink> => {
+      const chunks: Uint8Array[] = [];
+      return {
+        write: async (c: Uint8Array) => {
+          chunks.push(c.slice());
+        },
+        finish: async () => snapshotDataOf(Buffer.concat(keep(chunks))),
+        discard: async () => {
+          chunks.length = 0;
+        },
+      };
+    },
+  });
 }
 
 describe('the state-machine suite rejects broken state machines', () => {
@@ -56,6 +75,13 @@ describe('the state-machine suite rejects broken state machines', () => {
       };
     });
     expect(failed).toEqual(['a builder captures the state when it is made, not later applies']);
+  });
+
+  it('passes a state machine whose receive sink keeps every chunk (control), fails one that drops chunks', async () => {
+    expect(await failures(() => receivingMachine((cs) => cs), true)).toEqual([]);
+    expect(await failures(() => receivingMachine((cs) => cs.slice(1)), true)).toEqual([
+      'a snapshot spooled through beginReceivingSnapshot installs the same; a discarded one changes nothing',
+    ]);
   });
 
   it('fails a state machine whose install is not atomic', async () => {

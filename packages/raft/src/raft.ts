@@ -25,6 +25,7 @@ import {
   EntryTooLargeError,
   ForwardToLeaderError,
   getNode,
+  hasErrorCode,
   InvalidRequestError,
   isFatalError,
   type LogId,
@@ -45,6 +46,7 @@ import {
   type SnapshotData,
   type SnapshotMeta,
   type SnapshotResponse,
+  type SnapshotSink,
   StoppedError,
   StorageError,
   type StoredMembership,
@@ -160,7 +162,8 @@ export class Raft<D, R> implements RaftApi<D, R> {
   #postponed: Postponed[] = [];
   #ioChain: Promise<void> = Promise.resolve();
   #flushedIo = 0;
-  readonly #receivedSnapshots = new Map<string, Uint8Array[]>();
+  /** Received snapshots handed to the engine, by id: their data, read back from the spool. */
+  readonly #receivedSnapshots = new Map<string, SnapshotData>();
   /** `replicate` commands whose range is not readable yet, newest per target. */
   readonly #heldReplicates = new Map<NodeId, Extract<Command, { type: 'replicate' }>>();
   /** The latest heartbeats queued per target (when, and their prevLogId), to place a refused one. */
@@ -466,39 +469,62 @@ export class Raft<D, R> implements RaftApi<D, R> {
     return serveStreamAppend(input, (req) => this.appendEntries(req), serveOpts);
   }
 
-  /** Receives a whole snapshot from the leader and installs it. */
+  /**
+   * Receives a whole snapshot from the leader and installs it. The chunks are spooled as they arrive
+   * into the state machine's `beginReceivingSnapshot` sink (or held in memory without one).
+   */
   async installFullSnapshot(vote: Vote, meta: SnapshotMeta, data: SnapshotData): Promise<SnapshotResponse> {
     this.#ensureRunning();
     validateVote(vote, 'vote');
     if (!vote.committed)
       throw new InvalidRequestError('vote', 'a snapshot must carry a committed leader vote');
     validateSnapshotMeta(meta, 'meta');
-    const chunks: Uint8Array[] = [];
-    for await (const chunk of data) {
-      this.#ensureRunning();
-      // Checked here: a bad chunk reaching the state machine would fail the install, a fatal error.
-      if (!(chunk instanceof Uint8Array)) {
-        throw new InvalidRequestError(`data[${chunks.length}]`, 'expected a Uint8Array chunk');
-      }
-      chunks.push(chunk);
-    }
-    let res: EngineResponse;
+    const sink = await this.#snapshotSink(meta);
     try {
-      res = await this.#rpc(
-        () => ({ vote, meta }),
-        (r, reply, now) => {
-          this.#receivedSnapshots.set(meta.snapshotId, chunks);
-          this.#engine.handleInstallSnapshot(r, reply, now);
-        },
-      );
+      let n = 0;
+      for await (const chunk of data) {
+        this.#ensureRunning();
+        // Checked here: a bad chunk reaching the state machine would fail the install, a fatal error.
+        if (!(chunk instanceof Uint8Array)) {
+          throw new InvalidRequestError(`data[${n}]`, 'expected a Uint8Array chunk');
+        }
+        n++;
+        await spool(() => sink.write(chunk), meta);
+      }
+      const received = await spool(() => sink.finish(), meta);
+      let res: EngineResponse;
+      try {
+        res = await this.#rpc(
+          () => ({ vote, meta }),
+          (r, reply, now) => {
+            this.#receivedSnapshots.set(meta.snapshotId, received);
+            this.#engine.handleInstallSnapshot(r, reply, now);
+          },
+        );
+      } finally {
+        // Taken by the install if the engine accepted the snapshot; dropped otherwise.
+        this.#receivedSnapshots.delete(meta.snapshotId);
+      }
+      // Answer only once the state machine holds the snapshot (the engine answers on log durability).
+      const install = this.#installing;
+      if (install !== null) await install;
+      this.#ensureRunning();
+      return expect(res, 'installSnapshot');
     } finally {
-      this.#receivedSnapshots.delete(meta.snapshotId);
+      await sink.discard().catch((err: unknown) =>
+        this.#log.warn('discarding a received snapshot failed', {
+          snapshotId: meta.snapshotId,
+          err: String(err),
+        }),
+      );
     }
-    // Answer only once the state machine holds the snapshot (the engine answers on log durability).
-    const install = this.#installing;
-    if (install !== null) await install;
-    this.#ensureRunning();
-    return expect(res, 'installSnapshot');
+  }
+
+  /** The state machine's sink for a received snapshot, or one in memory. */
+  async #snapshotSink(meta: SnapshotMeta): Promise<SnapshotSink> {
+    const begin = this.#sm.beginReceivingSnapshot;
+    if (begin === undefined) return memorySnapshotSink();
+    return spool(() => begin.call(this.#sm, meta), meta);
   }
 
   /** Handles the leader's request to take over leadership. */
@@ -613,8 +639,9 @@ export class Raft<D, R> implements RaftApi<D, R> {
     const job = cmd.command;
     if (job.type !== 'installSnapshot') return;
     this.#startedInstalls.add(cmd);
-    const chunks = this.#receivedSnapshots.get(job.meta.snapshotId) ?? [];
-    const done = this.#worker.installSnapshot(job.meta, iterate(chunks));
+    const data = this.#receivedSnapshots.get(job.meta.snapshotId) ?? iterate([]);
+    this.#receivedSnapshots.delete(job.meta.snapshotId);
+    const done = this.#worker.installSnapshot(job.meta, data);
     const gate = done.then(
       () => {
         if (this.#installing === gate) this.#installing = null;
@@ -1426,6 +1453,35 @@ function expect<K extends EngineResponse['type']>(res: EngineResponse, type: K):
 }
 
 type ResponseOf<K extends EngineResponse['type']> = Extract<EngineResponse, { type: K }>['response'];
+
+/**
+ * Runs a snapshot sink operation; a failure is a `StorageError` (op `snapshot`) for the transfer's
+ * caller only: the leader retries later, the node keeps running.
+ */
+async function spool<T>(op: () => Promise<T>, meta: SnapshotMeta): Promise<T> {
+  try {
+    return await op();
+  } catch (err) {
+    if (hasErrorCode(err, 'STOPPED')) throw err;
+    throw new StorageError('snapshot', `receiving snapshot ${meta.snapshotId}: ${String(err)}`, {
+      cause: err,
+    });
+  }
+}
+
+/** A sink that keeps the received chunks in memory. */
+function memorySnapshotSink(): SnapshotSink {
+  let chunks: Uint8Array[] = [];
+  return {
+    write: async (chunk) => {
+      chunks.push(chunk);
+    },
+    finish: async () => iterate(chunks),
+    discard: async () => {
+      chunks = [];
+    },
+  };
+}
 
 async function* iterate(chunks: Uint8Array[]): SnapshotData {
   for (const c of chunks) yield c;

@@ -6,6 +6,7 @@ import {
   type Snapshot,
   type SnapshotData,
   type SnapshotMeta,
+  type SnapshotSink,
   StorageError,
 } from '@flotilla/types';
 import { Packr } from 'msgpackr';
@@ -57,10 +58,15 @@ class SessionStateMachine<D, R> implements RaftStateMachine<D, R> {
   /** The sessions block of the newest snapshot this wrapper built or installed, by snapshot id. */
   #current: { snapshotId: string; header: Uint8Array } | null = null;
 
+  /** The inner state machine's spool for received snapshots, when it has one (the bytes pass as they are). */
+  readonly beginReceivingSnapshot?: (meta: SnapshotMeta) => Promise<SnapshotSink>;
+
   constructor(inner: RaftStateMachine<D, R>, opts: ClientSessionsOptions) {
     this.#inner = inner;
     this.#opts = opts;
     this.#sessions = new ClientSessions<R>(sessionOpts(opts));
+    const begin = inner.beginReceivingSnapshot;
+    if (begin !== undefined) this.beginReceivingSnapshot = (meta) => begin.call(inner, meta);
   }
 
   get sessions(): ClientSessions<R> {

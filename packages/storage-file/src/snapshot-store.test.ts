@@ -91,6 +91,48 @@ describe('fileSnapshotStore', () => {
     expect(io.mutations).toBe(before);
   });
 
+  it('spools a received snapshot to a temp file, reads it back intact, and deletes it on discard', async () => {
+    const s = await fileSnapshotStore(dir, { chunkBytes: 4096 });
+    const want = bytes(7);
+    const sink = await s.beginReceiving();
+    for (let at = 0; at < want.byteLength; at += 10_000) await sink.write(want.subarray(at, at + 10_000));
+    // On disk while it arrives, not a stored snapshot.
+    expect((await readdir(dir)).filter((n) => n.endsWith('.snap.tmp'))).toHaveLength(1);
+    expect(await s.latest()).toBeNull();
+    await expectBytes(await sink.finish(), want);
+    await sink.discard();
+    await sink.discard(); // idempotent
+    expect(await readdir(dir)).toEqual([]);
+    await expect(sink.write(want)).rejects.toMatchObject({ code: 'STORAGE', op: 'snapshot' });
+  });
+
+  it('a received snapshot damaged in its spool fails the read back; discarding before finish deletes it', async () => {
+    const s = await fileSnapshotStore(dir);
+    const sink = await s.beginReceiving();
+    await sink.write(bytes(1, 5000));
+    const [tmp] = (await readdir(dir)).filter((n) => n.endsWith('.snap.tmp'));
+    const data = await sink.finish();
+    const raw = await readFile(join(dir, tmp as string));
+    raw[100] = (raw[100] ?? 0) ^ 0xff;
+    await writeFile(join(dir, tmp as string), raw);
+    await expect(collectSnapshotData(data)).rejects.toMatchObject({ code: 'STORAGE', op: 'snapshot' });
+    await sink.discard();
+    const other = await s.beginReceiving();
+    await other.write(bytes(2, 100));
+    await other.discard();
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('a receive cut short by a crash leaves a temp file that the next open removes', async () => {
+    const s = await fileSnapshotStore(dir);
+    const sink = await s.beginReceiving();
+    await sink.write(bytes(3, 1000));
+    expect((await readdir(dir)).some((n) => n.endsWith('.snap.tmp'))).toBe(true);
+    // The process dies here: no finish, no discard.
+    await fileSnapshotStore(dir);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
   it('refuses a bad keep', async () => {
     await expect(fileSnapshotStore(dir, { keep: 0 })).rejects.toThrow(/keep/);
   });

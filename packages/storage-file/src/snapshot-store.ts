@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
-import type { SnapshotMeta } from '@flotilla/types';
+import type { SnapshotData, SnapshotMeta, SnapshotSink } from '@flotilla/types';
 import { StorageError } from '@flotilla/types';
 import { errnoOf } from './errors.ts';
 import { type FileHandleIO, type FileIO, nodeFileIO } from './file-io.ts';
@@ -83,6 +83,8 @@ export class FileSnapshotStore {
   readonly #chunk: number;
   #seq: number;
   #tail: Promise<unknown> = Promise.resolve();
+  /** Temp files of snapshots being received, numbered per store. */
+  #receiving = 0;
 
   /** @internal Use {@link fileSnapshotStore}. */
   constructor(dir: string, io: FileIO, keep: number, chunk: number, seq: number) {
@@ -151,6 +153,67 @@ export class FileSnapshotStore {
         cause: err,
       });
     }
+  }
+
+  /**
+   * A sink for a snapshot received from a leader (for `RaftStateMachine.beginReceivingSnapshot`):
+   * the chunks go to a temp file in this directory, so a large snapshot never sits in memory;
+   * `finish` returns a stream reading them back (checksummed like a stored snapshot), and `discard`
+   * deletes the file (a crash leaves it for the next open to remove). What is received is not a
+   * stored snapshot: the state machine installs from it, then saves its own.
+   */
+  async beginReceiving(): Promise<SnapshotSink> {
+    const path = join(this.dir, `recv-${++this.#receiving}.snap.tmp`);
+    const fail = (what: string, err: unknown): StorageError =>
+      new StorageError('snapshot', `${what} ${path}: ${(err as Error).message}`, { cause: err });
+    let fh: FileHandleIO | null;
+    try {
+      fh = await this.#io.open(path, 'createTruncate');
+    } catch (err) {
+      throw fail('creating', err);
+    }
+    let bytes = 0;
+    let crc = 0;
+    let state: 'receiving' | 'finished' | 'discarded' = 'receiving';
+    const closeWriter = async (): Promise<void> => {
+      const h = fh;
+      fh = null;
+      if (h !== null) await h.close();
+    };
+    return {
+      write: async (chunk: Uint8Array): Promise<void> => {
+        if (state !== 'receiving' || fh === null)
+          throw new StorageError('snapshot', `${path}: not receiving`);
+        if (chunk.byteLength === 0) return;
+        try {
+          await fh.write(chunk, bytes);
+        } catch (err) {
+          throw fail('writing', err);
+        }
+        crc = crc32(chunk, crc);
+        bytes += chunk.byteLength;
+      },
+      finish: async (): Promise<SnapshotData> => {
+        if (state !== 'receiving') throw new StorageError('snapshot', `${path}: not receiving`);
+        state = 'finished';
+        try {
+          await closeWriter();
+        } catch (err) {
+          throw fail('closing', err);
+        }
+        return this.#stream(path, 0, bytes, crc);
+      },
+      discard: async (): Promise<void> => {
+        if (state === 'discarded') return;
+        state = 'discarded';
+        await closeWriter().catch(() => undefined);
+        try {
+          await this.#io.unlink(path);
+        } catch (err) {
+          if (errnoOf(err) !== 'ENOENT') throw fail('deleting', err);
+        }
+      },
+    };
   }
 
   /** Snapshot file names, newest first. */

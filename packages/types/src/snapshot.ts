@@ -17,6 +17,22 @@ export interface SnapshotMeta {
  */
 export type SnapshotData = AsyncIterable<Uint8Array>;
 
+/**
+ * Where a snapshot received from the leader is spooled while it arrives (a temp file, say), so a
+ * large snapshot never has to sit in memory. Obtained from `RaftStateMachine.beginReceivingSnapshot`.
+ * The runtime writes every chunk in order, calls `finish()` once the transfer is complete, installs
+ * from the data it returns, and calls `discard()` exactly once in the end: after the install, or when
+ * the transfer failed or was refused.
+ */
+export interface SnapshotSink {
+  /** Appends the next chunk. A rejection fails the transfer (the leader retries later). */
+  write(chunk: Uint8Array): Promise<void>;
+  /** Every chunk was written: returns the received data, read back once, for the install. */
+  finish(): Promise<SnapshotData>;
+  /** Releases what was received (e.g. deletes the temp file). Idempotent. */
+  discard(): Promise<void>;
+}
+
 /** A snapshot: its meta and its data. Each `getCurrentSnapshot()` call returns a fresh stream. */
 export interface Snapshot {
   /** What it covers. */

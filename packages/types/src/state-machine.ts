@@ -1,7 +1,7 @@
 import type { ApplyEntry } from './entry.ts';
 import type { LogId } from './log-id.ts';
 import type { StoredMembership } from './membership.ts';
-import type { Snapshot, SnapshotData, SnapshotMeta } from './snapshot.ts';
+import type { Snapshot, SnapshotData, SnapshotMeta, SnapshotSink } from './snapshot.ts';
 
 /** What a state machine has applied. */
 export interface AppliedState {
@@ -40,6 +40,12 @@ export interface RaftStateMachine<D, R> {
    * is unchanged. Afterwards `appliedState()` reports `meta.lastLogId` and `meta.lastMembership`.
    */
   installSnapshot(meta: SnapshotMeta, data: SnapshotData): Promise<void>;
+  /**
+   * Optional: where to spool a snapshot `meta` received from the leader while it arrives. Without
+   * it the runtime holds the received chunks in memory until the install. A rejection fails the
+   * transfer (the leader retries later); the node keeps running.
+   */
+  beginReceivingSnapshot?(meta: SnapshotMeta): Promise<SnapshotSink>;
   /** The newest built or installed snapshot with a fresh data stream, or `null`. */
   getCurrentSnapshot(): Promise<Snapshot | null>;
 }

@@ -1,5 +1,10 @@
-import type { RaftStateMachine } from '@flotilla/types';
-import { afterEach, describe, expect, it } from 'vitest';
+import {
+  type RaftRpcHandler,
+  type RaftStateMachine,
+  type SnapshotSink,
+  snapshotDataOf,
+} from '@flotilla/types';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type Cmd, delay, kv, type Resp, TestCluster, WAIT } from './harness.ts';
 
 let c: TestCluster | null = null;
@@ -55,6 +60,87 @@ describe('snapshots', () => {
     expect(c.router.count('fullSnapshot', { to: 'd' })).toBeGreaterThan(0);
     expect(kv(c.node('d'))).toEqual(kv(c.node(l)));
     expect(c.raft('d').metrics.current.snapshot).toEqual(snap);
+  });
+
+  it('a received snapshot is spooled chunk by chunk into the state machine sink and reported applied once installed; a failed or broken transfer is discarded and retried, the node runs on', async () => {
+    c = await TestCluster.create(['a', 'b', 'c'], {
+      config: { maxInSnapshotLogToKeep: 0, snapshotChunkBytes: 16 },
+    });
+    const spool = { writes: 0, finished: 0, discarded: 0, failWrites: 1, open: 0 };
+    await c.start('d', {
+      // A sink that records what it is asked to do, and fails the first transfer's writes (a full disk).
+      wrap: (sm): RaftStateMachine<Cmd, Resp> => ({
+        appliedState: () => sm.appliedState(),
+        apply: (es) => sm.apply(es),
+        snapshotBuilder: () => sm.snapshotBuilder(),
+        installSnapshot: (meta, data) => sm.installSnapshot(meta, data),
+        getCurrentSnapshot: () => sm.getCurrentSnapshot(),
+        beginReceivingSnapshot: async (): Promise<SnapshotSink> => {
+          const chunks: Uint8Array[] = [];
+          spool.open++;
+          return {
+            write: async (chunk) => {
+              if (spool.failWrites > 0) {
+                spool.failWrites--;
+                throw new Error('ENOSPC: no space left on device');
+              }
+              spool.writes++;
+              chunks.push(chunk.slice());
+            },
+            finish: async () => {
+              spool.finished++;
+              return snapshotDataOf(Buffer.concat(chunks), 7);
+            },
+            discard: async () => {
+              spool.discarded++;
+              spool.open--;
+            },
+          };
+        },
+      }),
+    });
+    const l = await c.leader(['a', 'b', 'c']);
+    const res = await c
+      .raft(l)
+      .clientWriteMany(Array.from({ length: 30 }, (_, i) => ({ key: `k${i}`, value: i })));
+    const snap = await c.raft(l).trigger.snapshot();
+    await c.raft(l).trigger.purgeLog(snap?.index ?? 0);
+    // The second transfer breaks half-way: its data stream ends in an error.
+    const d = c.raft('d');
+    let transfers = 0;
+    const handler: RaftRpcHandler = {
+      appendEntries: (r) => d.appendEntries(r),
+      vote: (r) => d.vote(r),
+      streamAppend: (input, o) => d.streamAppend(input, o),
+      transferLeader: (r) => d.transferLeader(r),
+      installFullSnapshot: (vote, meta, data) => {
+        transfers++;
+        if (transfers !== 2) return d.installFullSnapshot(vote, meta, data);
+        return d.installFullSnapshot(
+          vote,
+          meta,
+          (async function* () {
+            let n = 0;
+            for await (const chunk of data) {
+              if (++n > 3) throw new Error('connection reset');
+              yield chunk;
+            }
+          })(),
+        );
+      },
+    };
+    c.router.register('d', handler);
+    await c.raft(l).addLearner('d', { addr: 'd' }, { blocking: false });
+    await c.applied(res[29]?.logId.index ?? 0, ['d']);
+    // Reported applied only once the state machine holds the snapshot: a reader finds the state there.
+    expect(kv(c.node('d'))).toEqual(kv(c.node(l)));
+    expect(c.raft('d').metrics.current.error).toBeNull();
+    expect(transfers).toBeGreaterThanOrEqual(3);
+    // Every transfer got a sink and gave it back; only the good one was finished, in many chunks.
+    await vi.waitFor(() => expect(spool.open).toBe(0));
+    expect(spool.discarded).toBe(transfers);
+    expect(spool.finished).toBe(1);
+    expect(spool.writes).toBeGreaterThan(10);
   });
 
   it('a follower reports a received snapshot applied only once its state machine installed it', async () => {

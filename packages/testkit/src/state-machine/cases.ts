@@ -215,6 +215,35 @@ export function stateMachineCases<D, R>(h: StateMachineHarness<D, R>): Conforman
       expect((await b!.appliedState()).lastApplied).toBeNull();
       expect(await b!.apply(cmds(0, 3))).toEqual(await oneByOneFresh(0, 3, 0));
     }),
+    ...(h.receivesSnapshots === true
+      ? [
+          c(
+            'a snapshot spooled through beginReceivingSnapshot installs the same; a discarded one changes nothing',
+            2,
+            async (a, b) => {
+              if (b!.beginReceivingSnapshot === undefined)
+                throw new Error('the harness says receivesSnapshots, but beginReceivingSnapshot is missing');
+              await a!.apply(cmds(0, 8));
+              const snap = await a!.snapshotBuilder().buildSnapshot();
+              const bytes = await collectSnapshotData(snap.data);
+              await b!.apply(cmds(0, 2));
+              const before = await b!.appliedState();
+              // A receive abandoned half-way leaves the state as it was.
+              const dropped = await b!.beginReceivingSnapshot(snap.meta);
+              await dropped.write(bytes.subarray(0, bytes.byteLength >> 1));
+              await dropped.discard();
+              expect(await b!.appliedState()).toEqual(before);
+              const sink = await b!.beginReceivingSnapshot(structuredClone(snap.meta));
+              for (let at = 0; at < bytes.byteLength; at += 5) await sink.write(bytes.subarray(at, at + 5));
+              await b!.installSnapshot(structuredClone(snap.meta), await sink.finish());
+              await sink.discard();
+              expect(await b!.appliedState()).toEqual(await a!.appliedState());
+              expect(await digest(b!)).toEqual(await digest(a!));
+              expect(await b!.apply(cmds(8, 10))).toEqual(await a!.apply(cmds(8, 10)));
+            },
+          ),
+        ]
+      : []),
   ]);
 
   /** Responses of `[from, to)` applied one by one on a fresh instance after `[0, prefix)`. */

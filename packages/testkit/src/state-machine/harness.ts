@@ -17,6 +17,11 @@ export interface StateMachineHarness<D, R> {
    * snapshots carry the whole state. Defaults to comparing responses of later commands only.
    */
   digest?(sm: RaftStateMachine<D, R>): Promise<unknown>;
+  /**
+   * The state machine offers `beginReceivingSnapshot`: the suite then checks that a snapshot spooled
+   * through it installs the same as one streamed directly, and that a discarded one changes nothing.
+   */
+  receivesSnapshots?: boolean;
 }
 
 /** Normal entries `[from, to)` of `term` carrying `command(i)`. */
