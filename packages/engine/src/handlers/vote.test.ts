@@ -70,6 +70,22 @@ describe('vote handler', () => {
     ]);
   });
 
+  it('a refused candidate does not reset the follower election timer; a granted one does', () => {
+    const e = start('c', lid(1, 5));
+    e.takeCommands();
+    const deadline = e.electionDeadline();
+    // Refused (its log is behind) at a greater term: the term is adopted, the timer keeps running, so
+    // a stale candidate with a faster clock cannot keep this up-to-date node from campaigning.
+    e.handleVoteRequest({ vote: { term: 2, nodeId: 'b', committed: false }, lastLogId: lid(1, 4) }, 'r', 500);
+    expect(e.vote().term).toBe(2);
+    expect(e.electionDeadline()).toBe(deadline);
+    // Granted: the timer restarts from now.
+    e.handleVoteRequest({ vote: { term: 3, nodeId: 'a', committed: false }, lastLogId: lid(1, 5) }, 'r2', 900);
+    expect(e.vote()).toEqual({ term: 3, nodeId: 'a', committed: false });
+    expect(e.electionDeadline()).toBeGreaterThan(900);
+    expect(e.electionDeadline()).not.toBe(deadline);
+  });
+
   it('refuses votes while the leader lease is live, grants after it expires', () => {
     const e = start('c');
     e.handleAppendEntries(

@@ -103,7 +103,10 @@ export function handleVoteRequest(c: EngineCore, req: VoteRequest, reply: unknow
     if (req.vote.term > c.vote.term && !leaseForbids(c, req, now)) {
       updateVote(c, { term: req.vote.term, nodeId: null, committed: false });
       c.acceptedFromLeader = null;
-      becomeFollower(c, now);
+      // A refused candidate does not reset a follower's election timer (only a granted vote or a
+      // leader's message does): else a node whose log is behind but whose timer runs faster would
+      // keep the up-to-date nodes from ever campaigning.
+      if (c.leader !== null || c.candidate !== null) becomeFollower(c, now);
     }
     answer(false, null);
     return;
