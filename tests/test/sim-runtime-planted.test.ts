@@ -3,7 +3,8 @@ import { type RuntimeBug, type RuntimeSimOptions, runRuntimeSeed } from '../src/
 
 /**
  * The runtime-level simulator must catch every planted runtime bug within 200 seeds. Short runs, no
- * linearizability check (the invariants catch each of these first), stop at the first violation. Each
+ * linearizability check unless the bug needs it (the invariants catch the others first), stop at
+ * the first violation. Each
  * bug has a control: the same stressed setting without the bug keeps every invariant on the same
  * seeds, so what was caught is the bug, not the setting.
  */
@@ -13,7 +14,7 @@ async function firstFailingSeed(
   opts: Omit<RuntimeSimOptions, 'seed'>,
 ): Promise<{ seed: number; violation: string } | null> {
   for (let seed = 1; seed <= MAX_SEEDS; seed++) {
-    const r = await runRuntimeSeed({ ...opts, seed, checkLinearizability: false });
+    const r = await runRuntimeSeed({ checkLinearizability: false, ...opts, seed });
     if (r.violation !== null) return { seed, violation: r.violation };
   }
   return null;
@@ -23,14 +24,19 @@ async function firstFailingSeed(
 async function controlViolations(opts: Omit<RuntimeSimOptions, 'seed'>, upTo: number): Promise<string[]> {
   const found: string[] = [];
   for (let seed = 1; seed <= Math.max(upTo, 5); seed++) {
-    const r = await runRuntimeSeed({ ...opts, seed, checkLinearizability: false });
+    const r = await runRuntimeSeed({ checkLinearizability: false, ...opts, seed });
     if (r.violation !== null) found.push(`seed ${seed}: ${r.violation}`);
   }
   return found;
 }
 
-async function expectCaught(bug: RuntimeBug, steps: number, symptom: RegExp): Promise<number> {
-  const found = await firstFailingSeed({ steps, bug });
+async function expectCaught(
+  bug: RuntimeBug,
+  steps: number,
+  symptom: RegExp,
+  checkLinearizability = false,
+): Promise<number> {
+  const found = await firstFailingSeed({ steps, bug, checkLinearizability });
   expect(found, `${bug} went unnoticed for ${MAX_SEEDS} seeds`).not.toBeNull();
   expect(found!.violation).toMatch(symptom);
   return found!.seed;
@@ -59,6 +65,11 @@ describe('the runtime simulator catches planted bugs', () => {
     );
     // Control: the streams skip every leader check, but the runtime closes them on step-down.
     expect(await controlViolations({ steps: 3000, raftBugs: ['sendStaleReads'] }, seed)).toEqual([]);
+  }, 120_000);
+
+  it('"a snapshot reported applied before its install": a follower read sees the old state (not linearizable)', async () => {
+    const seed = await expectCaught('appliedBeforeInstall', 2000, /linearizability/, true);
+    expect(await controlViolations({ steps: 2000, checkLinearizability: true }, seed)).toEqual([]);
   }, 120_000);
 
   it('"an append reported durable before its flush": a committed entry missing from a quorum of durable logs', async () => {

@@ -61,9 +61,15 @@ export interface RaftOptions<D, R> {
  *   (see `@flotilla/replication`'s `ReplicationStreamOptions.plantedBugs`);
  * - `'keepStreamsOnStepDown'`: a leader that steps down leaves its replication streams running;
  * - `'appendDurableOnSubmit'`: an append is reported durable once the store accepted it, before its
- *   flush callback (a leader counts itself, a follower acknowledges, before the entries are durable).
+ *   flush callback (a leader counts itself, a follower acknowledges, before the entries are durable);
+ * - `'appliedBeforeInstall'`: `metrics.lastApplied` counts a received snapshot once it is handed to
+ *   the state machine, before the install finished.
  */
-export type RaftPlantedBug = 'sendStaleReads' | 'keepStreamsOnStepDown' | 'appendDurableOnSubmit';
+export type RaftPlantedBug =
+  | 'sendStaleReads'
+  | 'keepStreamsOnStepDown'
+  | 'appendDurableOnSubmit'
+  | 'appliedBeforeInstall';
 
 /** Options of a write. */
 export interface WriteOptions {

@@ -1329,8 +1329,21 @@ export class Raft<D, R> implements RaftApi<D, R> {
 
   #publishMetrics(): void {
     this.#hub.publish(
-      snapshotMetrics(this.id, this.#engine, this.#worker.applied, this.#config, this.#clock.now(), null),
+      snapshotMetrics(
+        this.id,
+        this.#engine,
+        this.#appliedForMetrics(),
+        this.#config,
+        this.#clock.now(),
+        null,
+      ),
     );
+  }
+
+  /** What the state machine holds (the TEST-ONLY `appliedBeforeInstall` bug: what it was handed). */
+  #appliedForMetrics(): LogId | null {
+    if (this.#plantedBugs?.has('appliedBeforeInstall') === true) return this.#engine.applied();
+    return this.#worker.applied;
   }
 
   /** A fatal error: the node stops; nothing more is written. */
@@ -1375,7 +1388,7 @@ export class Raft<D, R> implements RaftApi<D, R> {
     const m = snapshotMetrics(
       this.id,
       this.#engine,
-      this.#worker.applied,
+      this.#appliedForMetrics(),
       this.#config,
       this.#clock.now(),
       err,

@@ -292,6 +292,43 @@ export class SimCluster {
     });
   }
 
+  /**
+   * Client `client` reads on follower `followerId` through leader `leaderId`'s read linearizer: the
+   * leader confirms a read point (`policy`), the follower waits until it applied it, then reads its
+   * own state machine. A failed or abandoned read observed nothing.
+   */
+  async followerRead(
+    client: number,
+    leaderId: NodeId,
+    followerId: NodeId,
+    policy: 'readIndex' | 'lease',
+    timeoutMs: number,
+  ): Promise<void> {
+    const leader = this.node(leaderId).live;
+    const follower = this.node(followerId).live;
+    if (leader === null || follower === null) return;
+    const call = ++this.#logical;
+    const read = async (): Promise<{ value: Reg } | null> => {
+      const lin = await leader.raft.getReadLinearizer({ policy });
+      if (lin.readLogId !== null) await follower.raft.wait({ timeoutMs }).appliedIndex(lin.readLogId.index);
+      // The same incarnation, still running: its state machine is the one that applied the read point.
+      if (this.node(followerId).live !== follower) return null;
+      return { value: follower.sm.state };
+    };
+    const outcome = await this.#race(
+      read().catch(() => null),
+      timeoutMs,
+    );
+    if (outcome === null || outcome === 'timeout') return;
+    this.history.push({
+      clientId: client,
+      input: { kind: 'read' },
+      output: { ok: true, value: outcome.value },
+      call,
+      return: ++this.#logical,
+    });
+  }
+
   /** `p`'s value, or `'timeout'` when it has not settled within `ms` (its outcome is then ignored). */
   #race<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
     return new Promise((resolve, reject) => {

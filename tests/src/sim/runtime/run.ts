@@ -23,7 +23,9 @@ export type RuntimeBug =
    */
   | 'sendStaleReads'
   /** The runtime reports an append durable when the store accepted it, before its flush. */
-  | 'appendDurableOnSubmit';
+  | 'appendDurableOnSubmit'
+  /** Metrics count a received snapshot applied before the state machine installed it. */
+  | 'appliedBeforeInstall';
 
 /** Every plantable runtime bug. */
 export const RUNTIME_BUGS: readonly RuntimeBug[] = [
@@ -31,6 +33,7 @@ export const RUNTIME_BUGS: readonly RuntimeBug[] = [
   'heartbeatBehindAppend',
   'sendStaleReads',
   'appendDurableOnSubmit',
+  'appliedBeforeInstall',
 ];
 
 /** The `Raft` planted bugs a runtime bug switches on. */
@@ -40,6 +43,8 @@ function raftBugsOf(bug: RuntimeBug | null): RaftPlantedBug[] {
       return ['keepStreamsOnStepDown', 'sendStaleReads'];
     case 'appendDurableOnSubmit':
       return ['appendDurableOnSubmit'];
+    case 'appliedBeforeInstall':
+      return ['appliedBeforeInstall'];
     default:
       return [];
   }
@@ -147,7 +152,8 @@ export async function runRuntimeSeed(opts: RuntimeSimOptions): Promise<RuntimeSi
   const config: RaftConfigInput = {
     heartbeatIntervalMs: 50,
     electionTimeoutMinMs: 150,
-    electionTimeoutMaxMs: 300,
+    // Lease stress: elections right after the voters' leases end, to meet a lease that outlives them.
+    electionTimeoutMaxMs: leaseStress ? 170 : 300,
     leaseMs: 150,
     // Each clock drifts up to ±10%, so two clocks differ by up to 1.1/0.9 ≈ 22%: the margin must
     // cover that (a margin of 0.1 would not). The planted bug drops the margin altogether.
@@ -231,7 +237,14 @@ export async function runRuntimeSeed(opts: RuntimeSimOptions): Promise<RuntimeSi
           )
             healOkWrites++;
         });
-      } else op = c.read(k, target, r < 0.75 ? 'readIndex' : 'lease', OP_TIMEOUT_MS);
+      } else {
+        const policy = rng.chance(0.6) ? 'readIndex' : 'lease';
+        const followers = c.liveIds().filter((id) => id !== target);
+        op =
+          leaders.includes(target) && followers.length > 0 && rng.chance(0.3)
+            ? c.followerRead(k, target, rng.pick(followers), policy, OP_TIMEOUT_MS)
+            : c.read(k, target, policy, OP_TIMEOUT_MS);
+      }
       op.then(
         () => {
           busy[k] = false;
