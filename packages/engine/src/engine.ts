@@ -36,7 +36,12 @@ import { handleAppendEntries } from './handlers/following.ts';
 import * as leaderH from './handlers/leader.ts';
 import { appendToLog, membershipCommitted } from './handlers/log.ts';
 import { onReplicationProgress } from './handlers/replication.ts';
-import { checkServerStateInvariants, resetElectionTimer, serverState } from './handlers/server-state.ts';
+import {
+  checkServerStateInvariants,
+  mayCampaign,
+  resetElectionTimer,
+  serverState,
+} from './handlers/server-state.ts';
 import {
   handleInstallSnapshot,
   onApplied,
@@ -208,7 +213,7 @@ export class Engine {
     const c = this.#require();
     c.now = now;
     if (c.leader !== null) leaderH.leaderTick(c, now);
-    else if (now >= c.electionDeadline && isVoter(c.membership.effective.membership, c.id)) elect(c, now);
+    else if (now >= c.electionDeadline && mayCampaign(c)) elect(c, now);
   }
 
   /** Handles a vote or pre-vote request; the answer is a `respond` command carrying `reply`. */

@@ -4,7 +4,7 @@
  * elected in a joint config, aim to finish that membership change (§6).
  */
 import { logIdProgress, ProgressEntry, quorumOfMembership, timestampProgress } from '@flotilla/progress';
-import { isJoint, learnerIds, memberIds, nextIndex, type Vote } from '@flotilla/types';
+import { isJoint, isMember, learnerIds, memberIds, nextIndex, type Vote } from '@flotilla/types';
 import type { EngineCore } from '../core.ts';
 import { selfAccepted } from './leader.ts';
 import { appendToLog } from './log.ts';
@@ -33,9 +33,12 @@ export function becomeLeader(c: EngineCore, now: number): void {
     );
     clock.update(id, now);
   }
-  clock.update(c.id, now);
-  // Every write issued in this term is a prefix of the leader's log: what is durable counts.
-  if (c.io.flushed.vote.term === vote.term) commit.update(c.id, c.io.flushed.lastLogId);
+  // A leader outside its effective membership (an uncommitted change removed it) counts for nothing.
+  if (isMember(m, c.id)) {
+    clock.update(c.id, now);
+    // Every write issued in this term is a prefix of the leader's log: what is durable counts.
+    if (c.io.flushed.vote.term === vote.term) commit.update(c.id, c.io.flushed.lastLogId);
+  }
   c.leader = {
     vote,
     progress,

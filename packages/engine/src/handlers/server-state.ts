@@ -2,7 +2,7 @@
  * Server state handler: role derivation and the follower/leader/candidate transitions that do not
  * belong to one protocol concern. Owns `leader`, `candidate`, `electionDeadline`.
  */
-import { isVoter, type ServerState, voteEquals } from '@flotilla/types';
+import { compareLogId, isVoter, type ServerState, voteEquals } from '@flotilla/types';
 import type { EngineCore } from '../core.ts';
 
 /** The node's role, derived from its state. */
@@ -12,9 +12,19 @@ export function serverState(c: EngineCore): ServerState {
   return isVoter(c.membership.effective.membership, c.id) ? 'Follower' : 'Learner';
 }
 
-/** Whether this node is a voter of its effective membership. */
-export function isSelfVoter(c: EngineCore): boolean {
-  return isVoter(c.membership.effective.membership, c.id);
+/**
+ * Whether this node may campaign: it is a voter of its effective membership, or that membership is
+ * not committed yet and the node is a voter of the committed one (a node an uncommitted change
+ * removes). The second case keeps a cluster live when the leader appended a uniform config that
+ * removes some voters and died: those voters may hold the newest log, and the remaining ones, still
+ * in the joint config, cannot win without their votes. Votes are counted in the candidate's
+ * effective membership either way (Raft §6: a leader outside the new config steps down once it
+ * commits).
+ */
+export function mayCampaign(c: EngineCore): boolean {
+  if (isVoter(c.membership.effective.membership, c.id)) return true;
+  const { effective, committed } = c.membership;
+  return compareLogId(effective.logId, committed.logId) > 0 && isVoter(committed.membership, c.id);
 }
 
 /** Draws a new election deadline from the injected random source. */

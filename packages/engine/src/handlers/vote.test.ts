@@ -80,10 +80,59 @@ describe('vote handler', () => {
     expect(e.vote().term).toBe(2);
     expect(e.electionDeadline()).toBe(deadline);
     // Granted: the timer restarts from now.
-    e.handleVoteRequest({ vote: { term: 3, nodeId: 'a', committed: false }, lastLogId: lid(1, 5) }, 'r2', 900);
+    e.handleVoteRequest(
+      { vote: { term: 3, nodeId: 'a', committed: false }, lastLogId: lid(1, 5) },
+      'r2',
+      900,
+    );
     expect(e.vote()).toEqual({ term: 3, nodeId: 'a', committed: false });
     expect(e.electionDeadline()).toBeGreaterThan(900);
     expect(e.electionDeadline()).not.toBe(deadline);
+  });
+
+  it('a voter that an uncommitted config removes still campaigns (it may hold the newest log) and wins by a majority of that config', () => {
+    // Log: joint {a,b,c | c,d,e} committed at 1, then the uniform {c,d,e} at 2, not committed. `a` has
+    // the newest log; c and d (still on the joint config) could not win without a's or b's vote.
+    const joint = {
+      configs: [
+        ['a', 'b', 'c'],
+        ['c', 'd', 'e'],
+      ],
+      nodes: members(['a', 'b', 'c', 'd', 'e']).nodes,
+    };
+    const uniform = members(['c', 'd', 'e']);
+    const e = newEngine(
+      'a',
+      {},
+      {
+        vote: { term: 1, nodeId: 'a', committed: true },
+        purged: null,
+        keyLogIds: [lid(1, 0), lid(1, 2)],
+        committed: lid(1, 1),
+        applied: lid(1, 1),
+        snapshot: null,
+        memberships: [
+          { logId: lid(1, 1), membership: joint },
+          { logId: lid(1, 2), membership: uniform },
+        ],
+      },
+    );
+    e.takeCommands();
+    expect(e.serverState()).toBe('Learner');
+    e.tick(e.electionDeadline());
+    const asked = e
+      .takeCommands()
+      .flatMap((cmd) => (cmd.type === 'sendVote' ? [cmd.target] : []))
+      .sort();
+    // It asks the voters of its effective config, and needs a majority of them (it does not count).
+    expect(asked).toEqual(['c', 'd', 'e']);
+    expect(e.serverState()).toBe('Candidate');
+    const vote = { term: 2, nodeId: 'a', committed: false };
+    e.onLocalIo({ type: 'flushed', ioId: 1 }, 1000);
+    e.handleVoteResponse('c', { vote, voteGranted: true, lastLogId: lid(1, 1) }, 1000);
+    expect(e.serverState()).toBe('Candidate');
+    e.handleVoteResponse('d', { vote, voteGranted: true, lastLogId: lid(1, 1) }, 1000);
+    expect(e.serverState()).toBe('Leader');
   });
 
   it('refuses votes while the leader lease is live, grants after it expires', () => {

@@ -17,7 +17,7 @@ import {
 } from '@flotilla/types';
 import type { EngineCore } from '../core.ts';
 import { becomeLeader } from './establish.ts';
-import { becomeFollower, isSelfVoter, resetElectionTimer } from './server-state.ts';
+import { becomeFollower, mayCampaign, resetElectionTimer } from './server-state.ts';
 
 /** Saves a new vote: one `saveVote` write. */
 export function updateVote(c: EngineCore, vote: Vote): void {
@@ -40,7 +40,7 @@ export function adoptHigherTerm(c: EngineCore, seen: Vote, now: number): boolean
  * or a leader does nothing.
  */
 export function elect(c: EngineCore, now: number, opts: { skipPreVote?: boolean } = {}): void {
-  if (c.leader !== null || !isSelfVoter(c)) return;
+  if (c.leader !== null || !mayCampaign(c)) return;
   c.lastLeaderContact = null;
   if (c.config.enablePreVote && opts.skipPreVote !== true) startPreVote(c, now);
   else startElection(c, now);
