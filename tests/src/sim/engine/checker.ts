@@ -40,6 +40,13 @@ export class Checker {
   #committed = new Map<number, LogId>();
   /** The greatest log id known committed anywhere. */
   maxCommitted: LogId | null = null;
+  /**
+   * term → the greatest log id a node at that term saw committed. Leader completeness is about the
+   * entries committed in lower terms: a stale candidate that gathered its votes before a later term
+   * began may still become leader of its (lower) term afterwards; it can commit nothing, and need not
+   * hold what the later term committed.
+   */
+  #committedAtTerm = new Map<number, LogId>();
   /** index → the log id applied there by the first node that applied it. */
   #applied = new Map<number, LogId>();
   /** Per node: last seen durable vote, and per incarnation volatile vote/committed/applied. */
@@ -55,10 +62,13 @@ export class Checker {
       throw new Violation(`election safety: ${prev} and ${id} both leader of term ${term}`);
     if (prev === undefined) {
       this.#leaders.set(term, id);
-      // Leader completeness (§5.4): a new leader holds every committed entry.
-      if (this.maxCommitted !== null && !holds(log, this.maxCommitted)) {
+      // Leader completeness (§5.4): a new leader holds every entry committed in an earlier term.
+      let need: LogId | null = null;
+      for (const [t, logId] of this.#committedAtTerm)
+        if (t < term && compareLogId(logId, need) > 0) need = logId;
+      if (need !== null && !holds(log, need)) {
         throw new Violation(
-          `leader completeness: new leader ${id} of term ${term} lacks committed ${formatLogId(this.maxCommitted)}`,
+          `leader completeness: new leader ${id} of term ${term} lacks ${formatLogId(need)}, committed in an earlier term`,
         );
       }
     }
@@ -98,10 +108,13 @@ export class Checker {
    */
   committedOn(
     id: NodeId,
+    term: number,
     log: LogStore,
     to: LogId,
     quorumCheck?: { membership: Membership; durable: Map<NodeId, LogStore> },
   ): void {
+    const seen = this.#committedAtTerm.get(term) ?? null;
+    if (compareLogId(to, seen) > 0) this.#committedAtTerm.set(term, to);
     if (!holds(log, to)) throw new Violation(`${id} commits ${formatLogId(to)} that its log does not hold`);
     for (const e of log.entries) {
       if (e.logId.index > to.index) break;

@@ -227,7 +227,10 @@ export function runEngineSeed(opts: EngineSimOptions): EngineSimResult {
       const st = ids
         .map((id) => {
           const e = w.node(id).engine;
-          const voters = e.membership().effective.membership.configs.map((c) => c.join(',')).join(' | ');
+          const voters = e
+            .membership()
+            .effective.membership.configs.map((c) => c.join(','))
+            .join(' | ');
           return `${id}:${e.serverState()} v=${e.vote().term} last=${formatLogId(e.lastLogId())} c=${formatLogId(e.committed())} voters=[${voters}] deadline=${e.electionDeadline()}`;
         })
         .join(' ');

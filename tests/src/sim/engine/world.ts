@@ -813,9 +813,9 @@ export class World {
         e.serverState() === 'Leader'
           ? { membership: e.membership().effective.membership, durable }
           : undefined;
-      this.checker.committedOn(n.id, n.mem, committed, leader);
+      this.checker.committedOn(n.id, e.vote().term, n.mem, committed, leader);
     } else if (committed !== null) {
-      this.checker.committedOn(n.id, n.mem, committed);
+      this.checker.committedOn(n.id, e.vote().term, n.mem, committed);
     }
     const advanced = compareLogId(committed, n.seenCommitted) > 0;
     n.seenCommitted = committed;
