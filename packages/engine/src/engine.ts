@@ -428,7 +428,17 @@ export class Engine {
     const leader = this.#c.leader;
     if (leader === null) return null;
     const out: Record<NodeId, ReplicationMetrics> = {};
-    for (const [id, p] of leader.progress) out[id] = { matching: p.matching, mode: p.mode() };
+    for (const [id, p] of leader.progress) {
+      const r = this.#c.logReversions.get(id);
+      out[id] =
+        r === undefined || r.term !== leader.vote.term
+          ? { matching: p.matching, mode: p.mode() }
+          : {
+              matching: p.matching,
+              mode: p.mode(),
+              logReversion: { matching: r.matching, conflictIndex: r.conflictIndex, repaired: r.repaired },
+            };
+    }
     return out;
   }
   /**

@@ -23,6 +23,13 @@ export interface ReplicationMetrics {
   matching: LogId | null;
   /** What is being sent. */
   mode: ReplicationMode;
+  /**
+   * The latest log reversion this leader detected on the target (its log went back behind what it
+   * had acknowledged: restored from an old backup, or a wiped store), if any. `repaired: true` when
+   * `allowLogReversion` let the leader repair it; `false` when the leader refused and sends the
+   * target nothing more.
+   */
+  logReversion?: { matching: LogId | null; conflictIndex: number; repaired: boolean };
 }
 
 /** What a node reports about itself: a plain object, published on every change. */

@@ -54,6 +54,7 @@ describe('log reversion', () => {
       expect(kv(cl.node(f))).toEqual(kv(cl.node(l)));
       expect(reversionsOf(logs[l]?.lines ?? [], f).length).toBeGreaterThanOrEqual(1);
       expect(cl.raft(l).metrics.current.state).toBe('Leader');
+      expect(cl.raft(l).metrics.current.replication?.[f]?.logReversion).toMatchObject({ repaired: true });
     });
 
     it(`refused: a follower restarted ${how} is reported, not repaired; the leader and the others go on`, async () => {
@@ -90,6 +91,8 @@ describe('log reversion', () => {
         .raft(l)
         .wait(WAIT)
         .until((m) => m.replication?.[f]?.mode === 'idle', 'f to be left idle');
+      expect(cl.raft(l).metrics.current.replication?.[f]?.logReversion).toMatchObject({ repaired: false });
+      expect(cl.raft(l).metrics.current.replication?.[g]?.logReversion).toBeUndefined();
     });
   }
 });

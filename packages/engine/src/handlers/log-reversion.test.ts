@@ -32,7 +32,11 @@ describe('log reversion', () => {
     expect(e.logReversions()).toEqual([
       { target: 'a', term: 2, matching: lid(2, 2), conflictIndex: 2, repaired: false, at: 510, seq: 1 },
     ]);
-    expect(e.replicationMetrics()?.a).toEqual({ matching: lid(2, 2), mode: 'idle' });
+    expect(e.replicationMetrics()?.a).toEqual({
+      matching: lid(2, 2),
+      mode: 'idle',
+      logReversion: { matching: lid(2, 2), conflictIndex: 2, repaired: false },
+    });
     hbConflict(e, 520); // reported once
     expect(e.logReversions()).toHaveLength(1);
     e.onReplicationProgress(
@@ -65,7 +69,11 @@ describe('log reversion', () => {
     const e = leader({ allowLogReversion: true });
     hbConflict(e, 510);
     expect(e.logReversions()[0]).toMatchObject({ target: 'a', repaired: true, conflictIndex: 2 });
-    expect(e.replicationMetrics()?.a).toEqual({ matching: null, mode: 'probing' });
+    expect(e.replicationMetrics()?.a).toEqual({
+      matching: null,
+      mode: 'probing',
+      logReversion: { matching: lid(2, 2), conflictIndex: 2, repaired: true },
+    });
     const probe = e.takeCommands().find((c) => c.type === 'replicate');
     expect(probe).toMatchObject({ target: 'a', payload: { type: 'logs' } });
     // A conflict of a heartbeat sent before the reset is stale.
