@@ -162,6 +162,10 @@ export class Raft<D, R> implements RaftApi<D, R> {
   #postponed: Postponed[] = [];
   #ioChain: Promise<void> = Promise.resolve();
   #flushedIo = 0;
+  /** The install reading each received snapshot's data, settled when it ended. */
+  readonly #installOf = new WeakMap<SnapshotData, Promise<void>>();
+  /** Snapshot transfers being received, settled once their sink is discarded. */
+  readonly #transfers = new Set<Promise<void>>();
   /** Received snapshots handed to the engine, by id: their data, read back from the spool. */
   readonly #receivedSnapshots = new Map<string, SnapshotData>();
   /** `replicate` commands whose range is not readable yet, newest per target. */
@@ -436,6 +440,8 @@ export class Raft<D, R> implements RaftApi<D, R> {
     // the caller may close its stores.
     await this.#worker.stop();
     await this.#ioChain.catch(() => {});
+    // Snapshot transfers end at the stop; their sinks are discarded before this resolves.
+    await Promise.all([...this.#transfers]);
   }
 
   // ================================================================== RPC handler
@@ -471,46 +477,70 @@ export class Raft<D, R> implements RaftApi<D, R> {
 
   /**
    * Receives a whole snapshot from the leader and installs it. The chunks are spooled as they arrive
-   * into the state machine's `beginReceivingSnapshot` sink (or held in memory without one).
+   * into the state machine's `beginReceivingSnapshot` sink (or held in memory without one). A stop
+   * interrupts the transfer; `shutdown()` resolves only once its sink is discarded, and a sink is
+   * discarded only once the install reading from it has ended.
    */
-  async installFullSnapshot(vote: Vote, meta: SnapshotMeta, data: SnapshotData): Promise<SnapshotResponse> {
+  installFullSnapshot(vote: Vote, meta: SnapshotMeta, data: SnapshotData): Promise<SnapshotResponse> {
+    const transfer = this.#receiveSnapshot(vote, meta, data);
+    const done = transfer.then(
+      () => {},
+      () => {},
+    );
+    this.#transfers.add(done);
+    void done.then(() => this.#transfers.delete(done));
+    return transfer;
+  }
+
+  async #receiveSnapshot(vote: Vote, meta: SnapshotMeta, data: SnapshotData): Promise<SnapshotResponse> {
     this.#ensureRunning();
     validateVote(vote, 'vote');
     if (!vote.committed)
       throw new InvalidRequestError('vote', 'a snapshot must carry a committed leader vote');
     validateSnapshotMeta(meta, 'meta');
     const sink = await this.#snapshotSink(meta);
+    let received: SnapshotData | null = null;
     try {
-      let n = 0;
-      for await (const chunk of data) {
-        this.#ensureRunning();
-        // Checked here: a bad chunk reaching the state machine would fail the install, a fatal error.
-        if (!(chunk instanceof Uint8Array)) {
-          throw new InvalidRequestError(`data[${n}]`, 'expected a Uint8Array chunk');
+      const it = data[Symbol.asyncIterator]();
+      try {
+        for (let n = 0; ; n++) {
+          const next = await this.#untilStopped(it.next());
+          if (next.done === true) break;
+          const chunk: unknown = next.value;
+          // Checked here: a bad chunk reaching the state machine would fail the install, a fatal error.
+          if (!(chunk instanceof Uint8Array)) {
+            throw new InvalidRequestError(`data[${n}]`, 'expected a Uint8Array chunk');
+          }
+          await spool(() => sink.write(chunk), meta);
+          this.#ensureRunning();
         }
-        n++;
-        await spool(() => sink.write(chunk), meta);
+      } finally {
+        void Promise.resolve(it.return?.()).catch(() => {});
       }
-      const received = await spool(() => sink.finish(), meta);
+      const spooled = await spool(() => sink.finish(), meta);
+      received = spooled;
+      this.#ensureRunning();
       let res: EngineResponse;
       try {
         res = await this.#rpc(
           () => ({ vote, meta }),
           (r, reply, now) => {
-            this.#receivedSnapshots.set(meta.snapshotId, received);
+            this.#receivedSnapshots.set(meta.snapshotId, spooled);
             this.#engine.handleInstallSnapshot(r, reply, now);
           },
         );
       } finally {
-        // Taken by the install if the engine accepted the snapshot; dropped otherwise.
         this.#receivedSnapshots.delete(meta.snapshotId);
       }
       // Answer only once the state machine holds the snapshot (the engine answers on log durability).
-      const install = this.#installing;
-      if (install !== null) await install;
+      const current = this.#installing;
+      if (current !== null) await current;
       this.#ensureRunning();
       return expect(res, 'installSnapshot');
     } finally {
+      // Also on a stop or an error: never pull the data from under an install still reading it.
+      const install = received === null ? undefined : this.#installOf.get(received);
+      if (install !== undefined) await install.catch(() => {});
       await sink.discard().catch((err: unknown) =>
         this.#log.warn('discarding a received snapshot failed', {
           snapshotId: meta.snapshotId,
@@ -518,6 +548,25 @@ export class Raft<D, R> implements RaftApi<D, R> {
         }),
       );
     }
+  }
+
+  /** `p`, or a `Stopped` rejection as soon as the node stops. */
+  #untilStopped<T>(p: Promise<T>): Promise<T> {
+    if (this.#stoppedAs) return Promise.reject(this.#stoppedAs);
+    return new Promise<T>((resolve, reject) => {
+      const onStop = (err: Error) => reject(err);
+      this.#rpcWaiters.add(onStop);
+      p.then(
+        (v) => {
+          this.#rpcWaiters.delete(onStop);
+          resolve(v);
+        },
+        (err: unknown) => {
+          this.#rpcWaiters.delete(onStop);
+          reject(err);
+        },
+      );
+    });
   }
 
   /** The state machine's sink for a received snapshot, or one in memory. */
@@ -642,6 +691,13 @@ export class Raft<D, R> implements RaftApi<D, R> {
     const data = this.#receivedSnapshots.get(job.meta.snapshotId) ?? iterate([]);
     this.#receivedSnapshots.delete(job.meta.snapshotId);
     const done = this.#worker.installSnapshot(job.meta, data);
+    this.#installOf.set(
+      data,
+      done.then(
+        () => {},
+        () => {},
+      ),
+    );
     const gate = done.then(
       () => {
         if (this.#installing === gate) this.#installing = null;
@@ -1475,7 +1531,7 @@ async function spool<T>(op: () => Promise<T>, meta: SnapshotMeta): Promise<T> {
   try {
     return await op();
   } catch (err) {
-    if (hasErrorCode(err, 'STOPPED')) throw err;
+    if (hasErrorCode(err, 'STOPPED') || hasErrorCode(err, 'STORAGE')) throw err;
     throw new StorageError('snapshot', `receiving snapshot ${meta.snapshotId}: ${String(err)}`, {
       cause: err,
     });

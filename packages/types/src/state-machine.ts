@@ -43,7 +43,8 @@ export interface RaftStateMachine<D, R> {
   /**
    * Optional: where to spool a snapshot `meta` received from the leader while it arrives. Without
    * it the runtime holds the received chunks in memory until the install. A rejection fails the
-   * transfer (the leader retries later); the node keeps running.
+   * transfer (the leader retries later); the node keeps running. A retried transfer may begin
+   * while an earlier one of the same snapshot still runs: each call needs its own spool.
    */
   beginReceivingSnapshot?(meta: SnapshotMeta): Promise<SnapshotSink>;
   /** The newest built or installed snapshot with a fresh data stream, or `null`. */

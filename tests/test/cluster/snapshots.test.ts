@@ -170,6 +170,110 @@ describe('snapshots', () => {
     expect(kv(c.node('d'))).toEqual(kv(c.node(l)));
   });
 
+  it('a stop during a snapshot install discards the received data only after the install ended, and before shutdown resolves', async () => {
+    c = await TestCluster.create(['a', 'b', 'c'], { config: { maxInSnapshotLogToKeep: 0 } });
+    const events: string[] = [];
+    let discarded = false;
+    await c.start('d', {
+      wrap: (sm): RaftStateMachine<Cmd, Resp> => ({
+        appliedState: () => sm.appliedState(),
+        apply: (es) => sm.apply(es),
+        snapshotBuilder: () => sm.snapshotBuilder(),
+        getCurrentSnapshot: () => sm.getCurrentSnapshot(),
+        // Opens something slow (a transaction) before it reads the data.
+        installSnapshot: async (meta, data) => {
+          events.push('install started');
+          await delay(300);
+          events.push(discarded ? 'install read discarded data' : 'install read');
+          await sm.installSnapshot(meta, data);
+          events.push('install ended');
+        },
+        beginReceivingSnapshot: async (): Promise<SnapshotSink> => {
+          const chunks: Uint8Array[] = [];
+          return {
+            write: async (chunk) => {
+              chunks.push(chunk.slice());
+            },
+            finish: async () => snapshotDataOf(Buffer.concat(chunks)),
+            discard: async () => {
+              discarded = true;
+              events.push('discarded');
+            },
+          };
+        },
+      }),
+    });
+    const l = await c.leader(['a', 'b', 'c']);
+    await c.raft(l).clientWriteMany(Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: i })));
+    const snap = await c.raft(l).trigger.snapshot();
+    await c.raft(l).trigger.purgeLog(snap?.index ?? 0);
+    await c.raft(l).addLearner('d', { addr: 'd' }, { blocking: false });
+    await vi.waitFor(() => expect(events).toContain('install started'), { timeout: 10_000 });
+    await c.raft('d').shutdown();
+    events.push('shutdown resolved');
+    expect(events).toEqual([
+      'install started',
+      'install read',
+      'install ended',
+      'discarded',
+      'shutdown resolved',
+    ]);
+  });
+
+  it('a stop interrupts a transfer whose stream stalls: the sink is discarded before shutdown resolves', async () => {
+    c = await TestCluster.create(['a', 'b', 'c'], {
+      config: { maxInSnapshotLogToKeep: 0, snapshotChunkBytes: 16 },
+    });
+    const events: string[] = [];
+    await c.start('d', {
+      wrap: (sm): RaftStateMachine<Cmd, Resp> => ({
+        appliedState: () => sm.appliedState(),
+        apply: (es) => sm.apply(es),
+        snapshotBuilder: () => sm.snapshotBuilder(),
+        getCurrentSnapshot: () => sm.getCurrentSnapshot(),
+        installSnapshot: (meta, data) => sm.installSnapshot(meta, data),
+        beginReceivingSnapshot: async (): Promise<SnapshotSink> => ({
+          write: async () => {
+            if (!events.includes('writing')) events.push('writing');
+          },
+          finish: async () => snapshotDataOf(new Uint8Array()),
+          discard: async () => {
+            events.push('discarded');
+          },
+        }),
+      }),
+    });
+    // The leader's stream sends two chunks, then nothing more, ever (a hung connection).
+    const d = c.raft('d');
+    c.router.register('d', {
+      appendEntries: (r) => d.appendEntries(r),
+      vote: (r) => d.vote(r),
+      streamAppend: (input, o) => d.streamAppend(input, o),
+      transferLeader: (r) => d.transferLeader(r),
+      installFullSnapshot: (vote, meta, data) =>
+        d.installFullSnapshot(
+          vote,
+          meta,
+          (async function* () {
+            let n = 0;
+            for await (const chunk of data) {
+              if (++n > 2) await new Promise(() => {});
+              yield chunk;
+            }
+          })(),
+        ),
+    });
+    const l = await c.leader(['a', 'b', 'c']);
+    await c.raft(l).clientWriteMany(Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: i })));
+    const snap = await c.raft(l).trigger.snapshot();
+    await c.raft(l).trigger.purgeLog(snap?.index ?? 0);
+    await c.raft(l).addLearner('d', { addr: 'd' }, { blocking: false });
+    await vi.waitFor(() => expect(events).toContain('writing'), { timeout: 10_000 });
+    await d.shutdown();
+    events.push('shutdown resolved');
+    expect(events).toEqual(['writing', 'discarded', 'shutdown resolved']);
+  });
+
   it('a snapshot to a node that never answers does not block writes to the others', async () => {
     c = await TestCluster.create(['a', 'b', 'c', 'd'], {
       voters: ['a', 'b', 'c'],
