@@ -7,6 +7,21 @@ import {
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type Cmd, delay, kv, type Resp, TestCluster, WAIT } from './harness.ts';
 
+/** `sm` with some of its methods replaced (a slow install, a receive spool). */
+function withParts(
+  sm: RaftStateMachine<Cmd, Resp>,
+  parts: Partial<RaftStateMachine<Cmd, Resp>>,
+): RaftStateMachine<Cmd, Resp> {
+  return {
+    appliedState: () => sm.appliedState(),
+    apply: (es) => sm.apply(es),
+    snapshotBuilder: () => sm.snapshotBuilder(),
+    installSnapshot: (meta, data) => sm.installSnapshot(meta, data),
+    getCurrentSnapshot: () => sm.getCurrentSnapshot(),
+    ...parts,
+  };
+}
+
 let c: TestCluster | null = null;
 afterEach(async () => {
   await c?.shutdown();
@@ -69,35 +84,31 @@ describe('snapshots', () => {
     const spool = { writes: 0, finished: 0, discarded: 0, failWrites: 1, open: 0 };
     await c.start('d', {
       // A sink that records what it is asked to do, and fails the first transfer's writes (a full disk).
-      wrap: (sm): RaftStateMachine<Cmd, Resp> => ({
-        appliedState: () => sm.appliedState(),
-        apply: (es) => sm.apply(es),
-        snapshotBuilder: () => sm.snapshotBuilder(),
-        installSnapshot: (meta, data) => sm.installSnapshot(meta, data),
-        getCurrentSnapshot: () => sm.getCurrentSnapshot(),
-        beginReceivingSnapshot: async (): Promise<SnapshotSink> => {
-          const chunks: Uint8Array[] = [];
-          spool.open++;
-          return {
-            write: async (chunk) => {
-              if (spool.failWrites > 0) {
-                spool.failWrites--;
-                throw new Error('ENOSPC: no space left on device');
-              }
-              spool.writes++;
-              chunks.push(chunk.slice());
-            },
-            finish: async () => {
-              spool.finished++;
-              return snapshotDataOf(Buffer.concat(chunks), 7);
-            },
-            discard: async () => {
-              spool.discarded++;
-              spool.open--;
-            },
-          };
-        },
-      }),
+      wrap: (sm) =>
+        withParts(sm, {
+          beginReceivingSnapshot: async (): Promise<SnapshotSink> => {
+            const chunks: Uint8Array[] = [];
+            spool.open++;
+            return {
+              write: async (chunk) => {
+                if (spool.failWrites > 0) {
+                  spool.failWrites--;
+                  throw new Error('ENOSPC: no space left on device');
+                }
+                spool.writes++;
+                chunks.push(chunk.slice());
+              },
+              finish: async () => {
+                spool.finished++;
+                return snapshotDataOf(Buffer.concat(chunks), 7);
+              },
+              discard: async () => {
+                spool.discarded++;
+                spool.open--;
+              },
+            };
+          },
+        }),
     });
     const l = await c.leader(['a', 'b', 'c']);
     const res = await c
@@ -147,16 +158,13 @@ describe('snapshots', () => {
     c = await TestCluster.create(['a', 'b', 'c'], { config: { maxInSnapshotLogToKeep: 0 } });
     // A state machine that takes its time to install (a big snapshot, a slow disk).
     await c.start('d', {
-      wrap: (sm): RaftStateMachine<Cmd, Resp> => ({
-        appliedState: () => sm.appliedState(),
-        apply: (es) => sm.apply(es),
-        snapshotBuilder: () => sm.snapshotBuilder(),
-        getCurrentSnapshot: () => sm.getCurrentSnapshot(),
-        installSnapshot: async (meta, data) => {
-          await delay(200);
-          await sm.installSnapshot(meta, data);
-        },
-      }),
+      wrap: (sm) =>
+        withParts(sm, {
+          installSnapshot: async (meta, data) => {
+            await delay(200);
+            await sm.installSnapshot(meta, data);
+          },
+        }),
     });
     const l = await c.leader(['a', 'b', 'c']);
     await c.raft(l).clientWriteMany(Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: i })));
@@ -175,33 +183,30 @@ describe('snapshots', () => {
     const events: string[] = [];
     let discarded = false;
     await c.start('d', {
-      wrap: (sm): RaftStateMachine<Cmd, Resp> => ({
-        appliedState: () => sm.appliedState(),
-        apply: (es) => sm.apply(es),
-        snapshotBuilder: () => sm.snapshotBuilder(),
-        getCurrentSnapshot: () => sm.getCurrentSnapshot(),
-        // Opens something slow (a transaction) before it reads the data.
-        installSnapshot: async (meta, data) => {
-          events.push('install started');
-          await delay(300);
-          events.push(discarded ? 'install read discarded data' : 'install read');
-          await sm.installSnapshot(meta, data);
-          events.push('install ended');
-        },
-        beginReceivingSnapshot: async (): Promise<SnapshotSink> => {
-          const chunks: Uint8Array[] = [];
-          return {
-            write: async (chunk) => {
-              chunks.push(chunk.slice());
-            },
-            finish: async () => snapshotDataOf(Buffer.concat(chunks)),
-            discard: async () => {
-              discarded = true;
-              events.push('discarded');
-            },
-          };
-        },
-      }),
+      wrap: (sm) =>
+        withParts(sm, {
+          // Opens something slow (a transaction) before it reads the data.
+          installSnapshot: async (meta, data) => {
+            events.push('install started');
+            await delay(300);
+            events.push(discarded ? 'install read discarded data' : 'install read');
+            await sm.installSnapshot(meta, data);
+            events.push('install ended');
+          },
+          beginReceivingSnapshot: async (): Promise<SnapshotSink> => {
+            const chunks: Uint8Array[] = [];
+            return {
+              write: async (chunk) => {
+                chunks.push(chunk.slice());
+              },
+              finish: async () => snapshotDataOf(Buffer.concat(chunks)),
+              discard: async () => {
+                discarded = true;
+                events.push('discarded');
+              },
+            };
+          },
+        }),
     });
     const l = await c.leader(['a', 'b', 'c']);
     await c.raft(l).clientWriteMany(Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: i })));
@@ -226,22 +231,18 @@ describe('snapshots', () => {
     });
     const events: string[] = [];
     await c.start('d', {
-      wrap: (sm): RaftStateMachine<Cmd, Resp> => ({
-        appliedState: () => sm.appliedState(),
-        apply: (es) => sm.apply(es),
-        snapshotBuilder: () => sm.snapshotBuilder(),
-        getCurrentSnapshot: () => sm.getCurrentSnapshot(),
-        installSnapshot: (meta, data) => sm.installSnapshot(meta, data),
-        beginReceivingSnapshot: async (): Promise<SnapshotSink> => ({
-          write: async () => {
-            if (!events.includes('writing')) events.push('writing');
-          },
-          finish: async () => snapshotDataOf(new Uint8Array()),
-          discard: async () => {
-            events.push('discarded');
-          },
+      wrap: (sm) =>
+        withParts(sm, {
+          beginReceivingSnapshot: async (): Promise<SnapshotSink> => ({
+            write: async () => {
+              if (!events.includes('writing')) events.push('writing');
+            },
+            finish: async () => snapshotDataOf(new Uint8Array()),
+            discard: async () => {
+              events.push('discarded');
+            },
+          }),
         }),
-      }),
     });
     // The leader's stream sends two chunks, then nothing more, ever (a hung connection).
     const d = c.raft('d');

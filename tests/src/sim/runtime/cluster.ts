@@ -282,14 +282,7 @@ export class SimCluster {
       ),
       timeoutMs,
     );
-    if (outcome === null || outcome === 'timeout') return;
-    this.history.push({
-      clientId: client,
-      input: { kind: 'read' },
-      output: { ok: true, value: outcome.value },
-      call,
-      return: ++this.#logical,
-    });
+    this.#recordRead(client, call, outcome);
   }
 
   /**
@@ -319,6 +312,11 @@ export class SimCluster {
       read().catch(() => null),
       timeoutMs,
     );
+    this.#recordRead(client, call, outcome);
+  }
+
+  /** Records a read that observed `outcome.value`; a failed or abandoned read observed nothing. */
+  #recordRead(client: number, call: number, outcome: { value: Reg } | null | 'timeout'): void {
     if (outcome === null || outcome === 'timeout') return;
     this.history.push({
       clientId: client,
