@@ -96,7 +96,7 @@ export async function startKvNode(opts: KvNodeOptions): Promise<KvNode> {
     // A durable meta-file replace per commit would stall the write path (the runtime orders it
     // with appends and applies after it): persist the committed id in the background instead.
     committedFlushMs: KV_COMMITTED_FLUSH_MS,
-    logger: { warn: (msg: string, fields?: Record<string, unknown>) => log.warn(msg, fields) },
+    logger: log,
   });
   let stateMachine: KvStateMachine;
   try {

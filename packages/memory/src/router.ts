@@ -1,6 +1,7 @@
 import {
   type AppendEntriesRequest,
   type AppendEntriesResponse,
+  AsyncQueue,
   collectSnapshotData,
   compareLogId,
   hasErrorCode,
@@ -26,7 +27,6 @@ import {
   type VoteRequest,
   type VoteResponse,
 } from '@flotilla/types';
-import { AsyncQueue } from './async-queue.ts';
 
 /** The RPC kinds the router counts and hooks; `streamAppend` counts each request sent on a stream. */
 export type RpcKind = 'appendEntries' | 'vote' | 'fullSnapshot' | 'transferLeader' | 'streamAppend';
@@ -526,7 +526,7 @@ export class MemoryRouter {
         if (next.done) return;
         let r = next.value;
         // Coalesce acknowledgements already waiting: a later watermark covers an earlier one.
-        while (r.type === 'matched' && toClient.peekValue()?.type === 'matched') r = toClient.take();
+        while (r.type === 'matched' && toClient.peek()?.type === 'matched') r = toClient.take();
         yield r;
         if (r.type !== 'matched') return;
       }

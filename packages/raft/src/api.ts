@@ -1,5 +1,7 @@
 import type {
+  Clock,
   Codec,
+  Logger,
   LogId,
   Node,
   NodeId,
@@ -9,24 +11,8 @@ import type {
   RaftRpcHandler,
   RaftStateMachine,
 } from '@flotilla/types';
-import type { Clock } from './clock.ts';
 import type { RaftConfigInput } from './config.ts';
 import type { Wait } from './metrics.ts';
-
-/** Structured logging, injected; the library never writes to the console. */
-export interface Logger {
-  /** Fine-grained tracing. */
-  debug(msg: string, fields?: Record<string, unknown>): void;
-  /** Notable events (elections, membership changes). */
-  info(msg: string, fields?: Record<string, unknown>): void;
-  /** Something unexpected that the node survives. */
-  warn(msg: string, fields?: Record<string, unknown>): void;
-  /** A failure (e.g. the fatal error that stopped the node). */
-  error(msg: string, fields?: Record<string, unknown>): void;
-}
-
-/** A logger that drops everything (the default). */
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** What `Raft.create` needs. */
 export interface RaftOptions<D, R> {

@@ -34,9 +34,17 @@
  * ```
  */
 
+// The shared components' contracts, re-exported so a runtime user needs one import.
+export {
+  type Clock,
+  type Logger,
+  silentLogger,
+  sleep,
+  systemClock,
+  type TimerHandle,
+} from '@flotilla/types';
 export type {
   ClientWriteResponse,
-  Logger,
   RaftApi,
   RaftOptions,
   RaftPlantedBug,
@@ -46,8 +54,6 @@ export type {
   Trigger,
   WriteOptions,
 } from './api.ts';
-export { silentLogger } from './api.ts';
-export { type Clock, sleep, systemClock, type TimerHandle } from './clock.ts';
 export { msgpackCodec } from './codec.ts';
 export {
   createConfig,

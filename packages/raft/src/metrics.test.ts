@@ -1,6 +1,6 @@
+import type { Clock } from '@flotilla/types';
 import { ErrorCode, emptyStoredMembership, type RaftMetrics, uniformMembership } from '@flotilla/types';
 import { describe, expect, it } from 'vitest';
-import type { Clock } from './clock.ts';
 import { MetricsHub, Wait } from './metrics.ts';
 
 function base(): RaftMetrics {

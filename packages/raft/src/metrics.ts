@@ -1,3 +1,4 @@
+import type { Clock } from '@flotilla/types';
 import {
   compareLogId,
   isVoter,
@@ -10,7 +11,6 @@ import {
   TimeoutError,
   voterIds,
 } from '@flotilla/types';
-import type { Clock } from './clock.ts';
 
 /** Receives every new metrics value. */
 export type MetricsListener = (m: RaftMetrics) => void;

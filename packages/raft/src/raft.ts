@@ -9,7 +9,6 @@ import {
 } from '@flotilla/engine';
 import {
   type IoId,
-  type ReplicationClock,
   type ReplicationEvent,
   ReplicationStreams,
   serveStreamAppend,
@@ -19,6 +18,7 @@ import {
   type AppendEntriesRequest,
   type AppendEntriesResponse,
   type ClientSession,
+  type Clock,
   type Codec,
   compareLogId,
   type EntryPayload,
@@ -28,6 +28,7 @@ import {
   hasErrorCode,
   InvalidRequestError,
   isFatalError,
+  type Logger,
   type LogId,
   logIdEquals,
   type Membership,
@@ -51,7 +52,11 @@ import {
   StorageError,
   type StoredMembership,
   type StreamAppendResult,
+  silentLogger,
+  sleep,
+  systemClock,
   TimeoutError,
+  type TimerHandle,
   type TransferLeaderRequest,
   uniformMembership,
   type Vote,
@@ -64,20 +69,17 @@ import {
   validateVote,
   validateVoteRequest,
 } from '@flotilla/types';
-import {
-  type ClientWriteResponse,
-  type Logger,
-  type RaftApi,
-  type RaftOptions,
-  type RaftPlantedBug,
-  type ReadLinearizer,
-  type ReadPolicy,
-  type RuntimeToggles,
-  silentLogger,
-  type Trigger,
-  type WriteOptions,
+import type {
+  ClientWriteResponse,
+  RaftApi,
+  RaftOptions,
+  RaftPlantedBug,
+  ReadLinearizer,
+  ReadPolicy,
+  RuntimeToggles,
+  Trigger,
+  WriteOptions,
 } from './api.ts';
-import { type Clock, sleep, systemClock, type TimerHandle } from './clock.ts';
 import { msgpackCodec } from './codec.ts';
 import { createConfig, type RaftConfig } from './config.ts';
 import { MetricsHub, Wait } from './metrics.ts';
@@ -1029,10 +1031,6 @@ export class Raft<D, R> implements RaftApi<D, R> {
     }
     if (vote === null) return;
     if (this.#streams === null) {
-      const clock: ReplicationClock = {
-        now: () => this.#clock.now(),
-        sleep: (ms, signal) => sleep(this.#clock, ms, signal),
-      };
       this.#streams = new ReplicationStreams({
         leaderVote: vote,
         newClient: (id, node) => this.#streamClient(id, node),
@@ -1051,8 +1049,8 @@ export class Raft<D, R> implements RaftApi<D, R> {
           snapshotChunkBytes: this.#config.snapshotChunkBytes,
         },
         snapshots: { getCurrentSnapshot: () => this.#sm.getCurrentSnapshot() },
-        clock,
-        logger: { debug: (m, f) => this.#log.debug(m, f), warn: (m, f) => this.#log.warn(m, f) },
+        clock: this.#clock,
+        logger: this.#log,
         ...(this.#plantedBugs?.has('sendStaleReads') === true
           ? { plantedBugs: new Set(['sendStaleReads'] as const) }
           : {}),

@@ -1,5 +1,4 @@
-import { RpcTimeoutError } from '@flotilla/types';
-import type { ReplicationClock } from './clock.ts';
+import { type Clock, RpcTimeoutError, sleep } from '@flotilla/types';
 
 /** The reason the deadline's own timer is cancelled with: built once (no `DOMException` per call). */
 const SETTLED = new Error('deadline settled');
@@ -12,7 +11,7 @@ const SETTLED = new Error('deadline settled');
 export function withDeadline<T>(
   call: (signal: AbortSignal) => Promise<T>,
   timeoutMs: number,
-  clock: ReplicationClock,
+  clock: Clock,
   signal: AbortSignal,
   what: string,
 ): Promise<T> {
@@ -30,7 +29,7 @@ export function withDeadline<T>(
       reject(signal.reason);
     };
     signal.addEventListener('abort', onAbort, { once: true });
-    clock.sleep(timeoutMs, timer.signal).then(
+    sleep(clock, timeoutMs, timer.signal).then(
       () => {
         const err = new RpcTimeoutError(`${what} timed out after ${timeoutMs} ms`);
         signal.removeEventListener('abort', onAbort);

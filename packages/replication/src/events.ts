@@ -84,17 +84,3 @@ export interface ReplicationCore {
   /** Receives one event. */
   notify(event: ReplicationEvent): void;
 }
-
-/** A minimal structured logger (the runtime injects its own). */
-export interface ReplicationLogger {
-  /** Diagnostic detail. */
-  debug(message: string, fields?: Record<string, unknown>): void;
-  /** Something went wrong but replication goes on. */
-  warn(message: string, fields?: Record<string, unknown>): void;
-}
-
-/** A logger that drops everything. */
-export const silentLogger: ReplicationLogger = {
-  debug() {},
-  warn() {},
-};

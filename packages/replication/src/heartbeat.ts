@@ -1,15 +1,17 @@
 import {
   type AppendEntriesResponse,
+  type Clock,
+  type Logger,
   type LogId,
   type NodeId,
   type RaftNetwork,
+  silentLogger,
+  systemClock,
   type Vote,
   voteGt,
 } from '@flotilla/types';
-import { type ReplicationClock, systemClock } from './clock.ts';
 import { withDeadline } from './deadline.ts';
-import type { ReplicationCore, ReplicationLogger } from './events.ts';
-import { silentLogger } from './events.ts';
+import type { ReplicationCore } from './events.ts';
 import { Watch } from './watch.ts';
 
 /** One heartbeat to send: an empty AppendEntries with `prevLogId = matching`. */
@@ -35,9 +37,9 @@ export interface HeartbeatWorkerOptions {
   /** The heartbeat period: also each heartbeat's timeout. */
   heartbeatIntervalMs: number;
   /** Clock for `sentAt` and timeouts (default: `systemClock`). */
-  clock?: ReplicationClock;
+  clock?: Clock;
   /** Diagnostics (default: silent). */
-  logger?: ReplicationLogger;
+  logger?: Logger;
 }
 
 /**
@@ -55,8 +57,8 @@ export class HeartbeatWorker {
   /** Resolves when the worker's task has ended, after `close()`. */
   readonly done: Promise<void>;
   readonly #o: HeartbeatWorkerOptions;
-  readonly #clock: ReplicationClock;
-  readonly #log: ReplicationLogger;
+  readonly #clock: Clock;
+  readonly #log: Logger;
   readonly #root = new AbortController();
   readonly #pending = new Watch<Heartbeat | null>(null);
   #sent = 0;

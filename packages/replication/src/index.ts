@@ -28,7 +28,7 @@
  * // after appending entries: ioSubmitted.set({ vote: leaderVote, logId: last });
  * ```
  */
-export { type ReplicationClock, raceAbort, systemClock } from './clock.ts';
+export { raceAbort } from './abort.ts';
 export {
   Backoff,
   type BackoffConfig,
@@ -39,12 +39,10 @@ export {
   resolveReplicationConfig,
 } from './config.ts';
 export { withDeadline } from './deadline.ts';
-export {
-  type ReplicationCore,
-  type ReplicationEvent,
-  type ReplicationEventType,
-  type ReplicationLogger,
-  silentLogger,
+export type {
+  ReplicationCore,
+  ReplicationEvent,
+  ReplicationEventType,
 } from './events.ts';
 export { type Heartbeat, HeartbeatWorker, type HeartbeatWorkerOptions } from './heartbeat.ts';
 export { lastLogIdOf, sequentialStreamAppend } from './sequential.ts';

@@ -6,7 +6,7 @@ import {
   type StreamAppendOptions,
   type StreamAppendResult,
 } from '@flotilla/types';
-import { raceAbort } from './clock.ts';
+import { raceAbort } from './abort.ts';
 
 /** The last log id an AppendEntries covers: its last entry's, or its `prevLogId` when empty. */
 export function lastLogIdOf(req: AppendEntriesRequest): LogId | null {

@@ -1,5 +1,4 @@
-import type { RaftNetwork, Snapshot, SnapshotData, SnapshotResponse, Vote } from '@flotilla/types';
-import type { ReplicationClock } from './clock.ts';
+import type { Clock, RaftNetwork, Snapshot, SnapshotData, SnapshotResponse, Vote } from '@flotilla/types';
 import { withDeadline } from './deadline.ts';
 
 /** Where the snapshot transmitter gets the snapshot to send: the state machine's current one. */
@@ -24,7 +23,7 @@ export interface TransmitSnapshotOptions {
   /** Chunk size handed to the network, which also receives data cut to it. */
   chunkBytes: number;
   /** The clock that measures the deadline. */
-  clock: ReplicationClock;
+  clock: Clock;
 }
 
 /**

@@ -1,12 +1,14 @@
 import {
   type AppendEntriesRequest,
   type AppendEntriesResponse,
+  type Clock,
   compareLogId,
   type Entry,
   entryDataBytes,
   formatLogId,
   hasErrorCode,
   InvalidRequestError,
+  type Logger,
   type LogId,
   logIdEquals,
   NetworkError,
@@ -17,15 +19,17 @@ import {
   RemoteError,
   StorageError,
   type StreamAppendResult,
+  silentLogger,
+  sleep,
+  systemClock,
   type Vote,
   voteEquals,
   voteGt,
 } from '@flotilla/types';
-import { type ReplicationClock, raceAbort, systemClock } from './clock.ts';
+import { raceAbort } from './abort.ts';
 import { Backoff, exponentialBackoff, type ReplicationConfig } from './config.ts';
 import { withDeadline } from './deadline.ts';
-import type { ReplicationCore, ReplicationEvent, ReplicationLogger } from './events.ts';
-import { silentLogger } from './events.ts';
+import type { ReplicationCore, ReplicationEvent } from './events.ts';
 import { lastLogIdOf, sequentialStreamAppend } from './sequential.ts';
 import { type SnapshotSource, transmitSnapshot } from './snapshot.ts';
 import { type ReadonlyWatch, Watch, waitAny } from './watch.ts';
@@ -89,9 +93,9 @@ export interface ReplicationStreamOptions {
   /** Limits and timeouts (see `resolveReplicationConfig`). */
   config: ReplicationConfig;
   /** The clock for `sentAt`, back-off and deadlines (default: `systemClock`). */
-  clock?: ReplicationClock;
+  clock?: Clock;
   /** Diagnostics (default: silent). */
-  logger?: ReplicationLogger;
+  logger?: Logger;
   /** Where snapshots come from; required to serve `{type: 'snapshot'}`. */
   snapshots?: SnapshotSource;
   /**
@@ -173,8 +177,8 @@ export class ReplicationStream {
   readonly done: Promise<void>;
 
   readonly #o: ReplicationStreamOptions;
-  readonly #clock: ReplicationClock;
-  readonly #log: ReplicationLogger;
+  readonly #clock: Clock;
+  readonly #log: Logger;
   readonly #root = new AbortController();
   readonly #wake = new Watch(0);
   readonly #backoff: Backoff;
@@ -292,7 +296,7 @@ export class ReplicationStream {
       this.#state = 'running';
       try {
         const wait = this.#retryAt - this.#clock.now();
-        if (wait > 0) await this.#clock.sleep(wait, exec.signal);
+        if (wait > 0) await sleep(this.#clock, wait, exec.signal);
         await this.#execute(req, exec.signal);
       } catch (e) {
         if (!exec.signal.aborted) {

@@ -1,5 +1,7 @@
 import {
+  type Clock,
   InvalidRequestError,
+  type Logger,
   type LogId,
   type Node,
   type NodeId,
@@ -7,9 +9,8 @@ import {
   type RaftNetwork,
   type Vote,
 } from '@flotilla/types';
-import type { ReplicationClock } from './clock.ts';
 import { type ReplicationConfig, type ReplicationConfigInput, resolveReplicationConfig } from './config.ts';
-import type { ReplicationCore, ReplicationLogger } from './events.ts';
+import type { ReplicationCore } from './events.ts';
 import { type Heartbeat, HeartbeatWorker } from './heartbeat.ts';
 import type { SnapshotSource } from './snapshot.ts';
 import { type IoId, type PlantedReplicationBug, type ReplicateRequest, ReplicationStream } from './stream.ts';
@@ -47,9 +48,9 @@ export interface ReplicationStreamsOptions {
   /** Where snapshots come from. */
   snapshots?: SnapshotSource;
   /** The clock (default: `systemClock`). */
-  clock?: ReplicationClock;
+  clock?: Clock;
   /** Diagnostics (default: silent). */
-  logger?: ReplicationLogger;
+  logger?: Logger;
   /** Source of stream ids, unique per node (default: a process-wide counter). */
   nextStreamId?: () => number;
   /** TEST-ONLY planted bugs handed to every stream (see `ReplicationStreamOptions.plantedBugs`). */

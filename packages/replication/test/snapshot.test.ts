@@ -4,6 +4,7 @@ import {
   type SnapshotMeta,
   type SnapshotOptions,
   type SnapshotResponse,
+  sleep,
   snapshotDataOf,
   type Vote,
 } from '@flotilla/types';
@@ -40,7 +41,7 @@ function setup(opts: {
       (async (vote, s) => {
         for await (const c of s.data) {
           chunks.push(c.byteLength);
-          await clock.sleep(5);
+          await sleep(clock, 5);
         }
         return { vote };
       }),

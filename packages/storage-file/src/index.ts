@@ -29,7 +29,6 @@ export {
   type FileLogStoreOptions,
   type FileLogStoreStats,
   fileLogStore,
-  type StoreLogger,
 } from './log-store.ts';
 export type { RecoverySummary, TornTail } from './recovery.ts';
 export {

@@ -1,5 +1,14 @@
 import { join, resolve } from 'node:path';
-import type { Entry, IoFlushed, LogId, LogState, RaftLogReader, RaftLogStorage, Vote } from '@flotilla/types';
+import type {
+  Entry,
+  IoFlushed,
+  Logger,
+  LogId,
+  LogState,
+  RaftLogReader,
+  RaftLogStorage,
+  Vote,
+} from '@flotilla/types';
 import { formatLogId, nextIndex, StorageError, StorageMisuseError } from '@flotilla/types';
 import { errnoOf, StoreOpenError } from './errors.ts';
 import { type FileIO, nodeFileIO } from './file-io.ts';
@@ -25,12 +34,6 @@ import {
 } from './record.ts';
 import { type RecoverySummary, recoverSegments } from './recovery.ts';
 import { parseSegmentName, Segment } from './segment.ts';
-
-/** Where the store reports what it noticed but could not return (a throwing flush callback). */
-export interface StoreLogger {
-  /** A problem worth a human's attention. */
-  warn(message: string, fields?: Record<string, unknown>): void;
-}
 
 /** Options of {@link fileLogStore}. */
 export interface FileLogStoreOptions {
@@ -61,7 +64,7 @@ export interface FileLogStoreOptions {
   /** File-system access; inject `CrashFileIO` or a faulty one in tests. Default: `node:fs`. */
   io?: FileIO;
   /** Where to report warnings. Default: nowhere. */
-  logger?: StoreLogger;
+  logger?: Logger;
 }
 
 /** Counters for benchmarks and metrics. */
@@ -242,7 +245,7 @@ export class FileLogStore implements RaftLogStorage {
   readonly recovery: RecoverySummary;
   readonly #io: FileIO;
   readonly #lock: HeldLock;
-  readonly #logger: StoreLogger | undefined;
+  readonly #logger: Logger | undefined;
   readonly #segmentBytes: number;
   readonly #cacheMaxEntries: number;
   readonly #cacheMaxBytes: number;

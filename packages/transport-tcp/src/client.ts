@@ -2,10 +2,12 @@ import type tls from 'node:tls';
 import {
   type AppendEntriesRequest,
   type AppendEntriesResponse,
+  AsyncQueue,
   compareLogId,
   ErrorCode,
   hasErrorCode,
   isAppendEntriesResponse,
+  type Logger,
   type LogId,
   NetworkError,
   type Node,
@@ -20,6 +22,7 @@ import {
   type SnapshotResponse,
   type StreamAppendOptions,
   type StreamAppendResult,
+  silentLogger,
   type TransferLeaderRequest,
   UnreachableError,
   type Vote,
@@ -27,18 +30,10 @@ import {
   type VoteResponse,
   validateVote,
 } from '@flotilla/types';
-import { AsyncQueue } from './async-queue.ts';
 import { secretBytes } from './auth.ts';
 import { dial, parseAddr } from './dial.ts';
 import type { FramedSocket } from './framing.ts';
-import {
-  type ConnectionKind,
-  DEFAULT_MAX_FRAME_BYTES,
-  Frame,
-  silentLogger,
-  type TransportLogger,
-  type UnaryMethod,
-} from './protocol.ts';
+import { type ConnectionKind, DEFAULT_MAX_FRAME_BYTES, Frame, type UnaryMethod } from './protocol.ts';
 
 /** Options of {@link tcpNetwork}. */
 export interface TcpNetworkInit {
@@ -64,7 +59,7 @@ export interface TcpNetworkInit {
   /** Maps a node to a host and port; the default parses `node.addr` as `host:port` or `[v6]:port`. */
   resolve?: (target: NodeId, node: Node) => { host: string; port: number } | undefined;
   /** Where connection events are reported. */
-  logger?: TransportLogger;
+  logger?: Logger;
 }
 
 /** A {@link RaftNetworkFactory} whose clients speak TCP, plus `close()` for all of them. */
@@ -264,7 +259,7 @@ class TcpClient implements TcpNetworkClient {
   readonly #init: TcpNetworkInit;
   readonly #node: Node;
   readonly #secret: Uint8Array | undefined;
-  readonly #log: TransportLogger;
+  readonly #log: Logger;
   readonly #unary: UnaryChannel;
   readonly #bulk: UnaryChannel;
   readonly #others = new Set<FramedSocket>();

@@ -37,7 +37,5 @@ export {
   looksLikeRaft,
   PROTOCOL_VERSION,
   RAFT_MAGIC,
-  silentLogger,
-  type TransportLogger,
 } from './protocol.ts';
 export { type TcpServer, type TcpServerInit, tcpServer } from './server.ts';

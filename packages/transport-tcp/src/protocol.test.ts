@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { AsyncQueue } from './async-queue.ts';
 import { newNonce, proof, proofMatches } from './auth.ts';
 import { parseAddr } from './dial.ts';
 import { looksLikeRaft, RAFT_MAGIC } from './protocol.ts';
@@ -49,36 +48,5 @@ describe('proof', () => {
       expect(proofMatches(p, proof(secret, 'server', { ...ctx, ...change }))).toBe(false);
     expect(proofMatches(p, 'not bytes')).toBe(false);
     expect(proofMatches(p, p.subarray(1))).toBe(false);
-  });
-});
-
-describe('AsyncQueue', () => {
-  it('delivers in order, then ends or fails after the queued items', async () => {
-    const q = new AsyncQueue<number>();
-    q.push(1);
-    q.push(2);
-    q.end();
-    q.push(3);
-    const got: number[] = [];
-    for await (const x of q) got.push(x);
-    expect(got).toEqual([1, 2]);
-
-    const f = new AsyncQueue<number>();
-    const it = f[Symbol.asyncIterator]();
-    const pending = it.next();
-    f.push(7);
-    await expect(pending).resolves.toEqual({ value: 7, done: false });
-    f.fail(new Error('x'));
-    await expect(it.next()).rejects.toThrow('x');
-  });
-
-  it('reports a cancelled consumer', async () => {
-    const q = new AsyncQueue<number>();
-    let cancelled = 0;
-    q.onCancel = () => cancelled++;
-    q.push(1);
-    for await (const _ of q) break;
-    expect(cancelled).toBe(1);
-    expect(q.finished).toBe(true);
   });
 });

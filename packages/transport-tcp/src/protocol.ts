@@ -107,17 +107,3 @@ export class HandshakeError extends UnreachableError {
     this.reason = reason;
   }
 }
-
-/** A structured log sink. Every method is optional to implement meaningfully; none may throw. */
-export interface TransportLogger {
-  /** Routine events (connections opened and closed). */
-  debug(message: string, fields?: Record<string, unknown>): void;
-  /** Rejected peers, bad input, dropped connections. */
-  warn(message: string, fields?: Record<string, unknown>): void;
-}
-
-/** A logger that drops everything. */
-export const silentLogger: TransportLogger = {
-  debug() {},
-  warn() {},
-};

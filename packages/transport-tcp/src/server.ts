@@ -3,14 +3,17 @@ import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import {
   type AppendEntriesRequest,
+  AsyncQueue,
   ErrorCode,
   InvalidRequestError,
+  type Logger,
   NetworkError,
   type NodeId,
   type RaftRpcHandler,
   type SnapshotMeta,
   type SnapshotResponse,
   type StreamAppendResult,
+  silentLogger,
   type Vote,
   validateAppendEntriesRequest,
   validateSnapshotMeta,
@@ -18,7 +21,6 @@ import {
   validateVote,
   validateVoteRequest,
 } from '@flotilla/types';
-import { AsyncQueue } from './async-queue.ts';
 import { newNonce, proof, proofMatches, secretBytes } from './auth.ts';
 import { FramedSocket, plainBytes, plainEntryBytes } from './framing.ts';
 import {
@@ -28,8 +30,6 @@ import {
   Frame,
   type HandshakeFailure,
   PROTOCOL_VERSION,
-  silentLogger,
-  type TransportLogger,
 } from './protocol.ts';
 
 /** Options of {@link tcpServer}. */
@@ -58,7 +58,7 @@ export interface TcpServerInit {
   /** Unary calls served concurrently per connection before the socket stops being read (default 256). */
   maxUnaryInflight?: number;
   /** Where connection events and rejected peers are reported. */
-  logger?: TransportLogger;
+  logger?: Logger;
 }
 
 /** The server side of the TCP transport: accepts peers and dispatches their calls to a handler. */
@@ -104,7 +104,7 @@ function errorMessageOf(err: unknown): string {
 class Server implements TcpServer {
   readonly #init: TcpServerInit;
   readonly #secret: Uint8Array | undefined;
-  readonly #log: TransportLogger;
+  readonly #log: Logger;
   readonly #maxFrameBytes: number;
   readonly #conns = new Set<FramedSocket>();
   #server: net.Server | undefined;
@@ -188,7 +188,7 @@ class Server implements TcpServer {
 class ServerConnection {
   readonly #init: TcpServerInit;
   readonly #secret: Uint8Array | undefined;
-  readonly #log: TransportLogger;
+  readonly #log: Logger;
   readonly #fs: FramedSocket;
   readonly #fields: Fields;
   readonly #abort = new AbortController();
@@ -204,7 +204,7 @@ class ServerConnection {
   constructor(
     init: TcpServerInit,
     secret: Uint8Array | undefined,
-    log: TransportLogger,
+    log: Logger,
     fs: FramedSocket,
     fields: Fields,
     onGone: () => void,

@@ -1,7 +1,8 @@
 import type net from 'node:net';
+import type { Logger } from '@flotilla/types';
 import { pack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROTOCOL_VERSION, RAFT_MAGIC, type TransportLogger } from '../src/index.ts';
+import { PROTOCOL_VERSION, RAFT_MAGIC } from '../src/index.ts';
 import { Frame } from '../src/protocol.ts';
 import { appendReq, closedWithin, pair, rawConnect, stillServes } from './helpers.ts';
 
@@ -48,7 +49,7 @@ function rng(seed: number): () => number {
 }
 
 const warnings: string[] = [];
-const logger: TransportLogger = { debug() {}, warn: (m) => warnings.push(m) };
+const logger: Logger = { debug() {}, info() {}, warn: (m) => warnings.push(m), error() {} };
 let ctx: Awaited<ReturnType<typeof pair>>;
 
 beforeAll(async () => {

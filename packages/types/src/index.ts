@@ -15,10 +15,13 @@
  * try { await raft.clientWrite(x); } catch (e) { if (hasErrorCode(e, ErrorCode.ForwardToLeader)) { ... } }
  * ```
  */
+export * from './async-queue.ts';
+export * from './clock.ts';
 export * from './codec.ts';
 export * from './entry.ts';
 export * from './errors.ts';
 export * from './log-id.ts';
+export * from './logger.ts';
 export * from './membership.ts';
 export * from './messages.ts';
 export * from './metrics.ts';

@@ -7,4 +7,4 @@ export { FakeFollower } from './follower.ts';
 export { FakeNetwork, type FakeNetworkOptions } from './network.ts';
 export { CountingReader } from './reader.ts';
 export { RecordingCore } from './recording-core.ts';
-export { realTimerClock, settle, type TimerClock, VirtualClock } from './virtual-clock.ts';
+export { drainMicrotasks, realTimerClock, VirtualClock } from './virtual-clock.ts';

@@ -1,6 +1,7 @@
 import {
   type AppendEntriesRequest,
   type AppendEntriesResponse,
+  type Clock,
   NetworkError,
   type RaftNetwork,
   type RpcOptions,
@@ -9,6 +10,7 @@ import {
   type SnapshotResponse,
   type StreamAppendOptions,
   type StreamAppendResult,
+  sleep,
   UnreachableError,
   type Vote,
   type VoteRequest,
@@ -17,7 +19,6 @@ import {
 import { lastLogIdOf } from '../sequential.ts';
 import { Watch } from '../watch.ts';
 import type { FakeFollower } from './follower.ts';
-import type { TimerClock } from './virtual-clock.ts';
 
 /** Knobs of a {@link FakeNetwork}; change them at any time. */
 export interface FakeNetworkOptions {
@@ -30,7 +31,7 @@ export interface FakeNetworkOptions {
 }
 
 /**
- * An in-memory client of one {@link FakeFollower} on a {@link TimerClock} (virtual or real), with fault injection:
+ * An in-memory client of one {@link FakeFollower} on a `Clock` (virtual or real), with fault injection:
  * per-message delay, pipelined `streamAppend` (requests are delivered in order, each after the
  * delay, replies come back after the delay), coalesced acks, calls that hang forever (ignoring
  * their signal), unreachability, broken streams and requests cut in half. Counts what it carries.
@@ -62,14 +63,14 @@ export class FakeNetwork implements RaftNetwork {
   onSnapshot: ((vote: Vote, snapshot: Snapshot) => Vote) | null = null;
   /** `close()` calls. */
   closes = 0;
-  readonly #clock: TimerClock;
+  readonly #clock: Clock;
   readonly #follower: FakeFollower;
   readonly #streaming: boolean;
   #inflight = 0;
   readonly #breakers = new Set<(e: Error) => void>();
 
   /** A client of `follower`, its messages timed by `clock`. */
-  constructor(clock: TimerClock, follower: FakeFollower, opts: FakeNetworkOptions = {}) {
+  constructor(clock: Clock, follower: FakeFollower, opts: FakeNetworkOptions = {}) {
     this.#clock = clock;
     this.#follower = follower;
     this.delayMs = opts.delayMs ?? 0;
@@ -107,9 +108,9 @@ export class FakeNetwork implements RaftNetwork {
     if (this.unreachable) throw new UnreachableError('target unreachable');
     if (this.hang) return new Promise<never>(() => {});
     this.#send();
-    await this.#clock.sleep(this.delayMs, opts?.signal);
+    await sleep(this.#clock, this.delayMs, opts?.signal);
     const { req: sent, resp } = this.#deliver(req);
-    await this.#clock.sleep(this.delayMs);
+    await sleep(this.#clock, this.delayMs);
     this.#received(sent, resp);
     if (resp.type === 'success' && sent.entries.length < req.entries.length)
       return { type: 'partialSuccess', matching: lastLogIdOf(sent) };
@@ -129,7 +130,7 @@ export class FakeNetwork implements RaftNetwork {
   async fullSnapshot(vote: Vote, snapshot: Snapshot, opts?: SnapshotOptions): Promise<SnapshotResponse> {
     if (this.unreachable) throw new UnreachableError('target unreachable');
     if (this.hang) return new Promise<never>(() => {});
-    for await (const _chunk of snapshot.data) await this.#clock.sleep(this.delayMs, opts?.signal);
+    for await (const _chunk of snapshot.data) await sleep(this.#clock, this.delayMs, opts?.signal);
     this.snapshotsInstalled += 1;
     return { vote: this.onSnapshot?.(vote, snapshot) ?? vote };
   }
@@ -159,11 +160,11 @@ export class FakeNetwork implements RaftNetwork {
       held.push(r);
       if (flushScheduled) return;
       flushScheduled = true;
-      this.#clock.setTimer(0, () => {
+      this.#clock.setTimeout(() => {
         flushScheduled = false;
         replies.push(...held.splice(0));
         bump();
-      });
+      }, 0);
     };
     const wake = new Watch(0);
     const bump = () => wake.set(wake.get() + 1);
@@ -182,10 +183,10 @@ export class FakeNetwork implements RaftNetwork {
         if (this.hang) continue;
         outstanding += 1;
         this.#send();
-        this.#clock.setTimer(this.delayMs, () => {
+        this.#clock.setTimeout(() => {
           if (ended) return;
           const { req: sent, resp } = this.#deliver(req);
-          this.#clock.setTimer(this.delayMs, () => {
+          this.#clock.setTimeout(() => {
             if (ended) return;
             outstanding -= 1;
             this.#received(sent, resp);
@@ -194,8 +195,8 @@ export class FakeNetwork implements RaftNetwork {
             else if (resp.type === 'conflict' && req.prevLogId !== null)
               release({ type: 'conflict', logId: req.prevLogId });
             else if (resp.type === 'higherVote') release({ type: 'higherVote', vote: resp.vote });
-          });
-        });
+          }, this.delayMs);
+        }, this.delayMs);
       }
     };
     const pumping = pump().then(

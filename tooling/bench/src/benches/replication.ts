@@ -5,10 +5,9 @@ import {
   FakeNetwork,
   RecordingCore,
   realTimerClock,
-  type TimerClock,
   VirtualClock,
 } from '@flotilla/replication/testing';
-import { type Entry, type LogId, logIdEquals, normalEntry } from '@flotilla/types';
+import { type Clock, type Entry, type LogId, logIdEquals, normalEntry } from '@flotilla/types';
 import type { Bench } from '../harness.ts';
 
 const leaderVote = { term: 1, nodeId: 'L', committed: true };
@@ -28,7 +27,7 @@ async function replicateAll(
   log: Entry[],
   delayMs: number,
   streaming: boolean,
-  clock: TimerClock,
+  clock: Clock,
   drive?: (done: () => boolean) => Promise<boolean>,
 ): Promise<void> {
   const last = log[log.length - 1]?.logId ?? null;
