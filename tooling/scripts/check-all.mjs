@@ -174,6 +174,15 @@ stage('lint', () => {
   check('lint (biome check)', run('pnpm', ['exec', 'biome', 'check', '.']));
 });
 
+stage('architecture', () => {
+  // The dependency rules (.dependency-cruiser.cjs, see arch-check.mjs): one check. Then the test that
+  // plants one violation per rule in a copy of the sources and requires the check to fail on each.
+  check('architecture rules (dependency-cruiser)', run('node', ['tooling/scripts/arch-check.mjs']));
+  vitest('architecture check planted', '.', ['--config', 'tooling/scripts/vitest.config.mjs'], {
+    coverage: false,
+  });
+});
+
 stage('typecheck', () => {
   for (const dir of [
     ...workspaceDirs('packages'),
