@@ -74,8 +74,8 @@ const coverageRuns = [];
  * Runs one planned vitest run (see `planRuns`) and adds its counts to the totals. A run that did not
  * execute exactly its planned test files fails: the plan is what makes each file count once.
  */
-function vitest(run) {
-  const { label, dir, files, coverage, config } = run;
+function vitest(planned) {
+  const { label, dir, files, coverage, config, filter } = planned;
   const out = join(RESULTS, `${slug(label)}.json`);
   rmSync(out, { force: true });
   const args = [
@@ -83,7 +83,7 @@ function vitest(run) {
     'vitest',
     'run',
     ...(config === null ? [] : ['--config', config]),
-    ...(run.filter ? files.map((f) => relative(join(ROOT, dir), join(ROOT, f))) : []),
+    ...(filter ? files.map((f) => relative(join(ROOT, dir), join(ROOT, f))) : []),
     '--reporter=default',
     '--reporter=json',
     `--outputFile.json=${out}`,
@@ -228,16 +228,17 @@ function planRuns() {
     if (!ownStage.has(dir)) add('unit and property tests', pkgName(dir), dir, packageTestFiles(dir));
   for (const dir of ownStage)
     if (existsSync(join(ROOT, dir))) add('storage and transport', pkgName(dir), dir, packageTestFiles(dir));
-  // tests/: each file goes to the first group whose pattern matches its path.
+  // tests/: each file goes to the first group whose pattern matches its path (relative to tests/).
   const groups = [
+    ['unit and property tests', 'tests: unit', /^src\//, {}],
     ['planted-bug runs', 'tests: planted bugs', /planted/, { coverage: false }],
     ['chaos smoke', 'tests: chaos smoke', /chaos/, { coverage: false }],
     ['simulation seeds', 'tests: simulation', /(^|\/)sim-/, {}],
     ['cluster tests', 'tests: cluster', /./, {}],
   ];
   const byGroup = new Map(groups.map((g) => [g, []]));
-  for (const f of testFilesUnder('tests/test')) {
-    const g = groups.find(([, , re]) => re.test(relative('tests/test', f)));
+  for (const f of [...testFilesUnder('tests/src'), ...testFilesUnder('tests/test')]) {
+    const g = groups.find(([, , re]) => re.test(relative('tests', f)));
     byGroup.get(g).push(f);
   }
   for (const [[stage, label, , opts], files] of byGroup)
@@ -252,20 +253,20 @@ function planRuns() {
   return runs;
 }
 
-const RUNS = planRuns();
+const VITEST_RUNS = planRuns();
 
 stage('test plan', () => {
   // Every test file of the repository runs in exactly one vitest run, so no test counts twice and
   // none silently never runs.
   const where = new Map();
-  for (const r of RUNS) for (const f of r.files) where.set(f, [...(where.get(f) ?? []), r.label]);
+  for (const r of VITEST_RUNS) for (const f of r.files) where.set(f, [...(where.get(f) ?? []), r.label]);
   const twice = [...where].filter(([, labels]) => labels.length > 1);
   const nowhere = ['packages', 'apps', 'tooling', 'tests']
     .flatMap((d) => testFilesUnder(d))
     .filter((f) => !where.has(f));
   for (const [f, labels] of twice) log(`in ${labels.length} runs (${labels.join(', ')}): ${f}`);
   for (const f of nowhere) log(`in no run: ${f}`);
-  for (const r of RUNS)
+  for (const r of VITEST_RUNS)
     log(`${r.stage} / ${r.label}: ${r.files.length} files${r.coverage ? '' : ' (coverage off)'}`);
   check(
     `test plan: ${where.size} test files, each in exactly one run`,
@@ -276,7 +277,7 @@ stage('test plan', () => {
 /** A stage that runs its planned vitest runs. */
 function testStage(name) {
   stage(name, () => {
-    for (const r of RUNS) if (r.stage === name) vitest(r);
+    for (const r of VITEST_RUNS) if (r.stage === name) vitest(r);
   });
 }
 
@@ -284,7 +285,7 @@ stage('architecture', () => {
   // The dependency rules (.dependency-cruiser.cjs, see arch-check.mjs): one check. Then the test that
   // plants one violation per rule in a copy of the sources and requires the check to fail on each.
   check('architecture rules (dependency-cruiser)', run('node', ['tooling/scripts/arch-check.mjs']));
-  for (const r of RUNS) if (r.stage === 'architecture') vitest(r);
+  for (const r of VITEST_RUNS) if (r.stage === 'architecture') vitest(r);
 });
 
 stage('typecheck', () => {
@@ -408,7 +409,7 @@ for (const [name, s] of timings) log(`${name.padEnd(28)} ${s.toFixed(1)}`);
 if (coverage.total > 0) {
   const pct = (c) => ((100 * c.covered) / c.total).toFixed(2);
   for (const [pkg, c] of [...coverage.perPackage].sort()) log(`  ${pkg.padEnd(16)} ${pct(c)}% lines`);
-  const off = RUNS.filter((r) => !r.coverage && timings.some(([name]) => name === r.stage)).map(
+  const off = VITEST_RUNS.filter((r) => !r.coverage && timings.some(([name]) => name === r.stage)).map(
     (r) => r.label,
   );
   log(
