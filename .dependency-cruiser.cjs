@@ -32,7 +32,8 @@ function entryPoints(root) {
   const files = [];
   const visit = (dir, target) => {
     if (typeof target === 'string') {
-      if (target.endsWith('.ts')) files.push(posix.normalize(`${dir}/${target}`));
+      if (target.endsWith('.ts') && !target.endsWith('.d.ts'))
+        files.push(posix.normalize(`${dir}/${target}`));
     } else if (Array.isArray(target)) for (const t of target) visit(dir, t);
     else if (target !== null && typeof target === 'object') {
       // The source condition when there is one, else every condition (apps export sources plainly).
@@ -59,6 +60,8 @@ const ENTRY_POINTS = entryPoints(process.cwd()).map((f) => `^${regexEscape(f)}$`
 
 // A workspace package's directory: `packages/x/`, `apps/x/`, `tooling/x/` or `tests/`.
 const PACKAGE = '(packages/[^/]+/|apps/[^/]+/|tooling/[^/]+/|tests/)';
+// Tests and private test helpers (`test-*.ts`): no part of what a package ships.
+const TEST_FILE = '(\\.test\\.ts|/test-[^/]*\\.ts)$';
 const NODE_IO = [
   'fs',
   'fs/promises',
@@ -116,10 +119,29 @@ module.exports = {
       name: 'types-imports-nothing-of-ours',
       severity: 'error',
       comment:
-        '@flotilla/types is the bottom of the graph: contracts only, zero runtime dependencies. It imports ' +
-        'no other workspace package and no npm package.',
+        '@flotilla/types is the bottom of the graph: contracts only. It imports no other workspace package ' +
+        '(its tests neither).',
       from: { path: '^packages/types/' },
-      to: { pathNot: ['^packages/types/'], dependencyTypesNot: ['core'] },
+      to: { path: `^${PACKAGE}`, pathNot: '^packages/types/' },
+    },
+    {
+      // The same rule for npm packages: @flotilla/types has zero runtime dependencies (its tests may use
+      // their dev dependencies).
+      name: 'types-imports-nothing-of-ours',
+      severity: 'error',
+      comment: '@flotilla/types has zero runtime dependencies: its sources import no npm package.',
+      from: { path: '^packages/types/src/', pathNot: TEST_FILE },
+      to: {
+        dependencyTypes: [
+          'npm',
+          'npm-dev',
+          'npm-optional',
+          'npm-peer',
+          'npm-bundled',
+          'npm-no-pkg',
+          'npm-unknown',
+        ],
+      },
     },
     {
       name: 'engine-imports-no-io',
@@ -127,7 +149,7 @@ module.exports = {
       comment:
         '@flotilla/engine is sans-I/O: inputs are method calls, output is commands. It imports no Node I/O ' +
         'module and none of the packages that do I/O (runtime, replication, transports, storages, memory).',
-      from: { path: '^packages/engine/' },
+      from: { path: '^packages/engine/src/', pathNot: TEST_FILE },
       to: {
         path: [
           `^(node:)?(${NODE_IO.map(regexEscape).join('|')})$`,
@@ -156,7 +178,8 @@ module.exports = {
     },
   ],
   options: {
-    exclude: { path: ['(^|/)node_modules/', '(^|/)dist/', '(^|/)coverage/', '\\.d\\.ts$'] },
+    // Nothing is excluded: the cruise starts at the packages' src/ and test/ folders, and npm packages
+    // (and any build output an import resolved to) stay in the graph as leaves, so that rules see them.
     doNotFollow: { path: '(^|/)node_modules/' },
     tsPreCompilationDeps: true,
     combinedDependencies: false,

@@ -64,16 +64,19 @@ function withPlanted(files, fn) {
 }
 
 /**
- * Like {@link withPlanted}, with `pkgDir` also depending on the workspace package `dep` (its
- * package.json and its node_modules link, as `pnpm install` would make them).
+ * Like {@link withPlanted}, with `pkgDir` also depending on `dep`: its package.json and its
+ * node_modules link, as `pnpm install` would make them (`@flotilla/x` links to packages/x, an npm
+ * package to where the real workspace has it).
  */
 function withDependency(pkgDir, dep, files, fn) {
   const pkg = JSON.parse(readFileSync(join(copy, pkgDir, 'package.json'), 'utf8'));
   const link = join(copy, pkgDir, 'node_modules', dep);
   mkdirSync(dirname(link), { recursive: true });
-  symlinkSync(join('../../../', dep.replace('@flotilla/', '')), link);
+  if (dep.startsWith('@flotilla/')) symlinkSync(join('../../../', dep.slice('@flotilla/'.length)), link);
+  else symlinkSync(realpathSync(join(REPO, 'node_modules/.pnpm/node_modules', dep)), link);
   try {
-    const manifest = { ...pkg, dependencies: { ...pkg.dependencies, [dep]: 'workspace:^' } };
+    const version = dep.startsWith('@flotilla/') ? 'workspace:^' : '*';
+    const manifest = { ...pkg, dependencies: { ...pkg.dependencies, [dep]: version } };
     return withPlanted({ ...files, [join(pkgDir, 'package.json')]: JSON.stringify(manifest) }, fn);
   } finally {
     rmSync(link);
@@ -184,6 +187,17 @@ describe('architecture check', () => {
     expect(res.violations[0]?.text).toBe('packages/types/src/planted.ts → packages/progress/src/index.ts');
   });
 
+  it('fails when @flotilla/types imports an npm package', () => {
+    const res = withDependency(
+      'packages/types',
+      'msgpackr',
+      { 'packages/types/src/planted.ts': "import { pack } from 'msgpackr';\nexport const planted = pack;\n" },
+      () => archCheck(copy),
+    );
+    expect(res.ok).toBe(false);
+    expect(brokenRules(res)).toEqual(['types-imports-nothing-of-ours']);
+  });
+
   it('fails when the engine imports node:fs', () => {
     const res = withPlanted(
       {
@@ -221,13 +235,18 @@ describe('architecture check', () => {
     const path = 'packages/progress/package.json';
     const pkg = JSON.parse(readFileSync(join(copy, path), 'utf8'));
     const { '@flotilla/source': _, ...rest } = pkg.exports['.'];
-    const res = withPlanted(
-      { [path]: JSON.stringify({ ...pkg, exports: { ...pkg.exports, '.': rest } }) },
+    const manifest = JSON.stringify({ ...pkg, exports: { ...pkg.exports, '.': rest } });
+    // Without a build, every import of @flotilla/progress is unresolvable ...
+    const unbuilt = withPlanted({ [path]: manifest }, () => archCheck(copy));
+    expect(unbuilt.ok).toBe(false);
+    expect(brokenRules(unbuilt)).toEqual(['not-unresolvable']);
+    // ... and after one, it resolves to dist/, which the rules would check instead of the source.
+    const built = withPlanted(
+      { [path]: manifest, 'packages/progress/dist/index.js': 'export const majorityQuorum = null;\n' },
       () => archCheck(copy),
     );
-    expect(res.ok).toBe(false);
-    // The build output does not exist in the copy: every import of @flotilla/progress is unresolvable.
-    expect(brokenRules(res)).toEqual(['not-unresolvable']);
+    expect(built.ok).toBe(false);
+    expect(brokenRules(built)).toEqual(['no-internals-of-other-packages', 'workspace-resolves-to-source']);
   });
 
   it('refuses a baseline entry other than an engine handler cycle, and a stale one', () => {
