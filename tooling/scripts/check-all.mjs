@@ -223,7 +223,7 @@ function planRuns() {
   const add = (stage, label, dir, files, { coverage = true, filter = false, config = null } = {}) => {
     if (files.length > 0) runs.push({ stage, label, dir, files, coverage, filter, config });
   };
-  const ownStage = new Set(['packages/storage-file', 'packages/transport-tcp']);
+  const ownStage = new Set(['packages/storage-file', 'packages/transport-tcp', 'packages/transport-grpc']);
   for (const dir of [...workspaceDirs('packages'), ...workspaceDirs('tooling')])
     if (!ownStage.has(dir)) add('unit and property tests', pkgName(dir), dir, packageTestFiles(dir));
   for (const dir of ownStage)
