@@ -78,6 +78,7 @@ export class Nemesis {
       if (why !== undefined) {
         rec.status = 'skipped';
         rec.detail = why;
+        this.#o.log(`fault #${step.index} ${step.family} ${step.variant}: skipped (unavailable)`);
         continue;
       }
       try {
