@@ -1,0 +1,44 @@
+/**
+ * What the flotilla-kv build under test supports, read from `flotilla-kv help`: the harness turns
+ * fault kinds and workload features on only when kv offers them (see README, "kv changes this
+ * harness needs"), and reports the rest as unavailable — never as passed.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { BIN_PATH } from 'flotilla-kv/local-cluster';
+
+const run = promisify(execFile);
+
+/** kv features the harness can use. */
+export interface KvCapabilities {
+  /** `--local-address HOST`: the transport binds outgoing sockets to HOST (needed for partitions). */
+  readonly localAddress: boolean;
+  /** `--snapshot-every` / `--keep-logs`: snapshot policy flags. */
+  readonly snapshotFlags: boolean;
+  /** `--file-io volatile`: unsynced writes in a volatile layer, `POST /test/power-loss`, `/test/fail-fsync`. */
+  readonly volatileFileIo: boolean;
+  /** `client_id` / `sequence` on `/write` (exactly-once sessions) and `Append`. */
+  readonly sessions: boolean;
+  /** `--test-mode` with planted bugs (`--plant-bug NAME`). */
+  readonly plantedBugs: boolean;
+  /** `--read-policy lease` for `/linearizable_read`. */
+  readonly leaseReads: boolean;
+}
+
+/** Reads the capabilities from a `help` text. */
+export function parseCapabilities(help: string): KvCapabilities {
+  return {
+    localAddress: help.includes('--local-address'),
+    snapshotFlags: help.includes('--snapshot-every') && help.includes('--keep-logs'),
+    volatileFileIo: help.includes('--file-io'),
+    sessions: help.includes('client_id'),
+    plantedBugs: help.includes('--plant-bug'),
+    leaseReads: help.includes('--read-policy'),
+  };
+}
+
+/** Runs `flotilla-kv help` and reads the capabilities from it. */
+export async function detectCapabilities(): Promise<KvCapabilities> {
+  const { stdout } = await run(process.execPath, [BIN_PATH, 'help'], { timeout: 60_000 });
+  return parseCapabilities(stdout);
+}
