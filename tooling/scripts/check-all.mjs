@@ -224,8 +224,13 @@ function planRuns() {
     if (files.length > 0) runs.push({ stage, label, dir, files, coverage, filter, config });
   };
   const ownStage = new Set(['packages/storage-file', 'packages/transport-tcp', 'packages/transport-grpc']);
+  // The chaos harness starts real processes: its smoke run and its own tests have a stage of their own.
+  const chaosDir = 'tooling/chaos';
   for (const dir of [...workspaceDirs('packages'), ...workspaceDirs('tooling')])
-    if (!ownStage.has(dir)) add('unit and property tests', pkgName(dir), dir, packageTestFiles(dir));
+    if (!ownStage.has(dir) && dir !== chaosDir)
+      add('unit and property tests', pkgName(dir), dir, packageTestFiles(dir));
+  if (existsSync(join(ROOT, chaosDir)))
+    add('chaos smoke', pkgName(chaosDir), chaosDir, packageTestFiles(chaosDir), { coverage: false });
   for (const dir of ownStage)
     if (existsSync(join(ROOT, dir))) add('storage and transport', pkgName(dir), dir, packageTestFiles(dir));
   // tests/: each file goes to the first group whose pattern matches its path (relative to tests/).
