@@ -27,7 +27,7 @@ export {
   kvHttpHandler,
 } from './http-api.ts';
 export { type KvRequest, type KvResponse, KvState, MAX_KEY_LENGTH, parseKvRequest } from './kv-state.ts';
-export { LocalCluster, type LocalClusterOptions } from './local-cluster.ts';
+export { BIN_PATH, freePort, LocalCluster, type LocalClusterOptions } from './local-cluster.ts';
 export {
   KV_COMMITTED_FLUSH_MS,
   KV_RAFT_DEFAULTS,

@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { BIN_PATH } from 'flotilla-kv/local-cluster';
+import { BIN_PATH } from 'flotilla-kv';
 
 const run = promisify(execFile);
 

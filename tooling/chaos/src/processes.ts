@@ -8,7 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BIN_PATH, freePort } from 'flotilla-kv/local-cluster';
+import { BIN_PATH, freePort } from 'flotilla-kv';
 import { httpCall } from './http.ts';
 
 /** The life-cycle state of one node process as the harness sees it. */
