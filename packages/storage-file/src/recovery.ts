@@ -1,3 +1,7 @@
+/**
+ * Recovery at open: reads every segment, verifies every record, cuts a torn tail, refuses corruption
+ * in the middle and gaps, and builds the index. Must never run after the store is open.
+ */
 import { StoreOpenError } from './errors.ts';
 import type { FileIO } from './file-io.ts';
 import { LogIndex } from './log-index.ts';
