@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
 import type { ConformanceCase } from '../case.ts';
-import { entriesOf, entryAt, leaderVote, sampleMembership } from '../fixtures.ts';
+import { entriesOf, entryAt, leaderVote, sampleMembership } from '../testing/fixtures.ts';
 import { type LogStorageHarness, withStore } from './harness.ts';
 
 /** Initial state, votes, committed id, append and read cases. */

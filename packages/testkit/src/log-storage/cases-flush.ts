@@ -1,6 +1,7 @@
+import { sleep, systemClock } from '@flotilla/types';
 import { expect } from 'vitest';
 import type { ConformanceCase } from '../case.ts';
-import { entriesOf, FlushProbe, sleep } from '../fixtures.ts';
+import { entriesOf, FlushProbe } from '../testing/fixtures.ts';
 import { type LogStorageHarness, withStore } from './harness.ts';
 
 /** How long the suite waits for a late (duplicate or premature) flush callback. */
@@ -24,7 +25,7 @@ export function flushCases(h: LogStorageHarness): ConformanceCase[] {
       // Later writes must not re-run earlier callbacks.
       await s.store.saveVote({ term: 2, nodeId: 'n1', committed: false });
       await s.appendFlushed(entriesOf(2, 30, 31));
-      await sleep(SETTLE_MS);
+      await sleep(systemClock, SETTLE_MS);
       expect(probes.map((p) => p.calls)).toEqual(probes.map(() => 1));
       expect(probes.every((p) => p.errors[0] === undefined)).toBe(true);
     }),
@@ -62,7 +63,7 @@ export function flushCases(h: LogStorageHarness): ConformanceCase[] {
         await pending[pending.length - 1];
       }
       await Promise.all(probes.map((p) => p.flushed(s.flushTimeoutMs)));
-      await sleep(SETTLE_MS);
+      await sleep(systemClock, SETTLE_MS);
       expect(probes.filter((p) => p.calls !== 1).length, 'probes not called exactly once').toBe(0);
       expect((await s.state()).lastLogId).toEqual({ term: 1, index: 99 });
     }),
@@ -78,7 +79,7 @@ export function flushCases(h: LogStorageHarness): ConformanceCase[] {
         await s.store.append(es, p.cb);
         expect(await s.read(0, 10)).toEqual(es);
         expect((await s.state()).lastLogId).toEqual({ term: 1, index: 4 });
-        await sleep(SETTLE_MS);
+        await sleep(systemClock, SETTLE_MS);
         expect(p.calls, 'flush callback ran while the flush was held').toBe(0);
         await fc.release();
         await p.flushed(s.flushTimeoutMs);
@@ -94,7 +95,7 @@ export function flushCases(h: LogStorageHarness): ConformanceCase[] {
         expect(probes.map((p) => p.calls)).toEqual([0, 0, 0]);
         await fc.release();
         for (const p of probes) await p.flushed(s.flushTimeoutMs);
-        await sleep(SETTLE_MS);
+        await sleep(systemClock, SETTLE_MS);
         expect(probes.map((p) => [p.calls, p.firstCallAt])).toEqual([
           [1, 0],
           [1, 1],
@@ -117,7 +118,7 @@ export function flushCases(h: LogStorageHarness): ConformanceCase[] {
         await s.store.append(entriesOf(2, 6, 7), b.cb);
         expect(await s.read(0, 100)).toEqual([...entriesOf(1, 0, 6), ...entriesOf(2, 6, 7)]);
         await b.flushed(s.flushTimeoutMs);
-        await sleep(SETTLE_MS);
+        await sleep(systemClock, SETTLE_MS);
         expect([a.calls, b.calls]).toEqual([1, 1]);
       }),
     );

@@ -1,7 +1,7 @@
-import { type Entry, ErrorCode, type LogState, nextIndex } from '@flotilla/types';
+import { type Entry, ErrorCode, type LogState, nextIndex, sleep, systemClock } from '@flotilla/types';
 import { expect } from 'vitest';
 import type { ConformanceCase } from '../case.ts';
-import { entriesOf, entryAt, expectRejectCode, FlushProbe, seededRandom, sleep } from '../fixtures.ts';
+import { entriesOf, entryAt, expectRejectCode, FlushProbe, seededRandom } from '../testing/fixtures.ts';
 import { type LogStorageHarness, type StoreContext, withStore } from './harness.ts';
 
 /**
@@ -19,7 +19,7 @@ export function misuseCases(h: LogStorageHarness): ConformanceCase[] {
     const entries = await s.read(0, 1_000);
     const p = new FlushProbe();
     await expectRejectCode(s.store.append(bad, p.cb), ErrorCode.StorageMisuse, what);
-    await sleep(20);
+    await sleep(systemClock, 20);
     expect(p.calls, `${what}: flush callback of a refused append`).toBe(0);
     await s.expectLog(entries, before);
   };

@@ -1,7 +1,7 @@
 import { type Entry, ErrorCode, type LogId } from '@flotilla/types';
 import { expect } from 'vitest';
 import type { ConformanceCase } from '../case.ts';
-import { entriesOf, entryAt, expectRejectCode, FlushProbe } from '../fixtures.ts';
+import { entriesOf, entryAt, expectRejectCode, FlushProbe } from '../testing/fixtures.ts';
 import { type LogStorageHarness, type StoreContext, withStore } from './harness.ts';
 
 /** The log state of a log emptied by a purge up to `upto`. */

@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
 import type { ConformanceCase } from '../case.ts';
-import { entriesOf, entryAt } from '../fixtures.ts';
+import { entriesOf, entryAt } from '../testing/fixtures.ts';
 import { type LogStorageHarness, withStore } from './harness.ts';
 
 /** Truncate, purge and key-log-id cases. */

@@ -1,6 +1,6 @@
 import type { Entry, LogState, RaftLogStorage } from '@flotilla/types';
 import { expect } from 'vitest';
-import { FlushProbe } from '../fixtures.ts';
+import { FlushProbe } from '../testing/fixtures.ts';
 
 /**
  * Lets the suite hold a store's flushes, to check that appended entries are readable before they are

@@ -17,7 +17,7 @@ import {
   sampleMembership,
   summarizeBytes,
   within,
-} from '../fixtures.ts';
+} from '../testing/fixtures.ts';
 import { type NetworkContext, never, withNetwork } from './context.ts';
 import type { NetworkHarness } from './harness.ts';
 

@@ -7,7 +7,7 @@ import {
 } from '@flotilla/types';
 import { expect } from 'vitest';
 import { assertUniqueNames, type ConformanceCase } from '../case.ts';
-import { sampleMembership } from '../fixtures.ts';
+import { sampleMembership } from '../testing/fixtures.ts';
 import {
   blankApplyEntry,
   commandEntries,

@@ -1,11 +1,10 @@
-import {
-  type Entry,
-  type ErrorCode,
-  hasErrorCode,
-  type LogId,
-  type Membership,
-  type Vote,
-} from '@flotilla/types';
+/**
+ * Fixtures the suites build their cases from, published under `@flotilla/testkit/testing` for
+ * anyone writing more cases of their own: entries whose data encodes their id, sample votes and
+ * memberships, a flush-callback probe, typed-rejection and deadline checks, a seeded PRNG.
+ * Must never register tests or depend on vitest: they are plain values and functions.
+ */
+import { type Entry, type ErrorCode, hasErrorCode, type Membership, type Vote } from '@flotilla/types';
 
 /** A small deterministic PRNG (mulberry32) for suites that generate random operation sequences. */
 export function seededRandom(seed: number): () => number {
@@ -17,11 +16,6 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-/** Resolves after `ms` milliseconds of real time. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Rejects with `message` when `p` does not settle within `ms` milliseconds. */
@@ -66,11 +60,6 @@ export function sampleMembership(ids: readonly string[] = ['n1', 'n2', 'n3']): M
 /** A committed (leader) vote. */
 export function leaderVote(term: number, nodeId = 'n1'): Vote {
   return { term, nodeId, committed: true };
-}
-
-/** Log ids of `entries`. */
-export function idsOf(entries: readonly Entry[]): LogId[] {
-  return entries.map((e) => e.logId);
 }
 
 /**
