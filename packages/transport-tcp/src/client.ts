@@ -160,6 +160,23 @@ function withDeadline<T>(
   });
 }
 
+// Requests are sent as given, malformed ones included: validating them is the receiving runtime's
+// business. The client's own bookkeeping reads them through these tolerant helpers.
+
+/** How many entries an AppendEntries carries (0 when it is malformed). */
+function entryCountOf(req: AppendEntriesRequest): number {
+  const entries = (req as Partial<AppendEntriesRequest> | null)?.entries;
+  return Array.isArray(entries) ? entries.length : 0;
+}
+
+/** The last log id an AppendEntries covers (`null` when it is malformed). */
+function lastLogIdOf(req: AppendEntriesRequest): LogId | null {
+  const r = req as Partial<AppendEntriesRequest> | null;
+  if (r === null || typeof r !== 'object') return null;
+  const entries = Array.isArray(r.entries) ? r.entries : [];
+  return entries[entries.length - 1]?.logId ?? r.prevLogId ?? null;
+}
+
 function remoteError(code: unknown, message: unknown): RemoteError {
   return new RemoteError(typeof code === 'string' ? code : null, `remote: ${String(message)}`);
 }
@@ -322,7 +339,8 @@ class TcpClient implements TcpNetworkClient {
   }
 
   async appendEntries(req: AppendEntriesRequest, opts?: RpcOptions): Promise<AppendEntriesResponse> {
-    const channel = req.entries.length === 0 ? this.#unary : this.#bulk;
+    // Heartbeats go on the unary connection, anything else (malformed requests included) on bulk.
+    const channel = entryCountOf(req) === 0 ? this.#unary : this.#bulk;
     const res = await channel.call('append', req, opts);
     if (!isAppendEntriesResponse(res)) throw new NetworkError('malformed AppendEntries response');
     return res;
@@ -461,8 +479,7 @@ class TcpClient implements TcpNetworkClient {
           const n = await it.next();
           if (n.done === true || stopped || fs.closed) break;
           const req = n.value;
-          const last = req.entries.length > 0 ? req.entries[req.entries.length - 1]!.logId : req.prevLogId;
-          outstanding.push(last);
+          outstanding.push(lastLogIdOf(req));
           if (outstanding.length - head === 1) arm();
           if (!fs.send([Frame.StreamRequest, req])) await fs.drained();
         }

@@ -4,7 +4,6 @@ import tls from 'node:tls';
 import {
   type AppendEntriesRequest,
   AsyncQueue,
-  ErrorCode,
   InvalidRequestError,
   type Logger,
   NetworkError,
@@ -14,12 +13,9 @@ import {
   type SnapshotResponse,
   type StreamAppendResult,
   silentLogger,
+  type TransferLeaderRequest,
   type Vote,
-  validateAppendEntriesRequest,
-  validateSnapshotMeta,
-  validateTransferLeaderRequest,
-  validateVote,
-  validateVoteRequest,
+  type VoteRequest,
 } from '@flotilla/types';
 import { newNonce, proof, proofMatches, secretBytes } from './auth.ts';
 import { FramedSocket, plainBytes, plainEntryBytes } from './framing.ts';
@@ -380,14 +376,15 @@ class ServerConnection {
   }
 
   async #serveUnary(method: unknown, payload: unknown): Promise<unknown> {
+    // The payload goes to the handler as decoded: validating it is the handler's (the runtime's) job.
     const h = this.#init.handler;
     switch (method) {
       case 'append':
-        return h.appendEntries(plainEntryBytes(validateAppendEntriesRequest(payload)));
+        return h.appendEntries(plainEntryBytes(payload) as AppendEntriesRequest);
       case 'vote':
-        return h.vote(validateVoteRequest(payload));
+        return h.vote(payload as VoteRequest);
       case 'transfer':
-        await h.transferLeader(validateTransferLeaderRequest(payload));
+        await h.transferLeader(payload as TransferLeaderRequest);
         return null;
       default:
         throw new InvalidRequestError('method', `unknown method ${String(method)}`);
@@ -406,17 +403,8 @@ class ServerConnection {
     this.#onFrameReady = (b) => {
       if (b[0] === Frame.StreamEnd) return input.end();
       if (b[0] !== Frame.StreamRequest) return this.#protocolError('expected a stream request');
-      let req: AppendEntriesRequest;
-      try {
-        req = plainEntryBytes(validateAppendEntriesRequest(b[1]));
-      } catch (err) {
-        this.#log.warn('invalid stream request', { ...this.#fields, error: errorMessageOf(err) });
-        input.fail(err);
-        this.#state = 'done';
-        this.#fs.finish([Frame.StreamFailure, ErrorCode.InvalidRequest, errorMessageOf(err)]);
-        return;
-      }
-      input.push(req);
+      // Delivered as decoded; the handler validates it and ends the stream if it is malformed.
+      input.push(plainEntryBytes(b[1]) as AppendEntriesRequest);
       if (input.size >= readAhead) this.#fs.pause();
     };
     void this.#pumpStream(input);
@@ -447,16 +435,9 @@ class ServerConnection {
       this.#protocolError('expected a snapshot header');
       return;
     }
-    let vote: Vote;
-    let meta: SnapshotMeta;
-    try {
-      vote = validateVote(b[1], 'snapshot.vote');
-      meta = validateSnapshotMeta(b[2], 'snapshot.meta');
-    } catch (err) {
-      this.#state = 'done';
-      this.#fs.finish([Frame.SnapshotFailure, errorCodeOf(err), errorMessageOf(err)]);
-      return;
-    }
+    // The vote and meta go to the handler as decoded: it validates them before reading any chunk.
+    const vote = b[1] as Vote;
+    const meta = b[2] as SnapshotMeta;
     const chunks = new AsyncQueue<Uint8Array>();
     chunks.onPull = () => {
       if (chunks.size <= 2) this.#fs.resume();

@@ -3,6 +3,7 @@ import { ErrorCode } from './errors.ts';
 import {
   validateAppendEntriesRequest,
   validateEntry,
+  validateInstallSnapshot,
   validateLogId,
   validateOptionalLogId,
   validateSnapshotMeta,
@@ -165,5 +166,17 @@ describe('validators', () => {
       },
     };
     expect(validateSnapshotMeta(real)).toBe(real);
+  });
+  it("checks a snapshot transfer's vote and meta together", () => {
+    const meta = {
+      lastLogId: { term: 1, index: 3 },
+      snapshotId: 's',
+      lastMembership: { logId: null, membership: { configs: [], nodes: {} } },
+    };
+    const leader = { term: 2, nodeId: 'a', committed: true };
+    expect(validateInstallSnapshot(leader, meta)).toEqual({ vote: leader, meta });
+    invalidAt(() => validateInstallSnapshot({ ...leader, committed: false }, meta), 'vote');
+    invalidAt(() => validateInstallSnapshot({ ...leader, term: -1 }, meta), 'vote.term');
+    invalidAt(() => validateInstallSnapshot(leader, { ...meta, snapshotId: 1 }), 'meta.snapshotId');
   });
 });

@@ -6,9 +6,15 @@ import type { AppendEntriesRequest, TransferLeaderRequest, VoteRequest } from '.
 import type { SnapshotMeta } from './snapshot.ts';
 import type { Vote } from './vote.ts';
 
-// Shape and range checks for messages arriving from the wire. Each returns its (now typed) input or
-// throws `InvalidRequestError` naming the offending path. They check what a message says about itself;
-// whether it fits the receiver's state is the receiver's business.
+/**
+ * The one set of shape and range checks for messages arriving from a peer. Each returns its (now
+ * typed) input or throws `InvalidRequestError` naming the offending path. They check what a message
+ * says about itself; whether it fits the receiver's state is the receiver's business.
+ *
+ * The runtime calls them at its `RaftRpcHandler` boundary, once per message; transports never do
+ * (they check framing, size and authentication), so no transport can weaken or duplicate them.
+ * Must never depend on the receiver's state or on a transport.
+ */
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
@@ -153,6 +159,16 @@ export function validateTransferLeaderRequest(x: unknown, path = 'transferLeader
   checkNodeId(x.to, `${path}.to`);
   validateOptionalLogId(x.lastLogId, `${path}.lastLogId`);
   return x as unknown as TransferLeaderRequest;
+}
+
+/**
+ * Checks what a snapshot transfer starts with: the sender's vote, which must be a committed leader
+ * vote, and the snapshot's meta.
+ */
+export function validateInstallSnapshot(vote: unknown, meta: unknown): { vote: Vote; meta: SnapshotMeta } {
+  const v = validateVote(vote, 'vote');
+  if (!v.committed) fail('vote', 'a snapshot must carry a committed leader vote');
+  return { vote: v, meta: validateSnapshotMeta(meta, 'meta') };
 }
 
 /** Checks a `SnapshotMeta`. */
