@@ -1,3 +1,4 @@
+import net from 'node:net';
 import type tls from 'node:tls';
 import {
   type AppendEntriesRequest,
@@ -6,6 +7,7 @@ import {
   compareLogId,
   ErrorCode,
   hasErrorCode,
+  InvalidConfigError,
   isAppendEntriesResponse,
   type Logger,
   type LogId,
@@ -56,6 +58,14 @@ export interface TcpNetworkInit {
   reconnect?: { initialMs?: number; maxMs?: number };
   /** Snapshot chunk size in bytes when the call gives none (default 256 KiB). */
   snapshotChunkBytes?: number;
+  /**
+   * The local IP address every outgoing connection is bound to (`socket.localAddress`), e.g. this
+   * node's own address, so peers and packet filters see connections coming from it (on loopback,
+   * every connection otherwise leaves from 127.0.0.1). Default: chosen by the OS.
+   *
+   * @throws {InvalidConfigError} from {@link tcpNetwork} when it is not an IPv4 or IPv6 address.
+   */
+  localAddress?: string;
   /** Maps a node to a host and port; the default parses `node.addr` as `host:port` or `[v6]:port`. */
   resolve?: (target: NodeId, node: Node) => { host: string; port: number } | undefined;
   /** Where connection events are reported. */
@@ -96,6 +106,11 @@ export interface TcpNetworkClient extends RaftNetwork {
  * ```
  */
 export function tcpNetwork(init: TcpNetworkInit): TcpNetworkFactory {
+  if (init.localAddress !== undefined && net.isIP(init.localAddress) === 0)
+    throw new InvalidConfigError(
+      'localAddress',
+      `expected an IP address, got ${JSON.stringify(init.localAddress)}`,
+    );
   const clients = new Set<TcpClient>();
   return {
     newClient(target: NodeId, node: Node): TcpNetworkClient {
@@ -311,6 +326,7 @@ class TcpClient implements TcpNetworkClient {
       const fs = await dial({
         ...addr,
         tls: this.#init.tls,
+        localAddress: this.#init.localAddress,
         kind,
         clusterId: this.#init.clusterId,
         from: this.#init.nodeId,

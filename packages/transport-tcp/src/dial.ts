@@ -16,6 +16,8 @@ export interface DialParams {
   host: string;
   port: number;
   tls: tls.ConnectionOptions | undefined;
+  /** The local address to bind the socket to; `undefined`: the OS chooses. */
+  localAddress: string | undefined;
   kind: ConnectionKind;
   clusterId: string;
   from: NodeId;
@@ -35,15 +37,17 @@ const FAILURES: readonly string[] = ['version', 'cluster', 'target', 'auth', 'pr
 export function dial(p: DialParams): Promise<FramedSocket> {
   return new Promise<FramedSocket>((resolve, reject) => {
     let settled = false;
+    const local = p.localAddress === undefined ? {} : { localAddress: p.localAddress };
     const socket =
       p.tls !== undefined
         ? tls.connect({
             ...p.tls,
             host: p.host,
             port: p.port,
+            ...local,
             ...(net.isIP(p.host) === 0 && p.tls.servername === undefined ? { servername: p.host } : {}),
           })
-        : net.connect({ host: p.host, port: p.port });
+        : net.connect({ host: p.host, port: p.port, ...local });
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 10_000); // so a vanished peer's half-open connection is eventually dropped
     const fail = (err: UnreachableError) => {
