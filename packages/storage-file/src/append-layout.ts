@@ -1,28 +1,28 @@
 /**
  * Lays an append out on disk: frames the entries as records, decides which segment each record
  * goes to (rolling a new segment when the tail would pass `segmentBytes`), records each entry's
- * place in the index, and cuts the bytes into one chunk per segment for the writer.
+ * place in the entry locations, and cuts the bytes into one chunk per segment for the writer.
  *
  * Must never write to a file or wait for anything: the layout is decided synchronously, when the
- * append is issued, so the index and the segment sizes are those of the log as readers see it.
+ * append is issued, so the entry locations and the segment sizes are those of the log as readers see it.
  */
 import type { Entry } from '@flotilla/types';
+import type { EntryLocations } from './entry-locations.ts';
 import type { Chunk } from './group-commit.ts';
-import type { LogIndex } from './log-index.ts';
 import { encodeEntryBody, frameRecords, SEGMENT_HEADER_BYTES, segmentHeader } from './record.ts';
 import { Segment } from './segment.ts';
 
-/** Where an append goes: the store's directory, its live segments (extended here), its index. */
+/** Where an append goes: the store's directory, its live segments (extended here), its entry locations. */
 export interface AppendTarget {
   dir: string;
   segments: Segment[];
-  index: LogIndex;
+  locations: EntryLocations;
   segmentBytes: number;
 }
 
 /**
  * Places `entries` (already checked to continue the log) after the last one: pushes new segments
- * onto `target.segments`, grows the tail segments' logical sizes and the index, and returns the
+ * onto `target.segments`, grows the tail segments' logical sizes and the entry locations, and returns the
  * chunks to write, in order.
  */
 export function layOutAppend(target: AppendTarget, entries: readonly Entry[]): Chunk[] {
@@ -56,7 +56,7 @@ export function layOutAppend(target: AppendTarget, entries: readonly Entry[]): C
       chunkCreates = false;
       chunkPosition = tail.size;
     }
-    target.index.push(entry.logId.term, tail.size, size);
+    target.locations.push(entry.logId.term, tail.size, size);
     tail.size += size;
     placed += size;
   }

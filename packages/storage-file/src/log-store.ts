@@ -11,10 +11,10 @@
 import type { Entry, IoFlushed, LogId, LogState, RaftLogReader, RaftLogStorage, Vote } from '@flotilla/types';
 import { formatLogId, nextIndex, StorageError, StorageMisuseError } from '@flotilla/types';
 import { layOutAppend } from './append-layout.ts';
+import type { EntryLocations } from './entry-locations.ts';
 import type { FileIO } from './file-io.ts';
 import { GroupCommitWriter } from './group-commit.ts';
 import type { HeldLock } from './lock.ts';
-import type { LogIndex } from './log-index.ts';
 import type { MetaState } from './meta.ts';
 import {
   type FileLogStoreOptions,
@@ -48,7 +48,7 @@ export class FileLogStore implements RaftLogStorage {
 
   #meta: MetaState;
   #segments: Segment[];
-  #index: LogIndex;
+  #locations: EntryLocations;
   /** Bumped by every truncate and purge, so a read that raced one reads again. */
   #generation = 0;
   readonly #cache: TailCache;
@@ -62,7 +62,7 @@ export class FileLogStore implements RaftLogStorage {
     lock: HeldLock,
     meta: MetaState,
     segments: Segment[],
-    index: LogIndex,
+    locations: EntryLocations,
     recovery: RecoverySummary,
   ) {
     this.dir = dir;
@@ -72,17 +72,17 @@ export class FileLogStore implements RaftLogStorage {
     this.#writer = new GroupCommitWriter(io, dir, options.logger, () => this.#evict());
     this.#meta = meta;
     this.#segments = segments;
-    this.#index = index;
-    this.#cache = new TailCache(index.next);
+    this.#locations = locations;
+    this.#cache = new TailCache(locations.next);
     this.recovery = recovery;
   }
 
   // ------------------------------------------------------------------ state
 
   #lastLogId(): LogId | null {
-    const ix = this.#index;
-    if (ix.length === 0) return this.#meta.lastPurged;
-    return { term: ix.termOf(ix.next - 1), index: ix.next - 1 };
+    const locations = this.#locations;
+    if (locations.length === 0) return this.#meta.lastPurged;
+    return { term: locations.termOf(locations.next - 1), index: locations.next - 1 };
   }
 
   /** The purged and last log ids. */
@@ -107,8 +107,8 @@ export class FileLogStore implements RaftLogStorage {
   stats(): FileLogStoreStats {
     return {
       segments: this.#segments.length,
-      entries: this.#index.length,
-      indexBytes: this.#index.memoryBytes(),
+      entries: this.#locations.length,
+      indexBytes: this.#locations.memoryBytes(),
       cachedEntries: this.#cache.size,
       ...this.#writer.counters(),
     };
@@ -197,7 +197,7 @@ export class FileLogStore implements RaftLogStorage {
       {
         dir: this.dir,
         segments: this.#segments,
-        index: this.#index,
+        locations: this.#locations,
         segmentBytes: this.#options.segmentBytes,
       },
       entries,
@@ -214,18 +214,18 @@ export class FileLogStore implements RaftLogStorage {
   async truncate(since: LogId): Promise<void> {
     this.#checkWritable();
     const from = since.index;
-    const ix = this.#index;
-    if (from < ix.first)
+    const locations = this.#locations;
+    if (from < locations.first)
       throw new StorageMisuseError(
         'PurgedRange',
-        `truncate(${formatLogId(since)}): entries below ${ix.first} are purged`,
+        `truncate(${formatLogId(since)}): entries below ${locations.first} are purged`,
       );
-    if (from > ix.next)
+    if (from > locations.next)
       throw new StorageMisuseError(
         'TruncateBeyondEnd',
-        `truncate(${formatLogId(since)}): the log ends at ${ix.next - 1}`,
+        `truncate(${formatLogId(since)}): the log ends at ${locations.next - 1}`,
       );
-    if (from === ix.next) return;
+    if (from === locations.next) return;
     const deleted: Segment[] = [];
     while (
       this.#segments.length > 0 &&
@@ -236,9 +236,9 @@ export class FileLogStore implements RaftLogStorage {
     // When `from` starts a deleted segment, the new tail is left whole; otherwise `from` is in the tail.
     const lowestDeleted = deleted[deleted.length - 1];
     const keepSize =
-      lowestDeleted?.firstIndex === from || tail === null ? (tail?.size ?? 0) : ix.offsetOf(from);
+      lowestDeleted?.firstIndex === from || tail === null ? (tail?.size ?? 0) : locations.offsetOf(from);
     if (tail !== null) tail.size = keepSize;
-    ix.truncate(from);
+    locations.truncate(from);
     this.#generation++;
     this.#cache.truncateFrom(from);
     await this.#writer.truncate({ deleted, tail, keepSize });
@@ -254,19 +254,19 @@ export class FileLogStore implements RaftLogStorage {
    */
   async purge(upto: LogId): Promise<void> {
     this.#checkWritable();
-    const ix = this.#index;
-    if (upto.index < ix.first) return;
+    const locations = this.#locations;
+    if (upto.index < locations.first) return;
     const nextLive = upto.index + 1;
     const deleted: Segment[] = [];
     while (this.#segments.length > 0) {
       const segment = this.#segments[0] as Segment;
       const after = this.#segments[1];
-      const lastOfSegment = after === undefined ? ix.next - 1 : after.firstIndex - 1;
+      const lastOfSegment = after === undefined ? locations.next - 1 : after.firstIndex - 1;
       if (lastOfSegment >= nextLive) break;
       deleted.push(segment);
       this.#segments.shift();
     }
-    ix.purge(nextLive);
+    locations.purge(nextLive);
     this.#generation++;
     this.#cache.dropBelow(nextLive);
     this.#meta = { ...this.#meta, lastPurged: { term: upto.term, index: upto.index } };
@@ -313,13 +313,13 @@ export class FileLogStore implements RaftLogStorage {
       limitedGetLogEntries: (start, end) => this.#read(start, end, true),
       getKeyLogIds: async (first, last) => {
         this.#checkOpen();
-        const ix = this.#index;
-        if (first.index < ix.first || last.index >= ix.next || first.index > last.index)
+        const locations = this.#locations;
+        if (first.index < locations.first || last.index >= locations.next || first.index > last.index)
           throw new StorageMisuseError(
             'PurgedRange',
-            `getKeyLogIds(${formatLogId(first)}, ${formatLogId(last)}): not within [${ix.first}, ${ix.next - 1}]`,
+            `getKeyLogIds(${formatLogId(first)}, ${formatLogId(last)}): not within [${locations.first}, ${locations.next - 1}]`,
           );
-        const out = ix.termEnds(first.index, last.index);
+        const out = locations.termEnds(first.index, last.index);
         if (out.length > 0) out[out.length - 1] = { term: last.term, index: last.index };
         return out;
       },
@@ -357,12 +357,12 @@ export class FileLogStore implements RaftLogStorage {
   }
 
   async #readOnce(start: number, end: number, limited: boolean): Promise<Entry[]> {
-    const ix = this.#index;
+    const locations = this.#locations;
     const cache = this.#cache;
     const readBatchBytes = this.#options.readBatchBytes;
-    const hi = Math.min(end, ix.next);
+    const hi = Math.min(end, locations.next);
     const out: Entry[] = [];
-    let i = Math.max(start, ix.first);
+    let i = Math.max(start, locations.first);
     let bytes = 0;
     while (i < hi) {
       if (i >= cache.start) {
@@ -376,9 +376,9 @@ export class FileLogStore implements RaftLogStorage {
       const segmentEnd = Math.min(hi, cache.start, this.#segments[at + 1]?.firstIndex ?? hi);
       // Read up to readBatchBytes at a time (at least one record).
       let j = i + 1;
-      let size = ix.sizeOf(i);
-      while (j < segmentEnd && size + ix.sizeOf(j) <= readBatchBytes) size += ix.sizeOf(j++);
-      const read = await readSegmentEntries(this.#io, segment, ix, i, j);
+      let size = locations.sizeOf(i);
+      while (j < segmentEnd && size + locations.sizeOf(j) <= readBatchBytes) size += locations.sizeOf(j++);
+      const read = await readSegmentEntries(this.#io, segment, locations, i, j);
       for (const e of read.entries) out.push(e);
       bytes += read.bytes;
       i = j;

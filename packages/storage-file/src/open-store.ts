@@ -27,7 +27,7 @@ import { parseSegmentName } from './segment.ts';
 
 /**
  * Opens (or creates) the file log store in `dir`: takes the directory lock, reads the meta file,
- * scans and verifies every segment, cuts a torn tail and builds the index.
+ * scans and verifies every segment, cuts a torn tail and builds the entry locations.
  *
  * @throws {StoreOpenError} `NOT_A_STORE`, `STORE_LOCKED`, `STORE_VERSION`, `STORE_CORRUPT`,
  *   `STORE_GAP`, `STORE_ACCESS` or `STORE_IO`, naming the file and offset at fault.
@@ -95,7 +95,7 @@ export async function fileLogStore(dir: string, options: FileLogStoreOptions = {
     }
     const rec = await recoverSegments(io, root, segFirsts, nextIndex(meta.lastPurged));
     rec.summary.removedFiles.unshift(...removed);
-    return new FileLogStore(root, io, options, lock, meta, rec.segments, rec.index, rec.summary);
+    return new FileLogStore(root, io, options, lock, meta, rec.segments, rec.locations, rec.summary);
   } catch (err) {
     await lock.release().catch(() => undefined);
     throw openIoError(err, metaPath, 'opening the store');

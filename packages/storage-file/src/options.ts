@@ -47,7 +47,7 @@ export interface FileLogStoreStats {
   segments: number;
   /** Entries in the log (not counting purged ones). */
   entries: number;
-  /** Bytes held by the in-memory index. */
+  /** Bytes held by the in-memory index (the entry locations). */
   indexBytes: number;
   /** Entries in the tail cache. */
   cachedEntries: number;

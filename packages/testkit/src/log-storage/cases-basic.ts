@@ -4,10 +4,10 @@ import { entriesOf, entryAt, leaderVote, sampleMembership } from '../testing/fix
 import { type LogStorageHarness, withStore } from './harness.ts';
 
 /** Initial state, votes, committed id, append and read cases. */
-export function basicCases(h: LogStorageHarness): ConformanceCase[] {
+export function basicCases(harness: LogStorageHarness): ConformanceCase[] {
   const c = (name: string, run: Parameters<typeof withStore>[1]): ConformanceCase => ({
     name,
-    run: () => withStore(h, run),
+    run: () => withStore(harness, run),
   });
   return [
     c('a new store has an empty log state', async (s) => {

@@ -8,10 +8,10 @@ import { type LogStorageHarness, withStore } from './harness.ts';
 const SETTLE_MS = 50;
 
 /** Flush callback cases: exactly once, in order, durable, readable before durable. */
-export function flushCases(h: LogStorageHarness): ConformanceCase[] {
+export function flushCases(harness: LogStorageHarness): ConformanceCase[] {
   const c = (name: string, run: Parameters<typeof withStore>[1]): ConformanceCase => ({
     name,
-    run: () => withStore(h, run),
+    run: () => withStore(harness, run),
   });
   const cases: ConformanceCase[] = [
     c('each append calls its flush callback exactly once', async (s) => {
@@ -19,7 +19,7 @@ export function flushCases(h: LogStorageHarness): ConformanceCase[] {
       for (let i = 0; i < 10; i++) {
         const p = new FlushProbe();
         probes.push(p);
-        await s.store.append(entriesOf(1, i * 3, i * 3 + 3), p.cb);
+        await s.store.append(entriesOf(1, i * 3, i * 3 + 3), p.onFlushed);
       }
       for (const p of probes) await p.flushed(s.flushTimeoutMs);
       // Later writes must not re-run earlier callbacks.
@@ -32,7 +32,8 @@ export function flushCases(h: LogStorageHarness): ConformanceCase[] {
     c('flush callbacks run in append order', async (s) => {
       const order = { n: 0 };
       const probes = Array.from({ length: 8 }, () => new FlushProbe(order));
-      for (const [i, p] of probes.entries()) await s.store.append(entriesOf(1, i * 2, i * 2 + 2), p.cb);
+      for (const [i, p] of probes.entries())
+        await s.store.append(entriesOf(1, i * 2, i * 2 + 2), p.onFlushed);
       for (const p of probes) await p.flushed(s.flushTimeoutMs);
       expect(probes.map((p) => p.firstCallAt)).toEqual(probes.map((_, i) => i));
     }),
@@ -59,7 +60,7 @@ export function flushCases(h: LogStorageHarness): ConformanceCase[] {
         const p = new FlushProbe();
         probes.push(p);
         // Writes are serialized by the caller: each append is issued after the previous resolved.
-        pending.push(s.store.append(entriesOf(1, i, i + 1), p.cb));
+        pending.push(s.store.append(entriesOf(1, i, i + 1), p.onFlushed));
         await pending[pending.length - 1];
       }
       await Promise.all(probes.map((p) => p.flushed(s.flushTimeoutMs)));
@@ -68,15 +69,15 @@ export function flushCases(h: LogStorageHarness): ConformanceCase[] {
       expect((await s.state()).lastLogId).toEqual({ term: 1, index: 99 });
     }),
   ];
-  if (h.flushControl !== undefined) {
-    const control = h.flushControl.bind(h);
+  if (harness.flushControl !== undefined) {
+    const control = harness.flushControl.bind(harness);
     cases.push(
       c('entries are readable before they are durable', async (s) => {
         const fc = control(s.store);
         fc.hold();
         const p = new FlushProbe();
         const es = entriesOf(1, 0, 5);
-        await s.store.append(es, p.cb);
+        await s.store.append(es, p.onFlushed);
         expect(await s.read(0, 10)).toEqual(es);
         expect((await s.state()).lastLogId).toEqual({ term: 1, index: 4 });
         await sleep(systemClock, SETTLE_MS);
@@ -90,7 +91,8 @@ export function flushCases(h: LogStorageHarness): ConformanceCase[] {
         fc.hold();
         const order = { n: 0 };
         const probes = [new FlushProbe(order), new FlushProbe(order), new FlushProbe(order)];
-        for (const [i, p] of probes.entries()) await s.store.append(entriesOf(1, i * 4, i * 4 + 4), p.cb);
+        for (const [i, p] of probes.entries())
+          await s.store.append(entriesOf(1, i * 4, i * 4 + 4), p.onFlushed);
         expect(await s.read(0, 100)).toEqual(entriesOf(1, 0, 12));
         expect(probes.map((p) => p.calls)).toEqual([0, 0, 0]);
         await fc.release();
@@ -108,14 +110,14 @@ export function flushCases(h: LogStorageHarness): ConformanceCase[] {
         fc.hold();
         const a = new FlushProbe();
         const b = new FlushProbe();
-        await s.store.append(entriesOf(1, 4, 8), a.cb);
+        await s.store.append(entriesOf(1, 4, 8), a.onFlushed);
         // A truncate is durable when it resolves, with every earlier write: it may wait for the
         // held flush, so release it before waiting.
         const truncated = s.store.truncate({ term: 1, index: 6 });
         await fc.release();
         await truncated;
         await a.flushed(s.flushTimeoutMs);
-        await s.store.append(entriesOf(2, 6, 7), b.cb);
+        await s.store.append(entriesOf(2, 6, 7), b.onFlushed);
         expect(await s.read(0, 100)).toEqual([...entriesOf(1, 0, 6), ...entriesOf(2, 6, 7)]);
         await b.flushed(s.flushTimeoutMs);
         await sleep(systemClock, SETTLE_MS);

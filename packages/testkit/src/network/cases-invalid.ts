@@ -141,11 +141,11 @@ const badSnapshots: [string, unknown, unknown][] = [
 ];
 
 /** The malformed-request cases for unary calls and snapshots. */
-export function invalidUnaryCases(h: NetworkHarness): ConformanceCase[] {
+export function invalidUnaryCases(harness: NetworkHarness): ConformanceCase[] {
   const c = (name: string, send: Send, after: (ctx: NetworkContext) => Promise<void>): ConformanceCase => ({
     name: `invalid request: ${name} is refused with INVALID_REQUEST and the connection serves on`,
     run: () =>
-      withNetwork(h, async (ctx) => {
+      withNetwork(harness, async (ctx) => {
         // `transferLeader` is optional in a client; without it there is nothing to send.
         if (after === recover.transferLeader && ctx.client.transferLeader === undefined) return;
         await expectInvalid(send(ctx.client), name);
@@ -190,11 +190,11 @@ export function invalidUnaryCases(h: NetworkHarness): ConformanceCase[] {
 }
 
 /** The malformed-request cases for `streamAppend`. */
-export function invalidStreamCases(h: NetworkHarness): ConformanceCase[] {
+export function invalidStreamCases(harness: NetworkHarness): ConformanceCase[] {
   const c = (what: string, bad: unknown): ConformanceCase => ({
     name: `invalid request: a streamed request ${what} ends the stream with INVALID_REQUEST; a new stream serves on`,
     run: () =>
-      withNetwork(h, async ({ client, handler }) => {
+      withNetwork(harness, async ({ client, handler }) => {
         const stream = client.streamAppend?.bind(client);
         if (stream === undefined) throw new Error('the client has no streamAppend');
         const first = appendRequest(1, -1, 2);

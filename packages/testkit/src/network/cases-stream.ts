@@ -64,7 +64,7 @@ function expectMonotonic(results: readonly StreamAppendResult[]): void {
 }
 
 /** `streamAppend` cases: order, cumulative acks, whole requests, ends, errors, timeouts, aborts. */
-export function streamCases(h: NetworkHarness): ConformanceCase[] {
+export function streamCases(harness: NetworkHarness): ConformanceCase[] {
   const c = (
     name: string,
     run: (
@@ -73,7 +73,7 @@ export function streamCases(h: NetworkHarness): ConformanceCase[] {
   ): ConformanceCase => ({
     name: `streamAppend: ${name}`,
     run: () =>
-      withNetwork(h, async (ctx) => {
+      withNetwork(harness, async (ctx) => {
         const fn = ctx.client.streamAppend;
         expect(fn, 'the client has no streamAppend').toBeTypeOf('function');
         await run({ ...ctx, stream: fn!.bind(ctx.client) });

@@ -12,9 +12,10 @@ import type { NetworkHarness } from './harness.ts';
  * `INVALID_REQUEST`, carried back to the caller. Stream cases are left out only when
  * `requireStreamAppend` is `false`.
  */
-export function networkCases(h: NetworkHarness): ConformanceCase[] {
-  const stream = h.requireStreamAppend === false ? [] : [...streamCases(h), ...invalidStreamCases(h)];
-  return assertUniqueNames([...unaryCases(h), ...invalidUnaryCases(h), ...stream]);
+export function networkCases(harness: NetworkHarness): ConformanceCase[] {
+  const stream =
+    harness.requireStreamAppend === false ? [] : [...streamCases(harness), ...invalidStreamCases(harness)];
+  return assertUniqueNames([...unaryCases(harness), ...invalidUnaryCases(harness), ...stream]);
 }
 
 /**
@@ -30,6 +31,6 @@ export function networkCases(h: NetworkHarness): ConformanceCase[] {
  * });
  * ```
  */
-export function networkSuite(name: string, h: NetworkHarness, opts?: RegisterOptions): void {
-  registerCases(name, networkCases(h), opts);
+export function networkSuite(name: string, harness: NetworkHarness, opts?: RegisterOptions): void {
+  registerCases(name, networkCases(harness), opts);
 }

@@ -18,14 +18,14 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-/** Rejects with `message` when `p` does not settle within `ms` milliseconds. */
-export async function within<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+/** Rejects with `message` when `promise` does not settle within `ms` milliseconds. */
+export async function within<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${message} (after ${ms} ms)`)), ms);
   });
   try {
-    return await Promise.race([p, timeout]);
+    return await Promise.race([promise, timeout]);
   } finally {
     clearTimeout(timer);
   }
@@ -63,13 +63,17 @@ export function leaderVote(term: number, nodeId = 'n1'): Vote {
 }
 
 /**
- * Awaits `p` and checks that it rejects with a Flotilla error carrying `code`; returns that error.
- * Throws an explanatory error when `p` resolves or rejects with something else.
+ * Awaits `promise` and checks that it rejects with a Flotilla error carrying `code`; returns that
+ * error. Throws an explanatory error when `promise` resolves or rejects with something else.
  */
-export async function expectRejectCode(p: Promise<unknown>, code: ErrorCode, what: string): Promise<Error> {
+export async function expectRejectCode(
+  promise: Promise<unknown>,
+  code: ErrorCode,
+  what: string,
+): Promise<Error> {
   let value: unknown;
   try {
-    value = await p;
+    value = await promise;
   } catch (err) {
     if (!hasErrorCode(err, code)) {
       const got = hasErrorCode(err) ? err.code : String(err);
@@ -99,8 +103,8 @@ export class FlushProbe {
     });
   }
 
-  /** The callback to pass to `append`. */
-  readonly cb = (err?: Error): void => {
+  /** The callback to pass to `append` as its `onFlushed`. */
+  readonly onFlushed = (err?: Error): void => {
     this.calls++;
     this.errors.push(err);
     if (this.firstCallAt < 0 && this.#order !== undefined) this.firstCallAt = this.#order.n++;

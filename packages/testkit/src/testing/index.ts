@@ -7,9 +7,9 @@
  * import { entriesOf, expectRejectCode, FlushProbe } from '@flotilla/testkit/testing';
  *
  * const probe = new FlushProbe();
- * await store.append(entriesOf(1, 0, 3), probe.cb);
+ * await store.append(entriesOf(1, 0, 3), probe.onFlushed);
  * await probe.flushed();
- * await expectRejectCode(store.append(entriesOf(1, 5, 6), probe.cb), 'STORAGE_MISUSE', 'a hole');
+ * await expectRejectCode(store.append(entriesOf(1, 5, 6), probe.onFlushed), 'STORAGE_MISUSE', 'a hole');
  * ```
  *
  * @packageDocumentation
