@@ -2,7 +2,15 @@ import type { Entry } from './entry.ts';
 import { InvalidRequestError } from './errors.ts';
 import type { LogId } from './log-id.ts';
 import type { Membership } from './membership.ts';
-import type { AppendEntriesRequest, TransferLeaderRequest, VoteRequest } from './messages.ts';
+import type {
+  AppendEntriesRequest,
+  AppendEntriesResponse,
+  SnapshotResponse,
+  StreamAppendResult,
+  TransferLeaderRequest,
+  VoteRequest,
+  VoteResponse,
+} from './messages.ts';
 import type { SnapshotMeta } from './snapshot.ts';
 import type { Vote } from './vote.ts';
 
@@ -192,4 +200,63 @@ export function validateSnapshotMeta(value: unknown, path = 'meta'): SnapshotMet
     validateMembershipShape(m, `${path}.lastMembership.membership`);
   }
   return value as unknown as SnapshotMeta;
+}
+
+// Answers from a peer: the runtime checks them with these before acting on them, like requests.
+
+/** Checks a `VoteResponse`. */
+export function validateVoteResponse(value: unknown, path = 'voteResponse'): VoteResponse {
+  if (!isObject(value)) fail(path, 'expected an object');
+  validateVote(value.vote, `${path}.vote`);
+  if (typeof value.voteGranted !== 'boolean') fail(`${path}.voteGranted`, 'expected a boolean');
+  validateOptionalLogId(value.lastLogId, `${path}.lastLogId`);
+  return value as unknown as VoteResponse;
+}
+
+/** Checks an `AppendEntriesResponse`: one of its four outcomes, with its fields. */
+export function validateAppendEntriesResponse(
+  value: unknown,
+  path = 'appendEntriesResponse',
+): AppendEntriesResponse {
+  if (!isObject(value)) fail(path, 'expected an object');
+  switch (value.type) {
+    case 'success':
+    case 'conflict':
+      break;
+    case 'partialSuccess':
+      validateOptionalLogId(value.matching, `${path}.matching`);
+      break;
+    case 'higherVote':
+      validateVote(value.vote, `${path}.vote`);
+      break;
+    default:
+      fail(`${path}.type`, `unknown outcome ${String(value.type)}`);
+  }
+  return value as unknown as AppendEntriesResponse;
+}
+
+/** Checks a `StreamAppendResult`. */
+export function validateStreamAppendResult(value: unknown, path = 'streamAppendResult'): StreamAppendResult {
+  if (!isObject(value)) fail(path, 'expected an object');
+  switch (value.type) {
+    case 'matched':
+      validateOptionalLogId(value.matching, `${path}.matching`);
+      break;
+    case 'conflict':
+      validateLogId(value.logId, `${path}.logId`);
+      break;
+    case 'higherVote':
+      validateVote(value.vote, `${path}.vote`);
+      break;
+    default:
+      fail(`${path}.type`, `unknown result ${String(value.type)}`);
+  }
+  return value as unknown as StreamAppendResult;
+}
+
+/** Checks a `SnapshotResponse`. */
+export function validateSnapshotResponse(value: unknown, path = 'snapshotResponse'): SnapshotResponse {
+  if (!isObject(value)) fail(path, 'expected an object');
+  validateVote(value.vote, `${path}.vote`);
+  return value as unknown as SnapshotResponse;
 }
