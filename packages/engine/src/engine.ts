@@ -399,10 +399,33 @@ export class Engine {
   membershipChangeInProgress(): boolean {
     return !membershipCommitted(this.#core);
   }
-  /** I/O progress of log and vote writes. */
+  /**
+   * I/O progress of log and vote writes, as the engine issued them and as `onLocalIo` reported them:
+   * `accepted` (the last write issued) ≥ `submitted` (the last reported readable) ≥ `flushed` (the
+   * last reported durable). Each mark is the write's io id with the vote and last log id in force once
+   * it is applied: the runtime publishes these as the replication streams' watches (`ioAccepted`,
+   * `ioSubmitted`) without keeping a copy of its own.
+   */
   ioProgress(): { accepted: IoMark; submitted: IoMark; flushed: IoMark } {
     const { accepted, submitted, flushed } = this.#core.io;
     return { accepted, submitted, flushed };
+  }
+  /**
+   * The mark of storage write `ioId` (a `saveVote`, `appendEntries`, `truncateLog` or `purgeLog`
+   * command): the vote and last log id in force once that write is applied. Known from when the
+   * command is taken until a later write is reported flushed; the runtime asks when it runs the
+   * command, publishes it as `ioAccepted` before handing the write to storage and as `ioSubmitted`
+   * once the write is readable. Throws `PanickedError` for an id never issued or no longer known.
+   */
+  ioMark(ioId: number): IoMark {
+    const io = this.#core.io;
+    const mark = ioId === io.flushed.ioId ? io.flushed : io.pending.find((m) => m.ioId === ioId);
+    if (mark === undefined) {
+      throw new PanickedError(
+        `io ${ioId} is ${ioId > io.accepted.ioId ? 'not issued' : 'flushed and superseded'}: its mark is gone`,
+      );
+    }
+    return mark;
   }
   /** Until when the leader may serve lease reads (`null` if not leader or while transferring leadership). */
   leaseValidUntil(): number | null {
@@ -430,9 +453,12 @@ export class Engine {
    * The log reversions this node detected while leader, the latest per target: a target whose log
    * went back behind what it had acknowledged. With `allowLogReversion` the target's progress is
    * reset and it is repaired (`repaired: true`); without, nothing more is sent to it under that
-   * leadership (`repaired: false`) and the runtime should report it. A conflict on a heartbeat
-   * counts: report it with `onReplicationProgress(target, {inflightId: null, result: {type:
-   * 'conflict', prevLogId, sentAt}})` where `prevLogId` is that heartbeat's `matching`.
+   * leadership (`repaired: false`) and the runtime should report it. A refused heartbeat counts:
+   * report it with `onReplicationProgress(target, {inflightId: null, result: {type: 'conflict',
+   * prevLogId, sentAt}})` where `prevLogId` is the refused heartbeat's own `prevLogId` (the
+   * `matching` its `broadcastHeartbeat` target carried). A refusal never loses the target's
+   * progress: one whose `prevLogId` is above the current `matching` (a heartbeat from before a reset)
+   * is ignored, one at or below it is a log reversion.
    */
   logReversions(): LogReversion[] {
     return [...this.#core.logReversions.values()].map((r) => ({ ...r })).sort((a, b) => a.seq - b.seq);
