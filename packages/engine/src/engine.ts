@@ -114,23 +114,23 @@ export class Engine {
    * holds: the entries in between exist nowhere (a purge made durable before the snapshot install it
    * depended on), and the node must be wiped and re-added.
    */
-  startup(s: EngineStartup, now: number): void {
+  startup(saved: EngineStartup, now: number): void {
     const core = this.#core;
     if (core.started) throw new PanickedError('startup called twice');
-    const held = maxLogId(s.applied, s.snapshot?.lastLogId ?? null);
-    if (indexOf(s.purged) > indexOf(held)) {
+    const held = maxLogId(saved.applied, saved.snapshot?.lastLogId ?? null);
+    if (indexOf(saved.purged) > indexOf(held)) {
       throw new StorageError(
         'open',
-        `the log is purged up to ${formatLogId(s.purged)} but the state machine holds only up to ${formatLogId(held)}`,
+        `the log is purged up to ${formatLogId(saved.purged)} but the state machine holds only up to ${formatLogId(held)}`,
       );
     }
     core.started = true;
     core.now = now;
-    core.vote = s.vote ?? initialVote();
-    core.log = LogIdList.of(s.purged, s.keyLogIds);
-    const snapLast = s.snapshot?.lastLogId ?? null;
-    core.snapshot = s.snapshot;
-    let memberships = s.memberships.filter((m) => compareLogId(m.logId, core.log.purged()) > 0);
+    core.vote = saved.vote ?? initialVote();
+    core.log = LogIdList.of(saved.purged, saved.keyLogIds);
+    const snapLast = saved.snapshot?.lastLogId ?? null;
+    core.snapshot = saved.snapshot;
+    let memberships = saved.memberships.filter((m) => compareLogId(m.logId, core.log.purged()) > 0);
     if (snapLast !== null && !core.log.contains(snapLast)) {
       // A snapshot install whose log writes were lost: the log after the purge point is stale.
       if (indexOf(core.log.last()) > snapLast.index) {
@@ -142,16 +142,18 @@ export class Engine {
       core.emit({ type: 'purgeLog', ioId: core.nextIo(), upto: snapLast });
       memberships = [];
     }
-    const base = s.snapshot?.lastMembership ?? { logId: null, membership: { configs: [], nodes: {} } };
+    const base = saved.snapshot?.lastMembership ?? { logId: null, membership: { configs: [], nodes: {} } };
     const all = [base, ...memberships].sort((a, b) => compareLogId(a.logId, b.logId));
     const effective = all[all.length - 1]!;
     const previous = all.length > 1 ? all[all.length - 2]! : effective;
     // The state machine applies committed entries only: what it applied is committed, even when the
     // store keeps no committed id (`saveCommitted` is optional).
-    const appliedInLog = s.applied !== null && core.log.contains(s.applied) ? s.applied : null;
+    const appliedInLog = saved.applied !== null && core.log.contains(saved.applied) ? saved.applied : null;
     const floor = maxLogId(maxLogId(snapLast, core.log.purged()), appliedInLog);
     const committed =
-      s.committed !== null && core.log.contains(s.committed) ? maxLogId(s.committed, floor) : floor;
+      saved.committed !== null && core.log.contains(saved.committed)
+        ? maxLogId(saved.committed, floor)
+        : floor;
     core.membership = {
       committed: compareLogId(effective.logId, committed) <= 0 ? effective : previous,
       effective,
@@ -159,7 +161,7 @@ export class Engine {
     const mark: IoMark = { ioId: core.io.accepted.ioId, vote: core.vote, lastLogId: core.log.last() };
     core.io = { accepted: mark, submitted: mark, flushed: mark, pending: core.io.pending };
     for (const p of core.io.pending) p.vote = core.vote;
-    restoreCommitted(core, committed, s.applied);
+    restoreCommitted(core, committed, saved.applied);
     // When this node last heard from its leader is lost with the restart: count the restart as that
     // contact, so it keeps refusing other candidates for a whole lease (thesis §6.4).
     core.lastLeaderContact = leaderOf(core.vote) === null ? null : now;

@@ -52,7 +52,7 @@ describe('binary search convergence', () => {
             snapshots++;
             const snapLast = leader.purged();
             follower.installSnapshot(leader, snapLast);
-            expect(p.updateSnapshotInstalled(snapLast, s.id)).toEqual({ type: 'applied' });
+            expect(p.updateSnapshotInstalled(snapLast, s.id)).toEqual({ type: 'updated' });
           } else if (s.type === 'logs') {
             probes++;
             if (follower.append(leader, s.prev, s.last)) p.updateMatching(s.last, s.id);

@@ -91,7 +91,7 @@ describe('ProgressEntry under random sends, (stale) replies, conflicts and rever
               undetectedReversion = false;
             }
           }
-          expect(res.type).toBe(stale ? 'stale' : 'applied');
+          expect(res.type).toBe(stale ? 'stale' : 'updated');
           if (stale) expect(p.toString()).toBe(before);
         };
 
@@ -135,7 +135,7 @@ describe('ProgressEntry under random sends, (stale) replies, conflicts and rever
               break;
             }
             case 'release':
-              if (p.inflight.type !== 'none') expect(p.releaseInflight(p.inflight.id).type).toBe('applied');
+              if (p.inflight.type !== 'none') expect(p.releaseInflight(p.inflight.id).type).toBe('updated');
               break;
             case 'heartbeat': {
               // An empty AppendEntries with prev = matching, on its own connection (no inflight id).

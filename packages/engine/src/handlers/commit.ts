@@ -8,16 +8,16 @@
  */
 import { compareLogId, type LogId } from '@flotilla/types';
 import type { EngineCore } from '../core.ts';
-import { commitMembership, type LogState } from './log.ts';
+import { commitMembership, type LogSlice } from './log.ts';
 
 /** The state the commit handler works on. */
-export type CommitState = LogState & Pick<EngineCore, 'committed' | 'applying' | 'applied'>;
+export type CommitSlice = LogSlice & Pick<EngineCore, 'committed' | 'applying' | 'applied'>;
 
 /**
  * Raises `committed` to `to` (never lowers it), commits the membership it covers and hands the newly
  * committed entries to the state machine (`saveCommittedAndApply`). Returns whether it advanced.
  */
-export function advanceCommitted(state: CommitState, to: LogId): boolean {
+export function advanceCommitted(state: CommitSlice, to: LogId): boolean {
   if (compareLogId(to, state.committed) <= 0) return false;
   state.committed = to;
   commitMembership(state);
@@ -29,7 +29,7 @@ export function advanceCommitted(state: CommitState, to: LogId): boolean {
  * Startup: `committed` as recovered (the store's, floored by what the snapshot and the state machine
  * hold) and `applied` as the state machine reported; hands any committed but unapplied entries over.
  */
-export function restoreCommitted(state: CommitState, committed: LogId | null, applied: LogId | null): void {
+export function restoreCommitted(state: CommitSlice, committed: LogId | null, applied: LogId | null): void {
   state.committed = committed;
   state.applied = applied;
   state.applying = applied;
@@ -37,14 +37,14 @@ export function restoreCommitted(state: CommitState, committed: LogId | null, ap
 }
 
 /** A snapshot from the leader replaces the state: everything up to `last` is committed and applied. */
-export function commitSnapshot(state: CommitState, last: LogId): void {
+export function commitSnapshot(state: CommitSlice, last: LogId): void {
   state.committed = last;
   state.applying = last;
   state.applied = last;
 }
 
 /** The state machine applied every committed entry up to `logId`. */
-export function onApplied(state: CommitState, logId: LogId): void {
+export function onApplied(state: CommitSlice, logId: LogId): void {
   state.assert(
     compareLogId(logId, state.applying) <= 0,
     () => 'applied beyond what was handed to the state machine',
@@ -52,7 +52,7 @@ export function onApplied(state: CommitState, logId: LogId): void {
   if (compareLogId(logId, state.applied) > 0) state.applied = logId;
 }
 
-function handToStateMachine(state: CommitState): void {
+function handToStateMachine(state: CommitSlice): void {
   const { committed, applying } = state;
   if (committed !== null && compareLogId(committed, applying) > 0) {
     state.emit({ type: 'saveCommittedAndApply', prevCommitted: applying, committed });

@@ -8,15 +8,15 @@
 import { logIdProgress, ProgressEntry, quorumOfMembership, timestampProgress } from '@flotilla/progress';
 import { isJoint, isMember, learnerIds, memberIds, nextIndex, type Vote } from '@flotilla/types';
 import { type EngineCore, invariant } from '../core.ts';
-import { appendToLog, type LogState } from './log.ts';
+import { appendToLog, type LogSlice } from './log.ts';
 import { replicationTargets } from './replication.ts';
-import { heardFromLeader, updateVote, type VoteState } from './vote.ts';
+import { heardFromLeader, updateVote, type VoteSlice } from './vote.ts';
 
 /** The state the establish handler works on (`io` is only read). */
-export type EstablishState = LogState & VoteState & Readonly<Pick<EngineCore, 'io'>>;
+export type EstablishSlice = LogSlice & VoteSlice & Readonly<Pick<EngineCore, 'io'>>;
 
 /** The candidate won: becomes leader of its term. Throws if not a candidate with a real vote. */
-export function becomeLeader(state: EstablishState, now: number): void {
+export function becomeLeader(state: EstablishSlice, now: number): void {
   const cand = state.candidate;
   invariant(state.id, cand !== null && !cand.preVote, () => 'becomeLeader without a won election');
   const vote: Vote = { ...cand.vote, committed: true };

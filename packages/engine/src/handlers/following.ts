@@ -18,19 +18,19 @@ import {
   voteGe,
 } from '@flotilla/types';
 import { invariant } from '../core.ts';
-import { advanceCommitted, type CommitState } from './commit.ts';
+import { advanceCommitted, type CommitSlice } from './commit.ts';
 import { appendToLog, truncateLog } from './log.ts';
 import { becomeFollower, resetElectionTimer } from './server-state.ts';
-import { heardFromLeader, updateVote, type VoteState } from './vote.ts';
+import { heardFromLeader, updateVote, type VoteSlice } from './vote.ts';
 
 /** The state the following handler works on. */
-export type FollowingState = VoteState & CommitState;
+export type FollowingSlice = VoteSlice & CommitSlice;
 
 /**
  * Accepts `vote` as the leader's if it is >= ours: adopts it, follows, resets the election timer.
  * Returns false (nothing changed) when it is not.
  */
-export function acceptLeaderVote(state: FollowingState, vote: Vote, now: number): boolean {
+export function acceptLeaderVote(state: FollowingSlice, vote: Vote, now: number): boolean {
   if (!vote.committed)
     throw new InvalidRequestError('vote.committed', 'a leader request carries a committed vote');
   if (!voteGe(vote, state.vote)) return false;
@@ -49,7 +49,7 @@ export function acceptLeaderVote(state: FollowingState, vote: Vote, now: number)
 }
 
 /** This follower holds the leader's log up to `logId` (a request matched it, or a snapshot covers it). */
-export function acceptedUpTo(state: FollowingState, logId: LogId): void {
+export function acceptedUpTo(state: FollowingSlice, logId: LogId): void {
   state.acceptedFromLeader = maxLogId(state.acceptedFromLeader, logId);
 }
 
@@ -64,7 +64,7 @@ export interface AppendOutcome {
 
 /** Handles AppendEntries up to the answer, which the caller sends with `respondAppend`. */
 export function appendFromLeader(
-  state: FollowingState,
+  state: FollowingSlice,
   req: AppendEntriesRequest,
   now: number,
 ): AppendOutcome {
@@ -100,7 +100,7 @@ export function appendFromLeader(
 }
 
 /** Sends the answer of `appendFromLeader`. */
-export function respondAppend(state: FollowingState, reply: unknown, outcome: AppendOutcome): void {
+export function respondAppend(state: FollowingSlice, reply: unknown, outcome: AppendOutcome): void {
   const when = outcome.durable && !state.bug('appendAckBeforeFlush') ? state.whenDurable() : null;
   state.emit({
     type: 'respond',

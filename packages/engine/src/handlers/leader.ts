@@ -32,15 +32,15 @@ import {
   voterIds,
 } from '@flotilla/types';
 import type { EngineCore, LeaderState } from '../core.ts';
-import { appendToLog, type LogState, membershipCommitted } from './log.ts';
-import { type ReplicationState, sendDeferred } from './replication.ts';
-import { becomeFollower, type ServerStateState } from './server-state.ts';
+import { appendToLog, type LogSlice, membershipCommitted } from './log.ts';
+import { type ReplicationSlice, sendDeferred } from './replication.ts';
+import { becomeFollower, type ServerStateSlice } from './server-state.ts';
 import { heardFromLeader } from './vote.ts';
 
 /** The state the leader handler works on. */
-export type LeaderHandlerState = LogState &
-  ServerStateState &
-  ReplicationState &
+export type LeaderSlice = LogSlice &
+  ServerStateSlice &
+  ReplicationSlice &
   Pick<EngineCore, 'lastLeaderContact' | 'bug'> &
   Readonly<Pick<EngineCore, 'committed'>>;
 
@@ -58,7 +58,7 @@ export function requireLeader(
  * Records the leader's own accepted log id (its flushed log). A leader being removed is no longer in
  * the quorum set and does not count (§6). Returns whether it counted (then try to commit).
  */
-export function recordSelfAccepted(state: LeaderHandlerState, logId: LogId | null): boolean {
+export function recordSelfAccepted(state: LeaderSlice, logId: LogId | null): boolean {
   const leader = state.leader;
   if (leader === null || !isMember(state.membership.effective.membership, state.id)) return false;
   leader.commit.update(state.id, logId);
@@ -69,7 +69,7 @@ export function recordSelfAccepted(state: LeaderHandlerState, logId: LogId | nul
  * What a quorum accepted, if the leader may commit it: only an entry of its own term (Raft §5.4.2,
  * Figure 8). `null` when nothing is committable.
  */
-export function committable(state: LeaderHandlerState): LogId | null {
+export function committable(state: LeaderSlice): LogId | null {
   const leader = state.leader;
   if (leader === null) return null;
   const accepted = leader.commit.quorumAccepted();
@@ -79,7 +79,7 @@ export function committable(state: LeaderHandlerState): LogId | null {
 }
 
 /** Leader: `committed` grew: the streams and heartbeats carry it (`replicateCommitted`). */
-export function publishCommitted(state: LeaderHandlerState): void {
+export function publishCommitted(state: LeaderSlice): void {
   if (state.leader !== null) state.emit({ type: 'replicateCommitted', committed: state.committed });
 }
 
@@ -88,7 +88,7 @@ export function publishCommitted(state: LeaderHandlerState): void {
  * half (returned, for the engine to append); a leader the committed membership removed steps down
  * (§6). Returns `null` when nothing is to append.
  */
-export function afterCommit(state: LeaderHandlerState, now: number): Membership | null {
+export function afterCommit(state: LeaderSlice, now: number): Membership | null {
   const leader = state.leader;
   if (leader === null || !membershipCommitted(state)) return null;
   const m = state.membership.effective.membership;
@@ -102,7 +102,7 @@ export function afterCommit(state: LeaderHandlerState, now: number): Membership 
 }
 
 /** Assigns log ids to client payloads and appends them. Returns the assigned ids. */
-export function leaderAppend(state: LeaderHandlerState, payloads: EntryPayload[]): LogId[] {
+export function leaderAppend(state: LeaderSlice, payloads: EntryPayload[]): LogId[] {
   const leader = requireLeader(state);
   payloads.forEach((p, i) => {
     if (p.type === 'membership') {
@@ -120,14 +120,14 @@ export function leaderAppend(state: LeaderHandlerState, payloads: EntryPayload[]
 }
 
 /** Appends the membership entry `m` of the leader's term. Returns its log id. */
-export function appendMembershipEntry(state: LeaderHandlerState, m: Membership): LogId {
+export function appendMembershipEntry(state: LeaderSlice, m: Membership): LogId {
   const leader = requireLeader(state);
   const logId = { term: leader.vote.term, index: nextIndex(state.log.last()) };
   appendToLog(state, [{ logId, payload: { type: 'membership', membership: m } }]);
   return logId;
 }
 
-function requireNoChangeInProgress(state: LeaderHandlerState): void {
+function requireNoChangeInProgress(state: LeaderSlice): void {
   if (!membershipCommitted(state)) {
     throw new ChangeMembershipError(
       'InProgress',
@@ -142,7 +142,7 @@ function requireNoChangeInProgress(state: LeaderHandlerState): void {
  * uniform one as the goal, appended once the joint one commits.
  */
 export function planMembershipChange(
-  state: LeaderHandlerState,
+  state: LeaderSlice,
   voters: NodeId[],
   opts: { retain?: boolean; addNodes?: Record<NodeId, Node> },
 ): Membership {
@@ -165,7 +165,7 @@ export function planMembershipChange(
 }
 
 /** With `maxPromotionLag` set: every node becoming a voter is a learner within the lag. */
-function requireCaughtUp(state: LeaderHandlerState, leader: LeaderState, voters: NodeId[]): void {
+function requireCaughtUp(state: LeaderSlice, leader: LeaderState, voters: NodeId[]): void {
   const lag = state.config.maxPromotionLag;
   if (lag === undefined) return;
   const cur = state.membership.effective.membership;
@@ -183,7 +183,7 @@ function requireCaughtUp(state: LeaderHandlerState, leader: LeaderState, voters:
 }
 
 /** Plans adding `id` as a learner (a member of no config): returns the membership to append. */
-export function planAddLearner(state: LeaderHandlerState, id: NodeId, node: Node): Membership {
+export function planAddLearner(state: LeaderSlice, id: NodeId, node: Node): Membership {
   requireLeader(state);
   requireNoChangeInProgress(state);
   const cur = state.membership.effective.membership;
@@ -206,7 +206,7 @@ export function planAddLearner(state: LeaderHandlerState, id: NodeId, node: Node
  * target, and the target last, once it matches the leader's current last log id (a target that lags
  * would ignore the request).
  */
-export function transferLeader(state: LeaderHandlerState, to: NodeId): void {
+export function transferLeader(state: LeaderSlice, to: NodeId): void {
   const leader = requireLeader(state);
   if (to === state.id) return;
   const m = state.membership.effective.membership;
@@ -224,7 +224,7 @@ export function transferLeader(state: LeaderHandlerState, to: NodeId): void {
 }
 
 /** Sends the pending transfer request to `target` if it is the transfer target and has caught up. */
-export function askTransferTarget(state: LeaderHandlerState, target: NodeId): void {
+export function askTransferTarget(state: LeaderSlice, target: NodeId): void {
   const leader = state.leader;
   const pending = leader?.transferPending ?? null;
   if (leader === null || pending === null || leader.transferTo !== target) return;
@@ -239,7 +239,7 @@ export function askTransferTarget(state: LeaderHandlerState, target: NodeId): vo
 }
 
 /** The leader's clock: heartbeats and check-quorum. */
-export function leaderTick(state: LeaderHandlerState, now: number): void {
+export function leaderTick(state: LeaderSlice, now: number): void {
   const leader = requireLeader(state);
   if (isMember(state.membership.effective.membership, state.id)) leader.clock.update(state.id, now);
   heardFromLeader(state, now);
@@ -254,7 +254,7 @@ export function leaderTick(state: LeaderHandlerState, now: number): void {
 }
 
 /** Emits one heartbeat round to every target. */
-export function broadcastHeartbeat(state: LeaderHandlerState, now: number): void {
+export function broadcastHeartbeat(state: LeaderSlice, now: number): void {
   const leader = requireLeader(state);
   leader.lastHeartbeatAt = now;
   const targets = [...leader.progress.entries()]

@@ -15,11 +15,11 @@ import {
 import type { EngineCore } from '../core.ts';
 
 /** The state the log handler works on (`committed` and `vote` are only read). */
-export type LogState = Pick<EngineCore, 'log' | 'membership' | 'emit' | 'nextIo' | 'assert'> &
+export type LogSlice = Pick<EngineCore, 'log' | 'membership' | 'emit' | 'nextIo' | 'assert'> &
   Readonly<Pick<EngineCore, 'committed' | 'vote'>>;
 
 /** Appends entries (consecutive, after the last one) under the current vote: one write command. */
-export function appendToLog(state: LogState, entries: Entry[]): void {
+export function appendToLog(state: LogSlice, entries: Entry[]): void {
   if (entries.length === 0) return;
   for (const e of entries) {
     state.log.append(e.logId);
@@ -35,7 +35,7 @@ export function appendToLog(state: LogState, entries: Entry[]): void {
 }
 
 /** Deletes every entry from `since` on (a conflicting suffix). Never reaches a committed entry. */
-export function truncateLog(state: LogState, since: LogId): void {
+export function truncateLog(state: LogSlice, since: LogId): void {
   state.assert(since.index > indexOf(state.committed), () => {
     return `truncating at ${formatLogId(since)} would remove committed ${formatLogId(state.committed)}`;
   });
@@ -49,14 +49,14 @@ export function truncateLog(state: LogState, since: LogId): void {
 }
 
 /** Purges every entry up to `upto` (covered by a snapshot). */
-export function purgeLog(state: LogState, upto: LogId): void {
+export function purgeLog(state: LogSlice, upto: LogId): void {
   state.log.purge(upto);
   const ioId = state.nextIo();
   state.emit({ type: 'purgeLog', ioId, upto });
 }
 
 /** Raises the committed membership once its entry is committed. */
-export function commitMembership(state: LogState): void {
+export function commitMembership(state: LogSlice): void {
   const eff = state.membership.effective;
   if (
     eff.logId !== null &&
@@ -77,7 +77,7 @@ export function membershipCommitted(state: Readonly<Pick<EngineCore, 'membership
  * suffix after it is truncated (it may conflict) and the snapshot's membership replaces ours;
  * otherwise its membership becomes the committed one if newer. The purge comes later (`purgeLog`).
  */
-export function adoptSnapshotLog(state: LogState, meta: SnapshotMeta): void {
+export function adoptSnapshotLog(state: LogSlice, meta: SnapshotMeta): void {
   const last = meta.lastLogId;
   if (last === null) return;
   if (!state.log.contains(last)) {

@@ -11,7 +11,7 @@ import type { ReplicationResult, ReplicationTarget } from '../command.ts';
 import type { EngineCore, LeaderState } from '../core.ts';
 
 /** The state the replication handler works on (the log, the membership and `pendingPurge` are only read). */
-export type ReplicationState = Pick<EngineCore, 'logReversions' | 'deferredSends' | 'emit' | 'ids'> &
+export type ReplicationSlice = Pick<EngineCore, 'logReversions' | 'deferredSends' | 'emit' | 'ids'> &
   Readonly<Pick<EngineCore, 'id' | 'config' | 'log' | 'membership' | 'pendingPurge' | 'leader'>>;
 
 /** The leader's current targets with their nodes, sorted by id. */
@@ -28,7 +28,7 @@ export function replicationTargets(
 }
 
 /** Asks the progress of `target` what to send next and emits it (nothing while something is in flight). */
-export function replicateTo(state: ReplicationState, target: NodeId): void {
+export function replicateTo(state: ReplicationSlice, target: NodeId): void {
   const leader = state.leader;
   if (leader === null) return;
   const p = leader.progress.get(target);
@@ -61,7 +61,7 @@ export function replicateTo(state: ReplicationState, target: NodeId): void {
 }
 
 /** Sends to the targets deferred while a purge was pending (see `EngineCore.deferredSends`). */
-export function sendDeferred(state: ReplicationState): void {
+export function sendDeferred(state: ReplicationSlice): void {
   if (state.deferredSends.size === 0 || state.pendingPurge !== null) return;
   const ids = [...state.deferredSends].sort();
   state.deferredSends.clear();
@@ -69,12 +69,12 @@ export function sendDeferred(state: ReplicationState): void {
 }
 
 /** Sends to `target` only once the pending purge ran (see `EngineCore.deferredSends`). */
-export function deferSend(state: ReplicationState, target: NodeId): void {
+export function deferSend(state: ReplicationSlice, target: NodeId): void {
   state.deferredSends.add(target);
 }
 
 /** `replicateTo` for every target, in id order. */
-export function replicateAll(state: ReplicationState): void {
+export function replicateAll(state: ReplicationSlice): void {
   if (state.leader === null) return;
   for (const id of [...state.leader.progress.keys()].sort()) replicateTo(state, id);
 }
@@ -90,7 +90,7 @@ export function logRangeInflight(state: Readonly<Pick<EngineCore, 'leader'>>, in
  * The membership changed under a leader: keep the progress of surviving targets, add new ones,
  * drop removed ones, switch the quorum sets, and rebuild the streams without closing survivors.
  */
-export function onLeaderMembershipChanged(state: ReplicationState, now: number): void {
+export function onLeaderMembershipChanged(state: ReplicationSlice, now: number): void {
   const leader = state.leader;
   if (leader === null) return;
   const m = state.membership.effective.membership;
@@ -143,7 +143,7 @@ export type ReplicationOutcome =
  * (moves matching and the lease only). Stale ids are ignored.
  */
 export function applyReplicationResult(
-  state: ReplicationState,
+  state: ReplicationSlice,
   target: NodeId,
   inflightId: number | null,
   result: ReplicationResult,
@@ -211,18 +211,18 @@ export function applyReplicationResult(
 const IGNORED: ReplicationOutcome = Object.freeze({ type: 'ignored' });
 
 /** The reversion this leader recorded for `target`, if any (records of earlier terms do not count). */
-function reversionOf(state: ReplicationState, target: NodeId) {
+function reversionOf(state: ReplicationSlice, target: NodeId) {
   const r = state.logReversions.get(target);
   return r !== undefined && state.leader !== null && r.term === state.leader.vote.term ? r : undefined;
 }
 
 /** Whether this leader refused a log reversion of `target`: nothing more is sent to it. */
-function reversionRefused(state: ReplicationState, target: NodeId): boolean {
+function reversionRefused(state: ReplicationSlice, target: NodeId): boolean {
   return reversionOf(state, target)?.repaired === false;
 }
 
 function recordReversion(
-  state: ReplicationState,
+  state: ReplicationSlice,
   leader: LeaderState,
   target: NodeId,
   matching: LogId | null,

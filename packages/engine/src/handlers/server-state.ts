@@ -8,14 +8,14 @@ import { compareLogId, isVoter, type ServerState, voteEquals } from '@flotilla/t
 import type { EngineCore } from '../core.ts';
 
 /** The state the server-state handler works on (`membership`, `vote`, `backoffUntil` are only read). */
-export type ServerStateState = Pick<
+export type ServerStateSlice = Pick<
   EngineCore,
   'leader' | 'candidate' | 'electionDeadline' | 'emit' | 'assert' | 'random'
 > &
   Readonly<Pick<EngineCore, 'id' | 'config' | 'membership' | 'vote' | 'backoffUntil'>>;
 
 /** The node's role, derived from its state. */
-export function serverState(state: Readonly<ServerStateState>): ServerState {
+export function serverState(state: Readonly<ServerStateSlice>): ServerState {
   if (state.leader !== null) return 'Leader';
   if (state.candidate !== null) return 'Candidate';
   return isVoter(state.membership.effective.membership, state.id) ? 'Follower' : 'Learner';
@@ -51,7 +51,7 @@ export function resetElectionTimer(
  * Leaves the leader or candidate role. A leader's streams close (`rebuildReplicationStreams` with no
  * targets). Calling it as a follower only resets the timer.
  */
-export function becomeFollower(state: ServerStateState, now: number): void {
+export function becomeFollower(state: ServerStateSlice, now: number): void {
   if (state.leader !== null) {
     state.leader = null;
     state.emit({ type: 'rebuildReplicationStreams', vote: null, targets: [], closeOldStreams: true });
@@ -61,7 +61,7 @@ export function becomeFollower(state: ServerStateState, now: number): void {
 }
 
 /** Checks the role-level invariants; throws `PanickedError` on a broken one. */
-export function checkServerStateInvariants(state: Readonly<ServerStateState>): void {
+export function checkServerStateInvariants(state: Readonly<ServerStateSlice>): void {
   state.assert(!(state.leader !== null && state.candidate !== null), () => 'leader and candidate at once');
   if (state.leader !== null) {
     state.assert(

@@ -6,15 +6,15 @@
  */
 import { compareLogId, indexOf, type LogId, maxLogId, type SnapshotMeta } from '@flotilla/types';
 import type { EngineCore } from '../core.ts';
-import { adoptSnapshotLog, type LogState, purgeLog } from './log.ts';
+import { adoptSnapshotLog, type LogSlice, purgeLog } from './log.ts';
 
 /** The state the snapshot handler works on (`applied` and `committed` are only read). */
-export type SnapshotState = LogState &
+export type SnapshotSlice = LogSlice &
   Pick<EngineCore, 'snapshot' | 'buildingSnapshot' | 'pendingPurge' | 'whenDurable'> &
   Readonly<Pick<EngineCore, 'applied' | 'config'>>;
 
 /** Starts a snapshot build when `snapshotPolicy.sinceLast` entries were applied since the last one. */
-export function maybeBuildSnapshot(state: SnapshotState): void {
+export function maybeBuildSnapshot(state: SnapshotSlice): void {
   const every = state.config.snapshotPolicy.sinceLast;
   if (every === 0 || state.buildingSnapshot || state.applied === null) return;
   if (state.applied.index - indexOf(state.snapshot?.lastLogId ?? null) < every) return;
@@ -23,7 +23,7 @@ export function maybeBuildSnapshot(state: SnapshotState): void {
 }
 
 /** A snapshot build finished. Adopts it if newer; returns whether it did (then a purge may be planned). */
-export function onSnapshotBuilt(state: SnapshotState, meta: SnapshotMeta): boolean {
+export function onSnapshotBuilt(state: SnapshotSlice, meta: SnapshotMeta): boolean {
   state.buildingSnapshot = false;
   if (compareLogId(meta.lastLogId, state.snapshot?.lastLogId ?? null) <= 0) return false;
   state.snapshot = meta;
@@ -34,7 +34,7 @@ export function onSnapshotBuilt(state: SnapshotState, meta: SnapshotMeta): boole
  * Plans a purge keeping `maxInSnapshotLogToKeep` entries below the snapshot, in batches. Returns
  * whether it planned one.
  */
-export function planPurge(state: SnapshotState): boolean {
+export function planPurge(state: SnapshotSlice): boolean {
   const snap = state.snapshot?.lastLogId ?? null;
   if (snap === null) return false;
   const upto = Math.min(snap.index - state.config.maxInSnapshotLogToKeep, indexOf(state.applied));
@@ -50,7 +50,7 @@ export function planPurge(state: SnapshotState): boolean {
  * index (`maxInSnapshotLogToKeep` and `purgeBatchSize` do not apply). Returns the log id the purge
  * will reach, or `null` when nothing is to purge.
  */
-export function planPurgeUpTo(state: SnapshotState, index: number): LogId | null {
+export function planPurgeUpTo(state: SnapshotSlice, index: number): LogId | null {
   const snap = state.snapshot?.lastLogId ?? null;
   if (snap === null) return null;
   const upto = Math.min(index, snap.index, indexOf(state.applied));
@@ -62,7 +62,7 @@ export function planPurgeUpTo(state: SnapshotState, index: number): LogId | null
 }
 
 /** Runs the pending purge now (the caller checked no stream may read the range). */
-export function purgeNow(state: SnapshotState): void {
+export function purgeNow(state: SnapshotSlice): void {
   const upto = state.pendingPurge;
   if (upto === null) return;
   state.pendingPurge = null;
@@ -78,7 +78,7 @@ export function purgeNow(state: SnapshotState): void {
  * for both. The caller then records the snapshot as committed and applied.
  */
 export function installFromLeader(
-  state: SnapshotState,
+  state: SnapshotSlice,
   meta: SnapshotMeta,
 ): meta is SnapshotMeta & { lastLogId: LogId } {
   const last = meta.lastLogId;
@@ -94,7 +94,7 @@ export function installFromLeader(
 }
 
 /** Answers an install-snapshot request: at once when refused, else once every write is durable. */
-export function respondInstall(state: SnapshotState, reply: unknown, accepted: boolean): void {
+export function respondInstall(state: SnapshotSlice, reply: unknown, accepted: boolean): void {
   state.emit({
     type: 'respond',
     when: accepted ? state.whenDurable() : null,

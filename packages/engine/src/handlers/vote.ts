@@ -19,10 +19,10 @@ import {
   voterIds,
 } from '@flotilla/types';
 import type { EngineCore } from '../core.ts';
-import { becomeFollower, mayCampaign, resetElectionTimer, type ServerStateState } from './server-state.ts';
+import { becomeFollower, mayCampaign, resetElectionTimer, type ServerStateSlice } from './server-state.ts';
 
 /** The state the vote handler works on (`log` and `membership` are only read). */
-export type VoteState = ServerStateState &
+export type VoteSlice = ServerStateSlice &
   Pick<
     EngineCore,
     | 'vote'
@@ -39,7 +39,7 @@ export type VoteState = ServerStateState &
 
 /** Saves a new vote: one `saveVote` write. What was accepted from the previous vote's leader is forgotten. */
 export function updateVote(
-  state: Pick<VoteState, 'vote' | 'acceptedFromLeader' | 'nextIo' | 'emit'>,
+  state: Pick<VoteSlice, 'vote' | 'acceptedFromLeader' | 'nextIo' | 'emit'>,
   vote: Vote,
 ): void {
   state.vote = vote;
@@ -49,12 +49,12 @@ export function updateVote(
 }
 
 /** A leader (or this node as leader) was heard from now: votes for others are refused within the lease. */
-export function heardFromLeader(state: Pick<VoteState, 'lastLeaderContact'>, now: number): void {
+export function heardFromLeader(state: Pick<VoteSlice, 'lastLeaderContact'>, now: number): void {
   state.lastLeaderContact = now;
 }
 
 /** Adopts the term of a greater vote seen in a reply, voting for nobody in it, and follows. */
-export function adoptHigherTerm(state: VoteState, seen: Vote, now: number): boolean {
+export function adoptHigherTerm(state: VoteSlice, seen: Vote, now: number): boolean {
   if (seen.term <= state.vote.term) return false;
   updateVote(state, { term: seen.term, nodeId: null, committed: false });
   becomeFollower(state, now);
@@ -66,14 +66,14 @@ export function adoptHigherTerm(state: VoteState, seen: Vote, now: number): bool
  * or a leader does nothing. (A real election is never won here: the candidate counts itself only
  * once its vote is durable, see `onVoteFlushed`.)
  */
-export function elect(state: VoteState, now: number, opts: { skipPreVote?: boolean } = {}): void {
+export function elect(state: VoteSlice, now: number, opts: { skipPreVote?: boolean } = {}): void {
   if (state.leader !== null || !mayCampaign(state)) return;
   state.lastLeaderContact = null;
   if (state.config.enablePreVote && opts.skipPreVote !== true) startPreVote(state, now);
   else startElection(state, now);
 }
 
-function startPreVote(state: VoteState, now: number): void {
+function startPreVote(state: VoteSlice, now: number): void {
   const vote: Vote = { term: state.vote.term + 1, nodeId: state.id, committed: false };
   state.candidate = { vote, preVote: true, granted: new Set([state.id]), startedAt: now };
   resetElectionTimer(state, now);
@@ -81,7 +81,7 @@ function startPreVote(state: VoteState, now: number): void {
   sendVoteRequests(state, { vote, lastLogId: state.log.last(), preVote: true });
 }
 
-function startElection(state: VoteState, now: number): void {
+function startElection(state: VoteSlice, now: number): void {
   const vote: Vote = { term: state.vote.term + 1, nodeId: state.id, committed: false };
   updateVote(state, vote);
   // The candidate counts itself once its vote is durable (see onVoteFlushed).
@@ -90,14 +90,14 @@ function startElection(state: VoteState, now: number): void {
   sendVoteRequests(state, { vote, lastLogId: state.log.last() });
 }
 
-function sendVoteRequests(state: VoteState, request: VoteRequest): void {
+function sendVoteRequests(state: VoteSlice, request: VoteRequest): void {
   for (const target of voterIds(state.membership.effective.membership)) {
     if (target !== state.id) state.emit({ type: 'sendVote', target, request });
   }
 }
 
 /** Whether a leader's lease forbids granting `req` now. */
-function leaseForbids(state: VoteState, req: VoteRequest, now: number): boolean {
+function leaseForbids(state: VoteSlice, req: VoteRequest, now: number): boolean {
   if (state.leader !== null) return state.leader.transferTo !== req.vote.nodeId;
   const leader = leaderOf(state.vote);
   if (leader === null || leader === req.vote.nodeId || state.lastLeaderContact === null) return false;
@@ -111,7 +111,7 @@ function leaseForbids(state: VoteState, req: VoteRequest, now: number): boolean 
  * id is >= ours (§5.4.1) and no leader lease is live; a granted real vote is answered only once it is
  * durable.
  */
-export function handleVoteRequest(state: VoteState, req: VoteRequest, reply: unknown, now: number): void {
+export function handleVoteRequest(state: VoteSlice, req: VoteRequest, reply: unknown, now: number): void {
   const lastLogId = state.log.last();
   const logOk = state.bug('voteWithoutLogCheck') || compareLogId(req.lastLogId, lastLogId) >= 0;
   const ok = logOk && !leaseForbids(state, req, now) && voteGe(req.vote, state.vote);
@@ -148,7 +148,7 @@ export type ElectionOutcome = 'won' | 'pending';
 
 /** Handles a reply to our vote or pre-vote request. */
 export function handleVoteResponse(
-  state: VoteState,
+  state: VoteSlice,
   from: NodeId,
   resp: VoteResponse,
   now: number,
@@ -167,14 +167,14 @@ export function handleVoteResponse(
   return 'pending';
 }
 
-function backOff(state: VoteState, now: number): void {
+function backOff(state: VoteSlice, now: number): void {
   // A voter has a greater log: this node cannot win; give others time to elect (openraft's back-off).
   state.backoffUntil = now + state.config.electionTimeoutMaxMs;
   state.electionDeadline = Math.max(state.electionDeadline, state.backoffUntil);
 }
 
 /** The candidate's own vote became durable: it counts itself. */
-export function onVoteFlushed(state: VoteState, flushed: Vote, now: number): ElectionOutcome {
+export function onVoteFlushed(state: VoteSlice, flushed: Vote, now: number): ElectionOutcome {
   const cand = state.candidate;
   if (cand !== null && !cand.preVote && voteEquals(flushed, cand.vote)) {
     cand.granted.add(state.id);
@@ -187,7 +187,7 @@ export function onVoteFlushed(state: VoteState, flushed: Vote, now: number): Ele
  * Moves on once a quorum granted: a won pre-vote starts the real election here; a won real one is
  * returned as `won` (the engine makes the leader).
  */
-function checkElection(state: VoteState, now: number): ElectionOutcome | 'preVoteWon' {
+function checkElection(state: VoteSlice, now: number): ElectionOutcome | 'preVoteWon' {
   const cand = state.candidate;
   if (cand === null || !isQuorum(state.membership.effective.membership, cand.granted)) return 'pending';
   if (!cand.preVote) return 'won';
@@ -200,7 +200,7 @@ function checkElection(state: VoteState, now: number): ElectionOutcome | 'preVot
  * against `req.to` (only against it, only in this term); the target itself, if its log has caught
  * up, elects itself at once (no pre-vote). A request from any other leader is ignored.
  */
-export function handleTransferLeader(state: VoteState, req: TransferLeaderRequest, now: number): void {
+export function handleTransferLeader(state: VoteSlice, req: TransferLeaderRequest, now: number): void {
   if (!voteEquals(req.from, state.vote) || state.leader !== null) return;
   state.leaseWaiver = { term: state.vote.term, to: req.to };
   if (req.to !== state.id) return;
