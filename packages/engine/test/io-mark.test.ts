@@ -1,6 +1,6 @@
 import { hasErrorCode } from '@flotilla/types';
 import { describe, expect, it } from 'vitest';
-import { lid, members, newEngine } from '../src/test-fixtures.ts';
+import { lid, members, newEngine } from './fixtures.ts';
 
 describe('Engine.ioMark: what each storage write leads to, for the runtime’s watches', () => {
   it('gives the vote and last log id of every write from when it is taken until superseded', () => {

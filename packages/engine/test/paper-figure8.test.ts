@@ -1,7 +1,7 @@
 import type { Membership, Vote } from '@flotilla/types';
 import { describe, expect, it } from 'vitest';
 import type { Engine, EngineStartup, PlantedBug } from '../src/index.ts';
-import { lid, newEngine } from '../src/test-fixtures.ts';
+import { lid, newEngine } from './fixtures.ts';
 
 const ids = ['s1', 's2', 's3', 's4', 's5'];
 const m: Membership = { configs: [ids], nodes: Object.fromEntries(ids.map((id) => [id, { addr: id }])) };

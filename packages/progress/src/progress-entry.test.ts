@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { TestLog } from '../test/test-log.ts';
 import { InflightIdGen } from './inflight.ts';
 import { ProgressEntry } from './progress-entry.ts';
-import { TestLog } from './test-log.ts';
 
 const lid = (term: number, index: number) => ({ term, index });
 

@@ -3,8 +3,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InflightIdGen } from '../src/inflight.ts';
 import { ProgressEntry } from '../src/progress-entry.ts';
-import { TestLog } from '../src/test-log.ts';
 import { FollowerModel, termsFrom } from './follower.ts';
+import { TestLog } from './test-log.ts';
 
 /** A reply the follower sent and the network still holds (it may arrive late, twice, or never). */
 type Reply =

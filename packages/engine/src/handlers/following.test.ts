@@ -1,7 +1,7 @@
 import type { AppendEntriesResponse, Entry } from '@flotilla/types';
 import { describe, expect, it } from 'vitest';
+import { lid, members, newEngine } from '../../test/fixtures.ts';
 import type { Command } from '../command.ts';
-import { lid, members, newEngine } from '../test-fixtures.ts';
 
 const m3 = members(['a', 'b', 'c']);
 const leader2 = { term: 2, nodeId: 'a', committed: true };
