@@ -10,7 +10,7 @@ import {
   type Vote,
 } from '@flotilla/types';
 import type { Command } from './command.ts';
-import type { EngineConfig, PlantedBug } from './config.ts';
+import type { EngineConfig } from './config.ts';
 import { LogIdList } from './log-ids.ts';
 
 /**
@@ -176,11 +176,6 @@ export class EngineCore {
     this.ids = ids;
     const mark: IoMark = { ioId: 0, vote: this.vote, lastLogId: null };
     this.io = { accepted: mark, submitted: mark, flushed: mark, pending: [] };
-  }
-
-  /** Whether planted bug `b` is switched on (test-only). */
-  bug(b: PlantedBug): boolean {
-    return this.config.plantedBugs?.has(b) ?? false;
   }
 
   /** Queues a command. */

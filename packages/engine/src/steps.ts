@@ -38,7 +38,6 @@ export function afterElection(core: EngineCore, outcome: ElectionOutcome, now: n
 /** The candidate won: establish the leadership, then the first sends. */
 function becomeLeader(core: EngineCore, now: number): void {
   establishLeader(core, now);
-  if (core.bug('countLeaderBeforeFlush')) selfAccepted(core, core.log.last());
   replicationH.replicateAll(core);
 }
 
@@ -70,8 +69,7 @@ function afterCommitted(core: EngineCore): void {
 export function appendMembership(core: EngineCore, m: Membership): LogId {
   const logId = leaderH.appendMembershipEntry(core, m);
   replicationH.onLeaderMembershipChanged(core, core.now);
-  if (core.bug('countLeaderBeforeFlush')) selfAccepted(core, core.log.last());
-  else commitByQuorum(core);
+  commitByQuorum(core);
   replicationH.replicateAll(core);
   return logId;
 }
@@ -83,7 +81,6 @@ export function leaderAppend(
 ): LogId[] {
   const ids = leaderH.leaderAppend(core, payloads);
   if (ids.length === 0) return ids;
-  if (core.bug('countLeaderBeforeFlush')) selfAccepted(core, core.log.last());
   replicationH.replicateAll(core);
   return ids;
 }

@@ -7,7 +7,7 @@
  * violation and a readable trace of its last steps and exits 1. Re-running one seed
  * (`--seeds 1 --from <seed>`) reproduces it exactly.
  */
-import { PLANTED_BUGS } from '@flotilla/engine';
+import { ENGINE_BUG_NAMES } from './engine/bugs.ts';
 import { ALL_LEVELS, type AnyPlantedBug, runSeed, type SimLevel } from './levels.ts';
 import { RUNTIME_BUGS } from './runtime/run.ts';
 
@@ -42,7 +42,7 @@ else {
   process.stderr.write(`unknown level ${levelArg} (one of: ${ALL_LEVELS.join(', ')}, all)\n`);
   process.exit(2);
 }
-const knownBugs: readonly string[] = [...PLANTED_BUGS, ...RUNTIME_BUGS];
+const knownBugs: readonly string[] = [...ENGINE_BUG_NAMES, ...RUNTIME_BUGS];
 if (bugArg !== '' && !knownBugs.includes(bugArg)) {
   process.stderr.write(`unknown bug ${bugArg}; one of ${knownBugs.join(', ')}\n`);
   process.exit(2);

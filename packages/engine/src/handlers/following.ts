@@ -85,7 +85,6 @@ export function appendFromLeader(
     const mine = state.log.logIdAt(id.index);
     if (mine === null) break;
     if (mine.term !== id.term) {
-      if (state.bug('skipTruncateOnConflict')) continue;
       truncateLog(state, id);
       break;
     }
@@ -101,7 +100,7 @@ export function appendFromLeader(
 
 /** Sends the answer of `appendFromLeader`. */
 export function respondAppend(state: FollowingSlice, reply: unknown, outcome: AppendOutcome): void {
-  const when = outcome.durable && !state.bug('appendAckBeforeFlush') ? state.whenDurable() : null;
+  const when = outcome.durable ? state.whenDurable() : null;
   state.emit({
     type: 'respond',
     when,

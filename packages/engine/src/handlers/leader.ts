@@ -41,7 +41,7 @@ import { heardFromLeader } from './vote.ts';
 export type LeaderSlice = LogSlice &
   ServerStateSlice &
   ReplicationSlice &
-  Pick<EngineCore, 'lastLeaderContact' | 'bug'> &
+  Pick<EngineCore, 'lastLeaderContact'> &
   Readonly<Pick<EngineCore, 'committed'>>;
 
 /** The leader state, or a `ForwardToLeaderError` naming the leader this node knows of. */
@@ -74,7 +74,7 @@ export function committable(state: LeaderSlice): LogId | null {
   if (leader === null) return null;
   const accepted = leader.commit.quorumAccepted();
   if (accepted === null) return null;
-  if (accepted.term !== leader.vote.term && !state.bug('commitOldTermByCount')) return null;
+  if (accepted.term !== leader.vote.term) return null;
   return accepted;
 }
 

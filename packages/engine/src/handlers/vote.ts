@@ -33,7 +33,6 @@ export type VoteSlice = ServerStateSlice &
     | 'acceptedFromLeader'
     | 'nextIo'
     | 'whenDurable'
-    | 'bug'
   > &
   Readonly<Pick<EngineCore, 'log'>>;
 
@@ -113,7 +112,7 @@ function leaseForbids(state: VoteSlice, req: VoteRequest, now: number): boolean 
  */
 export function handleVoteRequest(state: VoteSlice, req: VoteRequest, reply: unknown, now: number): void {
   const lastLogId = state.log.last();
-  const logOk = state.bug('voteWithoutLogCheck') || compareLogId(req.lastLogId, lastLogId) >= 0;
+  const logOk = compareLogId(req.lastLogId, lastLogId) >= 0;
   const ok = logOk && !leaseForbids(state, req, now) && voteGe(req.vote, state.vote);
   const answer = (granted: boolean, when: ReturnType<EngineCore['whenDurable']>) => {
     const response: VoteResponse = { vote: state.vote, voteGranted: granted, lastLogId };
@@ -140,7 +139,7 @@ export function handleVoteRequest(state: VoteSlice, req: VoteRequest, reply: unk
     updateVote(state, req.vote);
     becomeFollower(state, now);
   } else resetElectionTimer(state, now);
-  answer(true, state.bug('voteBeforeDurable') ? null : state.whenDurable());
+  answer(true, state.whenDurable());
 }
 
 /** What a vote event did to the election: `won` means the engine must make this node leader now. */

@@ -1,9 +1,9 @@
-import type { EngineConfig, PlantedBug } from '@flotilla/engine';
+import type { EngineConfig } from '@flotilla/engine';
 import { compareLogId, formatLogId, isMember, memberIds, type NodeId, voterIds } from '@flotilla/types';
 import { checkHistory } from '../history.ts';
 import { Prng } from '../prng.ts';
 import { lastOf } from './disk.ts';
-import { type FaultCounts, type NetConfig, World } from './world.ts';
+import { type EngineClass, type FaultCounts, type NetConfig, World } from './world.ts';
 
 /** Options of one engine-level simulation seed. */
 export interface EngineSimOptions {
@@ -11,8 +11,11 @@ export interface EngineSimOptions {
   seed: number;
   /** Events of the chaos phase (the healing phase comes on top). */
   steps: number;
-  /** A planted bug to switch on (test-only), or none. */
-  bug?: PlantedBug | null;
+  /**
+   * The `Engine` class to run: `@flotilla/engine`'s, or a copy with a bug planted (`loadEngine` in
+   * `bugs.ts` / `levels.ts`).
+   */
+  engine: EngineClass;
   /** Check the client history for linearizability (default true). */
   checkLinearizability?: boolean;
 }
@@ -65,7 +68,7 @@ export function runEngineSeed(opts: EngineSimOptions): EngineSimResult {
     rpcTimeoutMs: 100,
     flushMs: rng.int(0, 12),
   };
-  const w = new World(rng.fork(), ids, net, config, opts.bug ?? null);
+  const w = new World(rng.fork(), ids, net, config, opts.engine);
   const result = (steps: number, violation: string | null, lin: string): EngineSimResult => ({
     seed: opts.seed,
     steps,

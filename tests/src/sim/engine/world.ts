@@ -1,10 +1,4 @@
-import {
-  type Command,
-  Engine,
-  type EngineConfig,
-  type PlantedBug,
-  type ReplicationResult,
-} from '@flotilla/engine';
+import type { Command, Engine, EngineConfig, ReplicationResult } from '@flotilla/engine';
 import {
   type AppendEntriesRequest,
   type AppendEntriesResponse,
@@ -44,6 +38,12 @@ import { Scheduler } from './scheduler.ts';
  * replication: 25 ms is a quarter of the election timeout's range and half the heartbeat interval.
  */
 export const TICK_MS = 25;
+
+/**
+ * The `Engine` class the world runs, injected (never imported as a value here), so that a control run
+ * and a planted-bug run go through the same code with different engines.
+ */
+export type EngineClass = typeof Engine;
 
 /** Fault rates and timings of a run. */
 export interface NetConfig {
@@ -152,6 +152,8 @@ export class World {
   readonly rng: Prng;
   net: NetConfig;
   readonly config: Partial<EngineConfig>;
+  /** The engine under test: the package's, or a copy with a bug planted (see `bugs.ts`). */
+  readonly #Engine: EngineClass;
   /** Fault hook: runs (inside the step) when a node has just become leader. */
   onElected: ((id: NodeId) => void) | null = null;
   /** Fault hook: runs (inside the step) when a leader's committed log id has just advanced. */
@@ -162,11 +164,12 @@ export class World {
     ids: NodeId[],
     net: NetConfig,
     config: Partial<EngineConfig>,
-    bug: PlantedBug | null,
+    engineClass: EngineClass,
   ) {
     this.rng = rng;
     this.net = net;
-    this.config = bug === null ? config : { ...config, plantedBugs: new Set([bug]) };
+    this.config = config;
+    this.#Engine = engineClass;
     for (const id of ids) {
       const n = new SimNode(id);
       this.nodes.set(id, n);
@@ -199,7 +202,7 @@ export class World {
     n.received = null;
     n.seenCommitted = null;
     n.sm = n.snapshot === null ? emptySm() : { ...n.snapshot.sm };
-    n.engine = new Engine({ id: n.id, config: this.config, random: () => this.rng.next() });
+    n.engine = new this.#Engine({ id: n.id, config: this.config, random: () => this.rng.next() });
     const d = n.disk;
     const memberships = d.entries
       .filter((e) => e.payload.type === 'membership')
