@@ -32,6 +32,8 @@ export interface EngineSimResult {
   trace: string[];
   /** Client operations recorded. */
   operations: number;
+  /** Truncations of entries committed at a later term by a stale leader (Raft allows them; see the checker). */
+  staleLeaderTruncations: string[];
   /** The linearizability verdict ('ok', 'unknown' when out of budget, 'unchecked' when the checker is unavailable). */
   linearizability: string;
 }
@@ -76,6 +78,7 @@ export function runEngineSeed(opts: EngineSimOptions): EngineSimResult {
     violation,
     trace: w.trace.slice(-120),
     operations: w.history.length,
+    staleLeaderTruncations: [...w.checker.staleLeaderTruncations],
     linearizability: lin,
   });
   let steps = 0;

@@ -119,7 +119,8 @@ export class SimNode {
   mem: LogStore = emptyStore();
   snapshot: StoredSnapshot | null = null;
   sm: SmState = emptySm();
-  pending: { ioId: number; write: Write }[] = [];
+  /** Writes not yet durable, with the term of the vote in force when each was issued. */
+  pending: { ioId: number; write: Write; term: number }[] = [];
   flushedIo = 0;
   lastFlushAt = 0;
   parked: { ioId: number; send: () => void }[] = [];
@@ -335,9 +336,11 @@ export class World {
 
   #write(n: SimNode, ioId: number, w: Write): void {
     if (w.type === 'append') this.checker.appended(n.id, lastOf(n.mem), w.entries);
-    if (w.type === 'truncate') this.checker.truncating(n.id, n.mem, w.since.index);
+    // The term the write was issued in (the engine's own record of it): a truncation's leader's term.
+    const term = n.engine.ioMark(ioId).vote.term;
+    if (w.type === 'truncate') this.checker.truncating(n.id, n.mem, w.since.index, term);
     applyWrite(n.mem, w);
-    n.pending.push({ ioId, write: w });
+    n.pending.push({ ioId, write: w, term });
     n.engine.onLocalIo({ type: 'submitted', ioId }, this.sched.now);
     const inc = n.inc;
     const at = Math.max(n.lastFlushAt, this.sched.now + this.rng.int(0, this.net.flushMs + 1));
@@ -346,7 +349,7 @@ export class World {
       if (!n.up || n.inc !== inc) return;
       while (n.pending.length > 0 && n.pending[0]!.ioId <= ioId) {
         const p = n.pending.shift()!;
-        if (p.write.type === 'truncate') this.checker.truncating(n.id, n.disk, p.write.since.index);
+        if (p.write.type === 'truncate') this.checker.truncating(n.id, n.disk, p.write.since.index, p.term);
         applyWrite(n.disk, p.write);
       }
       n.flushedIo = Math.max(n.flushedIo, ioId);
