@@ -1,6 +1,6 @@
 import type { EngineConfig } from '@flotilla/engine';
 import { compareLogId, formatLogId, isMember, memberIds, type NodeId, voterIds } from '@flotilla/types';
-import { checkHistory } from '../history.ts';
+import { checkHistory, LINEARIZABILITY_MAX_STEPS } from '../history.ts';
 import { Prng } from '../prng.ts';
 import { lastOf } from './disk.ts';
 import { type EngineClass, type FaultCounts, type NetConfig, World } from './world.ts';
@@ -18,6 +18,11 @@ export interface EngineSimOptions {
   engine: EngineClass;
   /** Check the client history for linearizability (default true). */
   checkLinearizability?: boolean;
+  /**
+   * The linearizability checker's budget in search steps (default `LINEARIZABILITY_MAX_STEPS`):
+   * deterministic, so a seed's verdict never depends on machine load. Out of budget: `unknown`.
+   */
+  linearizabilityMaxSteps?: number;
 }
 
 /** What one seed did. */
@@ -32,9 +37,11 @@ export interface EngineSimResult {
   trace: string[];
   /** Client operations recorded. */
   operations: number;
+  /** Search steps the linearizability check used (0 when it did not run). */
+  linearizabilitySteps: number;
   /** Truncations of entries committed at a later term by a stale leader (Raft allows them; see the checker). */
   staleLeaderTruncations: string[];
-  /** The linearizability verdict ('ok', 'unknown' when out of budget, 'unchecked' when the checker is unavailable). */
+  /** The linearizability verdict: 'ok', 'illegal', 'unknown' (over the step budget) or 'skipped'. */
   linearizability: string;
 }
 
@@ -71,6 +78,7 @@ export function runEngineSeed(opts: EngineSimOptions): EngineSimResult {
     flushMs: rng.int(0, 12),
   };
   const w = new World(rng.fork(), ids, net, config, opts.engine);
+  let linSteps = 0;
   const result = (steps: number, violation: string | null, lin: string): EngineSimResult => ({
     seed: opts.seed,
     steps,
@@ -79,6 +87,7 @@ export function runEngineSeed(opts: EngineSimOptions): EngineSimResult {
     trace: w.trace.slice(-120),
     operations: w.history.length,
     staleLeaderTruncations: [...w.checker.staleLeaderTruncations],
+    linearizabilitySteps: linSteps,
     linearizability: lin,
   });
   let steps = 0;
@@ -251,7 +260,11 @@ export function runEngineSeed(opts: EngineSimOptions): EngineSimResult {
         'skipped',
       );
     }
-    const lin = opts.checkLinearizability === false ? { result: 'skipped' } : checkHistory(w.history);
+    if (opts.checkLinearizability === false) return result(steps, null, 'skipped');
+    const lin = checkHistory(w.history, {
+      maxSteps: opts.linearizabilityMaxSteps ?? LINEARIZABILITY_MAX_STEPS,
+    });
+    linSteps = lin.steps;
     if (lin.result === 'illegal')
       return result(steps, `linearizability: ${lin.explanation ?? 'illegal history'}`, 'illegal');
     return result(steps, null, lin.result);
