@@ -47,6 +47,11 @@ export function resetElectionTimer(
   state.electionDeadline = Math.max(now + min + Math.floor(r * (max - min)), state.backoffUntil);
 }
 
+/** Keeps the election timer from firing before `until` (a back-off). */
+export function postponeElection(state: Pick<EngineCore, 'electionDeadline'>, until: number): void {
+  state.electionDeadline = Math.max(state.electionDeadline, until);
+}
+
 /**
  * Leaves the leader or candidate role. A leader's streams close (`rebuildReplicationStreams` with no
  * targets). Calling it as a follower only resets the timer.

@@ -19,7 +19,13 @@ import {
   voterIds,
 } from '@flotilla/types';
 import type { EngineCore } from '../core.ts';
-import { becomeFollower, mayCampaign, resetElectionTimer, type ServerStateSlice } from './server-state.ts';
+import {
+  becomeFollower,
+  mayCampaign,
+  postponeElection,
+  resetElectionTimer,
+  type ServerStateSlice,
+} from './server-state.ts';
 
 /** The state the vote handler works on (`log` and `membership` are only read). */
 export type VoteSlice = ServerStateSlice &
@@ -169,7 +175,7 @@ export function handleVoteResponse(
 function backOff(state: VoteSlice, now: number): void {
   // A voter has a greater log: this node cannot win; give others time to elect (openraft's back-off).
   state.backoffUntil = now + state.config.electionTimeoutMaxMs;
-  state.electionDeadline = Math.max(state.electionDeadline, state.backoffUntil);
+  postponeElection(state, state.backoffUntil);
 }
 
 /** The candidate's own vote became durable: it counts itself. */
