@@ -1,3 +1,4 @@
+import { Engine } from '@flotilla/engine';
 import { describe, expect, it } from 'vitest';
 import { runEngineSeed } from '../src/sim/engine/run.ts';
 import { type NetConfig, World } from '../src/sim/engine/world.ts';
@@ -16,7 +17,7 @@ const quiet: NetConfig = {
 
 describe('engine simulator fault injection', () => {
   it('isolate() cuts a group from every other node, both ways, and leaves links inside the group', () => {
-    const w = new World(new Prng(7), ids, quiet, {}, null);
+    const w = new World(new Prng(7), ids, quiet, {}, Engine);
     w.isolate('n1', ['n2'], 'test');
     for (const a of ['n1', 'n2'])
       for (const b of ['n3', 'n4', 'n5']) {
@@ -29,7 +30,7 @@ describe('engine simulator fault injection', () => {
   });
 
   it('a message across the cut is dropped on arrival even if it was sent before the cut', () => {
-    const w = new World(new Prng(7), ids, quiet, {}, null);
+    const w = new World(new Prng(7), ids, quiet, {}, Engine);
     const got: string[] = [];
     w.send('n1', 'n3', 'before', () => got.push('before'));
     w.send('n1', 'n2', 'inside', () => got.push('inside'));
@@ -40,7 +41,7 @@ describe('engine simulator fault injection', () => {
 
   it('a stalled message arrives 10 to 150 ms late and is counted', () => {
     for (const stall of [0, 1]) {
-      const w = new World(new Prng(3), ids, { ...quiet, stall }, {}, null);
+      const w = new World(new Prng(3), ids, { ...quiet, stall }, {}, Engine);
       let at = -1;
       w.send('n1', 'n2', 'm', () => {
         at = w.sched.now;
@@ -58,7 +59,7 @@ describe('engine simulator fault injection', () => {
   it('every kind of fault, term churn included, happens across a few seeds', () => {
     const totals: Record<string, number> = {};
     for (let seed = 1; seed <= 30; seed++) {
-      const r = runEngineSeed({ seed, steps: 3000, checkLinearizability: false });
+      const r = runEngineSeed({ engine: Engine, seed, steps: 3000, checkLinearizability: false });
       expect(r.violation).toBeNull();
       for (const [k, v] of Object.entries(r.faults)) totals[k] = (totals[k] ?? 0) + v;
     }

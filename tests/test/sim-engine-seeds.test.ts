@@ -1,3 +1,4 @@
+import { Engine } from '@flotilla/engine';
 import { describe, expect, it } from 'vitest';
 import { runEngineSeed } from '../src/sim/engine/run.ts';
 
@@ -8,7 +9,7 @@ describe('engine-level deterministic simulation', () => {
     let faults = 0;
     let ops = 0;
     for (let seed = 1; seed <= 200; seed++) {
-      const r = runEngineSeed({ seed, steps: 3000 });
+      const r = runEngineSeed({ engine: Engine, seed, steps: 3000 });
       steps += r.steps;
       ops += r.operations;
       faults += Object.values(r.faults).reduce((a, b) => a + b, 0);
@@ -24,8 +25,8 @@ describe('engine-level deterministic simulation', () => {
   }, 120_000);
 
   it('replays a seed exactly', () => {
-    const a = runEngineSeed({ seed: 42, steps: 1500 });
-    const b = runEngineSeed({ seed: 42, steps: 1500 });
+    const a = runEngineSeed({ engine: Engine, seed: 42, steps: 1500 });
+    const b = runEngineSeed({ engine: Engine, seed: 42, steps: 1500 });
     expect(b.steps).toBe(a.steps);
     expect(b.faults).toEqual(a.faults);
     expect(b.trace).toEqual(a.trace);

@@ -61,7 +61,9 @@ export type StateMachineCommand =
 /**
  * Everything the engine asks its runtime to do. The runtime executes them in order; storage writes
  * (`saveVote`, `appendEntries`, `truncateLog`, `purgeLog`) are ordered and each has an io id that it
- * reports back through `Engine.onLocalIo({type: 'submitted' | 'flushed', ioId})`.
+ * reports back through `Engine.onLocalIo({type: 'submitted' | 'flushed', ioId})`. The vote and last
+ * log id each write leads to are `Engine.ioMark(ioId)`: what the runtime publishes as `ioAccepted`
+ * (when it hands the write to storage) and `ioSubmitted` (once the write is readable).
  */
 export type Command =
   /**
@@ -86,7 +88,9 @@ export type Command =
    */
   | { type: 'purgeLog'; ioId: number; upto: LogId }
   /**
-   * `committed` is known committed: persist it if the store supports it (`saveCommitted`) and hand
+   * `committed` is known committed: the one command that says `committed` moved (publish it to the
+   * streams and heartbeats as the `committed` watch here), persist it if the store supports it
+   * (`saveCommitted`) and hand
    * the entries in `(prevCommitted, committed]` to the state machine, in order. Report each applied
    * id with `Engine.onApplied(logId)`. The engine emits this as soon as `committed` is known, which
    * can be in the same batch as (right after) the `appendEntries` that writes those entries: on a
@@ -103,7 +107,12 @@ export type Command =
   | { type: 'replicate'; target: NodeId; inflightId: number; payload: ReplicatePayload }
   /** Leader: send the current snapshot to `target`; report the outcome tagged with `inflightId`. */
   | { type: 'replicateSnapshot'; target: NodeId; inflightId: number }
-  /** Leader: the committed log id grew; publish it to streams and heartbeats (`committed` watch). */
+  /**
+   * Leader: the committed log id grew. **Deprecated**: it always follows the `saveCommittedAndApply`
+   * carrying the same `committed`, which is emitted on every node whenever `committed` moves (except
+   * when an installed snapshot replaces the state): publish the `committed` watch from that one
+   * command. Still emitted so that runtimes handling it keep working; it will be removed.
+   */
   | { type: 'replicateCommitted'; committed: LogId | null }
   /**
    * Open a stream per target under `vote` (the leader's vote, or `null` when no longer leader) and close
@@ -125,7 +134,9 @@ export type Command =
   /**
    * Leader: send an empty AppendEntries (prevLogId = the target's matching, from its heartbeat
    * worker) to every target, stamped with `sentAt` for the lease; report acks with
-   * `onReplicationProgress(target, {inflightId: null, ...})`.
+   * `onReplicationProgress(target, {inflightId: null, result: {type: 'matched', matching, sentAt}})`
+   * and refusals with `{type: 'conflict', prevLogId, sentAt}`, `prevLogId` being the refused
+   * heartbeat's own (never a value rebuilt from earlier rounds).
    */
   | {
       type: 'broadcastHeartbeat';

@@ -1,33 +1,5 @@
 import { InvalidConfigError } from '@flotilla/types';
 
-/**
- * Deliberately broken Raft rules, for **tests only**: the deterministic simulator enables them one at
- * a time to prove it can catch real safety bugs. Never enable one in production.
- */
-export type PlantedBug =
-  /** Commit an entry of a previous term by counting replicas (violates Raft §5.4.2, Figure 8). */
-  | 'commitOldTermByCount'
-  /** Grant a vote without comparing the candidate's last log id with ours (violates §5.4.1). */
-  | 'voteWithoutLogCheck'
-  /** Answer a vote request before the new vote is durable. */
-  | 'voteBeforeDurable'
-  /** Answer AppendEntries before the appended entries are flushed. */
-  | 'appendAckBeforeFlush'
-  /** On a conflicting entry, keep our entry instead of truncating (violates §5.3). */
-  | 'skipTruncateOnConflict'
-  /** Count the leader's own log toward the commit quorum before it is flushed. */
-  | 'countLeaderBeforeFlush';
-
-/** Every planted bug, for test loops. */
-export const PLANTED_BUGS: readonly PlantedBug[] = [
-  'commitOldTermByCount',
-  'voteWithoutLogCheck',
-  'voteBeforeDurable',
-  'appendAckBeforeFlush',
-  'skipTruncateOnConflict',
-  'countLeaderBeforeFlush',
-];
-
 /** The engine's configuration. Times are milliseconds of the injected clock. */
 export interface EngineConfig {
   /** Lower bound of the randomized election timeout. */
@@ -63,8 +35,6 @@ export interface EngineConfig {
    * of the leader's last log id. Unset: no check (catching up is `addLearner`'s job, as in openraft).
    */
   maxPromotionLag?: number;
-  /** Test-only: deliberately broken rules (see `PlantedBug`). Leave unset in production. */
-  plantedBugs?: ReadonlySet<PlantedBug>;
 }
 
 /** Defaults matching DESIGN §5: 150–300 ms elections, 50 ms heartbeats. */

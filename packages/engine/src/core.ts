@@ -10,8 +10,16 @@ import {
   type Vote,
 } from '@flotilla/types';
 import type { Command } from './command.ts';
-import type { EngineConfig, PlantedBug } from './config.ts';
+import type { EngineConfig } from './config.ts';
 import { LogIdList } from './log-ids.ts';
+
+/**
+ * Throws `PanickedError` (a bug) naming engine `id` when `cond` is false. A function rather than the
+ * core's method, so that handlers holding only a slice of the core can narrow with it.
+ */
+export function invariant(id: NodeId, cond: boolean, message: () => string): asserts cond {
+  if (!cond) throw new PanickedError(`engine ${id}: ${message()}`);
+}
 
 /** A storage write as the engine issued it: its id, and the vote and last log id right after it. */
 export interface IoMark {
@@ -170,11 +178,6 @@ export class EngineCore {
     this.io = { accepted: mark, submitted: mark, flushed: mark, pending: [] };
   }
 
-  /** Whether planted bug `b` is switched on (test-only). */
-  bug(b: PlantedBug): boolean {
-    return this.config.plantedBugs?.has(b) ?? false;
-  }
-
   /** Queues a command. */
   emit(cmd: Command): void {
     this.commands.push(cmd);
@@ -197,6 +200,6 @@ export class EngineCore {
 
   /** Throws `PanickedError` (a bug) when `cond` is false. */
   assert(cond: boolean, message: () => string): asserts cond {
-    if (!cond) throw new PanickedError(`engine ${this.id}: ${message()}`);
+    invariant(this.id, cond, message);
   }
 }

@@ -1,7 +1,7 @@
 import { hasErrorCode } from '@flotilla/types';
 import { describe, expect, it } from 'vitest';
+import { emptyStartup, lid, members, newEngine } from '../test/fixtures.ts';
 import { Engine } from './engine.ts';
-import { emptyStartup, lid, members, newEngine } from './test-fixtures.ts';
 
 const m3 = members(['a', 'b', 'c']);
 const mem = { logId: lid(0, 0), membership: m3 };

@@ -27,30 +27,22 @@ import {
   type VoteRequest,
   type VoteResponse,
   validateMembership,
-  voteEquals,
 } from '@flotilla/types';
 import type { Command, LocalIoEvent, ReplicationResult } from './command.ts';
 import { type EngineConfig, validateEngineConfig } from './config.ts';
 import { EngineCore, type IoMark, type LogReversion } from './core.ts';
-import { handleAppendEntries } from './handlers/following.ts';
+import { restoreCommitted } from './handlers/commit.ts';
 import * as leaderH from './handlers/leader.ts';
 import { appendToLog, membershipCommitted } from './handlers/log.ts';
-import { onReplicationProgress } from './handlers/replication.ts';
 import {
   checkServerStateInvariants,
   mayCampaign,
   resetElectionTimer,
   serverState,
 } from './handlers/server-state.ts';
-import {
-  handleInstallSnapshot,
-  onApplied,
-  onSnapshotBuilt,
-  purgeUpTo,
-  schedulePurge,
-} from './handlers/snapshot.ts';
-import { elect, handleVoteRequest, handleVoteResponse, onVoteFlushed } from './handlers/vote.ts';
+import * as voteH from './handlers/vote.ts';
 import { LogIdList } from './log-ids.ts';
+import * as steps from './steps.ts';
 
 /** What the runtime read from storage and the state machine at startup. */
 export interface EngineStartup {
@@ -90,27 +82,27 @@ export interface EngineOptions {
  * use throws the typed errors of `@flotilla/types`.
  */
 export class Engine {
-  readonly #c: EngineCore;
+  readonly #core: EngineCore;
 
   /** Creates an engine; call `startup` before anything else. */
   constructor(opts: EngineOptions) {
-    this.#c = new EngineCore(opts.id, validateEngineConfig(opts.config), opts.random, new InflightIdGen());
+    this.#core = new EngineCore(opts.id, validateEngineConfig(opts.config), opts.random, new InflightIdGen());
   }
 
   /** This node's id. */
   get id(): NodeId {
-    return this.#c.id;
+    return this.#core.id;
   }
 
   /** The validated configuration. */
   get config(): EngineConfig {
-    return this.#c.config;
+    return this.#core.config;
   }
 
   /** Returns and clears the commands queued since the last call, in order. */
   takeCommands(): Command[] {
-    const out = this.#c.commands;
-    this.#c.commands = [];
+    const out = this.#core.commands;
+    this.#core.commands = [];
     return out;
   }
 
@@ -122,60 +114,58 @@ export class Engine {
    * holds: the entries in between exist nowhere (a purge made durable before the snapshot install it
    * depended on), and the node must be wiped and re-added.
    */
-  startup(s: EngineStartup, now: number): void {
-    const c = this.#c;
-    if (c.started) throw new PanickedError('startup called twice');
-    const held = maxLogId(s.applied, s.snapshot?.lastLogId ?? null);
-    if (indexOf(s.purged) > indexOf(held)) {
+  startup(saved: EngineStartup, now: number): void {
+    const core = this.#core;
+    if (core.started) throw new PanickedError('startup called twice');
+    const held = maxLogId(saved.applied, saved.snapshot?.lastLogId ?? null);
+    if (indexOf(saved.purged) > indexOf(held)) {
       throw new StorageError(
         'open',
-        `the log is purged up to ${formatLogId(s.purged)} but the state machine holds only up to ${formatLogId(held)}`,
+        `the log is purged up to ${formatLogId(saved.purged)} but the state machine holds only up to ${formatLogId(held)}`,
       );
     }
-    c.started = true;
-    c.now = now;
-    c.vote = s.vote ?? initialVote();
-    c.log = LogIdList.of(s.purged, s.keyLogIds);
-    const snapLast = s.snapshot?.lastLogId ?? null;
-    c.snapshot = s.snapshot;
-    let memberships = s.memberships.filter((m) => compareLogId(m.logId, c.log.purged()) > 0);
-    if (snapLast !== null && !c.log.contains(snapLast)) {
+    core.started = true;
+    core.now = now;
+    core.vote = saved.vote ?? initialVote();
+    core.log = LogIdList.of(saved.purged, saved.keyLogIds);
+    const snapLast = saved.snapshot?.lastLogId ?? null;
+    core.snapshot = saved.snapshot;
+    let memberships = saved.memberships.filter((m) => compareLogId(m.logId, core.log.purged()) > 0);
+    if (snapLast !== null && !core.log.contains(snapLast)) {
       // A snapshot install whose log writes were lost: the log after the purge point is stale.
-      if (indexOf(c.log.last()) > snapLast.index) {
-        const since = c.log.logIdAt(snapLast.index + 1)!;
-        c.log.truncate(since.index);
-        c.emit({ type: 'truncateLog', ioId: c.nextIo(), since });
+      if (indexOf(core.log.last()) > snapLast.index) {
+        const since = core.log.logIdAt(snapLast.index + 1)!;
+        core.log.truncate(since.index);
+        core.emit({ type: 'truncateLog', ioId: core.nextIo(), since });
       }
-      c.log.purge(snapLast);
-      c.emit({ type: 'purgeLog', ioId: c.nextIo(), upto: snapLast });
+      core.log.purge(snapLast);
+      core.emit({ type: 'purgeLog', ioId: core.nextIo(), upto: snapLast });
       memberships = [];
     }
-    const base = s.snapshot?.lastMembership ?? { logId: null, membership: { configs: [], nodes: {} } };
+    const base = saved.snapshot?.lastMembership ?? { logId: null, membership: { configs: [], nodes: {} } };
     const all = [base, ...memberships].sort((a, b) => compareLogId(a.logId, b.logId));
     const effective = all[all.length - 1]!;
     const previous = all.length > 1 ? all[all.length - 2]! : effective;
     // The state machine applies committed entries only: what it applied is committed, even when the
     // store keeps no committed id (`saveCommitted` is optional).
-    const appliedInLog = s.applied !== null && c.log.contains(s.applied) ? s.applied : null;
-    const floor = maxLogId(maxLogId(snapLast, c.log.purged()), appliedInLog);
-    c.committed = s.committed !== null && c.log.contains(s.committed) ? maxLogId(s.committed, floor) : floor;
-    c.membership = {
-      committed: compareLogId(effective.logId, c.committed) <= 0 ? effective : previous,
+    const appliedInLog = saved.applied !== null && core.log.contains(saved.applied) ? saved.applied : null;
+    const floor = maxLogId(maxLogId(snapLast, core.log.purged()), appliedInLog);
+    const committed =
+      saved.committed !== null && core.log.contains(saved.committed)
+        ? maxLogId(saved.committed, floor)
+        : floor;
+    core.membership = {
+      committed: compareLogId(effective.logId, committed) <= 0 ? effective : previous,
       effective,
     };
-    c.applied = s.applied;
-    c.applying = s.applied;
-    const mark: IoMark = { ioId: c.io.accepted.ioId, vote: c.vote, lastLogId: c.log.last() };
-    c.io = { accepted: mark, submitted: mark, flushed: mark, pending: c.io.pending };
-    for (const p of c.io.pending) p.vote = c.vote;
-    if (c.committed !== null && compareLogId(c.committed, c.applying) > 0) {
-      c.emit({ type: 'saveCommittedAndApply', prevCommitted: c.applying, committed: c.committed });
-      c.applying = c.committed;
-    }
+    const mark: IoMark = { ioId: core.io.accepted.ioId, vote: core.vote, lastLogId: core.log.last() };
+    core.io = { accepted: mark, submitted: mark, flushed: mark, pending: core.io.pending };
+    for (const p of core.io.pending) p.vote = core.vote;
+    restoreCommitted(core, committed, saved.applied);
     // When this node last heard from its leader is lost with the restart: count the restart as that
     // contact, so it keeps refusing other candidates for a whole lease (thesis §6.4).
-    c.lastLeaderContact = leaderOf(c.vote) === null ? null : now;
-    resetElectionTimer(c, now);
+    core.lastLeaderContact = leaderOf(core.vote) === null ? null : now;
+    resetElectionTimer(core, now);
   }
 
   /**
@@ -183,8 +173,8 @@ export class Engine {
    * `InitializeError` ('NotAllowed' if the node has a log or a vote, 'NotInMembers', 'Invalid').
    */
   initialize(membership: Membership, now: number): LogId {
-    const c = this.#require();
-    if (c.log.last() !== null || c.vote.term !== 0 || c.vote.nodeId !== null) {
+    const core = this.#require();
+    if (core.log.last() !== null || core.vote.term !== 0 || core.vote.nodeId !== null) {
       throw new InitializeError('NotAllowed', 'the node already has a log or a vote');
     }
     try {
@@ -193,55 +183,55 @@ export class Engine {
       throw new InitializeError('Invalid', (err as Error).message);
     }
     if (membership.configs.length === 0) throw new InitializeError('Invalid', 'the membership has no voters');
-    if (!isVoter(membership, c.id))
-      throw new InitializeError('NotInMembers', `${c.id} is not a voter of the membership`);
+    if (!isVoter(membership, core.id))
+      throw new InitializeError('NotInMembers', `${core.id} is not a voter of the membership`);
     const logId = { term: 0, index: 0 };
-    appendToLog(c, [{ logId, payload: { type: 'membership', membership } }]);
-    elect(c, now);
+    appendToLog(core, [{ logId, payload: { type: 'membership', membership } }]);
+    voteH.elect(core, now);
     return logId;
   }
 
   /** Starts an election now (pre-vote first when enabled). Ignored by leaders and learners. */
   elect(now: number): void {
-    const c = this.#require();
-    c.now = now;
-    elect(c, now);
+    const core = this.#require();
+    core.now = now;
+    voteH.elect(core, now);
   }
 
   /** Advances time: election timeout, heartbeats, check-quorum. */
   tick(now: number): void {
-    const c = this.#require();
-    c.now = now;
-    if (c.leader !== null) leaderH.leaderTick(c, now);
-    else if (now >= c.electionDeadline && mayCampaign(c)) elect(c, now);
+    const core = this.#require();
+    core.now = now;
+    if (core.leader !== null) leaderH.leaderTick(core, now);
+    else if (now >= core.electionDeadline && mayCampaign(core)) voteH.elect(core, now);
   }
 
   /** Handles a vote or pre-vote request; the answer is a `respond` command carrying `reply`. */
   handleVoteRequest(req: VoteRequest, reply: unknown, now: number): void {
-    const c = this.#require();
-    c.now = now;
-    handleVoteRequest(c, req, reply, now);
+    const core = this.#require();
+    core.now = now;
+    voteH.handleVoteRequest(core, req, reply, now);
   }
 
   /** Handles a reply from `from` to our vote or pre-vote request. */
   handleVoteResponse(from: NodeId, resp: VoteResponse, now: number): void {
-    const c = this.#require();
-    c.now = now;
-    handleVoteResponse(c, from, resp, now);
+    const core = this.#require();
+    core.now = now;
+    steps.afterElection(core, voteH.handleVoteResponse(core, from, resp, now), now);
   }
 
   /** Handles AppendEntries (or a heartbeat); the answer is a `respond` command carrying `reply`. */
   handleAppendEntries(req: AppendEntriesRequest, reply: unknown, now: number): void {
-    const c = this.#require();
-    c.now = now;
-    handleAppendEntries(c, req, reply, now);
+    const core = this.#require();
+    core.now = now;
+    steps.handleAppendEntries(core, req, reply, now);
   }
 
   /** Handles a fully received snapshot from the leader; the answer is a `respond` command. */
   handleInstallSnapshot(req: InstallSnapshotRequest, reply: unknown, now: number): void {
-    const c = this.#require();
-    c.now = now;
-    handleInstallSnapshot(c, req, reply, now);
+    const core = this.#require();
+    core.now = now;
+    steps.handleInstallSnapshot(core, req, reply, now);
   }
 
   /**
@@ -251,21 +241,16 @@ export class Engine {
    * pre-vote). A request from any other leader is ignored.
    */
   handleTransferLeader(req: TransferLeaderRequest, now: number): void {
-    const c = this.#require();
-    c.now = now;
-    if (!voteEquals(req.from, c.vote) || c.leader !== null) return;
-    c.leaseWaiver = { term: c.vote.term, to: req.to };
-    if (req.to !== c.id) return;
-    if (compareLogId(c.log.last(), req.lastLogId) < 0) return;
-    c.lastLeaderContact = null;
-    elect(c, now, { skipPreVote: true });
+    const core = this.#require();
+    core.now = now;
+    voteH.handleTransferLeader(core, req, now);
   }
 
   /** Leader: appends client payloads (blank or normal). Returns their log ids. */
   leaderAppend(payloads: EntryPayload[], now: number): LogId[] {
-    const c = this.#require();
-    c.now = now;
-    return leaderH.leaderAppend(c, payloads, now);
+    const core = this.#require();
+    core.now = now;
+    return steps.leaderAppend(core, payloads);
   }
 
   /**
@@ -279,30 +264,30 @@ export class Engine {
     opts: { retain?: boolean; addNodes?: Record<NodeId, Node> },
     now: number,
   ): LogId {
-    const c = this.#require();
-    c.now = now;
-    return leaderH.changeMembership(c, voters, opts, now);
+    const core = this.#require();
+    core.now = now;
+    return steps.appendMembership(core, leaderH.planMembershipChange(core, voters, opts));
   }
 
   /** Leader: adds a learner. Returns the membership entry's id. */
   addLearner(id: NodeId, node: Node, now: number): LogId {
-    const c = this.#require();
-    c.now = now;
-    return leaderH.addLearner(c, id, node, now);
+    const core = this.#require();
+    core.now = now;
+    return steps.appendMembership(core, leaderH.planAddLearner(core, id, node));
   }
 
   /** Leader: asks voter `to` to take over leadership. */
   transferLeader(to: NodeId, now: number): void {
-    const c = this.#require();
-    c.now = now;
-    leaderH.transferLeader(c, to, now);
+    const core = this.#require();
+    core.now = now;
+    leaderH.transferLeader(core, to);
   }
 
   /** Leader: sends a heartbeat round now. */
   heartbeat(now: number): void {
-    const c = this.#require();
-    c.now = now;
-    leaderH.broadcastHeartbeat(c, now);
+    const core = this.#require();
+    core.now = now;
+    leaderH.broadcastHeartbeat(core, now);
   }
 
   /** Leader: an outcome of replication to `target` (`inflightId: null` for a heartbeat ack). */
@@ -311,45 +296,47 @@ export class Engine {
     ev: { inflightId: number | null; result: ReplicationResult },
     now: number,
   ): void {
-    const c = this.#require();
-    c.now = now;
-    onReplicationProgress(c, target, ev.inflightId, ev.result, now);
+    const core = this.#require();
+    core.now = now;
+    steps.onReplicationProgress(core, target, ev.inflightId, ev.result, now);
   }
 
   /** A storage write was submitted (readable) or flushed (durable, with every earlier write). */
   onLocalIo(ev: LocalIoEvent, now: number): void {
-    const c = this.#require();
-    c.now = now;
-    if (ev.ioId > c.io.accepted.ioId) throw new PanickedError(`io ${ev.ioId} reported but never issued`);
-    const find = (id: number) => c.io.pending.find((m) => m.ioId === id);
+    const core = this.#require();
+    core.now = now;
+    if (ev.ioId > core.io.accepted.ioId) throw new PanickedError(`io ${ev.ioId} reported but never issued`);
+    const find = (id: number) => core.io.pending.find((m) => m.ioId === id);
     if (ev.type === 'submitted') {
       const m = find(ev.ioId);
-      if (m !== undefined && m.ioId > c.io.submitted.ioId) c.io.submitted = m;
+      if (m !== undefined && m.ioId > core.io.submitted.ioId) core.io.submitted = m;
       return;
     }
-    if (ev.ioId <= c.io.flushed.ioId) return;
-    let flushed = c.io.flushed;
-    while (c.io.pending.length > 0 && c.io.pending[0]!.ioId <= ev.ioId) flushed = c.io.pending.shift()!;
-    c.io.flushed = flushed;
-    if (c.io.submitted.ioId < flushed.ioId) c.io.submitted = flushed;
-    const leader = c.leader;
-    if (leader !== null && flushed.vote.term === leader.vote.term) leaderH.selfAccepted(c, flushed.lastLogId);
-    onVoteFlushed(c, flushed.vote, now);
+    if (ev.ioId <= core.io.flushed.ioId) return;
+    let flushed = core.io.flushed;
+    while (core.io.pending.length > 0 && core.io.pending[0]!.ioId <= ev.ioId)
+      flushed = core.io.pending.shift()!;
+    core.io.flushed = flushed;
+    if (core.io.submitted.ioId < flushed.ioId) core.io.submitted = flushed;
+    const leader = core.leader;
+    if (leader !== null && flushed.vote.term === leader.vote.term)
+      steps.selfAccepted(core, flushed.lastLogId);
+    steps.afterElection(core, voteH.onVoteFlushed(core, flushed.vote, now), now);
   }
 
   /** The state machine applied every committed entry up to `logId`. */
   onApplied(logId: LogId): void {
-    onApplied(this.#require(), logId);
+    steps.onApplied(this.#require(), logId);
   }
 
   /** A snapshot build finished. */
   onSnapshotBuilt(meta: SnapshotMeta): void {
-    onSnapshotBuilt(this.#require(), meta);
+    steps.onSnapshotBuilt(this.#require(), meta);
   }
 
   /** Purges the log behind the current snapshot now, as the snapshot policy allows (batch size included). */
   triggerPurge(): void {
-    schedulePurge(this.#require());
+    steps.schedulePurge(this.#require());
   }
 
   /**
@@ -361,75 +348,98 @@ export class Engine {
    * integer.
    */
   purgeUpTo(index: number): LogId | null {
-    const c = this.#require();
+    const core = this.#require();
     if (!Number.isSafeInteger(index) || index < 0) {
       throw new InvalidRequestError('index', `expected a non-negative integer log index, got ${index}`);
     }
-    return purgeUpTo(c, index);
+    return steps.purgeUpTo(core, index);
   }
 
   // ------------------------------------------------------------------ read-only views
 
   /** The node's role. */
   serverState(): ServerState {
-    return serverState(this.#c);
+    return serverState(this.#core);
   }
   /** The vote in force (maybe not yet durable). */
   vote(): Vote {
-    return this.#c.vote;
+    return this.#core.vote;
   }
   /** The leader this node knows of (itself when leader). */
   currentLeader(): NodeId | null {
-    return leaderOf(this.#c.vote);
+    return leaderOf(this.#core.vote);
   }
   /** The last log id (as issued). */
   lastLogId(): LogId | null {
-    return this.#c.log.last();
+    return this.#core.log.last();
   }
   /** The last purged log id. */
   purged(): LogId | null {
-    return this.#c.log.purged();
+    return this.#core.log.purged();
   }
   /** The log id at `index`, if held. */
   logIdAt(index: number): LogId | null {
-    return this.#c.log.logIdAt(index);
+    return this.#core.log.logIdAt(index);
   }
   /** The committed log id. */
   committed(): LogId | null {
-    return this.#c.committed;
+    return this.#core.committed;
   }
   /** The last applied log id reported by the state machine. */
   applied(): LogId | null {
-    return this.#c.applied;
+    return this.#core.applied;
   }
   /** The current snapshot's meta. */
   snapshot(): SnapshotMeta | null {
-    return this.#c.snapshot;
+    return this.#core.snapshot;
   }
   /** The effective and committed memberships. */
   membership(): { effective: StoredMembership; committed: StoredMembership } {
-    return { ...this.#c.membership };
+    return { ...this.#core.membership };
   }
   /** Whether a membership change is in progress (the effective membership is not committed). */
   membershipChangeInProgress(): boolean {
-    return !membershipCommitted(this.#c);
+    return !membershipCommitted(this.#core);
   }
-  /** I/O progress of log and vote writes. */
+  /**
+   * I/O progress of log and vote writes, as the engine issued them and as `onLocalIo` reported them:
+   * `accepted` (the last write issued) ≥ `submitted` (the last reported readable) ≥ `flushed` (the
+   * last reported durable). Each mark is the write's io id with the vote and last log id in force once
+   * it is applied: the runtime publishes these as the replication streams' watches (`ioAccepted`,
+   * `ioSubmitted`) without keeping a copy of its own.
+   */
   ioProgress(): { accepted: IoMark; submitted: IoMark; flushed: IoMark } {
-    const { accepted, submitted, flushed } = this.#c.io;
+    const { accepted, submitted, flushed } = this.#core.io;
     return { accepted, submitted, flushed };
+  }
+  /**
+   * The mark of storage write `ioId` (a `saveVote`, `appendEntries`, `truncateLog` or `purgeLog`
+   * command): the vote and last log id in force once that write is applied. Known from when the
+   * command is taken until a later write is reported flushed; the runtime asks when it runs the
+   * command, publishes it as `ioAccepted` before handing the write to storage and as `ioSubmitted`
+   * once the write is readable. Throws `PanickedError` for an id never issued or no longer known.
+   */
+  ioMark(ioId: number): IoMark {
+    const io = this.#core.io;
+    const mark = ioId === io.flushed.ioId ? io.flushed : io.pending.find((m) => m.ioId === ioId);
+    if (mark === undefined) {
+      throw new PanickedError(
+        `io ${ioId} is ${ioId > io.accepted.ioId ? 'not issued' : 'flushed and superseded'}: its mark is gone`,
+      );
+    }
+    return mark;
   }
   /** Until when the leader may serve lease reads (`null` if not leader or while transferring leadership). */
   leaseValidUntil(): number | null {
-    return leaderH.leaseValidUntil(this.#c);
+    return leaderH.leaseValidUntil(this.#core);
   }
   /** Per-target replication metrics when leader; `null` otherwise. */
   replicationMetrics(): Record<NodeId, ReplicationMetrics> | null {
-    const leader = this.#c.leader;
+    const leader = this.#core.leader;
     if (leader === null) return null;
     const out: Record<NodeId, ReplicationMetrics> = {};
     for (const [id, p] of leader.progress) {
-      const r = this.#c.logReversions.get(id);
+      const r = this.#core.logReversions.get(id);
       out[id] =
         r === undefined || r.term !== leader.vote.term
           ? { matching: p.matching, mode: p.mode() }
@@ -445,43 +455,48 @@ export class Engine {
    * The log reversions this node detected while leader, the latest per target: a target whose log
    * went back behind what it had acknowledged. With `allowLogReversion` the target's progress is
    * reset and it is repaired (`repaired: true`); without, nothing more is sent to it under that
-   * leadership (`repaired: false`) and the runtime should report it. A conflict on a heartbeat
-   * counts: report it with `onReplicationProgress(target, {inflightId: null, result: {type:
-   * 'conflict', prevLogId, sentAt}})` where `prevLogId` is that heartbeat's `matching`.
+   * leadership (`repaired: false`) and the runtime should report it. A refused heartbeat counts:
+   * report it with `onReplicationProgress(target, {inflightId: null, result: {type: 'conflict',
+   * prevLogId, sentAt}})` where `prevLogId` is the refused heartbeat's own `prevLogId` (the
+   * `matching` its `broadcastHeartbeat` target carried). A refusal never loses the target's
+   * progress: one whose `prevLogId` is above the current `matching` (a heartbeat from before a reset)
+   * is ignored, one at or below it is a log reversion.
    */
   logReversions(): LogReversion[] {
-    return [...this.#c.logReversions.values()].map((r) => ({ ...r })).sort((a, b) => a.seq - b.seq);
+    return [...this.#core.logReversions.values()].map((r) => ({ ...r })).sort((a, b) => a.seq - b.seq);
   }
   /** When the election timer fires next (meaningless for a leader). */
   electionDeadline(): number {
-    return this.#c.electionDeadline;
+    return this.#core.electionDeadline;
   }
 
   /** Checks every internal invariant; throws `PanickedError` on the first broken one. */
   checkInvariants(): void {
-    const c: EngineCore = this.#c;
-    checkServerStateInvariants(c);
-    const last = c.log.last();
-    c.assert(compareLogId(c.log.purged(), last) <= 0, () => 'purged beyond last');
-    c.assert(
-      c.committed === null || c.log.contains(c.committed) || indexOf(c.committed) <= indexOf(c.log.purged()),
+    const core: EngineCore = this.#core;
+    checkServerStateInvariants(core);
+    const last = core.log.last();
+    core.assert(compareLogId(core.log.purged(), last) <= 0, () => 'purged beyond last');
+    core.assert(
+      core.committed === null ||
+        core.log.contains(core.committed) ||
+        indexOf(core.committed) <= indexOf(core.log.purged()),
       () => 'committed log id not in the log',
     );
-    c.assert(compareLogId(c.applied, c.applying) <= 0, () => 'applied beyond applying');
-    c.assert(compareLogId(c.applying, c.committed) <= 0, () => 'applying beyond committed');
-    c.assert(
-      c.io.flushed.ioId <= c.io.submitted.ioId && c.io.submitted.ioId <= c.io.accepted.ioId,
+    core.assert(compareLogId(core.applied, core.applying) <= 0, () => 'applied beyond applying');
+    core.assert(compareLogId(core.applying, core.committed) <= 0, () => 'applying beyond committed');
+    core.assert(
+      core.io.flushed.ioId <= core.io.submitted.ioId && core.io.submitted.ioId <= core.io.accepted.ioId,
       () => 'io order',
     );
-    c.assert(
-      compareLogId(c.membership.committed.logId, c.membership.effective.logId) <= 0,
+    core.assert(
+      compareLogId(core.membership.committed.logId, core.membership.effective.logId) <= 0,
       () => 'committed membership after effective',
     );
-    if (c.leader !== null) for (const p of c.leader.progress.values()) p.checkInvariants();
+    if (core.leader !== null) for (const p of core.leader.progress.values()) p.checkInvariants();
   }
 
   #require(): EngineCore {
-    if (!this.#c.started) throw new PanickedError('Engine.startup must be called first');
-    return this.#c;
+    if (!this.#core.started) throw new PanickedError('Engine.startup must be called first');
+    return this.#core;
   }
 }

@@ -31,13 +31,7 @@ export type {
   ReplicationTarget,
   StateMachineCommand,
 } from './command.ts';
-export {
-  defaultEngineConfig,
-  type EngineConfig,
-  PLANTED_BUGS,
-  type PlantedBug,
-  validateEngineConfig,
-} from './config.ts';
+export { defaultEngineConfig, type EngineConfig, validateEngineConfig } from './config.ts';
 export type { IoMark, LogReversion } from './core.ts';
 export { Engine, type EngineOptions, type EngineStartup } from './engine.ts';
 export { LogIdList } from './log-ids.ts';

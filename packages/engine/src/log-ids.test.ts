@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { lid } from '../test/fixtures.ts';
 import { LogIdList } from './log-ids.ts';
-import { lid } from './test-fixtures.ts';
 
 describe('LogIdList', () => {
   it('answers log ids by index across terms', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Command, Engine } from '../src/index.ts';
-import { lid, members, newEngine, preElectionStartup, winTerm2 } from '../src/test-fixtures.ts';
+import { lid, members, newEngine, preElectionStartup, winTerm2 } from './fixtures.ts';
 
 // Thesis §3.10 (leadership transfer) with leases (thesis §6.4): the target campaigns at once, and
 // voters that heard from the old leader must not hold its lease against the target, or the transfer

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Engine } from '../src/index.ts';
-import { lid, newEngine, preElectionStartup, winTerm2 } from '../src/test-fixtures.ts';
+import { lid, newEngine, preElectionStartup, winTerm2 } from './fixtures.ts';
 
 // Thesis §6.4: a lease is `quorumAckedSendTime + lease × (1 − drift)`. A new leader starts every
 // follower's clock at its election for check-quorum's sake, but those are not acknowledgements: the

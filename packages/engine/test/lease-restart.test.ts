@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Command } from '../src/index.ts';
 import { Engine } from '../src/index.ts';
-import { lid, members } from '../src/test-fixtures.ts';
+import { lid, members } from './fixtures.ts';
 
 // Thesis §6.4: a leader serves lease reads while a quorum acknowledged it within the lease, relying
 // on those voters refusing other candidates until the lease ran out. A voter that restarts has

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Engine, EngineConfig } from '../src/index.ts';
-import { lid, members, newEngine, preElectionStartup, winTerm2 } from '../src/test-fixtures.ts';
+import { lid, members, newEngine, preElectionStartup, winTerm2 } from './fixtures.ts';
 
 // Raft §6 / thesis §4.2.1: a node should catch up as a non-voting member before it becomes a voter,
 // or the new configuration cannot commit anything until it has (an availability gap).

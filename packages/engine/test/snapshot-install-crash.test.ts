@@ -1,7 +1,7 @@
 import type { LogId, SnapshotMeta } from '@flotilla/types';
 import { describe, expect, it } from 'vitest';
 import type { EngineStartup } from '../src/index.ts';
-import { lid, members, newEngine } from '../src/test-fixtures.ts';
+import { lid, members, newEngine } from './fixtures.ts';
 
 // Raft §7 (log compaction): a follower that installs the leader's snapshot discards the log the
 // snapshot covers. The purge removes committed entries that, from then on, only the snapshot holds:

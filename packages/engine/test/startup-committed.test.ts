@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lid, members, newEngine } from '../src/test-fixtures.ts';
+import { lid, members, newEngine } from './fixtures.ts';
 
 // Raft §5.3 / Figure 2: a state machine applies committed entries only, so whatever it reports applied
 // at startup is committed, even when the log store does not keep the committed id (`saveCommitted`

@@ -25,12 +25,12 @@
  */
 export { LOG_REVERSION, LogReversionError } from './errors.ts';
 export {
-  APPLIED,
   INFLIGHT_NONE,
   type Inflight,
   InflightIdGen,
   inflightId,
-  STALE,
+  STALE_REPLY,
+  UPDATED,
   type UpdateResult,
 } from './inflight.ts';
 export type { LogIdView } from './log-id-view.ts';

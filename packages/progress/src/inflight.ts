@@ -48,16 +48,16 @@ export type Inflight =
 export const INFLIGHT_NONE: Inflight = Object.freeze({ type: 'none' }) as Inflight;
 
 /**
- * Outcome of feeding a reply to a {@link ProgressEntry}: `applied` when it changed (or confirmed)
+ * Outcome of feeding a reply to a {@link ProgressEntry}: `updated` when it changed (or confirmed)
  * the progress, `stale` when its inflight id is not the current one (or nothing is in flight) and
- * nothing changed.
+ * nothing changed. (Named apart from Raft's "applied", which is about the state machine.)
  */
-export type UpdateResult = { type: 'applied' } | { type: 'stale' };
+export type UpdateResult = { type: 'updated' } | { type: 'stale' };
 
-/** The `applied` result. */
-export const APPLIED: UpdateResult = Object.freeze({ type: 'applied' }) as UpdateResult;
-/** The `stale` result. */
-export const STALE: UpdateResult = Object.freeze({ type: 'stale' }) as UpdateResult;
+/** The `updated` result: the reply moved (or confirmed) the progress. */
+export const UPDATED: UpdateResult = Object.freeze({ type: 'updated' }) as UpdateResult;
+/** The `stale` result: a reply to an inflight that is no longer the current one; nothing changed. */
+export const STALE_REPLY: UpdateResult = Object.freeze({ type: 'stale' }) as UpdateResult;
 
 /** The id of an inflight, or `null` for `none`. */
 export function inflightId(inflight: Inflight): number | null {

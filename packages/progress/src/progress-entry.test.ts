@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { TestLog } from '../test/test-log.ts';
 import { InflightIdGen } from './inflight.ts';
 import { ProgressEntry } from './progress-entry.ts';
-import { TestLog } from './test-log.ts';
 
 const lid = (term: number, index: number) => ({ term, index });
 
@@ -48,9 +48,9 @@ describe('ProgressEntry.nextSend worked examples', () => {
           ...follower.terms.slice(0, prevIdx + 1),
           ...log.terms.slice(prevIdx + 1, (s.last?.index ?? -1) + 1),
         ];
-        expect(p.updateMatching(s.last, s.id)).toEqual({ type: 'applied' });
+        expect(p.updateMatching(s.last, s.id)).toEqual({ type: 'updated' });
       } else {
-        expect(p.updateConflicting(prevIdx, s.id)).toEqual({ type: 'applied' });
+        expect(p.updateConflicting(prevIdx, s.id)).toEqual({ type: 'updated' });
       }
       p.checkInvariants();
     }
@@ -75,7 +75,7 @@ describe('ProgressEntry.nextSend worked examples', () => {
     expect(p.searchingEnd).toBe(29);
     expect(p.nextSend(log, 100, ids)).toEqual({ type: 'snapshot', id: 2 });
     expect(p.mode()).toBe('snapshot');
-    expect(p.updateSnapshotInstalled(lid(1, 29), 2)).toEqual({ type: 'applied' });
+    expect(p.updateSnapshotInstalled(lid(1, 29), 2)).toEqual({ type: 'updated' });
     expect(p.matching).toEqual(lid(1, 29));
     expect(p.searchingEnd).toBe(30);
     expect(p.nextSend(log, 100, ids)).toEqual({ type: 'logsSince', id: 3, prev: lid(1, 29) });
@@ -117,7 +117,7 @@ describe('ProgressEntry.nextSend worked examples', () => {
     expect(p.inflight).toEqual({ type: 'none' });
     expect(p.nextSend(log, 100, ids)).toEqual({ type: 'logsSince', id: 2, prev: lid(1, 4) });
     log.terms.push(1, 1);
-    expect(p.updateMatching(lid(1, 6), 2)).toEqual({ type: 'applied' });
+    expect(p.updateMatching(lid(1, 6), 2)).toEqual({ type: 'updated' });
     expect(p.inflight).toEqual({ type: 'logsSince', id: 2, prev: lid(1, 6) });
     expect(p.searchingEnd).toBe(7);
     expect(p.nextSend(log, 100, ids)).toBeNull();
@@ -150,7 +150,7 @@ describe('ProgressEntry.nextSend worked examples', () => {
     const ids = new InflightIdGen();
     const log = TestLog.uniform(20);
     p.nextSend(log, 100, ids);
-    expect(p.updateConflicting(6, 1)).toEqual({ type: 'applied' });
+    expect(p.updateConflicting(6, 1)).toEqual({ type: 'updated' });
     expect(p).toMatchObject({
       matching: null,
       searchingEnd: 6,

@@ -14,11 +14,11 @@ import {
 } from '@flotilla/types';
 import { LogReversionError } from './errors.ts';
 import {
-  APPLIED,
   INFLIGHT_NONE,
   type Inflight,
   type InflightIdGen,
-  STALE,
+  STALE_REPLY,
+  UPDATED,
   type UpdateResult,
 } from './inflight.ts';
 import type { LogIdView } from './log-id-view.ts';
@@ -184,7 +184,7 @@ export class ProgressEntry {
   updateMatching(matching: LogId | null, inflightId?: number): UpdateResult {
     const acked = validateOptionalLogId(matching, 'matching');
     if (inflightId !== undefined) {
-      if (this.inflight.type === 'none' || this.inflight.id !== inflightId) return STALE;
+      if (this.inflight.type === 'none' || this.inflight.id !== inflightId) return STALE_REPLY;
     }
     this.#raiseMatching(acked);
     if (inflightId !== undefined) {
@@ -194,7 +194,7 @@ export class ProgressEntry {
         this.inflight = { type: 'logsSince', id: cur.id, prev: acked };
       }
     }
-    return APPLIED;
+    return UPDATED;
   }
 
   #raiseMatching(acked: LogId | null): void {
@@ -219,7 +219,7 @@ export class ProgressEntry {
       throw new InvalidRequestError('conflictIndex', `must be a non-negative integer, got ${index}`);
     }
     if (inflightId !== undefined) {
-      if (this.inflight.type === 'none' || this.inflight.id !== inflightId) return STALE;
+      if (this.inflight.type === 'none' || this.inflight.id !== inflightId) return STALE_REPLY;
     }
     if (index <= indexOf(this.matching)) {
       if (!this.allowLogReversion && !this.allowReversionOnce) {
@@ -232,7 +232,7 @@ export class ProgressEntry {
       this.searchingEnd = Math.min(this.searchingEnd, index);
     }
     if (inflightId !== undefined) this.inflight = INFLIGHT_NONE;
-    return APPLIED;
+    return UPDATED;
   }
 
   /**
@@ -244,13 +244,13 @@ export class ProgressEntry {
   updateSnapshotInstalled(lastLogId: LogId | null, inflightId: number): UpdateResult {
     const installed = validateOptionalLogId(lastLogId, 'lastLogId');
     const cur = this.inflight;
-    if (cur.type === 'none' || cur.id !== inflightId) return STALE;
+    if (cur.type === 'none' || cur.id !== inflightId) return STALE_REPLY;
     if (cur.type !== 'snapshot') {
       throw new PanickedError(`inflight ${inflightId} is ${cur.type}, not a snapshot`);
     }
     this.#raiseMatching(installed);
     this.inflight = INFLIGHT_NONE;
-    return APPLIED;
+    return UPDATED;
   }
 
   /**
@@ -259,9 +259,9 @@ export class ProgressEntry {
    * so the next `nextSend` retries from what is known.
    */
   releaseInflight(inflightId: number): UpdateResult {
-    if (this.inflight.type === 'none' || this.inflight.id !== inflightId) return STALE;
+    if (this.inflight.type === 'none' || this.inflight.id !== inflightId) return STALE_REPLY;
     this.inflight = INFLIGHT_NONE;
-    return APPLIED;
+    return UPDATED;
   }
 
   /**

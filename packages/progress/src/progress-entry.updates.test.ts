@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { TestLog } from '../test/test-log.ts';
 import { InflightIdGen } from './inflight.ts';
 import { ProgressEntry } from './progress-entry.ts';
-import { TestLog } from './test-log.ts';
 
 const lid = (term: number, index: number) => ({ term, index });
 
@@ -34,7 +34,7 @@ describe('ProgressEntry updates', () => {
     const p = ProgressEntry.forNewLeader(log.last());
     const s = p.nextSend(log, 5, new InflightIdGen());
     if (s === null || s.type !== 'logs') throw new Error('expected a probe');
-    expect(p.updateConflicting(15, s.id)).toEqual({ type: 'applied' });
+    expect(p.updateConflicting(15, s.id)).toEqual({ type: 'updated' });
     expect(p.updateConflicting(15, s.id)).toEqual({ type: 'stale' });
     expect(p.searchingEnd).toBe(15);
   });
@@ -43,7 +43,7 @@ describe('ProgressEntry updates', () => {
     const log = TestLog.uniform(30);
     const p = ProgressEntry.forNewLeader(log.last());
     const s = p.nextSend(log, 5, new InflightIdGen());
-    expect(p.updateMatching(lid(1, 7))).toEqual({ type: 'applied' });
+    expect(p.updateMatching(lid(1, 7))).toEqual({ type: 'updated' });
     expect(p.matching).toEqual(lid(1, 7));
     expect(p.inflight).toEqual(s);
     // Never down.
@@ -71,7 +71,7 @@ describe('ProgressEntry updates', () => {
     expect(s).toEqual({ type: 'snapshot', id: 1 });
     p.updateMatching(lid(1, 2), 1);
     expect(p.inflight).toEqual(s);
-    expect(p.updateSnapshotInstalled(lid(1, 20), 1)).toEqual({ type: 'applied' });
+    expect(p.updateSnapshotInstalled(lid(1, 20), 1)).toEqual({ type: 'updated' });
     expect(p).toMatchObject({ matching: lid(1, 20), searchingEnd: 21, inflight: { type: 'none' } });
   });
 
@@ -89,7 +89,7 @@ describe('ProgressEntry updates', () => {
     const ids = new InflightIdGen();
     const p = ProgressEntry.forNewLeader(log.last());
     p.nextSend(log, 5, ids);
-    expect(p.releaseInflight(1)).toEqual({ type: 'applied' });
+    expect(p.releaseInflight(1)).toEqual({ type: 'updated' });
     expect(p.mode()).toBe('idle');
     expect(p.releaseInflight(1)).toEqual({ type: 'stale' });
     // The retry gets a fresh id.

@@ -2,8 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InflightIdGen } from '../src/inflight.ts';
 import { ProgressEntry, SEARCH_GRANULARITY } from '../src/progress-entry.ts';
-import { TestLog } from '../src/test-log.ts';
 import { FollowerModel } from './follower.ts';
+import { TestLog } from './test-log.ts';
 
 /**
  * A leader log of `n` entries and a follower that shares its first `t + 1` entries then holds
@@ -52,7 +52,7 @@ describe('binary search convergence', () => {
             snapshots++;
             const snapLast = leader.purged();
             follower.installSnapshot(leader, snapLast);
-            expect(p.updateSnapshotInstalled(snapLast, s.id)).toEqual({ type: 'applied' });
+            expect(p.updateSnapshotInstalled(snapLast, s.id)).toEqual({ type: 'updated' });
           } else if (s.type === 'logs') {
             probes++;
             if (follower.append(leader, s.prev, s.last)) p.updateMatching(s.last, s.id);

@@ -1,5 +1,5 @@
 import type { LogId } from '@flotilla/types';
-import type { TestLog } from '../src/test-log.ts';
+import type { TestLog } from './test-log.ts';
 
 /**
  * A follower's log as a list of terms, answering AppendEntries like Raft §5.3 would: a request

@@ -3,8 +3,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InflightIdGen } from '../src/inflight.ts';
 import { ProgressEntry } from '../src/progress-entry.ts';
-import { TestLog } from '../src/test-log.ts';
 import { FollowerModel, termsFrom } from './follower.ts';
+import { TestLog } from './test-log.ts';
 
 /** A reply the follower sent and the network still holds (it may arrive late, twice, or never). */
 type Reply =
@@ -91,7 +91,7 @@ describe('ProgressEntry under random sends, (stale) replies, conflicts and rever
               undetectedReversion = false;
             }
           }
-          expect(res.type).toBe(stale ? 'stale' : 'applied');
+          expect(res.type).toBe(stale ? 'stale' : 'updated');
           if (stale) expect(p.toString()).toBe(before);
         };
 
@@ -135,7 +135,7 @@ describe('ProgressEntry under random sends, (stale) replies, conflicts and rever
               break;
             }
             case 'release':
-              if (p.inflight.type !== 'none') expect(p.releaseInflight(p.inflight.id).type).toBe('applied');
+              if (p.inflight.type !== 'none') expect(p.releaseInflight(p.inflight.id).type).toBe('updated');
               break;
             case 'heartbeat': {
               // An empty AppendEntries with prev = matching, on its own connection (no inflight id).

@@ -3,11 +3,13 @@
  * (no `--level`: both levels; `--steps` defaults to 3000 engine events / 2000 runtime scheduler events)
  *
  * Runs N seeds from S, prints one summary line
- * `seeds=… steps=… faults=… violations=0` and exits 0; on a violation prints the failing seed, the
+ * `seeds=… steps=… faults=… linearizability={…} overBudget=N violations=0` (`overBudget`: histories
+ * the linearizability checker could not decide within its step budget) and exits 0; on a violation
+ * prints the failing seed, the
  * violation and a readable trace of its last steps and exits 1. Re-running one seed
  * (`--seeds 1 --from <seed>`) reproduces it exactly.
  */
-import { PLANTED_BUGS } from '@flotilla/engine';
+import { ENGINE_BUG_NAMES } from './engine/bugs.ts';
 import { ALL_LEVELS, type AnyPlantedBug, runSeed, type SimLevel } from './levels.ts';
 import { RUNTIME_BUGS } from './runtime/run.ts';
 
@@ -42,7 +44,7 @@ else {
   process.stderr.write(`unknown level ${levelArg} (one of: ${ALL_LEVELS.join(', ')}, all)\n`);
   process.exit(2);
 }
-const knownBugs: readonly string[] = [...PLANTED_BUGS, ...RUNTIME_BUGS];
+const knownBugs: readonly string[] = [...ENGINE_BUG_NAMES, ...RUNTIME_BUGS];
 if (bugArg !== '' && !knownBugs.includes(bugArg)) {
   process.stderr.write(`unknown bug ${bugArg}; one of ${knownBugs.join(', ')}\n`);
   process.exit(2);
@@ -68,6 +70,7 @@ for (const level of levels) {
       process.stdout.write(
         `VIOLATION level=${level} seed=${seed}: ${r.violation}\n--- last steps ---\n${r.trace.join('\n')}\n`,
       );
+      process.stdout.write(`histories over the linearizability budget so far: ${verdicts.unknown ?? 0}\n`);
       process.stdout.write(
         `reproduce: pnpm sim --level ${level} --seeds 1 --from ${seed} --steps ${stepsPerSeed(level)}${bug ? ` --bug ${bug}` : ''}\n`,
       );
@@ -79,6 +82,8 @@ const faultText = Object.entries(faults)
   .map(([k, v]) => `${k}:${v}`)
   .join(',');
 const secs = ((performance.now() - started) / 1000).toFixed(1);
+// A history the checker could not decide within its (step) budget is 'unknown': over budget.
+const overBudget = verdicts.unknown ?? 0;
 process.stdout.write(
-  `seeds=${seeds * levels.length} steps=${steps} faults=${Object.values(faults).reduce((a, b) => a + b, 0)} (${faultText}) ops=${ops} linearizability=${JSON.stringify(verdicts)} violations=0 time=${secs}s\n`,
+  `seeds=${seeds * levels.length} steps=${steps} faults=${Object.values(faults).reduce((a, b) => a + b, 0)} (${faultText}) ops=${ops} linearizability=${JSON.stringify(verdicts)} overBudget=${overBudget} violations=0 time=${secs}s\n`,
 );

@@ -1,45 +1,49 @@
 /**
  * Establish handler: turning a candidate that won into a leader (Raft §5.2, §8): commit the vote,
- * set up per-target progress, open the streams, append the blank entry of the new term and, if
- * elected in a joint config, aim to finish that membership change (§6).
+ * set up per-target progress and the quorum trackers, open the streams, append the blank entry of
+ * the new term and, if elected in a joint config, aim to finish that membership change (§6). Owns
+ * entering the leader role (`candidate` → `leader`). The first sends are the engine's next step.
+ * Imports `log.ts`, `replication.ts` (the targets) and `vote.ts`.
  */
 import { logIdProgress, ProgressEntry, quorumOfMembership, timestampProgress } from '@flotilla/progress';
 import { isJoint, isMember, learnerIds, memberIds, nextIndex, type Vote } from '@flotilla/types';
-import type { EngineCore } from '../core.ts';
-import { selfAccepted } from './leader.ts';
-import { appendToLog } from './log.ts';
-import { replicateAll, replicationTargets } from './replication.ts';
-import { updateVote } from './vote.ts';
+import { type EngineCore, invariant } from '../core.ts';
+import { appendToLog, type LogSlice } from './log.ts';
+import { replicationTargets } from './replication.ts';
+import { heardFromLeader, updateVote, type VoteSlice } from './vote.ts';
+
+/** The state the establish handler works on (`io` is only read). */
+export type EstablishSlice = LogSlice & VoteSlice & Readonly<Pick<EngineCore, 'io'>>;
 
 /** The candidate won: becomes leader of its term. Throws if not a candidate with a real vote. */
-export function becomeLeader(c: EngineCore, now: number): void {
-  const cand = c.candidate;
-  c.assert(cand !== null && !cand.preVote, () => 'becomeLeader without a won election');
+export function becomeLeader(state: EstablishSlice, now: number): void {
+  const cand = state.candidate;
+  invariant(state.id, cand !== null && !cand.preVote, () => 'becomeLeader without a won election');
   const vote: Vote = { ...cand.vote, committed: true };
-  c.candidate = null;
-  updateVote(c, vote);
-  const m = c.membership.effective.membership;
+  state.candidate = null;
+  updateVote(state, vote);
+  const m = state.membership.effective.membership;
   const quorum = quorumOfMembership(m);
   const learners = learnerIds(m);
   const commit = logIdProgress(quorum, learners);
   const clock = timestampProgress(quorum, learners);
-  const last = c.log.last();
+  const last = state.log.last();
   const progress = new Map<string, ProgressEntry>();
   for (const id of memberIds(m)) {
-    if (id === c.id) continue;
+    if (id === state.id) continue;
     progress.set(
       id,
-      ProgressEntry.forNewLeader(last, { allowLogReversion: c.config.allowLogReversion, target: id }),
+      ProgressEntry.forNewLeader(last, { allowLogReversion: state.config.allowLogReversion, target: id }),
     );
     clock.update(id, now);
   }
   // A leader outside its effective membership (an uncommitted change removed it) counts for nothing.
-  if (isMember(m, c.id)) {
-    clock.update(c.id, now);
+  if (isMember(m, state.id)) {
+    clock.update(state.id, now);
     // Every write issued in this term is a prefix of the leader's log: what is durable counts.
-    if (c.io.flushed.vote.term === vote.term) commit.update(c.id, c.io.flushed.lastLogId);
+    if (state.io.flushed.vote.term === vote.term) commit.update(state.id, state.io.flushed.lastLogId);
   }
-  c.leader = {
+  state.leader = {
     vote,
     progress,
     commit,
@@ -53,9 +57,12 @@ export function becomeLeader(c: EngineCore, now: number): void {
     transferTo: null,
     transferPending: null,
   };
-  c.lastLeaderContact = now;
-  c.emit({ type: 'rebuildReplicationStreams', vote, targets: replicationTargets(c), closeOldStreams: true });
-  appendToLog(c, [{ logId: { term: vote.term, index: nextIndex(last) }, payload: { type: 'blank' } }]);
-  if (c.bug('countLeaderBeforeFlush')) selfAccepted(c, c.log.last());
-  replicateAll(c);
+  heardFromLeader(state, now);
+  state.emit({
+    type: 'rebuildReplicationStreams',
+    vote,
+    targets: replicationTargets(state),
+    closeOldStreams: true,
+  });
+  appendToLog(state, [{ logId: { term: vote.term, index: nextIndex(last) }, payload: { type: 'blank' } }]);
 }

@@ -1,7 +1,7 @@
 import type { AppendEntriesResponse, Entry } from '@flotilla/types';
 import { describe, expect, it } from 'vitest';
+import { lid, members, newEngine } from '../../test/fixtures.ts';
 import type { Command } from '../command.ts';
-import { lid, members, newEngine } from '../test-fixtures.ts';
 
 const m3 = members(['a', 'b', 'c']);
 const leader2 = { term: 2, nodeId: 'a', committed: true };
@@ -103,28 +103,5 @@ describe('following handler', () => {
       answer({ type: 'success' }, 2),
     ]);
     expect(e.currentLeader()).toBe('b');
-  });
-
-  it('planted bug appendAckBeforeFlush answers at once (test-only switch)', () => {
-    const e = newEngine(
-      'c',
-      { plantedBugs: new Set(['appendAckBeforeFlush']) },
-      {
-        vote: leader2,
-        purged: null,
-        keyLogIds: [lid(0, 0)],
-        committed: lid(0, 0),
-        applied: lid(0, 0),
-        snapshot: null,
-        memberships: [{ logId: lid(0, 0), membership: m3 }],
-      },
-    );
-    e.takeCommands();
-    e.handleAppendEntries(
-      { vote: leader2, prevLogId: lid(0, 0), entries: [blank(2, 1)], leaderCommit: null },
-      'r',
-      10,
-    );
-    expect(e.takeCommands().at(-1)).toEqual(answer({ type: 'success' }));
   });
 });

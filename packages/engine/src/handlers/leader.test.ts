@@ -1,7 +1,7 @@
 import { hasErrorCode } from '@flotilla/types';
 import { describe, expect, it } from 'vitest';
+import { lid, newEngine, preElectionStartup, winTerm2 } from '../../test/fixtures.ts';
 import type { Engine } from '../engine.ts';
-import { lid, newEngine, preElectionStartup, winTerm2 } from '../test-fixtures.ts';
 
 const leaderVote = { term: 2, nodeId: 'b', committed: true };
 const data = (s: string) => ({ type: 'normal' as const, data: new TextEncoder().encode(s) });

@@ -1,6 +1,11 @@
 /**
- * Leader handler: client proposals, commit (Raft §5.3, §5.4.2), membership changes (§6),
- * heartbeats, check-quorum, lease and leadership transfer. Owns `leader` and `committed` (as leader).
+ * Leader handler: client proposals, the commit rule (Raft §5.3, §5.4.2), membership changes (§6),
+ * heartbeats, check-quorum, lease and leadership transfer (thesis §3.10, §6.4). Owns the leader's
+ * own fields (`membershipGoal`, `transferTo`, `transferPending`, `lastHeartbeatAt`) and its own entries
+ * in `leader.commit` and `leader.clock`. It decides what may be committed (`committable`) and what a
+ * commit leads to (`afterCommit`); moving `committed` and appending a membership entry with its
+ * replication are sequenced by the engine. Imports `log.ts`, `replication.ts`, `server-state.ts`
+ * and `vote.ts`.
  */
 import {
   ChangeMembershipError,
@@ -27,104 +32,103 @@ import {
   voterIds,
 } from '@flotilla/types';
 import type { EngineCore, LeaderState } from '../core.ts';
-import { appendToLog, commitMembership, membershipCommitted } from './log.ts';
-import { onLeaderMembershipChanged, replicateAll, sendDeferred } from './replication.ts';
-import { becomeFollower } from './server-state.ts';
-import { maybeBuildSnapshot } from './snapshot.ts';
+import { appendToLog, type LogSlice, membershipCommitted } from './log.ts';
+import { type ReplicationSlice, sendDeferred } from './replication.ts';
+import { becomeFollower, type ServerStateSlice } from './server-state.ts';
+import { heardFromLeader } from './vote.ts';
+
+/** The state the leader handler works on. */
+export type LeaderSlice = LogSlice &
+  ServerStateSlice &
+  ReplicationSlice &
+  Pick<EngineCore, 'lastLeaderContact'> &
+  Readonly<Pick<EngineCore, 'committed'>>;
 
 /** The leader state, or a `ForwardToLeaderError` naming the leader this node knows of. */
-export function requireLeader(c: EngineCore): LeaderState {
-  if (c.leader !== null) return c.leader;
-  const id = leaderOf(c.vote);
-  const node = id === null ? undefined : getNode(c.membership.effective.membership, id);
-  throw new ForwardToLeaderError(id === c.id ? null : id, id === c.id ? null : (node ?? null));
+export function requireLeader(
+  state: Readonly<Pick<EngineCore, 'leader' | 'vote' | 'membership' | 'id'>>,
+): LeaderState {
+  if (state.leader !== null) return state.leader;
+  const id = leaderOf(state.vote);
+  const node = id === null ? undefined : getNode(state.membership.effective.membership, id);
+  throw new ForwardToLeaderError(id === state.id ? null : id, id === state.id ? null : (node ?? null));
 }
 
 /**
- * Records the leader's own accepted log id (its flushed log, or its appended one under the planted
- * bug). A leader being removed is no longer in the quorum set and does not count (§6).
+ * Records the leader's own accepted log id (its flushed log). A leader being removed is no longer in
+ * the quorum set and does not count (§6). Returns whether it counted (then try to commit).
  */
-export function selfAccepted(c: EngineCore, logId: LogId | null): void {
-  const leader = c.leader;
-  if (leader === null || !isMember(c.membership.effective.membership, c.id)) return;
-  leader.commit.update(c.id, logId);
-  tryCommit(c);
+export function recordSelfAccepted(state: LeaderSlice, logId: LogId | null): boolean {
+  const leader = state.leader;
+  if (leader === null || !isMember(state.membership.effective.membership, state.id)) return false;
+  leader.commit.update(state.id, logId);
+  return true;
 }
 
-/** Raises `committed` to `to` and hands the newly committed entries to the state machine. */
-export function advanceCommitted(c: EngineCore, to: LogId, now: number): void {
-  if (compareLogId(to, c.committed) <= 0) return;
-  c.committed = to;
-  commitMembership(c);
-  if (compareLogId(to, c.applying) > 0) {
-    c.emit({ type: 'saveCommittedAndApply', prevCommitted: c.applying, committed: to });
-    c.applying = to;
-  }
-  if (c.leader !== null) {
-    c.emit({ type: 'replicateCommitted', committed: to });
-    afterLeaderCommit(c, now);
-  }
-  maybeBuildSnapshot(c);
-}
-
-/** Commits what a quorum accepted, if it is of the leader's term (Raft §5.4.2, Figure 8). */
-export function tryCommit(c: EngineCore): void {
-  const leader = c.leader;
-  if (leader === null) return;
+/**
+ * What a quorum accepted, if the leader may commit it: only an entry of its own term (Raft §5.4.2,
+ * Figure 8). `null` when nothing is committable.
+ */
+export function committable(state: LeaderSlice): LogId | null {
+  const leader = state.leader;
+  if (leader === null) return null;
   const accepted = leader.commit.quorumAccepted();
-  if (accepted === null) return;
-  if (accepted.term !== leader.vote.term && !c.bug('commitOldTermByCount')) return;
-  advanceCommitted(c, accepted, c.now);
+  if (accepted === null) return null;
+  if (accepted.term !== leader.vote.term) return null;
+  return accepted;
 }
 
-/** After a commit: finish a two-step membership change, or step down if removed (§6). */
-function afterLeaderCommit(c: EngineCore, now: number): void {
-  const leader = c.leader;
-  if (leader === null || !membershipCommitted(c)) return;
-  const m = c.membership.effective.membership;
+/** Leader: `committed` grew: the streams and heartbeats carry it (`replicateCommitted`). */
+export function publishCommitted(state: LeaderSlice): void {
+  if (state.leader !== null) state.emit({ type: 'replicateCommitted', committed: state.committed });
+}
+
+/**
+ * After a commit: a two-step membership change whose joint config committed goes on with its second
+ * half (returned, for the engine to append); a leader the committed membership removed steps down
+ * (§6). Returns `null` when nothing is to append.
+ */
+export function afterCommit(state: LeaderSlice, now: number): Membership | null {
+  const leader = state.leader;
+  if (leader === null || !membershipCommitted(state)) return null;
+  const m = state.membership.effective.membership;
   if (isJoint(m) && leader.membershipGoal !== null) {
     const goal = leader.membershipGoal;
     leader.membershipGoal = null;
-    appendMembership(c, nextMembership(m, goal.voters, { retain: goal.retain }), now);
-    return;
+    return nextMembership(m, goal.voters, { retain: goal.retain });
   }
-  if (!isVoter(m, c.id)) becomeFollower(c, now);
+  if (!isVoter(m, state.id)) becomeFollower(state, now);
+  return null;
 }
 
 /** Assigns log ids to client payloads and appends them. Returns the assigned ids. */
-export function leaderAppend(c: EngineCore, payloads: EntryPayload[], now: number): LogId[] {
-  const leader = requireLeader(c);
+export function leaderAppend(state: LeaderSlice, payloads: EntryPayload[]): LogId[] {
+  const leader = requireLeader(state);
   payloads.forEach((p, i) => {
     if (p.type === 'membership') {
       throw new InvalidRequestError(`payloads[${i}]`, 'membership entries go through changeMembership');
     }
   });
   if (payloads.length === 0) return [];
-  const first = nextIndex(c.log.last());
+  const first = nextIndex(state.log.last());
   const entries = payloads.map((payload, i) => ({
     logId: { term: leader.vote.term, index: first + i },
     payload,
   }));
-  appendToLog(c, entries);
-  if (c.bug('countLeaderBeforeFlush')) selfAccepted(c, c.log.last());
-  replicateAll(c);
-  void now;
+  appendToLog(state, entries);
   return entries.map((e) => e.logId);
 }
 
-function appendMembership(c: EngineCore, m: Membership, now: number): LogId {
-  const leader = c.leader!;
-  const logId = { term: leader.vote.term, index: nextIndex(c.log.last()) };
-  appendToLog(c, [{ logId, payload: { type: 'membership', membership: m } }]);
-  onLeaderMembershipChanged(c, now);
-  if (c.bug('countLeaderBeforeFlush')) selfAccepted(c, c.log.last());
-  else tryCommit(c);
-  replicateAll(c);
+/** Appends the membership entry `m` of the leader's term. Returns its log id. */
+export function appendMembershipEntry(state: LeaderSlice, m: Membership): LogId {
+  const leader = requireLeader(state);
+  const logId = { term: leader.vote.term, index: nextIndex(state.log.last()) };
+  appendToLog(state, [{ logId, payload: { type: 'membership', membership: m } }]);
   return logId;
 }
 
-function requireNoChangeInProgress(c: EngineCore): void {
-  if (!membershipCommitted(c)) {
+function requireNoChangeInProgress(state: LeaderSlice): void {
+  if (!membershipCommitted(state)) {
     throw new ChangeMembershipError(
       'InProgress',
       'a membership change is in progress: wait for it to commit',
@@ -133,21 +137,21 @@ function requireNoChangeInProgress(c: EngineCore): void {
 }
 
 /**
- * Changes the voter set to `voters` through joint consensus (§6): appends the joint config now and
- * the uniform one once the joint one commits. Returns the log id of the first entry.
+ * Plans changing the voter set to `voters` through joint consensus (§6): returns the membership to
+ * append now (the joint config, or the uniform one when no joint step is needed) and remembers the
+ * uniform one as the goal, appended once the joint one commits.
  */
-export function changeMembership(
-  c: EngineCore,
+export function planMembershipChange(
+  state: LeaderSlice,
   voters: NodeId[],
   opts: { retain?: boolean; addNodes?: Record<NodeId, Node> },
-  now: number,
-): LogId {
-  const leader = requireLeader(c);
-  requireNoChangeInProgress(c);
+): Membership {
+  const leader = requireLeader(state);
+  requireNoChangeInProgress(state);
   if (voters.length === 0) throw new ChangeMembershipError('EmptyMembership', 'the new voter set is empty');
   let next: Membership;
   try {
-    next = nextMembership(c.membership.effective.membership, voters, opts);
+    next = nextMembership(state.membership.effective.membership, voters, opts);
   } catch (err) {
     if (hasErrorCode(err)) {
       const reason = (err as { reason?: string }).reason === 'MissingNode' ? 'LearnerNotFound' : 'Invalid';
@@ -155,47 +159,45 @@ export function changeMembership(
     }
     throw err;
   }
-  requireCaughtUp(c, leader, voters);
+  requireCaughtUp(state, leader, voters);
   leader.membershipGoal = isJoint(next) ? { voters: [...voters], retain: opts.retain === true } : null;
-  return appendMembership(c, next, now);
+  return next;
 }
 
 /** With `maxPromotionLag` set: every node becoming a voter is a learner within the lag. */
-function requireCaughtUp(c: EngineCore, leader: LeaderState, voters: NodeId[]): void {
-  const lag = c.config.maxPromotionLag;
+function requireCaughtUp(state: LeaderSlice, leader: LeaderState, voters: NodeId[]): void {
+  const lag = state.config.maxPromotionLag;
   if (lag === undefined) return;
-  const cur = c.membership.effective.membership;
-  const lastIndex = indexOf(c.log.last());
+  const cur = state.membership.effective.membership;
+  const lastIndex = indexOf(state.log.last());
   for (const id of voters) {
-    if (id === c.id || isVoter(cur, id)) continue;
+    if (id === state.id || isVoter(cur, id)) continue;
     const matching = leader.progress.get(id)?.matching ?? null;
     if (matching === null || lastIndex - matching.index > lag) {
       throw new ChangeMembershipError(
         'NotCaughtUp',
-        `${id} matches ${formatLogId(matching)}, more than ${lag} entries behind ${formatLogId(c.log.last())}: add it as a learner and let it catch up first`,
+        `${id} matches ${formatLogId(matching)}, more than ${lag} entries behind ${formatLogId(state.log.last())}: add it as a learner and let it catch up first`,
       );
     }
   }
 }
 
-/** Adds `id` as a learner (a member of no config). Returns the membership entry's id. */
-export function addLearner(c: EngineCore, id: NodeId, node: Node, now: number): LogId {
-  requireLeader(c);
-  requireNoChangeInProgress(c);
-  const cur = c.membership.effective.membership;
+/** Plans adding `id` as a learner (a member of no config): returns the membership to append. */
+export function planAddLearner(state: LeaderSlice, id: NodeId, node: Node): Membership {
+  requireLeader(state);
+  requireNoChangeInProgress(state);
+  const cur = state.membership.effective.membership;
   if (isMember(cur, id)) {
     throw new ChangeMembershipError('Invalid', `${id} is already a member`);
   }
-  let next: Membership;
   try {
-    next = validateMembership({
+    return validateMembership({
       configs: cur.configs.map((x) => [...x]),
       nodes: { ...cur.nodes, [id]: node },
     });
   } catch (err) {
     throw new ChangeMembershipError('Invalid', (err as Error).message, { cause: err });
   }
-  return appendMembership(c, next, now);
 }
 
 /**
@@ -204,61 +206,67 @@ export function addLearner(c: EngineCore, id: NodeId, node: Node, now: number): 
  * target, and the target last, once it matches the leader's current last log id (a target that lags
  * would ignore the request).
  */
-export function transferLeader(c: EngineCore, to: NodeId, _now: number): void {
-  const leader = requireLeader(c);
-  if (to === c.id) return;
-  const m = c.membership.effective.membership;
+export function transferLeader(state: LeaderSlice, to: NodeId): void {
+  const leader = requireLeader(state);
+  if (to === state.id) return;
+  const m = state.membership.effective.membership;
   if (!isVoter(m, to)) {
     throw new NotLeaderError(`cannot transfer leadership to ${to}: not a voter`);
   }
   leader.transferTo = to;
-  const lastLogId = c.log.last();
-  const others = voterIds(m).filter((id) => id !== c.id && id !== to);
+  const lastLogId = state.log.last();
+  const others = voterIds(m).filter((id) => id !== state.id && id !== to);
   for (const target of others.sort()) {
-    c.emit({ type: 'sendTransferLeader', target, request: { from: c.vote, to, lastLogId } });
+    state.emit({ type: 'sendTransferLeader', target, request: { from: state.vote, to, lastLogId } });
   }
   leader.transferPending = { lastLogId };
-  askTransferTarget(c, to);
+  askTransferTarget(state, to);
 }
 
 /** Sends the pending transfer request to `target` if it is the transfer target and has caught up. */
-export function askTransferTarget(c: EngineCore, target: NodeId): void {
-  const leader = c.leader;
+export function askTransferTarget(state: LeaderSlice, target: NodeId): void {
+  const leader = state.leader;
   const pending = leader?.transferPending ?? null;
   if (leader === null || pending === null || leader.transferTo !== target) return;
   const matching = leader.progress.get(target)?.matching ?? null;
   if (compareLogId(matching, pending.lastLogId) < 0) return;
   leader.transferPending = null;
-  c.emit({
+  state.emit({
     type: 'sendTransferLeader',
     target,
-    request: { from: c.vote, to: target, lastLogId: pending.lastLogId },
+    request: { from: state.vote, to: target, lastLogId: pending.lastLogId },
   });
 }
 
 /** The leader's clock: heartbeats and check-quorum. */
-export function leaderTick(c: EngineCore, now: number): void {
-  const leader = c.leader!;
-  if (isMember(c.membership.effective.membership, c.id)) leader.clock.update(c.id, now);
-  c.lastLeaderContact = now;
-  if (c.config.checkQuorum && now - leader.clock.quorumAccepted() >= c.config.electionTimeoutMaxMs) {
-    becomeFollower(c, now);
+export function leaderTick(state: LeaderSlice, now: number): void {
+  const leader = requireLeader(state);
+  if (isMember(state.membership.effective.membership, state.id)) leader.clock.update(state.id, now);
+  heardFromLeader(state, now);
+  if (state.config.checkQuorum && now - leader.clock.quorumAccepted() >= state.config.electionTimeoutMaxMs) {
+    becomeFollower(state, now);
     return;
   }
-  if (leader.transferTo === null && now >= leader.lastHeartbeatAt + c.config.heartbeatIntervalMs) {
-    broadcastHeartbeat(c, now);
+  if (leader.transferTo === null && now >= leader.lastHeartbeatAt + state.config.heartbeatIntervalMs) {
+    broadcastHeartbeat(state, now);
   }
-  sendDeferred(c); // a safety net: sends deferred for a purge that no longer waits
+  sendDeferred(state); // a safety net: sends deferred for a purge that no longer waits
 }
 
 /** Emits one heartbeat round to every target. */
-export function broadcastHeartbeat(c: EngineCore, now: number): void {
-  const leader = requireLeader(c);
+export function broadcastHeartbeat(state: LeaderSlice, now: number): void {
+  const leader = requireLeader(state);
   leader.lastHeartbeatAt = now;
   const targets = [...leader.progress.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([id, p]) => ({ id, matching: p.matching }));
-  c.emit({ type: 'broadcastHeartbeat', vote: leader.vote, committed: c.committed, sentAt: now, targets });
+  state.emit({
+    type: 'broadcastHeartbeat',
+    vote: leader.vote,
+    committed: state.committed,
+    sentAt: now,
+    targets,
+  });
 }
 
 /**
@@ -267,9 +275,11 @@ export function broadcastHeartbeat(c: EngineCore, now: number): void {
  * not acks, and its voters honour no lease for it), or while a leadership transfer is in progress
  * (voters no longer honour this leader's lease).
  */
-export function leaseValidUntil(c: EngineCore): number | null {
-  const leader = c.leader;
+export function leaseValidUntil(
+  state: Readonly<Pick<EngineCore, 'leader' | 'committed' | 'config'>>,
+): number | null {
+  const leader = state.leader;
   if (leader === null || leader.transferTo !== null) return null;
-  if (c.committed === null || c.committed.term !== leader.vote.term) return null;
-  return leader.clock.quorumAccepted() + c.config.leaseMs * (1 - c.config.maxClockDrift);
+  if (state.committed === null || state.committed.term !== leader.vote.term) return null;
+  return leader.clock.quorumAccepted() + state.config.leaseMs * (1 - state.config.maxClockDrift);
 }

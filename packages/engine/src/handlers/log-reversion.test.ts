@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { lid, newEngine, preElectionStartup, winTerm2 } from '../../test/fixtures.ts';
 import type { Engine } from '../engine.ts';
-import { lid, newEngine, preElectionStartup, winTerm2 } from '../test-fixtures.ts';
 
 const data = { type: 'normal' as const, data: new TextEncoder().encode('x') };
 

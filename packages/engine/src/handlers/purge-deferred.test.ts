@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { lid, members, newEngine, preElectionStartup, winTerm2 } from '../../test/fixtures.ts';
 import type { Command } from '../command.ts';
-import { lid, members, newEngine, preElectionStartup, winTerm2 } from '../test-fixtures.ts';
 
 /** Leader b of term 2 over a..e; a and c acked the blank 2-2 (committed), d and e have probes in flight. */
 function leader() {

@@ -1,38 +1,43 @@
 /**
  * Replication handler: what the leader sends to each target and what it learns from the replies
- * (Raft §5.3). Owns `leader.progress`, `leader.commit` (followers' part), `leader.clock` and
- * `logReversions`.
+ * (Raft §5.3). Owns `leader.progress`, the targets' entries of `leader.commit` and `leader.clock`
+ * (and their quorum sets), `logReversions` and `deferredSends`. What an outcome leads to beyond one
+ * target (a commit, a transfer, a purge, a step-down) is returned to the engine, which sequences it.
+ * Imports no other handler.
  */
 import { ProgressEntry, quorumOfMembership } from '@flotilla/progress';
-import { getNode, indexOf, type LogId, learnerIds, memberIds, type NodeId } from '@flotilla/types';
+import { getNode, indexOf, type LogId, learnerIds, memberIds, type NodeId, type Vote } from '@flotilla/types';
 import type { ReplicationResult, ReplicationTarget } from '../command.ts';
-import type { EngineCore } from '../core.ts';
-import { askTransferTarget, tryCommit } from './leader.ts';
-import { tryPurge } from './snapshot.ts';
-import { adoptHigherTerm } from './vote.ts';
+import type { EngineCore, LeaderState } from '../core.ts';
+
+/** The state the replication handler works on (the log, the membership and `pendingPurge` are only read). */
+export type ReplicationSlice = Pick<EngineCore, 'logReversions' | 'deferredSends' | 'emit' | 'ids'> &
+  Readonly<Pick<EngineCore, 'id' | 'config' | 'log' | 'membership' | 'pendingPurge' | 'leader'>>;
 
 /** The leader's current targets with their nodes, sorted by id. */
-export function replicationTargets(c: EngineCore): ReplicationTarget[] {
-  const m = c.membership.effective.membership;
+export function replicationTargets(
+  state: Readonly<Pick<EngineCore, 'id' | 'membership'>>,
+): ReplicationTarget[] {
+  const m = state.membership.effective.membership;
   const out: ReplicationTarget[] = [];
   for (const id of memberIds(m)) {
     const node = getNode(m, id);
-    if (id !== c.id && node !== undefined) out.push({ id, node });
+    if (id !== state.id && node !== undefined) out.push({ id, node });
   }
   return out;
 }
 
 /** Asks the progress of `target` what to send next and emits it (nothing while something is in flight). */
-export function replicateTo(c: EngineCore, target: NodeId): void {
-  const leader = c.leader;
+export function replicateTo(state: ReplicationSlice, target: NodeId): void {
+  const leader = state.leader;
   if (leader === null) return;
   const p = leader.progress.get(target);
-  if (p === undefined || reversionRefused(c, target)) return;
-  const inflight = p.nextSend(c.log, c.config.maxPayloadEntries, c.ids);
+  if (p === undefined || reversionRefused(state, target)) return;
+  const inflight = p.nextSend(state.log, state.config.maxPayloadEntries, state.ids);
   if (inflight === null) return;
   switch (inflight.type) {
     case 'logs':
-      c.emit({
+      state.emit({
         type: 'replicate',
         target,
         inflightId: inflight.id,
@@ -40,7 +45,7 @@ export function replicateTo(c: EngineCore, target: NodeId): void {
       });
       return;
     case 'logsSince':
-      c.emit({
+      state.emit({
         type: 'replicate',
         target,
         inflightId: inflight.id,
@@ -48,7 +53,7 @@ export function replicateTo(c: EngineCore, target: NodeId): void {
       });
       return;
     case 'snapshot':
-      c.emit({ type: 'replicateSnapshot', target, inflightId: inflight.id });
+      state.emit({ type: 'replicateSnapshot', target, inflightId: inflight.id });
       return;
     case 'none':
       return;
@@ -56,36 +61,51 @@ export function replicateTo(c: EngineCore, target: NodeId): void {
 }
 
 /** Sends to the targets deferred while a purge was pending (see `EngineCore.deferredSends`). */
-export function sendDeferred(c: EngineCore): void {
-  if (c.deferredSends.size === 0 || c.pendingPurge !== null) return;
-  const ids = [...c.deferredSends].sort();
-  c.deferredSends.clear();
-  for (const id of ids) replicateTo(c, id);
+export function sendDeferred(state: ReplicationSlice): void {
+  if (state.deferredSends.size === 0 || state.pendingPurge !== null) return;
+  const ids = [...state.deferredSends].sort();
+  state.deferredSends.clear();
+  for (const id of ids) replicateTo(state, id);
+}
+
+/** Sends to `target` only once the pending purge ran (see `EngineCore.deferredSends`). */
+export function deferSend(state: ReplicationSlice, target: NodeId): void {
+  state.deferredSends.add(target);
 }
 
 /** `replicateTo` for every target, in id order. */
-export function replicateAll(c: EngineCore): void {
-  if (c.leader === null) return;
-  for (const id of [...c.leader.progress.keys()].sort()) replicateTo(c, id);
+export function replicateAll(state: ReplicationSlice): void {
+  if (state.leader === null) return;
+  for (const id of [...state.leader.progress.keys()].sort()) replicateTo(state, id);
+}
+
+/** Whether a replication request may still read the entry at `index` (a purge up to it must wait). */
+export function logRangeInflight(state: Readonly<Pick<EngineCore, 'leader'>>, index: number): boolean {
+  if (state.leader === null) return false;
+  for (const p of state.leader.progress.values()) if (p.isLogRangeInflight(index)) return true;
+  return false;
 }
 
 /**
  * The membership changed under a leader: keep the progress of surviving targets, add new ones,
  * drop removed ones, switch the quorum sets, and rebuild the streams without closing survivors.
  */
-export function onLeaderMembershipChanged(c: EngineCore, now: number): void {
-  const leader = c.leader;
+export function onLeaderMembershipChanged(state: ReplicationSlice, now: number): void {
+  const leader = state.leader;
   if (leader === null) return;
-  const m = c.membership.effective.membership;
+  const m = state.membership.effective.membership;
   const members = new Set(memberIds(m));
   for (const id of [...leader.progress.keys()]) if (!members.has(id)) leader.progress.delete(id);
   const added: NodeId[] = [];
   for (const id of members) {
-    if (id === c.id || leader.progress.has(id)) continue;
+    if (id === state.id || leader.progress.has(id)) continue;
     added.push(id);
     leader.progress.set(
       id,
-      ProgressEntry.forNewLeader(c.log.last(), { allowLogReversion: c.config.allowLogReversion, target: id }),
+      ProgressEntry.forNewLeader(state.log.last(), {
+        allowLogReversion: state.config.allowLogReversion,
+        target: id,
+      }),
     );
   }
   const quorum = quorumOfMembership(m);
@@ -94,61 +114,76 @@ export function onLeaderMembershipChanged(c: EngineCore, now: number): void {
   leader.clock.upgradeQuorumSet(quorum, learners);
   // A new target gets the benefit of the doubt for one election timeout, as at election time.
   for (const id of added) leader.clock.update(id, now);
-  c.emit({
+  state.emit({
     type: 'rebuildReplicationStreams',
     vote: leader.vote,
-    targets: replicationTargets(c),
+    targets: replicationTargets(state),
     closeOldStreams: false,
   });
 }
 
 /**
- * A replication outcome for `target`. `inflightId: null` is a heartbeat ack (moves matching and the
- * lease only). Stale ids are ignored.
+ * What a replication outcome leads to, for the engine to sequence:
+ * - `ignored`: nothing (stale, or no longer relevant);
+ * - `acked`: the target's matching (and lease clock) moved: try to commit, maybe ask it to take over
+ *   leadership, then send more and retry a pending purge;
+ * - `resend`: send more to the target, then retry a pending purge;
+ * - `refused`: a refused log reversion released the target's range: retry a pending purge only;
+ * - `released`: the send failed and released its range: retry a pending purge first (so the next
+ *   send to an unreachable target becomes a snapshot instead of re-pinning the range), then send
+ *   again, or, if other ranges still hold the purge back, `deferSend` until it ran;
+ * - `higherVote`: the target saw a greater vote: this leader is deposed.
  */
-export function onReplicationProgress(
-  c: EngineCore,
+export type ReplicationOutcome =
+  | { type: 'ignored' | 'acked' | 'resend' | 'refused' | 'released' }
+  | { type: 'higherVote'; vote: Vote };
+
+/**
+ * Applies a replication outcome for `target` to its progress. `inflightId: null` is a heartbeat's
+ * (moves matching and the lease only). Stale ids are ignored.
+ */
+export function applyReplicationResult(
+  state: ReplicationSlice,
   target: NodeId,
   inflightId: number | null,
   result: ReplicationResult,
   now: number,
-): void {
-  const leader = c.leader;
-  if (leader === null) return;
+): ReplicationOutcome {
+  const leader = state.leader;
+  if (leader === null) return IGNORED;
   const p = leader.progress.get(target);
-  if (p === undefined) return;
+  if (p === undefined) return IGNORED;
   switch (result.type) {
     case 'matched': {
       const r =
         inflightId === null
           ? p.updateMatching(result.matching)
           : p.updateMatching(result.matching, inflightId);
-      if (r.type === 'stale') return;
-      acked(c, target, result.sentAt);
-      break;
+      if (r.type === 'stale') return IGNORED;
+      recordAck(leader, target, p, result.sentAt);
+      return { type: 'acked' };
     }
     case 'conflict': {
       const index = result.prevLogId.index;
-      if (inflightId !== null && (p.inflight.type === 'none' || p.inflight.id !== inflightId)) return;
-      if (reversionRefused(c, target)) {
+      if (inflightId !== null && (p.inflight.type === 'none' || p.inflight.id !== inflightId)) return IGNORED;
+      if (reversionRefused(state, target)) {
         if (inflightId !== null) p.releaseInflight(inflightId);
-        return;
+        return IGNORED;
       }
       if (inflightId === null) {
         // A heartbeat's prevLogId is the target's matching: a conflict means its log went back
         // (unless the heartbeat predates a reset of the progress).
-        if (result.sentAt < (reversionOf(c, target)?.at ?? Number.NEGATIVE_INFINITY)) return;
-        if (index > indexOf(p.matching)) return;
+        if (result.sentAt < (reversionOf(state, target)?.at ?? Number.NEGATIVE_INFINITY)) return IGNORED;
+        if (index > indexOf(p.matching)) return IGNORED;
       }
       if (index <= indexOf(p.matching)) {
         const allowed = p.allowLogReversion || p.allowReversionOnce;
-        recordReversion(c, target, p.matching, index, allowed, now);
+        recordReversion(state, leader, target, p.matching, index, allowed, now);
         if (!allowed) {
           // Refused: stop sending to the target (a running range or pipeline is dropped).
           const cur = p.inflight;
           if (cur.type === 'logs' || cur.type === 'logsSince') p.releaseInflight(cur.id);
-          tryPurge(c);
-          return;
+          return { type: 'refused' };
         }
       }
       if (inflightId === null) p.updateConflicting(index);
@@ -157,62 +192,50 @@ export function onReplicationProgress(
       if (inflightId === null && p.inflight.type !== 'none' && p.inflight.type !== 'snapshot') {
         p.releaseInflight(p.inflight.id);
       }
-      break;
+      return { type: 'resend' };
     }
     case 'snapshotInstalled': {
-      if (inflightId === null) return;
-      if (p.updateSnapshotInstalled(result.lastLogId, inflightId).type === 'stale') return;
-      acked(c, target, result.sentAt);
-      break;
+      if (inflightId === null) return IGNORED;
+      if (p.updateSnapshotInstalled(result.lastLogId, inflightId).type === 'stale') return IGNORED;
+      recordAck(leader, target, p, result.sentAt);
+      return { type: 'acked' };
     }
     case 'higherVote':
-      adoptHigherTerm(c, result.vote, now);
-      return;
+      return { type: 'higherVote', vote: result.vote };
     case 'failed':
-      if (inflightId === null || p.releaseInflight(inflightId).type === 'stale') return;
-      // The released range no longer holds back a pending purge: purge before re-sending, so the
-      // next send to an unreachable target becomes a snapshot instead of re-pinning the range. If
-      // other ranges still hold the purge back, send to this target only once it ran.
-      tryPurge(c);
-      if (c.pendingPurge !== null) {
-        c.deferredSends.add(target);
-        return;
-      }
-      break;
+      if (inflightId === null || p.releaseInflight(inflightId).type === 'stale') return IGNORED;
+      return { type: 'released' };
   }
-  replicateTo(c, target);
-  tryPurge(c);
 }
 
+const IGNORED: ReplicationOutcome = Object.freeze({ type: 'ignored' });
+
 /** The reversion this leader recorded for `target`, if any (records of earlier terms do not count). */
-function reversionOf(c: EngineCore, target: NodeId) {
-  const r = c.logReversions.get(target);
-  return r !== undefined && c.leader !== null && r.term === c.leader.vote.term ? r : undefined;
+function reversionOf(state: ReplicationSlice, target: NodeId) {
+  const r = state.logReversions.get(target);
+  return r !== undefined && state.leader !== null && r.term === state.leader.vote.term ? r : undefined;
 }
 
 /** Whether this leader refused a log reversion of `target`: nothing more is sent to it. */
-function reversionRefused(c: EngineCore, target: NodeId): boolean {
-  return reversionOf(c, target)?.repaired === false;
+function reversionRefused(state: ReplicationSlice, target: NodeId): boolean {
+  return reversionOf(state, target)?.repaired === false;
 }
 
 function recordReversion(
-  c: EngineCore,
+  state: ReplicationSlice,
+  leader: LeaderState,
   target: NodeId,
   matching: LogId | null,
   conflictIndex: number,
   repaired: boolean,
   now: number,
 ): void {
-  const seq = Math.max(0, ...[...c.logReversions.values()].map((r) => r.seq)) + 1;
-  const term = c.leader!.vote.term;
-  c.logReversions.set(target, { target, term, matching, conflictIndex, repaired, at: now, seq });
+  const seq = Math.max(0, ...[...state.logReversions.values()].map((r) => r.seq)) + 1;
+  const term = leader.vote.term;
+  state.logReversions.set(target, { target, term, matching, conflictIndex, repaired, at: now, seq });
 }
 
-function acked(c: EngineCore, target: NodeId, sentAt: number): void {
-  const leader = c.leader!;
-  const p = leader.progress.get(target)!;
+function recordAck(leader: LeaderState, target: NodeId, p: ProgressEntry, sentAt: number): void {
   leader.clock.update(target, sentAt);
   leader.commit.update(target, p.matching);
-  tryCommit(c);
-  askTransferTarget(c, target);
 }

@@ -1,15 +1,24 @@
 /**
- * Server state handler: role derivation and the follower/leader/candidate transitions that do not
- * belong to one protocol concern. Owns `leader`, `candidate`, `electionDeadline`.
+ * Server state handler: role derivation and leaving a role (leader or candidate → follower), with
+ * the election timer. Owns `electionDeadline` and the role exits (`leader` and `candidate` set to
+ * `null`; entering a role is `vote.ts` (candidate) and `establish.ts` (leader)). Imports no other
+ * handler.
  */
 import { compareLogId, isVoter, type ServerState, voteEquals } from '@flotilla/types';
 import type { EngineCore } from '../core.ts';
 
+/** The state the server-state handler works on (`membership`, `vote`, `backoffUntil` are only read). */
+export type ServerStateSlice = Pick<
+  EngineCore,
+  'leader' | 'candidate' | 'electionDeadline' | 'emit' | 'assert' | 'random'
+> &
+  Readonly<Pick<EngineCore, 'id' | 'config' | 'membership' | 'vote' | 'backoffUntil'>>;
+
 /** The node's role, derived from its state. */
-export function serverState(c: EngineCore): ServerState {
-  if (c.leader !== null) return 'Leader';
-  if (c.candidate !== null) return 'Candidate';
-  return isVoter(c.membership.effective.membership, c.id) ? 'Follower' : 'Learner';
+export function serverState(state: Readonly<ServerStateSlice>): ServerState {
+  if (state.leader !== null) return 'Leader';
+  if (state.candidate !== null) return 'Candidate';
+  return isVoter(state.membership.effective.membership, state.id) ? 'Follower' : 'Learner';
 }
 
 /**
@@ -21,37 +30,52 @@ export function serverState(c: EngineCore): ServerState {
  * effective membership either way (Raft §6: a leader outside the new config steps down once it
  * commits).
  */
-export function mayCampaign(c: EngineCore): boolean {
-  if (isVoter(c.membership.effective.membership, c.id)) return true;
-  const { effective, committed } = c.membership;
-  return compareLogId(effective.logId, committed.logId) > 0 && isVoter(committed.membership, c.id);
+export function mayCampaign(state: Readonly<Pick<EngineCore, 'id' | 'membership'>>): boolean {
+  if (isVoter(state.membership.effective.membership, state.id)) return true;
+  const { effective, committed } = state.membership;
+  return compareLogId(effective.logId, committed.logId) > 0 && isVoter(committed.membership, state.id);
 }
 
 /** Draws a new election deadline from the injected random source. */
-export function resetElectionTimer(c: EngineCore, now: number): void {
-  const { electionTimeoutMinMs: min, electionTimeoutMaxMs: max } = c.config;
-  const r = c.random();
-  c.electionDeadline = Math.max(now + min + Math.floor(r * (max - min)), c.backoffUntil);
+export function resetElectionTimer(
+  state: Pick<EngineCore, 'electionDeadline' | 'random'> &
+    Readonly<Pick<EngineCore, 'config' | 'backoffUntil'>>,
+  now: number,
+): void {
+  const { electionTimeoutMinMs: min, electionTimeoutMaxMs: max } = state.config;
+  const r = state.random();
+  state.electionDeadline = Math.max(now + min + Math.floor(r * (max - min)), state.backoffUntil);
+}
+
+/** Keeps the election timer from firing before `until` (a back-off). */
+export function postponeElection(state: Pick<EngineCore, 'electionDeadline'>, until: number): void {
+  state.electionDeadline = Math.max(state.electionDeadline, until);
 }
 
 /**
  * Leaves the leader or candidate role. A leader's streams close (`rebuildReplicationStreams` with no
  * targets). Calling it as a follower only resets the timer.
  */
-export function becomeFollower(c: EngineCore, now: number): void {
-  if (c.leader !== null) {
-    c.leader = null;
-    c.emit({ type: 'rebuildReplicationStreams', vote: null, targets: [], closeOldStreams: true });
+export function becomeFollower(state: ServerStateSlice, now: number): void {
+  if (state.leader !== null) {
+    state.leader = null;
+    state.emit({ type: 'rebuildReplicationStreams', vote: null, targets: [], closeOldStreams: true });
   }
-  c.candidate = null;
-  resetElectionTimer(c, now);
+  state.candidate = null;
+  resetElectionTimer(state, now);
 }
 
 /** Checks the role-level invariants; throws `PanickedError` on a broken one. */
-export function checkServerStateInvariants(c: EngineCore): void {
-  c.assert(!(c.leader !== null && c.candidate !== null), () => 'leader and candidate at once');
-  if (c.leader !== null) {
-    c.assert(voteEquals(c.leader.vote, c.vote), () => 'leader vote differs from the vote in force');
-    c.assert(c.vote.committed && c.vote.nodeId === c.id, () => 'leader without its own committed vote');
+export function checkServerStateInvariants(state: Readonly<ServerStateSlice>): void {
+  state.assert(!(state.leader !== null && state.candidate !== null), () => 'leader and candidate at once');
+  if (state.leader !== null) {
+    state.assert(
+      voteEquals(state.leader.vote, state.vote),
+      () => 'leader vote differs from the vote in force',
+    );
+    state.assert(
+      state.vote.committed && state.vote.nodeId === state.id,
+      () => 'leader without its own committed vote',
+    );
   }
 }

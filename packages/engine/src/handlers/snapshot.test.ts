@@ -1,6 +1,6 @@
 import type { SnapshotMeta } from '@flotilla/types';
 import { describe, expect, it } from 'vitest';
-import { committedFollowerStartup, lid, members, newEngine } from '../test-fixtures.ts';
+import { committedFollowerStartup, lid, members, newEngine } from '../../test/fixtures.ts';
 
 const m3 = members(['a', 'b', 'c']);
 const leader2 = { term: 2, nodeId: 'a', committed: true };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lid, members, newEngine } from '../test-fixtures.ts';
+import { lid, members, newEngine } from '../../test/fixtures.ts';
 
 const m3 = members(['a', 'b', 'c']);
 const start = (id: string, lastLog = lid(1, 1)) =>

@@ -1,13 +1,16 @@
 /**
- * Vote handler: elections, pre-votes and answering vote requests (Raft §5.2, §5.4.1, thesis §9.6).
- * Owns `vote`, `candidate`, `lastLeaderContact`, `backoffUntil`.
+ * Vote handler: the vote in force, elections, pre-votes, answering vote requests and the voter's
+ * side of leader leases (Raft §5.2, §5.4.1, thesis §6.4, §9.6). Owns `vote` (a vote change resets
+ * `acceptedFromLeader`, which belongs to the vote), `candidate` (entering and counting), `backoffUntil`,
+ * `lastLeaderContact` and `leaseWaiver`. A won election is returned, never acted on: the engine
+ * makes the leader (`establish.ts`). Imports only `server-state.ts`.
  */
 import {
   compareLogId,
   isQuorum,
-  type LogId,
   leaderOf,
   type NodeId,
+  type TransferLeaderRequest,
   type Vote,
   type VoteRequest,
   type VoteResponse,
@@ -16,68 +19,96 @@ import {
   voterIds,
 } from '@flotilla/types';
 import type { EngineCore } from '../core.ts';
-import { becomeLeader } from './establish.ts';
-import { becomeFollower, mayCampaign, resetElectionTimer } from './server-state.ts';
+import {
+  becomeFollower,
+  mayCampaign,
+  postponeElection,
+  resetElectionTimer,
+  type ServerStateSlice,
+} from './server-state.ts';
 
-/** Saves a new vote: one `saveVote` write. */
-export function updateVote(c: EngineCore, vote: Vote): void {
-  c.vote = vote;
-  const ioId = c.nextIo();
-  c.emit({ type: 'saveVote', ioId, vote });
+/** The state the vote handler works on (`log` and `membership` are only read). */
+export type VoteSlice = ServerStateSlice &
+  Pick<
+    EngineCore,
+    | 'vote'
+    | 'candidate'
+    | 'backoffUntil'
+    | 'lastLeaderContact'
+    | 'leaseWaiver'
+    | 'acceptedFromLeader'
+    | 'nextIo'
+    | 'whenDurable'
+  > &
+  Readonly<Pick<EngineCore, 'log'>>;
+
+/** Saves a new vote: one `saveVote` write. What was accepted from the previous vote's leader is forgotten. */
+export function updateVote(
+  state: Pick<VoteSlice, 'vote' | 'acceptedFromLeader' | 'nextIo' | 'emit'>,
+  vote: Vote,
+): void {
+  state.vote = vote;
+  state.acceptedFromLeader = null;
+  const ioId = state.nextIo();
+  state.emit({ type: 'saveVote', ioId, vote });
+}
+
+/** A leader (or this node as leader) was heard from now: votes for others are refused within the lease. */
+export function heardFromLeader(state: Pick<VoteSlice, 'lastLeaderContact'>, now: number): void {
+  state.lastLeaderContact = now;
 }
 
 /** Adopts the term of a greater vote seen in a reply, voting for nobody in it, and follows. */
-export function adoptHigherTerm(c: EngineCore, seen: Vote, now: number): boolean {
-  if (seen.term <= c.vote.term) return false;
-  updateVote(c, { term: seen.term, nodeId: null, committed: false });
-  c.acceptedFromLeader = null;
-  becomeFollower(c, now);
+export function adoptHigherTerm(state: VoteSlice, seen: Vote, now: number): boolean {
+  if (seen.term <= state.vote.term) return false;
+  updateVote(state, { term: seen.term, nodeId: null, committed: false });
+  becomeFollower(state, now);
   return true;
 }
 
 /**
  * Starts an election (a pre-vote round first when enabled and `skipPreVote` is not set). A learner
- * or a leader does nothing.
+ * or a leader does nothing. (A real election is never won here: the candidate counts itself only
+ * once its vote is durable, see `onVoteFlushed`.)
  */
-export function elect(c: EngineCore, now: number, opts: { skipPreVote?: boolean } = {}): void {
-  if (c.leader !== null || !mayCampaign(c)) return;
-  c.lastLeaderContact = null;
-  if (c.config.enablePreVote && opts.skipPreVote !== true) startPreVote(c, now);
-  else startElection(c, now);
+export function elect(state: VoteSlice, now: number, opts: { skipPreVote?: boolean } = {}): void {
+  if (state.leader !== null || !mayCampaign(state)) return;
+  state.lastLeaderContact = null;
+  if (state.config.enablePreVote && opts.skipPreVote !== true) startPreVote(state, now);
+  else startElection(state, now);
 }
 
-function startPreVote(c: EngineCore, now: number): void {
-  const vote: Vote = { term: c.vote.term + 1, nodeId: c.id, committed: false };
-  c.candidate = { vote, preVote: true, granted: new Set([c.id]), startedAt: now };
-  resetElectionTimer(c, now);
-  if (checkElection(c, now)) return;
-  sendVoteRequests(c, { vote, lastLogId: c.log.last(), preVote: true });
+function startPreVote(state: VoteSlice, now: number): void {
+  const vote: Vote = { term: state.vote.term + 1, nodeId: state.id, committed: false };
+  state.candidate = { vote, preVote: true, granted: new Set([state.id]), startedAt: now };
+  resetElectionTimer(state, now);
+  if (checkElection(state, now) !== 'pending') return;
+  sendVoteRequests(state, { vote, lastLogId: state.log.last(), preVote: true });
 }
 
-function startElection(c: EngineCore, now: number): void {
-  const vote: Vote = { term: c.vote.term + 1, nodeId: c.id, committed: false };
-  updateVote(c, vote);
-  c.acceptedFromLeader = null;
+function startElection(state: VoteSlice, now: number): void {
+  const vote: Vote = { term: state.vote.term + 1, nodeId: state.id, committed: false };
+  updateVote(state, vote);
   // The candidate counts itself once its vote is durable (see onVoteFlushed).
-  c.candidate = { vote, preVote: false, granted: new Set(), startedAt: now };
-  resetElectionTimer(c, now);
-  sendVoteRequests(c, { vote, lastLogId: c.log.last() });
+  state.candidate = { vote, preVote: false, granted: new Set(), startedAt: now };
+  resetElectionTimer(state, now);
+  sendVoteRequests(state, { vote, lastLogId: state.log.last() });
 }
 
-function sendVoteRequests(c: EngineCore, request: VoteRequest): void {
-  for (const target of voterIds(c.membership.effective.membership)) {
-    if (target !== c.id) c.emit({ type: 'sendVote', target, request });
+function sendVoteRequests(state: VoteSlice, request: VoteRequest): void {
+  for (const target of voterIds(state.membership.effective.membership)) {
+    if (target !== state.id) state.emit({ type: 'sendVote', target, request });
   }
 }
 
 /** Whether a leader's lease forbids granting `req` now. */
-function leaseForbids(c: EngineCore, req: VoteRequest, now: number): boolean {
-  if (c.leader !== null) return c.leader.transferTo !== req.vote.nodeId;
-  const leader = leaderOf(c.vote);
-  if (leader === null || leader === req.vote.nodeId || c.lastLeaderContact === null) return false;
-  const w = c.leaseWaiver;
-  if (w !== null && w.term === c.vote.term && w.to === req.vote.nodeId) return false;
-  return now < c.lastLeaderContact + c.config.leaseMs;
+function leaseForbids(state: VoteSlice, req: VoteRequest, now: number): boolean {
+  if (state.leader !== null) return state.leader.transferTo !== req.vote.nodeId;
+  const leader = leaderOf(state.vote);
+  if (leader === null || leader === req.vote.nodeId || state.lastLeaderContact === null) return false;
+  const w = state.leaseWaiver;
+  if (w !== null && w.term === state.vote.term && w.to === req.vote.nodeId) return false;
+  return now < state.lastLeaderContact + state.config.leaseMs;
 }
 
 /**
@@ -85,13 +116,13 @@ function leaseForbids(c: EngineCore, req: VoteRequest, now: number): boolean {
  * id is >= ours (§5.4.1) and no leader lease is live; a granted real vote is answered only once it is
  * durable.
  */
-export function handleVoteRequest(c: EngineCore, req: VoteRequest, reply: unknown, now: number): void {
-  const lastLogId = c.log.last();
-  const logOk = c.bug('voteWithoutLogCheck') || compareLogId(req.lastLogId, lastLogId) >= 0;
-  const ok = logOk && !leaseForbids(c, req, now) && voteGe(req.vote, c.vote);
+export function handleVoteRequest(state: VoteSlice, req: VoteRequest, reply: unknown, now: number): void {
+  const lastLogId = state.log.last();
+  const logOk = compareLogId(req.lastLogId, lastLogId) >= 0;
+  const ok = logOk && !leaseForbids(state, req, now) && voteGe(req.vote, state.vote);
   const answer = (granted: boolean, when: ReturnType<EngineCore['whenDurable']>) => {
-    const response: VoteResponse = { vote: c.vote, voteGranted: granted, lastLogId };
-    c.emit({ type: 'respond', when, reply, response: { type: 'vote', response } });
+    const response: VoteResponse = { vote: state.vote, voteGranted: granted, lastLogId };
+    state.emit({ type: 'respond', when, reply, response: { type: 'vote', response } });
   };
   if (req.preVote === true) {
     answer(ok, null);
@@ -100,60 +131,85 @@ export function handleVoteRequest(c: EngineCore, req: VoteRequest, reply: unknow
   if (!ok) {
     // Raft §5.1: a greater term is adopted even when the vote is refused for the log, so that the
     // node with the best log campaigns at a term the others accept (no lease: a live leader wins).
-    if (req.vote.term > c.vote.term && !leaseForbids(c, req, now)) {
-      updateVote(c, { term: req.vote.term, nodeId: null, committed: false });
-      c.acceptedFromLeader = null;
+    if (req.vote.term > state.vote.term && !leaseForbids(state, req, now)) {
+      updateVote(state, { term: req.vote.term, nodeId: null, committed: false });
       // A refused candidate does not reset a follower's election timer (only a granted vote or a
       // leader's message does): else a node whose log is behind but whose timer runs faster would
       // keep the up-to-date nodes from ever campaigning.
-      if (c.leader !== null || c.candidate !== null) becomeFollower(c, now);
+      if (state.leader !== null || state.candidate !== null) becomeFollower(state, now);
     }
     answer(false, null);
     return;
   }
-  if (!voteEquals(req.vote, c.vote)) {
-    updateVote(c, req.vote);
-    c.acceptedFromLeader = null;
-    becomeFollower(c, now);
-  } else resetElectionTimer(c, now);
-  answer(true, c.bug('voteBeforeDurable') ? null : c.whenDurable());
+  if (!voteEquals(req.vote, state.vote)) {
+    updateVote(state, req.vote);
+    becomeFollower(state, now);
+  } else resetElectionTimer(state, now);
+  answer(true, state.whenDurable());
 }
 
+/** What a vote event did to the election: `won` means the engine must make this node leader now. */
+export type ElectionOutcome = 'won' | 'pending';
+
 /** Handles a reply to our vote or pre-vote request. */
-export function handleVoteResponse(c: EngineCore, from: NodeId, resp: VoteResponse, now: number): void {
-  if (!resp.voteGranted && adoptHigherTerm(c, resp.vote, now)) return;
-  const cand = c.candidate;
-  if (cand === null) return;
+export function handleVoteResponse(
+  state: VoteSlice,
+  from: NodeId,
+  resp: VoteResponse,
+  now: number,
+): ElectionOutcome {
+  if (!resp.voteGranted && adoptHigherTerm(state, resp.vote, now)) return 'pending';
+  const cand = state.candidate;
+  if (cand === null) return 'pending';
   if (resp.voteGranted) {
     if (cand.preVote || voteEquals(resp.vote, cand.vote)) {
       cand.granted.add(from);
-      checkElection(c, now);
+      return checkElection(state, now) === 'won' ? 'won' : 'pending';
     }
-    return;
+    return 'pending';
   }
-  if (compareLogId(resp.lastLogId, c.log.last()) > 0) backOff(c, resp.lastLogId, now);
+  if (compareLogId(resp.lastLogId, state.log.last()) > 0) backOff(state, now);
+  return 'pending';
 }
 
-function backOff(c: EngineCore, _theirs: LogId | null, now: number): void {
+function backOff(state: VoteSlice, now: number): void {
   // A voter has a greater log: this node cannot win; give others time to elect (openraft's back-off).
-  c.backoffUntil = now + c.config.electionTimeoutMaxMs;
-  c.electionDeadline = Math.max(c.electionDeadline, c.backoffUntil);
+  state.backoffUntil = now + state.config.electionTimeoutMaxMs;
+  postponeElection(state, state.backoffUntil);
 }
 
 /** The candidate's own vote became durable: it counts itself. */
-export function onVoteFlushed(c: EngineCore, flushed: Vote, now: number): void {
-  const cand = c.candidate;
+export function onVoteFlushed(state: VoteSlice, flushed: Vote, now: number): ElectionOutcome {
+  const cand = state.candidate;
   if (cand !== null && !cand.preVote && voteEquals(flushed, cand.vote)) {
-    cand.granted.add(c.id);
-    checkElection(c, now);
+    cand.granted.add(state.id);
+    return checkElection(state, now) === 'won' ? 'won' : 'pending';
   }
+  return 'pending';
 }
 
-/** Moves on once a quorum granted: a pre-vote starts the real election, a real one makes a leader. */
-function checkElection(c: EngineCore, now: number): boolean {
-  const cand = c.candidate;
-  if (cand === null || !isQuorum(c.membership.effective.membership, cand.granted)) return false;
-  if (cand.preVote) startElection(c, now);
-  else becomeLeader(c, now);
-  return true;
+/**
+ * Moves on once a quorum granted: a won pre-vote starts the real election here; a won real one is
+ * returned as `won` (the engine makes the leader).
+ */
+function checkElection(state: VoteSlice, now: number): ElectionOutcome | 'preVoteWon' {
+  const cand = state.candidate;
+  if (cand === null || !isQuorum(state.membership.effective.membership, cand.granted)) return 'pending';
+  if (!cand.preVote) return 'won';
+  startElection(state, now);
+  return 'preVoteWon';
+}
+
+/**
+ * The leader of our current vote is handing leadership over to `req.to`: stop holding its lease
+ * against `req.to` (only against it, only in this term); the target itself, if its log has caught
+ * up, elects itself at once (no pre-vote). A request from any other leader is ignored.
+ */
+export function handleTransferLeader(state: VoteSlice, req: TransferLeaderRequest, now: number): void {
+  if (!voteEquals(req.from, state.vote) || state.leader !== null) return;
+  state.leaseWaiver = { term: state.vote.term, to: req.to };
+  if (req.to !== state.id) return;
+  if (compareLogId(state.log.last(), req.lastLogId) < 0) return;
+  state.lastLeaderContact = null;
+  elect(state, now, { skipPreVote: true });
 }

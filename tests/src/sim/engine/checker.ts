@@ -38,6 +38,18 @@ export class Checker {
   #entries = new Map<string, { prevTerm: number; payload: string }>();
   /** index → the committed log id at that index (cluster-wide). */
   #committed = new Map<number, LogId>();
+  /**
+   * index → the lowest term at which a node saw the entry at that index committed. Raft guarantees
+   * the entry to every leader of that term or later (Leader Completeness), not to a stale leader of
+   * an earlier term, which may still overwrite it on a follower of its own term.
+   */
+  #committedSince = new Map<number, number>();
+  /**
+   * Truncations Raft allows that remove an entry committed at a later term than the truncating
+   * leader's, as `"<log id> on <node> by term <T> (committed at term <U>)"`: rare, and kept so that a
+   * regression test can prove its seed still exercises the case.
+   */
+  readonly staleLeaderTruncations: string[] = [];
   /** The greatest log id known committed anywhere. */
   maxCommitted: LogId | null = null;
   /**
@@ -91,14 +103,27 @@ export class Checker {
     }
   }
 
-  /** A node truncates from `since`: it must not remove a committed entry. */
-  truncating(id: NodeId, log: LogStore, since: number): void {
+  /**
+   * A node truncates from `since`, at the request of the leader of `term` (the term its vote had when
+   * it issued the truncation). It must not remove an entry committed at `term` or before: every leader
+   * of such a term holds that entry (Leader Completeness, §5.4), so none can send a conflicting one.
+   * An entry first committed at a later term may be overwritten on a follower still at `term` by that
+   * term's leader (it stays on the majority that committed it), exactly as Raft allows.
+   */
+  truncating(id: NodeId, log: LogStore, since: number, term: number): void {
     for (const e of log.entries) {
       if (e.logId.index < since) continue;
       const c = this.#committed.get(e.logId.index);
-      if (c !== undefined && c.term === e.logId.term) {
-        throw new Violation(`committed entry ${formatLogId(c)} truncated on ${id}`);
+      const at = this.#committedSince.get(e.logId.index);
+      if (c === undefined || c.term !== e.logId.term || at === undefined) continue;
+      if (at <= term) {
+        throw new Violation(
+          `committed entry ${formatLogId(c)} truncated on ${id} by the leader of term ${term} (committed at term ${at})`,
+        );
       }
+      this.staleLeaderTruncations.push(
+        `${formatLogId(c)} on ${id} by term ${term} (committed at term ${at})`,
+      );
     }
   }
 
@@ -119,6 +144,8 @@ export class Checker {
     for (const e of log.entries) {
       if (e.logId.index > to.index) break;
       const c = this.#committed.get(e.logId.index);
+      const since = this.#committedSince.get(e.logId.index);
+      if (since === undefined || term < since) this.#committedSince.set(e.logId.index, term);
       if (c === undefined) this.#committed.set(e.logId.index, e.logId);
       else if (c.term !== e.logId.term) {
         throw new Violation(

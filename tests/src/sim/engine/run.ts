@@ -1,9 +1,9 @@
-import type { EngineConfig, PlantedBug } from '@flotilla/engine';
+import type { EngineConfig } from '@flotilla/engine';
 import { compareLogId, formatLogId, isMember, memberIds, type NodeId, voterIds } from '@flotilla/types';
-import { checkHistory } from '../history.ts';
+import { checkHistory, LINEARIZABILITY_MAX_STEPS } from '../history.ts';
 import { Prng } from '../prng.ts';
 import { lastOf } from './disk.ts';
-import { type FaultCounts, type NetConfig, World } from './world.ts';
+import { type EngineClass, type FaultCounts, type NetConfig, World } from './world.ts';
 
 /** Options of one engine-level simulation seed. */
 export interface EngineSimOptions {
@@ -11,10 +11,18 @@ export interface EngineSimOptions {
   seed: number;
   /** Events of the chaos phase (the healing phase comes on top). */
   steps: number;
-  /** A planted bug to switch on (test-only), or none. */
-  bug?: PlantedBug | null;
+  /**
+   * The `Engine` class to run: `@flotilla/engine`'s, or a copy with a bug planted (`loadEngine` in
+   * `bugs.ts` / `levels.ts`).
+   */
+  engine: EngineClass;
   /** Check the client history for linearizability (default true). */
   checkLinearizability?: boolean;
+  /**
+   * The linearizability checker's budget in search steps (default `LINEARIZABILITY_MAX_STEPS`):
+   * deterministic, so a seed's verdict never depends on machine load. Out of budget: `unknown`.
+   */
+  linearizabilityMaxSteps?: number;
 }
 
 /** What one seed did. */
@@ -29,7 +37,11 @@ export interface EngineSimResult {
   trace: string[];
   /** Client operations recorded. */
   operations: number;
-  /** The linearizability verdict ('ok', 'unknown' when out of budget, 'unchecked' when the checker is unavailable). */
+  /** Search steps the linearizability check used (0 when it did not run). */
+  linearizabilitySteps: number;
+  /** Truncations of entries committed at a later term by a stale leader (Raft allows them; see the checker). */
+  staleLeaderTruncations: string[];
+  /** The linearizability verdict: 'ok', 'illegal', 'unknown' (over the step budget) or 'skipped'. */
   linearizability: string;
 }
 
@@ -65,7 +77,8 @@ export function runEngineSeed(opts: EngineSimOptions): EngineSimResult {
     rpcTimeoutMs: 100,
     flushMs: rng.int(0, 12),
   };
-  const w = new World(rng.fork(), ids, net, config, opts.bug ?? null);
+  const w = new World(rng.fork(), ids, net, config, opts.engine);
+  let linSteps = 0;
   const result = (steps: number, violation: string | null, lin: string): EngineSimResult => ({
     seed: opts.seed,
     steps,
@@ -73,6 +86,8 @@ export function runEngineSeed(opts: EngineSimOptions): EngineSimResult {
     violation,
     trace: w.trace.slice(-120),
     operations: w.history.length,
+    staleLeaderTruncations: [...w.checker.staleLeaderTruncations],
+    linearizabilitySteps: linSteps,
     linearizability: lin,
   });
   let steps = 0;
@@ -245,7 +260,11 @@ export function runEngineSeed(opts: EngineSimOptions): EngineSimResult {
         'skipped',
       );
     }
-    const lin = opts.checkLinearizability === false ? { result: 'skipped' } : checkHistory(w.history);
+    if (opts.checkLinearizability === false) return result(steps, null, 'skipped');
+    const lin = checkHistory(w.history, {
+      maxSteps: opts.linearizabilityMaxSteps ?? LINEARIZABILITY_MAX_STEPS,
+    });
+    linSteps = lin.steps;
     if (lin.result === 'illegal')
       return result(steps, `linearizability: ${lin.explanation ?? 'illegal history'}`, 'illegal');
     return result(steps, null, lin.result);

@@ -1,10 +1,4 @@
-import {
-  type Command,
-  Engine,
-  type EngineConfig,
-  type PlantedBug,
-  type ReplicationResult,
-} from '@flotilla/engine';
+import type { Command, Engine, EngineConfig, ReplicationResult } from '@flotilla/engine';
 import {
   type AppendEntriesRequest,
   type AppendEntriesResponse,
@@ -44,6 +38,12 @@ import { Scheduler } from './scheduler.ts';
  * replication: 25 ms is a quarter of the election timeout's range and half the heartbeat interval.
  */
 export const TICK_MS = 25;
+
+/**
+ * The `Engine` class the world runs, injected (never imported as a value here), so that a control run
+ * and a planted-bug run go through the same code with different engines.
+ */
+export type EngineClass = typeof Engine;
 
 /** Fault rates and timings of a run. */
 export interface NetConfig {
@@ -119,7 +119,8 @@ export class SimNode {
   mem: LogStore = emptyStore();
   snapshot: StoredSnapshot | null = null;
   sm: SmState = emptySm();
-  pending: { ioId: number; write: Write }[] = [];
+  /** Writes not yet durable, with the term of the vote in force when each was issued. */
+  pending: { ioId: number; write: Write; term: number }[] = [];
   flushedIo = 0;
   lastFlushAt = 0;
   parked: { ioId: number; send: () => void }[] = [];
@@ -152,6 +153,8 @@ export class World {
   readonly rng: Prng;
   net: NetConfig;
   readonly config: Partial<EngineConfig>;
+  /** The engine under test: the package's, or a copy with a bug planted (see `bugs.ts`). */
+  readonly #Engine: EngineClass;
   /** Fault hook: runs (inside the step) when a node has just become leader. */
   onElected: ((id: NodeId) => void) | null = null;
   /** Fault hook: runs (inside the step) when a leader's committed log id has just advanced. */
@@ -162,11 +165,12 @@ export class World {
     ids: NodeId[],
     net: NetConfig,
     config: Partial<EngineConfig>,
-    bug: PlantedBug | null,
+    engineClass: EngineClass,
   ) {
     this.rng = rng;
     this.net = net;
-    this.config = bug === null ? config : { ...config, plantedBugs: new Set([bug]) };
+    this.config = config;
+    this.#Engine = engineClass;
     for (const id of ids) {
       const n = new SimNode(id);
       this.nodes.set(id, n);
@@ -199,7 +203,7 @@ export class World {
     n.received = null;
     n.seenCommitted = null;
     n.sm = n.snapshot === null ? emptySm() : { ...n.snapshot.sm };
-    n.engine = new Engine({ id: n.id, config: this.config, random: () => this.rng.next() });
+    n.engine = new this.#Engine({ id: n.id, config: this.config, random: () => this.rng.next() });
     const d = n.disk;
     const memberships = d.entries
       .filter((e) => e.payload.type === 'membership')
@@ -332,9 +336,11 @@ export class World {
 
   #write(n: SimNode, ioId: number, w: Write): void {
     if (w.type === 'append') this.checker.appended(n.id, lastOf(n.mem), w.entries);
-    if (w.type === 'truncate') this.checker.truncating(n.id, n.mem, w.since.index);
+    // The term the write was issued in (the engine's own record of it): a truncation's leader's term.
+    const term = n.engine.ioMark(ioId).vote.term;
+    if (w.type === 'truncate') this.checker.truncating(n.id, n.mem, w.since.index, term);
     applyWrite(n.mem, w);
-    n.pending.push({ ioId, write: w });
+    n.pending.push({ ioId, write: w, term });
     n.engine.onLocalIo({ type: 'submitted', ioId }, this.sched.now);
     const inc = n.inc;
     const at = Math.max(n.lastFlushAt, this.sched.now + this.rng.int(0, this.net.flushMs + 1));
@@ -343,7 +349,7 @@ export class World {
       if (!n.up || n.inc !== inc) return;
       while (n.pending.length > 0 && n.pending[0]!.ioId <= ioId) {
         const p = n.pending.shift()!;
-        if (p.write.type === 'truncate') this.checker.truncating(n.id, n.disk, p.write.since.index);
+        if (p.write.type === 'truncate') this.checker.truncating(n.id, n.disk, p.write.since.index, p.term);
         applyWrite(n.disk, p.write);
       }
       n.flushedIo = Math.max(n.flushedIo, ioId);

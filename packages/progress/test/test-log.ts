@@ -1,5 +1,5 @@
 import type { LogId } from '@flotilla/types';
-import type { LogIdView } from './log-id-view.ts';
+import type { LogIdView } from '../src/log-id-view.ts';
 
 /**
  * A test log: `terms[i]` is the term of the entry at index `i`; entries up to `purgedIndex`

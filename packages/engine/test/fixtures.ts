@@ -1,7 +1,7 @@
 import type { LogId, Membership, NodeId } from '@flotilla/types';
-import type { Command } from './command.ts';
-import type { EngineConfig } from './config.ts';
-import { Engine, type EngineStartup } from './engine.ts';
+import type { Command } from '../src/command.ts';
+import type { EngineConfig } from '../src/config.ts';
+import { Engine, type EngineStartup } from '../src/engine.ts';
 
 /** A membership of voters `ids` (and learners `learners`) with addresses `<id>:1`. Test helper. */
 export function members(ids: NodeId[], learners: NodeId[] = []): Membership {
