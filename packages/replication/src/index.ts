@@ -48,20 +48,20 @@ export { type Heartbeat, HeartbeatWorker, type HeartbeatWorkerOptions } from './
 export { lastLogIdOf, sequentialStreamAppend } from './sequential.ts';
 export { type AppendEntriesHandler, type ServeStreamAppendOptions, serveStreamAppend } from './serve.ts';
 export { rechunk, type SnapshotSource, type TransmitSnapshotOptions, transmitSnapshot } from './snapshot.ts';
-export {
-  type IoId,
-  type ReplicatePayload,
-  type ReplicateRequest,
-  ReplicationStream,
-  type ReplicationStreamOptions,
-  type ReplicationStreamState,
-  type ReplicationStreamStats,
-} from './stream.ts';
+export type {
+  IoId,
+  ReplicatePayload,
+  ReplicateRequest,
+  ReplicationStreamOptions,
+  ReplicationStreamState,
+  ReplicationStreamStats,
+} from './stream-options.ts';
 export {
   type ClientPurpose,
   ReplicationStreams,
   type ReplicationStreamsOptions,
   type ReplicationTarget,
   type TargetReplication,
-} from './streams.ts';
+} from './stream-set.ts';
+export { ReplicationStream } from './target-stream.ts';
 export { type ReadonlyWatch, Watch, waitAny } from './watch.ts';

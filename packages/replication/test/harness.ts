@@ -1,6 +1,7 @@
 import { type Entry, type LogId, normalEntry, type Vote } from '@flotilla/types';
 import { type ReplicationConfigInput, resolveReplicationConfig } from '../src/config.ts';
-import { type IoId, ReplicationStream } from '../src/stream.ts';
+import type { IoId } from '../src/stream-options.ts';
+import { ReplicationStream } from '../src/target-stream.ts';
 import {
   CountingReader,
   FakeFollower,

@@ -11,7 +11,8 @@ import {
 import { describe, expect, it } from 'vitest';
 import { resolveReplicationConfig } from '../src/config.ts';
 import type { SnapshotSource } from '../src/snapshot.ts';
-import { type IoId, ReplicationStream } from '../src/stream.ts';
+import type { IoId } from '../src/stream-options.ts';
+import { ReplicationStream } from '../src/target-stream.ts';
 import { CountingReader, RecordingCore, VirtualClock } from '../src/testing/index.ts';
 import { Watch } from '../src/watch.ts';
 import { leaderVote } from './harness.ts';

@@ -1,7 +1,7 @@
 import type { LogId, NodeId } from '@flotilla/types';
 import { describe, expect, it } from 'vitest';
-import type { IoId } from '../src/stream.ts';
-import { ReplicationStreams } from '../src/streams.ts';
+import type { IoId } from '../src/stream-options.ts';
+import { ReplicationStreams } from '../src/stream-set.ts';
 import {
   CountingReader,
   FakeFollower,

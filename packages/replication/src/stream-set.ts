@@ -13,7 +13,8 @@ import { type ReplicationConfig, type ReplicationConfigInput, resolveReplication
 import type { ReplicationCore } from './events.ts';
 import { type Heartbeat, HeartbeatWorker } from './heartbeat.ts';
 import type { SnapshotSource } from './snapshot.ts';
-import { type IoId, type PlantedReplicationBug, type ReplicateRequest, ReplicationStream } from './stream.ts';
+import type { IoId, PlantedReplicationBug, ReplicateRequest } from './stream-options.ts';
+import { ReplicationStream } from './target-stream.ts';
 import type { ReadonlyWatch } from './watch.ts';
 
 /** What a client is for: entries and snapshots, or heartbeats (each on its own connection). */

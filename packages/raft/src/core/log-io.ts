@@ -1,0 +1,148 @@
+/**
+ * Log I/O: the storage chain (vote, appends, truncations, purges, the commit index) and the watches
+ * that publish this node's I/O progress to the replication streams.
+ *
+ * Owns: the order of storage writes (each issued after the previous one resolved), the
+ * `ioAccepted`/`ioSubmitted`/`committed` watches, and reporting completions to the engine. Must
+ * never: issue a write after a failed one (a storage error is fatal), decide what to write (the
+ * engine's commands do), or answer a caller (the core's postponed answers do, once told).
+ */
+import type { Command } from '@flotilla/engine';
+import { type IoId, Watch } from '@flotilla/replication';
+import { isFatalError, type LogId, type RaftLogStorage, StorageError } from '@flotilla/types';
+import type { RaftPlantedBug } from '../api.ts';
+import type { CoreParts } from './parts.ts';
+
+type CommandOf<T extends Command['type']> = Extract<Command, { type: T }>;
+
+/** The log I/O of one node (see the file comment). */
+export class LogIo {
+  readonly #p: CoreParts;
+  readonly #store: RaftLogStorage;
+  readonly #plantedBugs: ReadonlySet<RaftPlantedBug> | undefined;
+  /** Called inside the loop after every I/O completion reported to the engine. */
+  readonly #onProgress: () => void;
+  #chain: Promise<void> = Promise.resolve();
+  /** I/O accepted: set just before a vote or log write is handed to storage. */
+  readonly ioAccepted: Watch<IoId>;
+  /** I/O submitted: entries up to its `logId` are readable. */
+  readonly ioSubmitted: Watch<IoId>;
+  /** The commit index the streams send. */
+  readonly committed: Watch<LogId | null>;
+
+  constructor(
+    parts: CoreParts,
+    store: RaftLogStorage,
+    onProgress: () => void,
+    plantedBugs: ReadonlySet<RaftPlantedBug> | undefined,
+  ) {
+    this.#p = parts;
+    this.#store = store;
+    this.#onProgress = onProgress;
+    this.#plantedBugs = plantedBugs;
+    const io: IoId = { vote: parts.engine.vote(), logId: parts.engine.lastLogId() };
+    this.ioAccepted = new Watch<IoId>(io);
+    this.ioSubmitted = new Watch<IoId>(io);
+    this.committed = new Watch<LogId | null>(parts.engine.committed());
+  }
+
+  /** Settles once every storage write issued so far resolved (never rejects). */
+  get idle(): Promise<void> {
+    return this.#chain.catch(() => {});
+  }
+
+  /** Resolves once every write issued so far resolved: entries appended so far are readable. */
+  get written(): Promise<void> {
+    return this.#chain;
+  }
+
+  saveVote(cmd: CommandOf<'saveVote'>): void {
+    this.ioAccepted.set({ vote: cmd.vote, logId: this.ioAccepted.get().logId });
+    const { ioId, vote } = cmd;
+    this.#write('vote', async () => {
+      await this.#store.saveVote(vote);
+      this.#p.loop.enqueue(() => this.#completed(ioId, true));
+    });
+  }
+
+  appendEntries(cmd: CommandOf<'appendEntries'>): void {
+    const last = cmd.entries[cmd.entries.length - 1]?.logId ?? this.ioAccepted.get().logId;
+    const io: IoId = { vote: cmd.vote, logId: last };
+    this.ioAccepted.set(io);
+    const { ioId, entries } = cmd;
+    const loop = this.#p.loop;
+    this.#write('write', async () => {
+      const early = this.#plantedBugs?.has('appendDurableOnSubmit') === true;
+      await this.#store.append(entries, (err) => {
+        if (err) loop.fail(new StorageError('flush', err.message, { cause: err }));
+        else if (!early) loop.enqueue(() => this.#completed(ioId, true));
+      });
+      // TEST-ONLY planted bug: durable as soon as the store accepted the entries.
+      if (early) loop.enqueue(() => this.#completed(ioId, true));
+      this.ioSubmitted.set(io);
+      loop.enqueue(() => this.#completed(ioId, false));
+    });
+  }
+
+  truncateLog(cmd: CommandOf<'truncateLog'>): void {
+    const { ioId, since } = cmd;
+    const prev = since.index === 0 ? null : this.#p.engine.logIdAt(since.index - 1);
+    this.ioAccepted.set({ vote: this.ioAccepted.get().vote, logId: prev });
+    this.#write('truncate', async () => {
+      await this.#store.truncate(since);
+      this.ioSubmitted.set({ vote: this.ioAccepted.get().vote, logId: prev });
+      this.#p.loop.enqueue(() => this.#completed(ioId, true));
+    });
+  }
+
+  /**
+   * Purges up to `cmd.upto`. A purge issued with a snapshot install (`install`) removes entries only
+   * the snapshot holds: it must not become durable before the state machine installed it (a crash
+   * in between loses those entries).
+   */
+  purgeLog(cmd: CommandOf<'purgeLog'>, install: Promise<void> | null): void {
+    const { ioId, upto } = cmd;
+    this.#write('purge', async () => {
+      if (install !== null) await install;
+      await this.#store.purge(upto);
+      this.#p.loop.enqueue(() => this.#completed(ioId, true));
+    });
+  }
+
+  /**
+   * Publishes the new commit index and, if configured, queues its (advisory) save. Returns a promise
+   * that resolves once the writes issued before this one resolved, i.e. once the committed entries
+   * are readable (an append of the same batch may still be on the chain); it does not wait for the
+   * commit index save (with a store that saves it durably it would put an fsync before every apply).
+   */
+  saveCommitted(committed: LogId): Promise<void> {
+    this.committed.set(committed);
+    const readable = this.#chain;
+    const save = this.#store.saveCommitted?.bind(this.#store);
+    if (this.#p.config.saveCommitted && save !== undefined) this.#write('write', () => save(committed));
+    return readable;
+  }
+
+  /** Serializes storage writes: each is issued after the previous one resolved. */
+  #write(op: 'vote' | 'write' | 'truncate' | 'purge', fn: () => Promise<void>): void {
+    const loop = this.#p.loop;
+    this.#chain = this.#chain.then(async () => {
+      if (loop.stopped) return;
+      try {
+        await fn();
+      } catch (err) {
+        // Stop at once: no later write in the chain may run after a failed one.
+        loop.fail(isFatalError(err) ? (err as Error) : new StorageError(op, String(err), { cause: err }));
+      }
+    });
+  }
+
+  /** Reports an I/O completion to the engine (`flushed`: also durable). */
+  #completed(ioId: number, flushed: boolean): void {
+    const engine = this.#p.engine;
+    const now = this.#p.clock.now();
+    engine.onLocalIo({ type: 'submitted', ioId }, now);
+    if (flushed) engine.onLocalIo({ type: 'flushed', ioId }, now);
+    this.#onProgress();
+  }
+}
