@@ -12,6 +12,7 @@ import {
 } from '@flotilla/types';
 import { withDeadline } from './deadline.ts';
 import type { ReplicationCore } from './events.ts';
+import { checkAppendEntriesResponse } from './replies.ts';
 import { Watch } from './watch.ts';
 
 /** One heartbeat to send: an empty AppendEntries with `prevLogId = matching`. */
@@ -130,6 +131,12 @@ export class HeartbeatWorker {
         continue;
       }
       if (root.aborted) return;
+      try {
+        resp = checkAppendEntriesResponse(resp, 'heartbeatReply');
+      } catch (e) {
+        this.#log.warn('malformed heartbeat reply dropped', { target: this.target, error: e });
+        continue;
+      }
       this.#acked += 1;
       const base = { target: this.target, streamId: this.id };
       if (resp.type === 'higherVote') {
@@ -138,8 +145,11 @@ export class HeartbeatWorker {
         else this.#log.warn('heartbeat reply carries a vote that is not higher', { target: this.target });
       } else if (resp.type === 'success') {
         this.#o.core.notify({ type: 'heartbeatAck', ...base, sentAt, matching: hb.matching });
+      } else if (resp.type === 'conflict') {
+        // A refusal still means the target accepted this leader; it lacks the heartbeat's prevLogId.
+        this.#o.core.notify({ type: 'heartbeatAck', ...base, sentAt, refused: hb.matching });
       } else {
-        // A conflict or partial success still means the target accepted this leader.
+        // A partial success confirms no position of an empty request; the target accepted the leader.
         this.#o.core.notify({ type: 'heartbeatAck', ...base, sentAt });
       }
     }

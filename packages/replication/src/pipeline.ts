@@ -28,6 +28,7 @@ import {
 import { raceAbort } from './abort.ts';
 import type { ReplicationEvent } from './events.ts';
 import { ReadFailure, storageReadError } from './log-read.ts';
+import { checkStreamAppendResult } from './replies.ts';
 import { lastLogIdOf, sequentialStreamAppend } from './sequential.ts';
 import type { ReplicationStreamOptions } from './stream-options.ts';
 import { Watch, waitAny } from './watch.ts';
@@ -151,7 +152,7 @@ export async function runPipeline(
       const r = await raceAbort(it.next(), local.signal);
       if (local.signal.aborted) throw local.signal.reason;
       if (r.done === true) break;
-      const reply = r.value;
+      const reply = checkStreamAppendResult(r.value);
       if (reply.type === 'matched') {
         const m = reply.matching;
         if (compareLogId(m, sentUpTo) > 0 || compareLogId(m, prev) < 0)

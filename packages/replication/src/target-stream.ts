@@ -35,6 +35,7 @@ import { withDeadline } from './deadline.ts';
 import type { ReplicationEvent } from './events.ts';
 import { asError, ReadFailure, readEntries } from './log-read.ts';
 import { type PipelineHost, runPipeline } from './pipeline.ts';
+import { checkAppendEntriesResponse, checkSnapshotResponse } from './replies.ts';
 import { type SnapshotSource, transmitSnapshot } from './snapshot.ts';
 import type {
   ReplicateRequest,
@@ -42,7 +43,7 @@ import type {
   ReplicationStreamState,
   ReplicationStreamStats,
 } from './stream-options.ts';
-import { Watch } from './watch.ts';
+import { Watch, waitAny } from './watch.ts';
 
 /**
  * One leader-to-target replication stream. The runtime drives it with {@link ReplicationStream.replicate}
@@ -260,6 +261,19 @@ export class ReplicationStream {
     this.#retryAt = 0;
   }
 
+  /**
+   * Waits until the entries up to `last` are readable (`ioSubmitted`), never polling; `false` if
+   * this node stopped being `leaderVote`'s leader meanwhile.
+   */
+  async #untilReadable(last: LogId | null, signal: AbortSignal): Promise<boolean> {
+    const o = this.#o;
+    for (;;) {
+      if (!this.#staleReadsPlanted() && !this.#leaderValid()) return false;
+      if (compareLogId(o.ioSubmitted.get().logId, last) >= 0) return true;
+      await waitAny([o.ioSubmitted, o.ioAccepted], [o.ioSubmitted.version, o.ioAccepted.version], signal);
+    }
+  }
+
   /** A checked read of the leader's log (counted in `stats.logReads`). */
   #read(start: number, end: number, prev: LogId | null, exact: boolean): Promise<Entry[]> {
     this.#stats.logReads += 1;
@@ -303,6 +317,11 @@ export class ReplicationStream {
   ): Promise<void> {
     const start = nextIndex(prev);
     const end = nextIndex(last);
+    // The engine issues a range once it appended it; its entries are readable once handed to storage.
+    if (end > start && !(await this.#untilReadable(last, signal))) {
+      this.close();
+      return;
+    }
     const entries = end > start ? await this.#read(start, end, prev, true) : [];
     if (!this.#staleReadsPlanted() && !this.#leaderValid()) {
       this.close();
@@ -316,13 +335,14 @@ export class ReplicationStream {
     const req = this.#request(prev, entries, this.#o.committed.get());
     const sentAt = this.#clock.now();
     const timeoutMs = this.#o.config.appendTimeoutMs;
-    const resp: AppendEntriesResponse = await withDeadline(
+    const reply: unknown = await withDeadline(
       (s) => this.#o.network.appendEntries(req, { signal: s, timeoutMs }),
       timeoutMs,
       this.#clock,
       signal,
       'appendEntries',
     );
+    const resp: AppendEntriesResponse = checkAppendEntriesResponse(reply);
     // Pre-empted between the reply and this continuation: the reply belongs to a superseded inflight.
     if (signal.aborted) throw signal.reason;
     this.#succeeded();
@@ -369,12 +389,13 @@ export class ReplicationStream {
     if (snapshot === null) throw new StorageError('snapshot', 'no snapshot to send yet');
     if (signal.aborted) throw signal.reason;
     const sentAt = this.#clock.now();
-    const resp = await transmitSnapshot(this.#o.network, this.leaderVote, snapshot, {
+    const reply: unknown = await transmitSnapshot(this.#o.network, this.leaderVote, snapshot, {
       signal,
       timeoutMs: this.#o.config.installSnapshotTimeoutMs,
       chunkBytes: this.#o.config.snapshotChunkBytes,
       clock: this.#clock,
     });
+    const resp = checkSnapshotResponse(reply);
     if (signal.aborted) throw signal.reason;
     this.#succeeded();
     if (voteGt(resp.vote, this.leaderVote)) {

@@ -2,14 +2,23 @@
  * Log I/O: the storage chain (vote, appends, truncations, purges, the commit index) and the watches
  * that publish this node's I/O progress to the replication streams.
  *
- * Owns: the order of storage writes (each issued after the previous one resolved), the
- * `ioAccepted`/`ioSubmitted`/`committed` watches, and reporting completions to the engine. Must
- * never: issue a write after a failed one (a storage error is fatal), decide what to write (the
- * engine's commands do), or answer a caller (the core's postponed answers do, once told).
+ * Owns: the order of storage writes (each issued after the previous one resolved), reporting their
+ * completions to the engine, and publishing the engine's I/O progress and commit index as the
+ * `ioAccepted`/`ioSubmitted`/`committed` watches. Must never: keep its own copy of I/O progress (the
+ * engine's `IoProgress` is the one source; the watches only publish it), issue a write after a
+ * failed one (a storage error is fatal), decide what to write (the engine's commands do), or answer
+ * a caller (the core's postponed answers do, once told).
  */
-import type { Command } from '@flotilla/engine';
+import type { Command, IoMark } from '@flotilla/engine';
 import { type IoId, Watch } from '@flotilla/replication';
-import { isFatalError, type LogId, type RaftLogStorage, StorageError } from '@flotilla/types';
+import {
+  isFatalError,
+  type LogId,
+  logIdEquals,
+  type RaftLogStorage,
+  StorageError,
+  voteEquals,
+} from '@flotilla/types';
 import type { RaftPlantedBug } from '../api.ts';
 import type { CoreParts } from './parts.ts';
 
@@ -23,11 +32,11 @@ export class LogIo {
   /** Called inside the loop after every I/O completion reported to the engine. */
   readonly #onProgress: () => void;
   #chain: Promise<void> = Promise.resolve();
-  /** I/O accepted: set just before a vote or log write is handed to storage. */
+  /** The engine's accepted I/O (published before the write is handed to storage). */
   readonly ioAccepted: Watch<IoId>;
-  /** I/O submitted: entries up to its `logId` are readable. */
+  /** The engine's submitted I/O: entries up to its `logId` are readable. */
   readonly ioSubmitted: Watch<IoId>;
-  /** The commit index the streams send. */
+  /** The engine's commit index, which the streams send. */
   readonly committed: Watch<LogId | null>;
 
   constructor(
@@ -40,10 +49,23 @@ export class LogIo {
     this.#store = store;
     this.#onProgress = onProgress;
     this.#plantedBugs = plantedBugs;
-    const io: IoId = { vote: parts.engine.vote(), logId: parts.engine.lastLogId() };
-    this.ioAccepted = new Watch<IoId>(io);
-    this.ioSubmitted = new Watch<IoId>(io);
-    this.committed = new Watch<LogId | null>(parts.engine.committed());
+    const { accepted, submitted } = parts.engine.ioProgress();
+    this.ioAccepted = new Watch<IoId>(ioIdOf(accepted), ioIdEquals);
+    this.ioSubmitted = new Watch<IoId>(ioIdOf(submitted), ioIdEquals);
+    this.committed = new Watch<LogId | null>(parts.engine.committed(), logIdEquals);
+  }
+
+  /**
+   * Publishes the engine's I/O progress and commit index. Runs after every batch of commands (the
+   * writes it issued are accepted; a stream sees the change before any of them reaches storage: it
+   * only runs between loop turns) and after every completion (more entries readable).
+   */
+  publish(): void {
+    const engine = this.#p.engine;
+    const { accepted, submitted } = engine.ioProgress();
+    this.ioAccepted.set(ioIdOf(accepted));
+    this.ioSubmitted.set(ioIdOf(submitted));
+    this.committed.set(engine.committed());
   }
 
   /** Settles once every storage write issued so far resolved (never rejects). */
@@ -57,7 +79,6 @@ export class LogIo {
   }
 
   saveVote(cmd: CommandOf<'saveVote'>): void {
-    this.ioAccepted.set({ vote: cmd.vote, logId: this.ioAccepted.get().logId });
     const { ioId, vote } = cmd;
     this.#write('vote', async () => {
       await this.#store.saveVote(vote);
@@ -66,9 +87,6 @@ export class LogIo {
   }
 
   appendEntries(cmd: CommandOf<'appendEntries'>): void {
-    const last = cmd.entries[cmd.entries.length - 1]?.logId ?? this.ioAccepted.get().logId;
-    const io: IoId = { vote: cmd.vote, logId: last };
-    this.ioAccepted.set(io);
     const { ioId, entries } = cmd;
     const loop = this.#p.loop;
     this.#write('write', async () => {
@@ -79,18 +97,14 @@ export class LogIo {
       });
       // TEST-ONLY planted bug: durable as soon as the store accepted the entries.
       if (early) loop.enqueue(() => this.#completed(ioId, true));
-      this.ioSubmitted.set(io);
       loop.enqueue(() => this.#completed(ioId, false));
     });
   }
 
   truncateLog(cmd: CommandOf<'truncateLog'>): void {
     const { ioId, since } = cmd;
-    const prev = since.index === 0 ? null : this.#p.engine.logIdAt(since.index - 1);
-    this.ioAccepted.set({ vote: this.ioAccepted.get().vote, logId: prev });
     this.#write('truncate', async () => {
       await this.#store.truncate(since);
-      this.ioSubmitted.set({ vote: this.ioAccepted.get().vote, logId: prev });
       this.#p.loop.enqueue(() => this.#completed(ioId, true));
     });
   }
@@ -110,13 +124,12 @@ export class LogIo {
   }
 
   /**
-   * Publishes the new commit index and, if configured, queues its (advisory) save. Returns a promise
+   * Queues the (advisory) save of the new commit index, if configured. Returns a promise
    * that resolves once the writes issued before this one resolved, i.e. once the committed entries
    * are readable (an append of the same batch may still be on the chain); it does not wait for the
    * commit index save (with a store that saves it durably it would put an fsync before every apply).
    */
   saveCommitted(committed: LogId): Promise<void> {
-    this.committed.set(committed);
     const readable = this.#chain;
     const save = this.#store.saveCommitted?.bind(this.#store);
     if (this.#p.config.saveCommitted && save !== undefined) this.#write('write', () => save(committed));
@@ -143,6 +156,15 @@ export class LogIo {
     const now = this.#p.clock.now();
     engine.onLocalIo({ type: 'submitted', ioId }, now);
     if (flushed) engine.onLocalIo({ type: 'flushed', ioId }, now);
+    this.publish();
     this.#onProgress();
   }
+}
+
+function ioIdOf(mark: IoMark): IoId {
+  return { vote: mark.vote, logId: mark.lastLogId };
+}
+
+function ioIdEquals(a: IoId, b: IoId): boolean {
+  return voteEquals(a.vote, b.vote) && logIdEquals(a.logId, b.logId);
 }

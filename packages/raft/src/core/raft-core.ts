@@ -87,7 +87,7 @@ export class RaftCore<D, R> {
     this.leadership = new Leadership(parts);
     this.writes = new ClientWrites<D, R>(parts, codec, this.leadership);
     this.reads = new Reads(parts, this.leadership, () => this.wait());
-    this.#io = new LogIo(parts, opts.logStore, () => this.#onIoProgress(), plantedBugs);
+    this.#io = new LogIo(parts, opts.logStore, () => this.#releasePostponed(), plantedBugs);
     this.#peers = new Peers(parts, opts.network);
     this.stateMachine = new StateMachineDriver<D, R>(parts, {
       stateMachine: opts.stateMachine,
@@ -191,6 +191,8 @@ export class RaftCore<D, R> {
       // Snapshot installs start before the batch's purge runs, so the purge can wait for them.
       this.stateMachine.startInstalls(cmds);
       for (const cmd of cmds) this.#execute(cmd);
+      // The batch's writes are accepted, the commit index may have moved: the streams' watches say so.
+      this.#io.publish();
     }
   }
 
@@ -221,7 +223,7 @@ export class RaftCore<D, R> {
         this.#replication.replicateSnapshot(cmd);
         return;
       case 'replicateCommitted':
-        this.#io.committed.set(cmd.committed);
+        // The commit index is published with the engine's I/O progress after the batch.
         return;
       case 'rebuildReplicationStreams':
         this.#replication.rebuild(cmd);
@@ -245,12 +247,6 @@ export class RaftCore<D, R> {
       default:
         throw new PanickedError(`unknown command ${JSON.stringify(assertNever(cmd))}`);
     }
-  }
-
-  /** After local I/O: held sends may be readable now, postponed answers may be due. */
-  #onIoProgress(): void {
-    this.#replication.retryHeld();
-    this.#releasePostponed();
   }
 
   #conditionMet(c: Condition): boolean {

@@ -10,8 +10,6 @@
 import type { Command, ReplicationResult } from '@flotilla/engine';
 import { type ReplicationEvent, ReplicationStreams } from '@flotilla/replication';
 import {
-  compareLogId,
-  type LogId,
   type Node,
   type NodeId,
   type RaftLogStorage,
@@ -26,9 +24,6 @@ import type { Peers } from './peers.ts';
 
 type CommandOf<T extends Command['type']> = Extract<Command, { type: T }>;
 
-/** How many recent heartbeats per target are remembered to place a refused one. */
-const HEARTBEATS_REMEMBERED = 8;
-
 /** The replication side of one leader (see the file comment). */
 export class ReplicationDriver<D, R> {
   readonly #p: CoreParts;
@@ -39,10 +34,6 @@ export class ReplicationDriver<D, R> {
   readonly #plantedBugs: ReadonlySet<RaftPlantedBug> | undefined;
   #streams: ReplicationStreams | null = null;
   #streamsVote: Vote | null = null;
-  /** `replicate` commands whose range is not readable yet, newest per target. */
-  readonly #heldReplicates = new Map<NodeId, CommandOf<'replicate'>>();
-  /** The latest heartbeats queued per target (when, and their prevLogId), to place a refused one. */
-  readonly #heartbeatsQueued = new Map<NodeId, { at: number; matching: LogId | null }[]>();
   /** The `seq` of the last log reversion reported through the logger. */
   #reversionsReported = 0;
 
@@ -64,20 +55,9 @@ export class ReplicationDriver<D, R> {
     this.#plantedBugs = deps.plantedBugs;
   }
 
-  /** Runs a `replicate` command: a fixed range is held until its entries are readable. */
+  /** Runs a `replicate` command (a stream waits itself until the entries it sends are readable). */
   replicate(cmd: CommandOf<'replicate'>): void {
-    const last = cmd.payload.type === 'logs' ? cmd.payload.last : null;
-    if (last !== null && compareLogId(this.#io.ioSubmitted.get().logId, last) < 0) {
-      this.#heldReplicates.set(cmd.target, cmd);
-      return;
-    }
-    this.#heldReplicates.delete(cmd.target);
     this.#streams?.replicate(cmd.target, { inflightId: cmd.inflightId, payload: cmd.payload });
-  }
-
-  /** Re-runs the held `replicate`s (after local I/O made more entries readable). */
-  retryHeld(): void {
-    for (const cmd of [...this.#heldReplicates.values()]) this.replicate(cmd);
   }
 
   replicateSnapshot(cmd: CommandOf<'replicateSnapshot'>): void {
@@ -86,10 +66,6 @@ export class ReplicationDriver<D, R> {
 
   broadcastHeartbeat(cmd: CommandOf<'broadcastHeartbeat'>): void {
     for (const t of cmd.targets) {
-      const queued = this.#heartbeatsQueued.get(t.id) ?? [];
-      queued.push({ at: cmd.sentAt, matching: t.matching });
-      if (queued.length > HEARTBEATS_REMEMBERED) queued.shift();
-      this.#heartbeatsQueued.set(t.id, queued);
       this.#streams?.heartbeat(t.id, { matching: t.matching, committed: cmd.committed });
     }
   }
@@ -98,18 +74,9 @@ export class ReplicationDriver<D, R> {
   rebuild(cmd: CommandOf<'rebuildReplicationStreams'>): void {
     const { vote, targets, closeOldStreams: closeOld } = cmd;
     const sameLeader = vote !== null && this.#streamsVote !== null && voteEquals(vote, this.#streamsVote);
-    if (closeOld || !sameLeader) {
-      this.#heldReplicates.clear();
-    } else {
-      // A membership change keeps the surviving targets' in-flight state in the engine: their held
-      // sends must survive too, or the engine waits forever for an outcome of a send never made.
-      const kept = new Set(targets.map((t) => t.id));
-      for (const id of this.#heldReplicates.keys()) if (!kept.has(id)) this.#heldReplicates.delete(id);
-    }
     // TEST-ONLY planted bug: a leader that steps down leaves its streams running.
     if (vote === null && this.#plantedBugs?.has('keepStreamsOnStepDown') === true) return;
     if (this.#streams !== null && (closeOld || !sameLeader)) {
-      this.#heartbeatsQueued.clear();
       this.#streams.closeAll();
       this.#streams = null;
       this.#streamsVote = null;
@@ -120,8 +87,6 @@ export class ReplicationDriver<D, R> {
       this.#streamsVote = vote;
     }
     this.#streams.rebuild(targets, { closeOldStreams: false });
-    const kept = new Set(targets.map((t) => t.id));
-    for (const id of this.#heartbeatsQueued.keys()) if (!kept.has(id)) this.#heartbeatsQueued.delete(id);
   }
 
   /** Closes every stream (at a stop); a transport's failing close is only logged. */
@@ -188,22 +153,15 @@ export class ReplicationDriver<D, R> {
       case 'fatal':
         p.loop.fail(ev.error);
         return;
-      case 'heartbeatAck': {
+      case 'heartbeatAck':
         if (ev.matching !== undefined) {
           report(null, { type: 'matched', matching: ev.matching, sentAt: ev.sentAt });
-          return;
-        }
-        // The target refused the heartbeat's prevLogId. The worker sends the newest heartbeat queued
-        // by then, whose prevLogId (a matching: it only grows) bounds the refused one from above; by
-        // Log Matching the target lacks that one too. The engine decides if it is a log reversion.
-        const queued = this.#heartbeatsQueued.get(ev.target) ?? [];
-        const sent = queued.filter((q) => q.at <= ev.sentAt).pop();
-        if (sent !== undefined && sent.matching !== null) {
-          report(null, { type: 'conflict', prevLogId: sent.matching, sentAt: ev.sentAt });
+        } else if (ev.refused !== undefined && ev.refused !== null) {
+          // The target lacks the heartbeat's prevLogId; the engine decides if it is a log reversion.
+          report(null, { type: 'conflict', prevLogId: ev.refused, sentAt: ev.sentAt });
           this.#reportLogReversions();
         }
         return;
-      }
       case 'snapshotDone':
         report(ev.inflightId, { type: 'snapshotInstalled', lastLogId: ev.meta.lastLogId, sentAt: ev.sentAt });
         return;
