@@ -10,11 +10,11 @@
  *
  * @example
  * ```ts
- * import { ReplicationStreams, Watch, type IoId } from '@flotilla/replication';
+ * import { ReplicationStreams, Watch, type IoPosition } from '@flotilla/replication';
  *
  * const leaderVote = { term: 3, nodeId: 'a', committed: true };
- * const ioAccepted = new Watch<IoId>({ vote: leaderVote, logId: null });
- * const ioSubmitted = new Watch<IoId>({ vote: leaderVote, logId: null });
+ * const ioAccepted = new Watch<IoPosition>({ vote: leaderVote, logId: null });
+ * const ioSubmitted = new Watch<IoPosition>({ vote: leaderVote, logId: null });
  * const committed = new Watch<LogId | null>(null);
  * const streams = new ReplicationStreams({
  *   leaderVote, ioAccepted, ioSubmitted, committed,
@@ -50,6 +50,7 @@ export { type AppendEntriesHandler, type ServeStreamAppendOptions, serveStreamAp
 export { rechunk, type SnapshotSource, type TransmitSnapshotOptions, transmitSnapshot } from './snapshot.ts';
 export type {
   IoId,
+  IoPosition,
   ReplicatePayload,
   ReplicateRequest,
   ReplicationStreamOptions,

@@ -15,12 +15,18 @@ import type { ReadonlyWatch } from './watch.ts';
  * covers. Published by the runtime as `ioAccepted` (set just before a vote or log write is handed
  * to storage) and `ioSubmitted` (set once appended entries are readable).
  */
-export interface IoId {
+export interface IoPosition {
   /** The vote the I/O was issued under. */
   vote: Vote;
   /** The last log id the I/O covers. */
   logId: LogId | null;
 }
+
+/**
+ * The former name of {@link IoPosition} (it read like the engine's numeric `ioId`).
+ * @deprecated Use `IoPosition`.
+ */
+export type IoId = IoPosition;
 
 /** What a `replicate` command asks the stream to send. */
 export type ReplicatePayload =
@@ -59,9 +65,9 @@ export interface ReplicationStreamOptions {
   /** A reader of the leader's log, owned by this stream. */
   reader: RaftLogReader;
   /** I/O accepted by the leader's node; when its vote is not `leaderVote`, the stream stops. */
-  ioAccepted: ReadonlyWatch<IoId>;
+  ioAccepted: ReadonlyWatch<IoPosition>;
   /** I/O submitted to storage: entries up to `logId` are readable. */
-  ioSubmitted: ReadonlyWatch<IoId>;
+  ioSubmitted: ReadonlyWatch<IoPosition>;
   /** The leader's committed log id. */
   committed: ReadonlyWatch<LogId | null>;
   /** Receives the stream's events. */

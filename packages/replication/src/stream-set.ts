@@ -13,7 +13,7 @@ import { type ReplicationConfig, type ReplicationConfigInput, resolveReplication
 import type { ReplicationCore } from './events.ts';
 import { type Heartbeat, HeartbeatWorker } from './heartbeat.ts';
 import type { SnapshotSource } from './snapshot.ts';
-import type { IoId, PlantedReplicationBug, ReplicateRequest } from './stream-options.ts';
+import type { IoPosition, PlantedReplicationBug, ReplicateRequest } from './stream-options.ts';
 import { ReplicationStream } from './target-stream.ts';
 import type { ReadonlyWatch } from './watch.ts';
 
@@ -37,9 +37,9 @@ export interface ReplicationStreamsOptions {
   /** Makes a log reader for one stream. */
   newReader(): RaftLogReader;
   /** See `ReplicationStreamOptions.ioAccepted`. */
-  ioAccepted: ReadonlyWatch<IoId>;
+  ioAccepted: ReadonlyWatch<IoPosition>;
   /** See `ReplicationStreamOptions.ioSubmitted`. */
-  ioSubmitted: ReadonlyWatch<IoId>;
+  ioSubmitted: ReadonlyWatch<IoPosition>;
   /** See `ReplicationStreamOptions.committed`. */
   committed: ReadonlyWatch<LogId | null>;
   /** Receives every event of every stream and heartbeat worker. */
@@ -88,7 +88,7 @@ export interface TargetReplication {
  * ```
  */
 export class ReplicationStreams {
-  readonly #o: ReplicationStreamsOptions;
+  readonly #opts: ReplicationStreamsOptions;
   readonly #config: ReplicationConfig;
   readonly #nextId: () => number;
   readonly #targets = new Map<NodeId, TargetReplication>();
@@ -96,7 +96,7 @@ export class ReplicationStreams {
 
   /** Checks the config (`InvalidConfigError` on a bad field); starts no stream until `rebuild`. */
   constructor(opts: ReplicationStreamsOptions) {
-    this.#o = opts;
+    this.#opts = opts;
     this.#config = resolveReplicationConfig(opts.config);
     this.#nextId = opts.nextStreamId ?? nextProcessStreamId;
   }
@@ -191,7 +191,7 @@ export class ReplicationStreams {
   }
 
   #start(target: ReplicationTarget): TargetReplication {
-    const o = this.#o;
+    const o = this.#opts;
     const network = o.newClient(target.id, target.node, 'replication');
     const hbNetwork = o.newClient(target.id, target.node, 'heartbeat');
     const common = {
@@ -230,7 +230,7 @@ export class ReplicationStreams {
       void Promise.resolve()
         .then(() => c.close?.())
         .catch((e: unknown) =>
-          this.#o.logger?.debug('closing a client failed', { target: t.target.id, error: e }),
+          this.#opts.logger?.debug('closing a client failed', { target: t.target.id, error: e }),
         );
     }
   }

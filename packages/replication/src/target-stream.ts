@@ -66,9 +66,9 @@ export class ReplicationStream {
   /** Resolves when the stream's task has ended (after `close()`, a failure or a leader change). */
   readonly done: Promise<void>;
 
-  readonly #o: ReplicationStreamOptions;
+  readonly #opts: ReplicationStreamOptions;
   readonly #clock: Clock;
-  readonly #log: Logger;
+  readonly #logger: Logger;
   readonly #root = new AbortController();
   readonly #wake = new Watch(0);
   readonly #backoff: Backoff;
@@ -82,12 +82,12 @@ export class ReplicationStream {
 
   /** Starts the stream's task; it waits for the first `replicate`. */
   constructor(opts: ReplicationStreamOptions) {
-    this.#o = opts;
+    this.#opts = opts;
     this.id = opts.streamId;
     this.target = opts.target;
     this.leaderVote = opts.leaderVote;
     this.#clock = opts.clock ?? systemClock;
-    this.#log = opts.logger ?? silentLogger;
+    this.#logger = opts.logger ?? silentLogger;
     const network = opts.network;
     const cfg = opts.config.backoff;
     this.#backoff = new Backoff(() => network.backoff?.() ?? exponentialBackoff(cfg));
@@ -133,10 +133,10 @@ export class ReplicationStream {
         'payload.last',
         `last ${formatLogId(p.last)} < prev ${formatLogId(p.prev)}`,
       );
-    if (p.type === 'snapshot' && this.#o.snapshots === undefined)
+    if (p.type === 'snapshot' && this.#opts.snapshots === undefined)
       throw new InvalidRequestError('payload', 'this stream has no snapshot source');
     if (this.#state === 'closed' || this.#state === 'failed') {
-      this.#log.debug('replicate ignored: stream is over', { target: this.target, streamId: this.id });
+      this.#logger.debug('replicate ignored: stream is over', { target: this.target, streamId: this.id });
       return false;
     }
     this.#pending = req;
@@ -154,16 +154,16 @@ export class ReplicationStream {
 
   #emit(event: ReplicationEvent): void {
     if (this.#root.signal.aborted) return;
-    this.#o.core.notify(event);
+    this.#opts.core.notify(event);
   }
 
   /** Whether the test-only `'sendStaleReads'` bug is planted (skip every leader check). */
   #staleReadsPlanted(): boolean {
-    return this.#o.plantedBugs?.has('sendStaleReads') === true;
+    return this.#opts.plantedBugs?.has('sendStaleReads') === true;
   }
 
   #leaderValid(): boolean {
-    return voteEquals(this.#o.ioAccepted.get().vote, this.leaderVote);
+    return voteEquals(this.#opts.ioAccepted.get().vote, this.leaderVote);
   }
 
   async #run(): Promise<void> {
@@ -191,7 +191,7 @@ export class ReplicationStream {
       } catch (e) {
         if (!exec.signal.aborted) {
           // #execute reports every expected outcome; anything else is a bug in a dependency.
-          this.#log.warn('replication stream failed unexpectedly', { target: this.target, error: e });
+          this.#logger.warn('replication stream failed unexpectedly', { target: this.target, error: e });
           this.#fail(req.inflightId, asError(e));
         }
       } finally {
@@ -211,7 +211,7 @@ export class ReplicationStream {
 
   async #execute(req: ReplicateRequest, signal: AbortSignal): Promise<void> {
     if (!this.#staleReadsPlanted() && !this.#leaderValid()) {
-      this.#log.debug('leader changed; stream stops', { target: this.target, streamId: this.id });
+      this.#logger.debug('leader changed; stream stops', { target: this.target, streamId: this.id });
       this.close();
       return;
     }
@@ -230,7 +230,7 @@ export class ReplicationStream {
         // A read that raced a truncation by the next leader is stale, not a storage fault: the vote
         // moved on while it ran. Only a failure under a still-valid leader is fatal.
         if (!this.#staleReadsPlanted() && !this.#leaderValid()) {
-          this.#log.debug('log read failed after the leader changed; stream stops', {
+          this.#logger.debug('log read failed after the leader changed; stream stops', {
             target: this.target,
             streamId: this.id,
             error: e.error,
@@ -244,7 +244,7 @@ export class ReplicationStream {
       const backoffMs = this.#backoff.next();
       this.#retryAt = this.#clock.now() + backoffMs;
       const error = asError(e);
-      this.#log.debug('transport error', { target: this.target, error, backoffMs });
+      this.#logger.debug('transport error', { target: this.target, error, backoffMs });
       this.#emit({
         type: req.payload.type === 'snapshot' ? 'snapshotFailed' : 'transportError',
         target: this.target,
@@ -266,7 +266,7 @@ export class ReplicationStream {
    * this node stopped being `leaderVote`'s leader meanwhile.
    */
   async #untilReadable(last: LogId | null, signal: AbortSignal): Promise<boolean> {
-    const o = this.#o;
+    const o = this.#opts;
     for (;;) {
       if (!this.#staleReadsPlanted() && !this.#leaderValid()) return false;
       if (compareLogId(o.ioSubmitted.get().logId, last) >= 0) return true;
@@ -277,7 +277,7 @@ export class ReplicationStream {
   /** A checked read of the leader's log (counted in `stats.logReads`). */
   #read(start: number, end: number, prev: LogId | null, exact: boolean): Promise<Entry[]> {
     this.#stats.logReads += 1;
-    return readEntries(this.#o.reader, start, end, prev, exact);
+    return readEntries(this.#opts.reader, start, end, prev, exact);
   }
 
   /** What a pipeline run needs of this stream. */
@@ -286,9 +286,9 @@ export class ReplicationStream {
       target: this.target,
       id: this.id,
       leaderVote: this.leaderVote,
-      options: this.#o,
+      options: this.#opts,
       clock: this.#clock,
-      logger: this.#log,
+      logger: this.#logger,
       leaderValid: () => this.#staleReadsPlanted() || this.#leaderValid(),
       read: (start, end, prev, exact) => this.#read(start, end, prev, exact),
       request: (prev, entries, leaderCommit) => this.#request(prev, entries, leaderCommit),
@@ -332,11 +332,11 @@ export class ReplicationStream {
       throw new ReadFailure(
         new StorageError('read', `expected last ${formatLogId(last)}, read ${formatLogId(got)}`),
       );
-    const req = this.#request(prev, entries, this.#o.committed.get());
+    const req = this.#request(prev, entries, this.#opts.committed.get());
     const sentAt = this.#clock.now();
-    const timeoutMs = this.#o.config.appendTimeoutMs;
+    const timeoutMs = this.#opts.config.appendTimeoutMs;
     const reply: unknown = await withDeadline(
-      (s) => this.#o.network.appendEntries(req, { signal: s, timeoutMs }),
+      (s) => this.#opts.network.appendEntries(req, { signal: s, timeoutMs }),
       timeoutMs,
       this.#clock,
       signal,
@@ -374,7 +374,7 @@ export class ReplicationStream {
   }
 
   async #sendSnapshot(inflightId: number, signal: AbortSignal): Promise<void> {
-    const source = this.#o.snapshots as SnapshotSource;
+    const source = this.#opts.snapshots as SnapshotSource;
     let snapshot: Awaited<ReturnType<SnapshotSource['getCurrentSnapshot']>>;
     try {
       snapshot = await source.getCurrentSnapshot();
@@ -389,10 +389,10 @@ export class ReplicationStream {
     if (snapshot === null) throw new StorageError('snapshot', 'no snapshot to send yet');
     if (signal.aborted) throw signal.reason;
     const sentAt = this.#clock.now();
-    const reply: unknown = await transmitSnapshot(this.#o.network, this.leaderVote, snapshot, {
+    const reply: unknown = await transmitSnapshot(this.#opts.network, this.leaderVote, snapshot, {
       signal,
-      timeoutMs: this.#o.config.installSnapshotTimeoutMs,
-      chunkBytes: this.#o.config.snapshotChunkBytes,
+      timeoutMs: this.#opts.config.installSnapshotTimeoutMs,
+      chunkBytes: this.#opts.config.snapshotChunkBytes,
       clock: this.#clock,
     });
     const resp = checkSnapshotResponse(reply);

@@ -6,7 +6,7 @@ import {
   checkSnapshotResponse,
   checkStreamAppendResult,
 } from '../src/replies.ts';
-import type { IoId } from '../src/stream-options.ts';
+import type { IoPosition } from '../src/stream-options.ts';
 import { ReplicationStream } from '../src/target-stream.ts';
 import { CountingReader, RecordingCore, VirtualClock } from '../src/testing/index.ts';
 import { Watch } from '../src/watch.ts';
@@ -51,8 +51,8 @@ describe('replies from a target are checked', () => {
       leaderVote,
       network,
       reader: new CountingReader(log),
-      ioAccepted: new Watch<IoId>({ vote: leaderVote, logId: last }),
-      ioSubmitted: new Watch<IoId>({ vote: leaderVote, logId: last }),
+      ioAccepted: new Watch<IoPosition>({ vote: leaderVote, logId: last }),
+      ioSubmitted: new Watch<IoPosition>({ vote: leaderVote, logId: last }),
       committed: new Watch<LogId | null>(null),
       core,
       config: resolveReplicationConfig({}),

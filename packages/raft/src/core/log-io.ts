@@ -10,7 +10,7 @@
  * a caller (the core's postponed answers do, once told).
  */
 import type { Command, IoMark } from '@flotilla/engine';
-import { type IoId, Watch } from '@flotilla/replication';
+import { type IoPosition, Watch } from '@flotilla/replication';
 import {
   isFatalError,
   type LogId,
@@ -33,9 +33,9 @@ export class LogIo {
   readonly #onProgress: () => void;
   #chain: Promise<void> = Promise.resolve();
   /** The engine's accepted I/O (published before the write is handed to storage). */
-  readonly ioAccepted: Watch<IoId>;
+  readonly ioAccepted: Watch<IoPosition>;
   /** The engine's submitted I/O: entries up to its `logId` are readable. */
-  readonly ioSubmitted: Watch<IoId>;
+  readonly ioSubmitted: Watch<IoPosition>;
   /** The engine's commit index, which the streams send. */
   readonly committed: Watch<LogId | null>;
 
@@ -50,8 +50,8 @@ export class LogIo {
     this.#onProgress = onProgress;
     this.#plantedBugs = plantedBugs;
     const { accepted, submitted } = parts.engine.ioProgress();
-    this.ioAccepted = new Watch<IoId>(ioIdOf(accepted), ioIdEquals);
-    this.ioSubmitted = new Watch<IoId>(ioIdOf(submitted), ioIdEquals);
+    this.ioAccepted = new Watch<IoPosition>(positionOf(accepted), positionEquals);
+    this.ioSubmitted = new Watch<IoPosition>(positionOf(submitted), positionEquals);
     this.committed = new Watch<LogId | null>(parts.engine.committed(), logIdEquals);
   }
 
@@ -63,8 +63,8 @@ export class LogIo {
   publish(): void {
     const engine = this.#p.engine;
     const { accepted, submitted } = engine.ioProgress();
-    this.ioAccepted.set(ioIdOf(accepted));
-    this.ioSubmitted.set(ioIdOf(submitted));
+    this.ioAccepted.set(positionOf(accepted));
+    this.ioSubmitted.set(positionOf(submitted));
     this.committed.set(engine.committed());
   }
 
@@ -161,10 +161,10 @@ export class LogIo {
   }
 }
 
-function ioIdOf(mark: IoMark): IoId {
+function positionOf(mark: IoMark): IoPosition {
   return { vote: mark.vote, logId: mark.lastLogId };
 }
 
-function ioIdEquals(a: IoId, b: IoId): boolean {
+function positionEquals(a: IoPosition, b: IoPosition): boolean {
   return voteEquals(a.vote, b.vote) && logIdEquals(a.logId, b.logId);
 }
