@@ -15,7 +15,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { aptInstall, aptMissing, ensureWorkspace, ROOT, run } from './workspace.mjs';
 
 const RESULTS = join(ROOT, '.vitest-results');
@@ -35,11 +35,13 @@ function log(msg) {
   process.stdout.write(`${msg}\n`);
 }
 
-// FLOTILLA_STAGES=release,lint runs only the stages whose names contain one of these words (and install).
+// FLOTILLA_STAGES=release,lint runs only the stages whose names contain one of these words (and the
+// stages in ALWAYS).
+const ALWAYS = new Set(['install', 'test plan']);
 const ONLY = process.env.FLOTILLA_STAGES?.split(',').filter(Boolean) ?? [];
 
 function stage(name, fn) {
-  if (ONLY.length > 0 && name !== 'install' && !ONLY.some((w) => name.includes(w))) return;
+  if (ONLY.length > 0 && !ALWAYS.has(name) && !ONLY.some((w) => name.includes(w))) return;
   const t0 = Date.now();
   log(`\n===== stage: ${name} =====`);
   try {
@@ -63,15 +65,25 @@ function check(name, ok) {
   log(`[check] ${name}: ${ok ? 'passed' : 'FAILED'}`);
 }
 
-/** Runs vitest in `dir` and adds its counts to the totals. */
-function vitest(label, dir, files = [], { coverage = true } = {}) {
-  const out = join(RESULTS, `${label.replace(/[^a-z0-9-]+/gi, '_')}.json`);
+const slug = (label) => label.replace(/[^a-z0-9-]+/gi, '_');
+const COVERAGE = join(RESULTS, 'coverage');
+/** Labels of the runs whose coverage was written (and so merged into the printed figure). */
+const coverageRuns = [];
+
+/**
+ * Runs one planned vitest run (see `planRuns`) and adds its counts to the totals. A run that did not
+ * execute exactly its planned test files fails: the plan is what makes each file count once.
+ */
+function vitest(planned) {
+  const { label, dir, files, coverage, config, filter } = planned;
+  const out = join(RESULTS, `${slug(label)}.json`);
   rmSync(out, { force: true });
   const args = [
     'exec',
     'vitest',
     'run',
-    ...files,
+    ...(config === null ? [] : ['--config', config]),
+    ...(filter ? files.map((f) => relative(join(ROOT, dir), join(ROOT, f))) : []),
     '--reporter=default',
     '--reporter=json',
     `--outputFile.json=${out}`,
@@ -80,12 +92,13 @@ function vitest(label, dir, files = [], { coverage = true } = {}) {
           '--coverage',
           '--coverage.reportOnFailure',
           '--coverage.allowExternal',
+          // Every published source counts, the published `./testing` kits included (they ship);
+          // only tests and private test helpers (`test-*.ts`, excluded from every build) do not.
           '--coverage.include=**/packages/*/src/**/*.ts',
           '--coverage.exclude=**/*.test.ts',
           '--coverage.exclude=**/test-*.ts',
-          '--coverage.exclude=**/testing/**',
           '--coverage.reporter=json',
-          `--coverage.reportsDirectory=${join(RESULTS, 'coverage', label.replace(/[^a-z0-9-]+/gi, '_'))}`,
+          `--coverage.reportsDirectory=${join(COVERAGE, slug(label))}`,
         ]
       : []),
   ];
@@ -117,6 +130,16 @@ function vitest(label, dir, files = [], { coverage = true } = {}) {
   }
   if (failed > 0) failures.push(`${label}: ${failed} failed`);
   log(`[vitest] ${label}: ${passed} passed, ${failed} failed`);
+  // The files vitest ran are the planned ones, no more, no fewer.
+  const ran = new Set((j.testResults ?? []).map((f) => relative(ROOT, f.name)));
+  const extra = [...ran].filter((f) => !files.includes(f));
+  const missing = files.filter((f) => !ran.has(f));
+  if (extra.length > 0 || missing.length > 0)
+    check(
+      `vitest ${label} ran its planned files (extra: ${extra.join(', ')}; missing: ${missing.join(', ')})`,
+      false,
+    );
+  if (coverage && existsSync(join(COVERAGE, slug(label), 'coverage-final.json'))) coverageRuns.push(label);
 }
 
 function workspaceDirs(group) {
@@ -127,19 +150,30 @@ function workspaceDirs(group) {
     .filter((d) => existsSync(join(ROOT, d, 'package.json')));
 }
 
-function hasTests(dir) {
+const TEST_FILE = /\.test\.(ts|mts|mjs)$/;
+const NOT_SOURCE = new Set(['node_modules', 'dist', 'coverage', '.git', '.turbo', '.vitest-results']);
+
+/** Test files under `dir` (relative to the root), skipping build output and dependencies. */
+function testFilesUnder(dir) {
+  const found = [];
   const walk = (p) => {
-    if (!existsSync(p)) return false;
-    for (const f of readdirSync(p)) {
+    if (!existsSync(p)) return;
+    for (const f of readdirSync(p).sort()) {
+      if (NOT_SOURCE.has(f)) continue;
       const q = join(p, f);
-      if (f === 'node_modules') continue;
-      if (statSync(q).isDirectory()) {
-        if (walk(q)) return true;
-      } else if (f.endsWith('.test.ts')) return true;
+      if (statSync(q).isDirectory()) walk(q);
+      else if (TEST_FILE.test(f)) found.push(relative(ROOT, q));
     }
-    return false;
   };
-  return walk(join(ROOT, dir, 'src')) || walk(join(ROOT, dir, 'test'));
+  walk(join(ROOT, dir));
+  return found;
+}
+
+/** The test files vitest runs in a workspace package (tooling/vitest.shared.ts: src/ and test/). */
+function packageTestFiles(dir) {
+  return [...testFilesUnder(join(dir, 'src')), ...testFilesUnder(join(dir, 'test'))].filter((f) =>
+    f.endsWith('.test.ts'),
+  );
 }
 
 /** Whether a workspace package has any source yet (an empty placeholder is not checked). */
@@ -161,6 +195,8 @@ stage('install', () => {
   check('pnpm install --frozen-lockfile', ok);
   if (!ok) throw new Error('workspace install failed');
   mkdirSync(RESULTS, { recursive: true });
+  // Coverage of an earlier invocation would be merged into this one's figure.
+  rmSync(COVERAGE, { recursive: true, force: true });
 });
 
 stage('build', () => {
@@ -172,6 +208,84 @@ stage('build', () => {
 
 stage('lint', () => {
   check('lint (biome check)', run('pnpm', ['exec', 'biome', 'check', '.']));
+});
+
+// ------------------------------------------------------------------ vitest runs
+
+/**
+ * Every vitest run of this script: its stage, label, directory, the test files it runs (relative to
+ * the root; `filter` when they are passed to vitest, else they are the package's whole suite), and
+ * whether its coverage counts. Each test file of the repository is in exactly one run, which the
+ * 'test plan' check below proves before anything runs, and each run proves after it ran.
+ */
+function planRuns() {
+  const runs = [];
+  const add = (stage, label, dir, files, { coverage = true, filter = false, config = null } = {}) => {
+    if (files.length > 0) runs.push({ stage, label, dir, files, coverage, filter, config });
+  };
+  const ownStage = new Set(['packages/storage-file', 'packages/transport-tcp', 'packages/transport-grpc']);
+  for (const dir of [...workspaceDirs('packages'), ...workspaceDirs('tooling')])
+    if (!ownStage.has(dir)) add('unit and property tests', pkgName(dir), dir, packageTestFiles(dir));
+  for (const dir of ownStage)
+    if (existsSync(join(ROOT, dir))) add('storage and transport', pkgName(dir), dir, packageTestFiles(dir));
+  // tests/: each file goes to the first group whose pattern matches its path (relative to tests/).
+  const groups = [
+    ['unit and property tests', 'tests: unit', /^src\//, {}],
+    ['planted-bug runs', 'tests: planted bugs', /planted/, { coverage: false }],
+    ['chaos smoke', 'tests: chaos smoke', /chaos/, { coverage: false }],
+    ['simulation seeds', 'tests: simulation', /(^|\/)sim-/, {}],
+    ['cluster tests', 'tests: cluster', /./, {}],
+  ];
+  const byGroup = new Map(groups.map((g) => [g, []]));
+  for (const f of [...testFilesUnder('tests/src'), ...testFilesUnder('tests/test')]) {
+    const g = groups.find(([, , re]) => re.test(relative('tests', f)));
+    byGroup.get(g).push(f);
+  }
+  for (const [[stage, label, , opts], files] of byGroup)
+    add(stage, label, 'tests', files, { ...opts, filter: true });
+  // The apps start real processes (and a browser): their coverage of the packages is not counted.
+  for (const dir of workspaceDirs('apps'))
+    add('demo and browser', pkgName(dir), dir, packageTestFiles(dir), { coverage: false });
+  add('architecture', 'architecture check planted', '.', testFilesUnder('tooling/scripts'), {
+    coverage: false,
+    config: 'tooling/scripts/vitest.config.mjs',
+  });
+  return runs;
+}
+
+const VITEST_RUNS = planRuns();
+
+stage('test plan', () => {
+  // Every test file of the repository runs in exactly one vitest run, so no test counts twice and
+  // none silently never runs.
+  const where = new Map();
+  for (const r of VITEST_RUNS) for (const f of r.files) where.set(f, [...(where.get(f) ?? []), r.label]);
+  const twice = [...where].filter(([, labels]) => labels.length > 1);
+  const nowhere = ['packages', 'apps', 'tooling', 'tests']
+    .flatMap((d) => testFilesUnder(d))
+    .filter((f) => !where.has(f));
+  for (const [f, labels] of twice) log(`in ${labels.length} runs (${labels.join(', ')}): ${f}`);
+  for (const f of nowhere) log(`in no run: ${f}`);
+  for (const r of VITEST_RUNS)
+    log(`${r.stage} / ${r.label}: ${r.files.length} files${r.coverage ? '' : ' (coverage off)'}`);
+  check(
+    `test plan: ${where.size} test files, each in exactly one run`,
+    twice.length === 0 && nowhere.length === 0,
+  );
+});
+
+/** A stage that runs its planned vitest runs. */
+function testStage(name) {
+  stage(name, () => {
+    for (const r of VITEST_RUNS) if (r.stage === name) vitest(r);
+  });
+}
+
+stage('architecture', () => {
+  // The dependency rules (.dependency-cruiser.cjs, see arch-check.mjs): one check. Then the test that
+  // plants one violation per rule in a copy of the sources and requires the check to fail on each.
+  check('architecture rules (dependency-cruiser)', run('node', ['tooling/scripts/arch-check.mjs']));
+  for (const r of VITEST_RUNS) if (r.stage === 'architecture') vitest(r);
 });
 
 stage('typecheck', () => {
@@ -189,51 +303,13 @@ stage('typecheck', () => {
   }
 });
 
-stage('unit and property tests', () => {
-  for (const dir of [...workspaceDirs('packages'), ...workspaceDirs('tooling')]) {
-    if (dir.endsWith('storage-file') || dir.endsWith('transport-tcp')) continue;
-    if (hasTests(dir)) vitest(pkgName(dir), dir);
-  }
-});
-
-stage('storage and transport', () => {
-  for (const dir of ['packages/storage-file', 'packages/transport-tcp'])
-    if (hasTests(dir)) vitest(pkgName(dir), dir);
-});
-
-const testsDir = join(ROOT, 'tests/test');
-const testFiles = (re) =>
-  existsSync(testsDir)
-    ? readdirSync(testsDir, { recursive: true })
-        .map(String)
-        .filter((f) => f.endsWith('.test.ts') && re.test(f))
-        .map((f) => `test/${f}`)
-    : [];
-
-stage('simulation seeds', () => {
-  const files = testFiles(/(^|\/)sim-(?!planted)/);
-  if (files.length > 0) vitest('tests: simulation', 'tests', files);
-});
-
-stage('planted-bug runs', () => {
-  const files = testFiles(/planted/);
-  if (files.length > 0) vitest('tests: planted bugs', 'tests', files, { coverage: false });
-});
-
-stage('cluster tests', () => {
-  const files = testFiles(/^(?!.*(sim-|planted|chaos)).*/);
-  if (files.length > 0) vitest('tests: cluster', 'tests', files);
-});
-
-stage('demo and browser', () => {
-  for (const dir of workspaceDirs('apps'))
-    if (hasTests(dir)) vitest(pkgName(dir), dir, [], { coverage: false });
-});
-
-stage('chaos smoke', () => {
-  const files = testFiles(/chaos/);
-  if (files.length > 0) vitest('tests: chaos smoke', 'tests', files, { coverage: false });
-});
+testStage('unit and property tests');
+testStage('storage and transport');
+testStage('simulation seeds');
+testStage('planted-bug runs');
+testStage('cluster tests');
+testStage('demo and browser');
+testStage('chaos smoke');
 
 stage('release checks', () => {
   // STYLE §10: each published package packs to a tarball holding its build and no tests, passes
@@ -286,31 +362,27 @@ stage('release checks', () => {
 // ------------------------------------------------------------------ summary
 
 /**
- * Line coverage of the published packages' sources, merged over every vitest run (a package's own
- * tests, the simulators and the cluster tests all count): a line is covered when any statement on it
- * ran in any run.
+ * Line coverage of the published packages' sources, merged over the runs that wrote coverage in this
+ * invocation (`coverageRuns`: a package's own tests, the simulators, the cluster tests): a line is
+ * covered when any statement on it ran in any of them.
  */
 function mergedCoverage() {
-  const dir = join(RESULTS, 'coverage');
   const lines = new Map(); // file -> Map(line -> covered)
-  if (existsSync(dir)) {
-    for (const sub of readdirSync(dir)) {
-      const f = join(dir, sub, 'coverage-final.json');
-      if (!existsSync(f)) continue;
-      const data = JSON.parse(readFileSync(f, 'utf8'));
-      for (const [file, cov] of Object.entries(data)) {
-        const at = file.indexOf('/packages/');
-        if (at < 0 || !file.includes('/src/')) continue;
-        const rel = file.slice(at + 1);
-        let m = lines.get(rel);
-        if (m === undefined) {
-          m = new Map();
-          lines.set(rel, m);
-        }
-        for (const [id, loc] of Object.entries(cov.statementMap)) {
-          const line = loc.start.line;
-          m.set(line, (m.get(line) ?? false) || cov.s[id] > 0);
-        }
+  for (const label of coverageRuns) {
+    const f = join(COVERAGE, slug(label), 'coverage-final.json');
+    const data = JSON.parse(readFileSync(f, 'utf8'));
+    for (const [file, cov] of Object.entries(data)) {
+      const at = file.indexOf('/packages/');
+      if (at < 0 || !file.includes('/src/')) continue;
+      const rel = file.slice(at + 1);
+      let m = lines.get(rel);
+      if (m === undefined) {
+        m = new Map();
+        lines.set(rel, m);
+      }
+      for (const [id, loc] of Object.entries(cov.statementMap)) {
+        const line = loc.start.line;
+        m.set(line, (m.get(line) ?? false) || cov.s[id] > 0);
       }
     }
   }
@@ -337,8 +409,13 @@ for (const [name, s] of timings) log(`${name.padEnd(28)} ${s.toFixed(1)}`);
 if (coverage.total > 0) {
   const pct = (c) => ((100 * c.covered) / c.total).toFixed(2);
   for (const [pkg, c] of [...coverage.perPackage].sort()) log(`  ${pkg.padEnd(16)} ${pct(c)}% lines`);
+  const off = VITEST_RUNS.filter((r) => !r.coverage && timings.some(([name]) => name === r.stage)).map(
+    (r) => r.label,
+  );
   log(
-    `line coverage (packages, merged over all runs): ${pct(coverage)}% (${coverage.covered}/${coverage.total} lines)`,
+    `line coverage (packages' src/, tests excluded, merged over ${coverageRuns.length} runs: ` +
+      `${coverageRuns.join(', ')}): ${pct(coverage)}% (${coverage.covered}/${coverage.total} lines)` +
+      (off.length > 0 ? `; not counted (coverage off): ${off.join(', ')}` : ''),
   );
 }
 if (failures.length > 0) {

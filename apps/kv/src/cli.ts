@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { RaftConfigInput } from '@flotilla/raft';
 import { hasErrorCode } from '@flotilla/types';
-import { formatBench, runBench } from './bench.ts';
 import { formatDemoSummary, runDemo } from './demo.ts';
+import { formatLoadResult, runLoad } from './load.ts';
 import { LocalCluster } from './local-cluster.ts';
 import { readSecretFile, startKvNode } from './node.ts';
-import { isLogLevel, lineLogger, type Out, stderr, stdout } from './term.ts';
+import { isLogLevel, lineLogger, type Out, stderr, stdout } from './terminal.ts';
 
 /** What `flotilla-kv help` prints. */
 export const USAGE = `flotilla-kv — a replicated key-value store on Flotilla (Raft)
@@ -200,8 +200,8 @@ async function bench(argv: string[], out: Out, err: Out): Promise<number> {
       await c.initialize();
       addrs = [...c.addrs.values()];
     }
-    const r = await runBench({ addrs, clients, durationS, readRatio, keySpace, out: err });
-    out.write(values.json ? `${JSON.stringify(r)}\n` : `${formatBench(r)}\n`);
+    const r = await runLoad({ addrs, clients, durationS, readRatio, keySpace, out: err });
+    out.write(values.json ? `${JSON.stringify(r)}\n` : `${formatLoadResult(r)}\n`);
   } finally {
     await c?.stop();
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });

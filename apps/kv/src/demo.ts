@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KvClient } from './client.ts';
 import { LocalCluster } from './local-cluster.ts';
-import { type Out, ProgressBar } from './term.ts';
+import { type Out, ProgressBar } from './terminal.ts';
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {

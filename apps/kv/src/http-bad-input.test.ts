@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { FakeRaft } from '../test/fake-raft.ts';
+import { serve, type TestServer } from '../test/http-server.ts';
 import { kvHttpHandler } from './http-api.ts';
-import { FakeRaft } from './test-fake-raft.ts';
-import { serve, type TestServer } from './test-http.ts';
 
 let server: TestServer | undefined;
 afterEach(async () => {

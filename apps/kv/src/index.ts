@@ -2,8 +2,12 @@
  * @packageDocumentation
  * flotilla-kv: a replicated key-value store built on Flotilla — one process per node, the TCP
  * transport and the file log store, an HTTP API compatible with openraft's `raft-kv-memstore`
- * example on the same port as Raft, a web dashboard and a CLI. This module exposes the pieces so
- * tests and tools can embed a node.
+ * example on the same port as Raft, a web dashboard and a CLI.
+ *
+ * This index is everything other workspace packages (benchmarks, tests, tools) may use: embedding a
+ * node in a process, talking to a cluster over HTTP, the state machine and its requests, and a
+ * cluster of node processes. The package exports nothing else (`package.json` `exports` has only
+ * this entry): every other module of `src/` is internal and may change with any commit.
  *
  * @example
  * ```ts
@@ -14,39 +18,23 @@
  * state.apply({ Cas: { key: 'foo', expected: 'bar', value: 'baz' } }); // { value: 'baz', applied: true }
  * ```
  */
-export { dashboardHtml } from './dashboard.ts';
+export { type AckedWrite, KvClient, type KvClientOptions, type KvReply } from './client.ts';
 export {
-  clusterMetrics,
   DEFAULT_MAX_BODY_BYTES,
   type KvHttpHandler,
   type KvHttpOptions,
   type KvReader,
   kvHttpHandler,
-  parseInitBody,
 } from './http-api.ts';
-export { fromWireId, toWireId, toWireIdOrNull } from './ids.ts';
+export { type KvRequest, type KvResponse, KvState, MAX_KEY_LENGTH, parseKvRequest } from './kv-state.ts';
+export { LocalCluster, type LocalClusterOptions } from './local-cluster.ts';
 export {
-  isPlainObject,
-  type KvRequest,
-  type KvResponse,
-  KvState,
-  MAX_KEY_LENGTH,
-  parseKvRequest,
-} from './kv-state.ts';
-export {
-  err,
-  forwardToLeaderJson,
-  type Json,
-  logIdJson,
-  membershipJson,
-  metricsJson,
-  ok,
-  raftErrorJson,
-  storedMembershipJson,
-  voteJson,
-  writeResponseJson,
-} from './openraft-json.ts';
-export { type KvCounters, newCounters, prometheusText } from './prometheus.ts';
+  KV_COMMITTED_FLUSH_MS,
+  KV_RAFT_DEFAULTS,
+  type KvNode,
+  type KvNodeOptions,
+  startKvNode,
+} from './node.ts';
 export {
   decodeKvSnapshot,
   encodeKvSnapshot,

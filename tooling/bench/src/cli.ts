@@ -7,7 +7,7 @@
  * @module
  */
 import { benchNames, loadBench, parseCliArgs, USAGE } from './discover.ts';
-import { runBench } from './harness.ts';
+import { runBench } from './runner.ts';
 
 function out(line: string): void {
   process.stdout.write(`${line}\n`);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Bench, BenchReport } from './harness.ts';
-import { runBench } from './harness.ts';
+import { runBench } from './runner.ts';
 import {
   median,
   otherCpuShare,

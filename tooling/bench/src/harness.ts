@@ -209,13 +209,3 @@ export interface BenchReport {
   /** The error that ended the run early, if any. */
   readonly error: { readonly name: string; readonly code: string | null; readonly message: string } | null;
 }
-
-export {
-  DEFAULT_BUDGET_MS,
-  MIN_NOISE_TICKS,
-  NOISE_THRESHOLD,
-  QUICK_BUDGET_MS,
-  type RunOptions,
-  type RunOutcome,
-  runBench,
-} from './runner.ts';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Bench } from './harness.ts';
-import { runBench } from './harness.ts';
+import { runBench } from './runner.ts';
 
 describe('runBench failures', () => {
   const dirs: string[] = [];

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBench } from '../src/discover.ts';
-import { runBench } from '../src/harness.ts';
+import { runBench } from '../src/runner.ts';
 
 const run = promisify(execFile);
 

@@ -35,10 +35,15 @@ import type {
   RaftStateMachine,
   StreamAppendResult,
 } from '@flotilla/types';
-import { KvClient } from 'flotilla-kv/client';
-import type { KvRequest, KvResponse } from 'flotilla-kv/kv-state';
-import { KV_COMMITTED_FLUSH_MS, type KvNode, startKvNode } from 'flotilla-kv/node';
-import { openKvStateMachine } from 'flotilla-kv/state-machine';
+import {
+  KV_COMMITTED_FLUSH_MS,
+  KvClient,
+  type KvNode,
+  type KvRequest,
+  type KvResponse,
+  openKvStateMachine,
+  startKvNode,
+} from 'flotilla-kv';
 import type { Bench } from '../harness.ts';
 import { summarizeLatencies as summarize } from '../stats.ts';
 

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { KvHttpHandler } from './http-api.ts';
+import type { KvHttpHandler } from '../src/http-api.ts';
 
 /** A started HTTP server around a handler, with helpers that return status and parsed JSON. */
 export interface TestServer {

@@ -22,8 +22,8 @@ import {
   type StreamAppendResult,
   type VoteResponse,
 } from '@flotilla/types';
-import type { KvRequest, KvResponse } from './kv-state.ts';
-import { KvState } from './kv-state.ts';
+import type { KvRequest, KvResponse } from '../src/kv-state.ts';
+import { KvState } from '../src/kv-state.ts';
 
 /**
  * A single-process stand-in for `Raft` that obeys the `RaftApi` contract closely enough to test the

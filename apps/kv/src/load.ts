@@ -1,8 +1,13 @@
+/**
+ * The load generator behind `flotilla-kv bench`: concurrent HTTP clients against a running cluster,
+ * with throughput and latency percentiles. (The workspace's benchmark harness, with its own
+ * `runBench`, is `@flotilla/bench` in tooling/bench; this is no part of it.)
+ */
 import { KvClient } from './client.ts';
-import { type Out, ProgressBar, percentile } from './term.ts';
+import { type Out, ProgressBar } from './terminal.ts';
 
-/** Options of {@link runBench}. */
-export interface BenchOptions {
+/** Options of {@link runLoad}. */
+export interface LoadOptions {
   /** Addresses of the cluster's nodes. */
   addrs: string[];
   /** Concurrent clients, each with one request in flight. */
@@ -18,7 +23,7 @@ export interface BenchOptions {
 }
 
 /** Latency percentiles in milliseconds. */
-export interface LatencySummary {
+export interface LatencyPercentiles {
   /** Median. */
   p50: number;
   /** 90th percentile. */
@@ -30,7 +35,7 @@ export interface LatencySummary {
 }
 
 /** What a bench run measured. */
-export interface BenchResult {
+export interface LoadResult {
   /** Acknowledged writes. */
   writes: number;
   /** Linearizable reads served. */
@@ -44,12 +49,12 @@ export interface BenchResult {
   /** Reads per second. */
   readsPerSec: number;
   /** Write latency. */
-  writeLatency: LatencySummary;
+  writeLatency: LatencyPercentiles;
   /** Read latency. */
-  readLatency: LatencySummary;
+  readLatency: LatencyPercentiles;
 }
 
-function summarize(ms: number[]): LatencySummary {
+function summarize(ms: number[]): LatencyPercentiles {
   const s = ms.sort((a, b) => a - b);
   const r = (v: number) => Math.round(v * 100) / 100;
   return {
@@ -64,7 +69,7 @@ function summarize(ms: number[]): LatencySummary {
  * Drives `clients` concurrent clients against a cluster for `durationS` seconds: writes (`Set` of a
  * random key) through the leader and, with probability `readRatio`, linearizable reads on it.
  */
-export async function runBench(opts: BenchOptions): Promise<BenchResult> {
+export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const seed = new KvClient(opts.addrs);
   const leader = await seed.waitForLeader(30_000);
   const start = performance.now();
@@ -121,12 +126,20 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
 }
 
 /** Renders a result as a few human-readable lines. */
-export function formatBench(r: BenchResult): string {
-  const lat = (l: LatencySummary) => `p50 ${l.p50} ms · p90 ${l.p90} ms · p99 ${l.p99} ms · max ${l.max} ms`;
+export function formatLoadResult(r: LoadResult): string {
+  const lat = (l: LatencyPercentiles) =>
+    `p50 ${l.p50} ms · p90 ${l.p90} ms · p99 ${l.p99} ms · max ${l.max} ms`;
   return [
     `duration   ${r.seconds} s`,
     `writes     ${r.writes} (${r.writesPerSec}/s)  ${r.writes > 0 ? lat(r.writeLatency) : ''}`,
     `reads      ${r.reads} (${r.readsPerSec}/s)  ${r.reads > 0 ? lat(r.readLatency) : ''}`,
     `errors     ${r.errors}`,
   ].join('\n');
+}
+
+/** The `p`-th percentile (0..100) of sorted numbers, or `NaN` when empty. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i] as number;
 }

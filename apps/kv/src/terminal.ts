@@ -1,3 +1,8 @@
+/**
+ * The CLI's terminal output: text sinks (stdout, stderr) that know whether they are a TTY, a line
+ * logger for a node's log, and a progress bar that redraws in place on a TTY. Nothing here reads
+ * input or knows about Raft ("term" elsewhere in this app is the Raft election term).
+ */
 import type { Logger } from '@flotilla/raft';
 
 /** A text sink (stdout or stderr) with a TTY flag. */
@@ -92,11 +97,4 @@ export class ProgressBar {
   finish(): void {
     if (this.#out.isTTY) this.#out.write('\n');
   }
-}
-
-/** The `p`-th percentile (0..100) of sorted numbers, or `NaN` when empty. */
-export function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i] as number;
 }
