@@ -85,17 +85,7 @@ export interface ReplicationStreamOptions {
    * pipeline runs over {@link sequentialStreamAppend}.
    */
   useStreamAppend?: boolean;
-  /**
-   * TEST-ONLY: deliberately planted bugs, for the runtime-level simulator to prove it catches them.
-   * Never set this outside tests. `'sendStaleReads'` skips every check of `leaderVote` against
-   * `ioAccepted` (before and after log reads, and on a failed read), so entries read after this node
-   * stopped being `leaderVote`'s leader may still be sent.
-   */
-  plantedBugs?: ReadonlySet<PlantedReplicationBug>;
 }
-
-/** TEST-ONLY bugs a stream can be told to have (see `ReplicationStreamOptions.plantedBugs`). */
-export type PlantedReplicationBug = 'sendStaleReads';
 
 /** Where a stream is in its life. */
 export type ReplicationStreamState = 'idle' | 'running' | 'failed' | 'closed';

@@ -13,7 +13,7 @@ import { type ReplicationConfig, type ReplicationConfigInput, resolveReplication
 import type { ReplicationCore } from './events.ts';
 import { type Heartbeat, HeartbeatWorker } from './heartbeat.ts';
 import type { SnapshotSource } from './snapshot.ts';
-import type { IoPosition, PlantedReplicationBug, ReplicateRequest } from './stream-options.ts';
+import type { IoPosition, ReplicateRequest } from './stream-options.ts';
 import { ReplicationStream } from './target-stream.ts';
 import type { ReadonlyWatch } from './watch.ts';
 
@@ -54,8 +54,6 @@ export interface ReplicationStreamsOptions {
   logger?: Logger;
   /** Source of stream ids, unique per node (default: a process-wide counter). */
   nextStreamId?: () => number;
-  /** TEST-ONLY planted bugs handed to every stream (see `ReplicationStreamOptions.plantedBugs`). */
-  plantedBugs?: ReadonlySet<PlantedReplicationBug>;
 }
 
 let processStreamIds = 0;
@@ -211,7 +209,6 @@ export class ReplicationStreams {
       committed: o.committed,
       config: this.#config,
       ...(o.snapshots === undefined ? {} : { snapshots: o.snapshots }),
-      ...(o.plantedBugs === undefined ? {} : { plantedBugs: o.plantedBugs }),
     });
     const heartbeat = new HeartbeatWorker({
       ...common,

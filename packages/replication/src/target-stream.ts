@@ -157,11 +157,6 @@ export class ReplicationStream {
     this.#opts.core.notify(event);
   }
 
-  /** Whether the test-only `'sendStaleReads'` bug is planted (skip every leader check). */
-  #staleReadsPlanted(): boolean {
-    return this.#opts.plantedBugs?.has('sendStaleReads') === true;
-  }
-
   #leaderValid(): boolean {
     return voteEquals(this.#opts.ioAccepted.get().vote, this.leaderVote);
   }
@@ -210,7 +205,7 @@ export class ReplicationStream {
   }
 
   async #execute(req: ReplicateRequest, signal: AbortSignal): Promise<void> {
-    if (!this.#staleReadsPlanted() && !this.#leaderValid()) {
+    if (!this.#leaderValid()) {
       this.#logger.debug('leader changed; stream stops', { target: this.target, streamId: this.id });
       this.close();
       return;
@@ -229,7 +224,7 @@ export class ReplicationStream {
       if (e instanceof ReadFailure) {
         // A read that raced a truncation by the next leader is stale, not a storage fault: the vote
         // moved on while it ran. Only a failure under a still-valid leader is fatal.
-        if (!this.#staleReadsPlanted() && !this.#leaderValid()) {
+        if (!this.#leaderValid()) {
           this.#logger.debug('log read failed after the leader changed; stream stops', {
             target: this.target,
             streamId: this.id,
@@ -268,7 +263,7 @@ export class ReplicationStream {
   async #untilReadable(last: LogId | null, signal: AbortSignal): Promise<boolean> {
     const o = this.#opts;
     for (;;) {
-      if (!this.#staleReadsPlanted() && !this.#leaderValid()) return false;
+      if (!this.#leaderValid()) return false;
       if (compareLogId(o.ioSubmitted.get().logId, last) >= 0) return true;
       await waitAny([o.ioSubmitted, o.ioAccepted], [o.ioSubmitted.version, o.ioAccepted.version], signal);
     }
@@ -289,7 +284,7 @@ export class ReplicationStream {
       options: this.#opts,
       clock: this.#clock,
       logger: this.#logger,
-      leaderValid: () => this.#staleReadsPlanted() || this.#leaderValid(),
+      leaderValid: () => this.#leaderValid(),
       read: (start, end, prev, exact) => this.#read(start, end, prev, exact),
       request: (prev, entries, leaderCommit) => this.#request(prev, entries, leaderCommit),
       emit: (event) => this.#emit(event),
@@ -323,7 +318,7 @@ export class ReplicationStream {
       return;
     }
     const entries = end > start ? await this.#read(start, end, prev, true) : [];
-    if (!this.#staleReadsPlanted() && !this.#leaderValid()) {
+    if (!this.#leaderValid()) {
       this.close();
       return;
     }

@@ -19,7 +19,6 @@ import {
   StorageError,
   voteEquals,
 } from '@flotilla/types';
-import type { RaftPlantedBug } from '../api.ts';
 import type { CoreParts } from './parts.ts';
 
 type CommandOf<T extends Command['type']> = Extract<Command, { type: T }>;
@@ -28,7 +27,6 @@ type CommandOf<T extends Command['type']> = Extract<Command, { type: T }>;
 export class LogIo {
   readonly #p: CoreParts;
   readonly #store: RaftLogStorage;
-  readonly #plantedBugs: ReadonlySet<RaftPlantedBug> | undefined;
   /** Called inside the loop after every I/O completion reported to the engine. */
   readonly #onProgress: () => void;
   #chain: Promise<void> = Promise.resolve();
@@ -39,16 +37,10 @@ export class LogIo {
   /** The engine's commit index, which the streams send. */
   readonly committed: Watch<LogId | null>;
 
-  constructor(
-    parts: CoreParts,
-    store: RaftLogStorage,
-    onProgress: () => void,
-    plantedBugs: ReadonlySet<RaftPlantedBug> | undefined,
-  ) {
+  constructor(parts: CoreParts, store: RaftLogStorage, onProgress: () => void) {
     this.#p = parts;
     this.#store = store;
     this.#onProgress = onProgress;
-    this.#plantedBugs = plantedBugs;
     const { accepted, submitted } = parts.engine.ioProgress();
     this.ioAccepted = new Watch<IoPosition>(positionOf(accepted), positionEquals);
     this.ioSubmitted = new Watch<IoPosition>(positionOf(submitted), positionEquals);
@@ -90,13 +82,11 @@ export class LogIo {
     const { ioId, entries } = cmd;
     const loop = this.#p.loop;
     this.#write('write', async () => {
-      const early = this.#plantedBugs?.has('appendDurableOnSubmit') === true;
       await this.#store.append(entries, (err) => {
         if (err) loop.fail(new StorageError('flush', err.message, { cause: err }));
-        else if (!early) loop.enqueue(() => this.#completed(ioId, true));
+        else loop.enqueue(() => this.#completed(ioId, true));
       });
-      // TEST-ONLY planted bug: durable as soon as the store accepted the entries.
-      if (early) loop.enqueue(() => this.#completed(ioId, true));
+      // Readable now; durable only once the store's flush callback said so.
       loop.enqueue(() => this.#completed(ioId, false));
     });
   }

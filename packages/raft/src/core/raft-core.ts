@@ -83,18 +83,16 @@ export class RaftCore<D, R> {
     this.hub = new MetricsHub(metricsOf(id, engine, engine.applied(), config, 0, null), (err) =>
       logger.warn('a metrics subscriber threw', { err: String(err) }),
     );
-    const plantedBugs = opts.plantedBugs;
     this.leadership = new Leadership(parts);
     this.writes = new ClientWrites<D, R>(parts, codec, this.leadership);
     this.reads = new Reads(parts, this.leadership, () => this.wait());
-    this.#io = new LogIo(parts, opts.logStore, () => this.#releasePostponed(), plantedBugs);
+    this.#io = new LogIo(parts, opts.logStore, () => this.#releasePostponed());
     this.#peers = new Peers(parts, opts.network);
     this.stateMachine = new StateMachineDriver<D, R>(parts, {
       stateMachine: opts.stateMachine,
       store: opts.logStore,
       codec,
       lastApplied: applied,
-      plantedBugs,
       onApplied: (last, entries) => {
         this.writes.onApplied(entries);
         engine.onApplied(last);
@@ -107,7 +105,6 @@ export class RaftCore<D, R> {
       peers: this.#peers,
       store: opts.logStore,
       stateMachine: opts.stateMachine,
-      plantedBugs,
     });
     loop.plug({
       afterItem: () => this.#runCommands(),

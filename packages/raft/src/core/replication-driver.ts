@@ -17,7 +17,6 @@ import {
   type Vote,
   voteEquals,
 } from '@flotilla/types';
-import type { RaftPlantedBug } from '../api.ts';
 import type { LogIo } from './log-io.ts';
 import type { CoreParts } from './parts.ts';
 import type { Peers } from './peers.ts';
@@ -31,7 +30,6 @@ export class ReplicationDriver<D, R> {
   readonly #peers: Peers;
   readonly #store: RaftLogStorage;
   readonly #sm: RaftStateMachine<D, R>;
-  readonly #plantedBugs: ReadonlySet<RaftPlantedBug> | undefined;
   #streams: ReplicationStreams | null = null;
   #streamsVote: Vote | null = null;
   /** The `seq` of the last log reversion reported through the logger. */
@@ -44,7 +42,6 @@ export class ReplicationDriver<D, R> {
       peers: Peers;
       store: RaftLogStorage;
       stateMachine: RaftStateMachine<D, R>;
-      plantedBugs: ReadonlySet<RaftPlantedBug> | undefined;
     },
   ) {
     this.#p = parts;
@@ -52,7 +49,6 @@ export class ReplicationDriver<D, R> {
     this.#peers = deps.peers;
     this.#store = deps.store;
     this.#sm = deps.stateMachine;
-    this.#plantedBugs = deps.plantedBugs;
   }
 
   /** Runs a `replicate` command (a stream waits itself until the entries it sends are readable). */
@@ -74,8 +70,6 @@ export class ReplicationDriver<D, R> {
   rebuild(cmd: CommandOf<'rebuildReplicationStreams'>): void {
     const { vote, targets, closeOldStreams: closeOld } = cmd;
     const sameLeader = vote !== null && this.#streamsVote !== null && voteEquals(vote, this.#streamsVote);
-    // TEST-ONLY planted bug: a leader that steps down leaves its streams running.
-    if (vote === null && this.#plantedBugs?.has('keepStreamsOnStepDown') === true) return;
     if (this.#streams !== null && (closeOld || !sameLeader)) {
       this.#streams.closeAll();
       this.#streams = null;
@@ -122,9 +116,6 @@ export class ReplicationDriver<D, R> {
       snapshots: { getCurrentSnapshot: () => this.#sm.getCurrentSnapshot() },
       clock: p.clock,
       logger: p.logger,
-      ...(this.#plantedBugs?.has('sendStaleReads') === true
-        ? { plantedBugs: new Set(['sendStaleReads'] as const) }
-        : {}),
     });
   }
 

@@ -18,7 +18,6 @@ import {
   type SnapshotMeta,
   type StoppedError,
 } from '@flotilla/types';
-import type { RaftPlantedBug } from '../api.ts';
 import { type AppliedEntry, StateMachineWorker } from '../sm-worker.ts';
 import type { CoreParts } from './parts.ts';
 
@@ -28,7 +27,6 @@ type StateMachineCommand = Extract<Command, { type: 'stateMachine' }>;
 export class StateMachineDriver<D, R> {
   readonly #p: CoreParts;
   readonly #worker: StateMachineWorker<D, R>;
-  readonly #plantedBugs: ReadonlySet<RaftPlantedBug> | undefined;
   /** Received snapshots handed to the engine, by id: their data, read back from the receiver's sink. */
   readonly #receivedData = new Map<string, SnapshotData>();
   /** The install reading each received snapshot's data, settled when it ended. */
@@ -47,7 +45,6 @@ export class StateMachineDriver<D, R> {
       store: RaftLogStorage;
       codec: Codec<D>;
       lastApplied: LogId | null;
-      plantedBugs: ReadonlySet<RaftPlantedBug> | undefined;
       /** Called inside the loop once entries were applied. */
       onApplied(last: LogId, entries: AppliedEntry<R>[]): void;
       /** Called inside the loop once the engine heard of a built snapshot. */
@@ -55,7 +52,6 @@ export class StateMachineDriver<D, R> {
     },
   ) {
     this.#p = parts;
-    this.#plantedBugs = opts.plantedBugs;
     const loop = parts.loop;
     this.#worker = new StateMachineWorker<D, R>({
       stateMachine: opts.stateMachine,
@@ -75,12 +71,10 @@ export class StateMachineDriver<D, R> {
   }
 
   /**
-   * What the state machine holds, for metrics (the TEST-ONLY `appliedBeforeInstall` bug: what it was
-   * handed). The engine counts a received snapshot applied once it hands it over, before the state
+   * What the state machine holds, for metrics. The engine counts a received snapshot applied once it hands it over, before the state
    * machine installed it; a reader waiting for an applied index must find the state there.
    */
   get appliedForMetrics(): LogId | null {
-    if (this.#plantedBugs?.has('appliedBeforeInstall') === true) return this.#p.engine.applied();
     return this.#worker.applied;
   }
 
