@@ -3,7 +3,8 @@
  * (no `--level`: both levels; `--steps` defaults to 3000 engine events / 2000 runtime scheduler events)
  *
  * Runs N seeds from S, prints one summary line
- * `seeds=… steps=… faults=… violations=0` and exits 0; on a violation prints the failing seed, the
+ * `seeds=… steps=… faults=… linearizability={…} overBudget=… violations=0` and exits 0 (`overBudget`:
+ * histories the linearizability checker gave up on, `'unknown'`); on a violation prints the failing seed, the
  * violation and a readable trace of its last steps and exits 1. Re-running one seed
  * (`--seeds 1 --from <seed>`) reproduces it exactly.
  */
@@ -63,7 +64,9 @@ for (const level of levels) {
     for (const [k, v] of Object.entries(r.faults))
       faults[`${level}.${k}`] = (faults[`${level}.${k}`] ?? 0) + v;
     if (verbose)
-      process.stdout.write(`seed=${seed} steps=${r.steps} ops=${r.operations} lin=${r.linearizability}\n`);
+      process.stdout.write(
+        `seed=${seed} steps=${r.steps} ops=${r.operations} lin=${r.linearizability}${r.linearizabilitySteps === undefined ? '' : ` linSteps=${r.linearizabilitySteps}`}\n`,
+      );
     if (r.violation !== null) {
       process.stdout.write(
         `VIOLATION level=${level} seed=${seed}: ${r.violation}\n--- last steps ---\n${r.trace.join('\n')}\n`,
@@ -80,5 +83,5 @@ const faultText = Object.entries(faults)
   .join(',');
 const secs = ((performance.now() - started) / 1000).toFixed(1);
 process.stdout.write(
-  `seeds=${seeds * levels.length} steps=${steps} faults=${Object.values(faults).reduce((a, b) => a + b, 0)} (${faultText}) ops=${ops} linearizability=${JSON.stringify(verdicts)} violations=0 time=${secs}s\n`,
+  `seeds=${seeds * levels.length} steps=${steps} faults=${Object.values(faults).reduce((a, b) => a + b, 0)} (${faultText}) ops=${ops} linearizability=${JSON.stringify(verdicts)} overBudget=${verdicts.unknown ?? 0} violations=0 time=${secs}s\n`,
 );

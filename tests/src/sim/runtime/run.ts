@@ -4,8 +4,8 @@
  * history through the linearizability checker.
  */
 import type { RaftConfigInput } from '@flotilla/raft';
+import { checkLinearizability, registerModel } from '@flotilla/testkit';
 import type { Node, NodeId } from '@flotilla/types';
-import { checkHistory } from '../history.ts';
 import { Prng } from '../prng.ts';
 import { type RaftPatch, raftModule } from './bugs.ts';
 import { SimCluster } from './cluster.ts';
@@ -107,6 +107,8 @@ export interface RuntimeSimOptions {
   config?: Partial<RaftConfigInput>;
   /** Check the client history for linearizability (default true). */
   checkLinearizability?: boolean;
+  /** The checker's budget in search steps (default {@link LINEARIZABILITY_STEP_BUDGET}). */
+  linearizabilityStepBudget?: number;
   /**
    * `false` adds an explicit flush after every truncate and purge (`ClusterOptions.durableTruncate`).
    * The storage contract now makes them durable on resolve, so by default no extra flush is added.
@@ -128,11 +130,20 @@ export interface RuntimeSimResult {
   trace: string[];
   /** Client operations recorded. */
   operations: number;
-  /** 'ok', 'unknown' (checker budget ran out), or 'unchecked'. */
+  /** 'ok', 'illegal', 'unknown' (over the checker's step budget), or 'unchecked'. */
   linearizability: string;
+  /** Search steps the linearizability checker used (0 when unchecked). */
+  linearizabilitySteps: number;
   /** The closest a later leader's election came after a lease read's start, in ms (see `RuntimeChecker`). */
   closestLeaseMs: number;
 }
+
+/**
+ * The linearizability checker's budget per history, in search steps: a history over it is reported
+ * `'unknown'` (over budget). Steps, not milliseconds, so a seed's verdict is the same on every machine
+ * and under any load.
+ */
+export const LINEARIZABILITY_STEP_BUDGET = 1_000_000;
 
 const CLIENTS = 3;
 const OP_TIMEOUT_MS = 1500;
@@ -464,9 +475,13 @@ export async function runRuntimeSeed(opts: RuntimeSimOptions): Promise<RuntimeSi
   }
 
   let lin = 'unchecked';
+  let linSteps = 0;
   if (violation === null && opts.checkLinearizability !== false) {
-    const v = checkHistory(c.history, 5000);
+    const v = checkLinearizability(registerModel(), c.history, {
+      maxSteps: opts.linearizabilityStepBudget ?? LINEARIZABILITY_STEP_BUDGET,
+    });
     lin = v.result;
+    linSteps = v.steps;
     if (v.result === 'illegal') fail(`linearizability: ${v.explanation ?? 'illegal history'}`);
   }
   // Tear down: every incarnation dies; nothing of this seed runs on.
@@ -483,6 +498,7 @@ export async function runRuntimeSeed(opts: RuntimeSimOptions): Promise<RuntimeSi
     trace: c.trace.slice(-120),
     operations: c.history.length,
     linearizability: lin,
+    linearizabilitySteps: linSteps,
     closestLeaseMs: c.checker.closestLeaseMs,
   };
 }
