@@ -12,6 +12,7 @@ import { serveStreamAppend } from '@flotilla/replication';
 import {
   type AppendEntriesRequest,
   type AppendEntriesResponse,
+  InvalidRequestError,
   PanickedError,
   type RaftStateMachine,
   type SnapshotData,
@@ -71,6 +72,11 @@ export class RpcHandler<D, R> {
     input: AsyncIterable<AppendEntriesRequest>,
     opts: { signal?: AbortSignal },
   ): AsyncIterable<StreamAppendResult> {
+    if (
+      typeof (input as { [Symbol.asyncIterator]?: unknown } | null)?.[Symbol.asyncIterator] !== 'function'
+    ) {
+      return refuse(new InvalidRequestError('input', 'expected an async iterable of AppendEntries requests'));
+    }
     const window = STREAM_APPEND_WINDOW;
     const serveOpts = opts.signal === undefined ? { window } : { window, signal: opts.signal };
     return serveStreamAppend(input, (req) => this.appendEntries(req), serveOpts);
@@ -86,6 +92,12 @@ export class RpcHandler<D, R> {
     const r = validateTransferLeaderRequest(req);
     await loop.call(() => engine.handleTransferLeader(r, clock.now()));
   }
+}
+
+/** A stream that fails at once with `err`. */
+async function* refuse(err: Error): AsyncGenerator<StreamAppendResult> {
+  yield* [];
+  throw err;
 }
 
 type AnswerOf<K extends EngineResponse['type']> = Extract<EngineResponse, { type: K }>['response'];

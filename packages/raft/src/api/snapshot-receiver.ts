@@ -65,6 +65,7 @@ export class SnapshotReceiver<D, R> {
     if (!vote.committed)
       throw new InvalidRequestError('vote', 'a snapshot must carry a committed leader vote');
     validateSnapshotMeta(meta, 'meta');
+    if (!isAsyncIterable(data)) throw new InvalidRequestError('data', 'expected an async iterable of chunks');
     const sink = await this.#sinkFor(meta);
     let received: SnapshotData | null = null;
     try {
@@ -151,6 +152,14 @@ function memorySnapshotSink(): SnapshotSink {
       chunks = [];
     },
   };
+}
+
+function isAsyncIterable(x: unknown): x is AsyncIterable<unknown> {
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    typeof (x as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function'
+  );
 }
 
 async function* iterate(chunks: Uint8Array[]): SnapshotData {
