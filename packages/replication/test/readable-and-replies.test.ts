@@ -77,6 +77,18 @@ describe('replies from a target are checked', () => {
     stream.close();
   });
 
+  it('reports a malformed reply in pipeline mode (one append at a time) as a transport error', async () => {
+    const bogus = async () => ({ kind: 'ok' }) as never;
+    const { clock, core, stream } = streamWith({ appendEntries: bogus, vote: bogus, fullSnapshot: bogus });
+    stream.replicate({ inflightId: 1, payload: { type: 'logsSince', prev: null } });
+    await clock.run(20);
+    const errors = core.ofType('transportError');
+    expect(errors).toHaveLength(1);
+    expect(hasErrorCode(errors[0]?.error, 'INVALID_REQUEST')).toBe(true);
+    expect(core.ofType('progress')).toEqual([]);
+    stream.close();
+  });
+
   it('checks each reply shape with a typed error', () => {
     const bad = (f: () => unknown) => {
       try {
