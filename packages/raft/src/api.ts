@@ -34,28 +34,7 @@ export interface RaftOptions<D, R> {
   random?: () => number;
   /** Logger. Default: silent. */
   logger?: Logger;
-  /**
-   * TEST-ONLY: bugs planted on purpose so the runtime-level simulator can prove it catches them;
-   * never set this outside tests (see {@link RaftPlantedBug}).
-   */
-  plantedBugs?: ReadonlySet<RaftPlantedBug>;
 }
-
-/**
- * TEST-ONLY bugs a `Raft` can be told to have, each a safeguard switched off:
- * - `'sendStaleReads'`: replication streams never check the leader vote against `ioAccepted`
- *   (see `@flotilla/replication`'s `ReplicationStreamOptions.plantedBugs`);
- * - `'keepStreamsOnStepDown'`: a leader that steps down leaves its replication streams running;
- * - `'appendDurableOnSubmit'`: an append is reported durable once the store accepted it, before its
- *   flush callback (a leader counts itself, a follower acknowledges, before the entries are durable);
- * - `'appliedBeforeInstall'`: `metrics.lastApplied` counts a received snapshot once it is handed to
- *   the state machine, before the install finished.
- */
-export type RaftPlantedBug =
-  | 'sendStaleReads'
-  | 'keepStreamsOnStepDown'
-  | 'appendDurableOnSubmit'
-  | 'appliedBeforeInstall';
 
 /** Options of a write. */
 export interface WriteOptions {

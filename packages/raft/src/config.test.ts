@@ -1,3 +1,4 @@
+import { defaultReplicationConfig } from '@flotilla/replication';
 import { ErrorCode } from '@flotilla/types';
 import { describe, expect, it } from 'vitest';
 import { createConfig, DEFAULT_CONFIG } from './config.ts';
@@ -7,6 +8,15 @@ describe('createConfig', () => {
     const c = createConfig();
     expect(c).toEqual({ ...DEFAULT_CONFIG, snapshotPolicy: { sinceLast: 5000 } });
     expect(c.snapshotPolicy).not.toBe(DEFAULT_CONFIG.snapshotPolicy);
+  });
+  it('takes the flow-control defaults from the replication package (one source)', () => {
+    const { maxPayloadEntries, maxInflightRequests, maxInflightBytes, snapshotChunkBytes } = DEFAULT_CONFIG;
+    expect({ maxPayloadEntries, maxInflightRequests, maxInflightBytes, snapshotChunkBytes }).toEqual({
+      maxPayloadEntries: defaultReplicationConfig.maxPayloadEntries,
+      maxInflightRequests: defaultReplicationConfig.maxInflightRequests,
+      maxInflightBytes: defaultReplicationConfig.maxInflightBytes,
+      snapshotChunkBytes: defaultReplicationConfig.snapshotChunkBytes,
+    });
   });
   it('keeps given values and derives the lease from the election timeout', () => {
     const c = createConfig({

@@ -1,3 +1,4 @@
+import { defaultReplicationConfig } from '@flotilla/replication';
 import { InvalidConfigError } from '@flotilla/types';
 
 /** Every tunable of a Raft node. Build one with `createConfig(partial)`; every field has a default. */
@@ -53,12 +54,13 @@ export interface RaftConfig {
 /** The defaults (DESIGN §5). */
 export const DEFAULT_CONFIG: Readonly<RaftConfig> = Object.freeze({
   clusterName: 'flotilla',
-  heartbeatIntervalMs: 50,
+  heartbeatIntervalMs: defaultReplicationConfig.heartbeatIntervalMs,
   electionTimeoutMinMs: 150,
   electionTimeoutMaxMs: 300,
-  maxPayloadEntries: 300,
-  maxInflightRequests: 64,
-  maxInflightBytes: 16 * 1024 * 1024,
+  // Flow control: one source of these defaults, the replication package that enforces them.
+  maxPayloadEntries: defaultReplicationConfig.maxPayloadEntries,
+  maxInflightRequests: defaultReplicationConfig.maxInflightRequests,
+  maxInflightBytes: defaultReplicationConfig.maxInflightBytes,
   maxEntryBytes: 4 * 1024 * 1024,
   maxPendingWrites: 10_000,
   replicationLagThreshold: 5000,
@@ -66,7 +68,7 @@ export const DEFAULT_CONFIG: Readonly<RaftConfig> = Object.freeze({
   maxInSnapshotLogToKeep: 1000,
   purgeBatchSize: 1,
   installSnapshotTimeoutMs: 200,
-  snapshotChunkBytes: 3 * 1024 * 1024,
+  snapshotChunkBytes: defaultReplicationConfig.snapshotChunkBytes,
   enablePreVote: true,
   leaseMs: 150,
   maxClockDrift: 0.1,

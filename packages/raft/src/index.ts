@@ -47,7 +47,6 @@ export type {
   ClientWriteResponse,
   RaftApi,
   RaftOptions,
-  RaftPlantedBug,
   ReadLinearizer,
   ReadPolicy,
   RuntimeToggles,

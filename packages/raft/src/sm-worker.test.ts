@@ -111,14 +111,14 @@ function fixture(n: number, opts: { failReadAt?: number; readGate?: Promise<void
   };
 }
 
-const settle = () => new Promise((r) => setTimeout(r, 20));
+const letWorkerRun = () => new Promise((r) => setTimeout(r, 20));
 
 describe('StateMachineWorker', () => {
   it('applies committed ranges in order, in chunks, yielding between chunks, with decoded data and responses', async () => {
     const f = fixture(10);
     f.worker.apply(null, { term: 1, index: 5 });
     f.worker.apply({ term: 1, index: 5 }, { term: 1, index: 9 });
-    await settle();
+    await letWorkerRun();
     expect(f.applied).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(f.out.map((o) => o.last.index)).toEqual([3, 5, 9]);
     expect(f.out[0]?.entries).toEqual([
@@ -134,11 +134,11 @@ describe('StateMachineWorker', () => {
     f.worker.apply(null, { term: 1, index: 3 });
     f.worker.buildSnapshot();
     f.worker.apply({ term: 1, index: 3 }, { term: 1, index: 9 });
-    await settle();
+    await letWorkerRun();
     expect(f.applied).toHaveLength(10); // applies went on while the build was pending
     expect(f.built).toEqual([]);
     f.release();
-    await settle();
+    await letWorkerRun();
     expect(f.built.map((m) => m?.lastLogId)).toEqual([{ term: 1, index: 3 }]);
   });
   it('a build asked for while one runs is run after it, covering the later applies', async () => {
@@ -146,12 +146,12 @@ describe('StateMachineWorker', () => {
     f.worker.apply(null, { term: 1, index: 3 });
     f.worker.buildSnapshot();
     f.worker.apply({ term: 1, index: 3 }, { term: 1, index: 9 });
-    await settle();
+    await letWorkerRun();
     f.worker.buildSnapshot(); // the first build still waits
     f.release();
-    await settle();
+    await letWorkerRun();
     f.release();
-    await settle();
+    await letWorkerRun();
     expect(f.built.map((m) => m?.lastLogId?.index)).toEqual([3, 9]);
   });
   it('installs snapshots in order with applies and skips what they cover', async () => {
@@ -164,19 +164,19 @@ describe('StateMachineWorker', () => {
     const installed = f.worker.installSnapshot(meta, snapshotDataOf(new Uint8Array([1])));
     f.worker.apply(null, { term: 1, index: 8 });
     await installed;
-    await settle();
+    await letWorkerRun();
     expect(f.applied).toEqual([-1, 7, 8]);
     expect(f.installed).toEqual([meta]);
   });
   it('stops with a fatal storage error when a committed entry cannot be read, and never retries', async () => {
     const f = fixture(10, { failReadAt: 4 });
     f.worker.apply(null, { term: 1, index: 9 });
-    await settle();
+    await letWorkerRun();
     expect(f.fatal).toHaveLength(1);
     expect(f.fatal[0]).toMatchObject({ code: ErrorCode.Storage });
     const reads = f.reads();
     f.worker.apply(null, { term: 1, index: 9 });
-    await settle();
+    await letWorkerRun();
     expect(f.reads()).toBe(reads);
     expect(f.applied).toEqual([0, 1, 2, 3]);
   });
@@ -202,7 +202,7 @@ describe('StateMachineWorker', () => {
     const stopping = f.worker.stop().then(() => {
       stopped = true;
     });
-    await settle();
+    await letWorkerRun();
     expect(stopped).toBe(false);
     // Waiting is not polling: no yield to the event loop per turn while the read hangs.
     expect(f.yields()).toBe(0);
@@ -215,7 +215,7 @@ describe('StateMachineWorker', () => {
   it('reports a missing committed entry as a bug', async () => {
     const f = fixture(3);
     f.worker.apply(null, { term: 1, index: 5 });
-    await settle();
+    await letWorkerRun();
     expect(f.fatal[0]).toMatchObject({ code: ErrorCode.Panicked });
   });
 });

@@ -51,9 +51,18 @@ export type ReplicationEvent =
   | { type: 'fatal'; target: NodeId; streamId: number; inflightId: number; error: Error }
   /**
    * A heartbeat was answered. `sentAt` is when it was sent (for the lease). `matching` is present when
-   * the target confirmed the heartbeat's `prevLogId` (it is the heartbeat's `prevLogId`).
+   * the target confirmed the heartbeat's `prevLogId` (it is the heartbeat's `prevLogId`); `refused`
+   * is present when the target has no entry equal to it (it is that `prevLogId`, the `matching` the
+   * leader sent). Neither: the target accepted the leader but its reply confirms no log position.
    */
-  | { type: 'heartbeatAck'; target: NodeId; streamId: number; sentAt: number; matching?: LogId | null }
+  | {
+      type: 'heartbeatAck';
+      target: NodeId;
+      streamId: number;
+      sentAt: number;
+      matching?: LogId | null;
+      refused?: LogId | null;
+    }
   /** A snapshot was installed on the target; its log now matches up to `meta.lastLogId`. */
   | {
       type: 'snapshotDone';

@@ -12,6 +12,7 @@ import {
 } from '@flotilla/types';
 import { withDeadline } from './deadline.ts';
 import type { ReplicationCore } from './events.ts';
+import { checkAppendEntriesResponse } from './replies.ts';
 import { Watch } from './watch.ts';
 
 /** One heartbeat to send: an empty AppendEntries with `prevLogId = matching`. */
@@ -56,21 +57,21 @@ export class HeartbeatWorker {
   readonly target: NodeId;
   /** Resolves when the worker's task has ended, after `close()`. */
   readonly done: Promise<void>;
-  readonly #o: HeartbeatWorkerOptions;
+  readonly #opts: HeartbeatWorkerOptions;
   readonly #clock: Clock;
-  readonly #log: Logger;
+  readonly #logger: Logger;
   readonly #root = new AbortController();
   readonly #pending = new Watch<Heartbeat | null>(null);
   #sent = 0;
-  #acked = 0;
+  #answered = 0;
 
   /** Starts the worker's task; it waits for the first `send`. */
   constructor(opts: HeartbeatWorkerOptions) {
-    this.#o = opts;
+    this.#opts = opts;
     this.id = opts.streamId;
     this.target = opts.target;
     this.#clock = opts.clock ?? systemClock;
-    this.#log = opts.logger ?? silentLogger;
+    this.#logger = opts.logger ?? silentLogger;
     this.done = this.#run();
   }
 
@@ -81,7 +82,7 @@ export class HeartbeatWorker {
 
   /** Heartbeats answered (acked or refused with a higher vote) so far. */
   get answered(): number {
-    return this.#acked;
+    return this.#answered;
   }
 
   /** Queues `hb`, replacing any heartbeat not yet sent. Ignored after `close()`. */
@@ -109,14 +110,19 @@ export class HeartbeatWorker {
       }
       this.#pending.set(null);
       const sentAt = this.#clock.now();
-      const timeoutMs = this.#o.heartbeatIntervalMs;
+      const timeoutMs = this.#opts.heartbeatIntervalMs;
       let resp: AppendEntriesResponse;
       try {
         this.#sent += 1;
         resp = await withDeadline(
           (signal) =>
-            this.#o.network.appendEntries(
-              { vote: this.#o.leaderVote, prevLogId: hb.matching, entries: [], leaderCommit: hb.committed },
+            this.#opts.network.appendEntries(
+              {
+                vote: this.#opts.leaderVote,
+                prevLogId: hb.matching,
+                entries: [],
+                leaderCommit: hb.committed,
+              },
               { signal, timeoutMs },
             ),
           timeoutMs,
@@ -126,21 +132,30 @@ export class HeartbeatWorker {
         );
       } catch (e) {
         if (root.aborted) return;
-        this.#log.debug('heartbeat failed', { target: this.target, error: e });
+        this.#logger.debug('heartbeat failed', { target: this.target, error: e });
         continue;
       }
       if (root.aborted) return;
-      this.#acked += 1;
+      try {
+        resp = checkAppendEntriesResponse(resp, 'heartbeatReply');
+      } catch (e) {
+        this.#logger.warn('malformed heartbeat reply dropped', { target: this.target, error: e });
+        continue;
+      }
+      this.#answered += 1;
       const base = { target: this.target, streamId: this.id };
       if (resp.type === 'higherVote') {
-        if (voteGt(resp.vote, this.#o.leaderVote))
-          this.#o.core.notify({ type: 'higherVote', ...base, inflightId: null, vote: resp.vote });
-        else this.#log.warn('heartbeat reply carries a vote that is not higher', { target: this.target });
+        if (voteGt(resp.vote, this.#opts.leaderVote))
+          this.#opts.core.notify({ type: 'higherVote', ...base, inflightId: null, vote: resp.vote });
+        else this.#logger.warn('heartbeat reply carries a vote that is not higher', { target: this.target });
       } else if (resp.type === 'success') {
-        this.#o.core.notify({ type: 'heartbeatAck', ...base, sentAt, matching: hb.matching });
+        this.#opts.core.notify({ type: 'heartbeatAck', ...base, sentAt, matching: hb.matching });
+      } else if (resp.type === 'conflict') {
+        // A refusal still means the target accepted this leader; it lacks the heartbeat's prevLogId.
+        this.#opts.core.notify({ type: 'heartbeatAck', ...base, sentAt, refused: hb.matching });
       } else {
-        // A conflict or partial success still means the target accepted this leader.
-        this.#o.core.notify({ type: 'heartbeatAck', ...base, sentAt });
+        // A partial success confirms no position of an empty request; the target accepted the leader.
+        this.#opts.core.notify({ type: 'heartbeatAck', ...base, sentAt });
       }
     }
   }

@@ -10,11 +10,11 @@
  *
  * @example
  * ```ts
- * import { ReplicationStreams, Watch, type IoId } from '@flotilla/replication';
+ * import { ReplicationStreams, Watch, type IoPosition } from '@flotilla/replication';
  *
  * const leaderVote = { term: 3, nodeId: 'a', committed: true };
- * const ioAccepted = new Watch<IoId>({ vote: leaderVote, logId: null });
- * const ioSubmitted = new Watch<IoId>({ vote: leaderVote, logId: null });
+ * const ioAccepted = new Watch<IoPosition>({ vote: leaderVote, logId: null });
+ * const ioSubmitted = new Watch<IoPosition>({ vote: leaderVote, logId: null });
  * const committed = new Watch<LogId | null>(null);
  * const streams = new ReplicationStreams({
  *   leaderVote, ioAccepted, ioSubmitted, committed,
@@ -48,20 +48,21 @@ export { type Heartbeat, HeartbeatWorker, type HeartbeatWorkerOptions } from './
 export { lastLogIdOf, sequentialStreamAppend } from './sequential.ts';
 export { type AppendEntriesHandler, type ServeStreamAppendOptions, serveStreamAppend } from './serve.ts';
 export { rechunk, type SnapshotSource, type TransmitSnapshotOptions, transmitSnapshot } from './snapshot.ts';
-export {
-  type IoId,
-  type ReplicatePayload,
-  type ReplicateRequest,
-  ReplicationStream,
-  type ReplicationStreamOptions,
-  type ReplicationStreamState,
-  type ReplicationStreamStats,
-} from './stream.ts';
+export type {
+  IoId,
+  IoPosition,
+  ReplicatePayload,
+  ReplicateRequest,
+  ReplicationStreamOptions,
+  ReplicationStreamState,
+  ReplicationStreamStats,
+} from './stream-options.ts';
 export {
   type ClientPurpose,
   ReplicationStreams,
   type ReplicationStreamsOptions,
   type ReplicationTarget,
   type TargetReplication,
-} from './streams.ts';
+} from './stream-set.ts';
+export { ReplicationStream } from './target-stream.ts';
 export { type ReadonlyWatch, Watch, waitAny } from './watch.ts';

@@ -7,6 +7,7 @@ import {
   type StreamAppendResult,
 } from '@flotilla/types';
 import { raceAbort } from './abort.ts';
+import { checkAppendEntriesResponse } from './replies.ts';
 
 /** The last log id an AppendEntries covers: its last entry's, or its `prevLogId` when empty. */
 export function lastLogIdOf(req: AppendEntriesRequest): LogId | null {
@@ -30,7 +31,9 @@ export async function* sequentialStreamAppend(
 ): AsyncGenerator<StreamAppendResult, void, undefined> {
   for await (const req of input) {
     const call = network.appendEntries(req, opts);
-    const resp = opts.signal === undefined ? await call : await raceAbort(call, opts.signal);
+    const reply: unknown = opts.signal === undefined ? await call : await raceAbort(call, opts.signal);
+    // A target's reply is input: a malformed one ends the stream (INVALID_REQUEST), never passes as an ack.
+    const resp = checkAppendEntriesResponse(reply);
     switch (resp.type) {
       case 'success':
         yield { type: 'matched', matching: lastLogIdOf(req) };

@@ -1,6 +1,7 @@
 import { type Entry, type LogId, normalEntry, type Vote } from '@flotilla/types';
 import { type ReplicationConfigInput, resolveReplicationConfig } from '../src/config.ts';
-import { type IoId, ReplicationStream } from '../src/stream.ts';
+import type { IoPosition } from '../src/stream-options.ts';
+import { ReplicationStream } from '../src/target-stream.ts';
 import {
   CountingReader,
   FakeFollower,
@@ -31,8 +32,8 @@ export interface Rig {
   follower: FakeFollower;
   net: FakeNetwork;
   core: RecordingCore;
-  ioAccepted: Watch<IoId>;
-  ioSubmitted: Watch<IoId>;
+  ioAccepted: Watch<IoPosition>;
+  ioSubmitted: Watch<IoPosition>;
   committed: Watch<LogId | null>;
   stream: ReplicationStream;
   /** Appends to the leader's log and publishes it as submitted. */
@@ -54,8 +55,8 @@ export function rig(
   const follower = new FakeFollower(opts.followerLog ?? []);
   const net = new FakeNetwork(clock, follower, opts.net);
   const core = new RecordingCore();
-  const ioAccepted = new Watch<IoId>({ vote: leaderVote, logId: lastOf(leaderLog) });
-  const ioSubmitted = new Watch<IoId>({ vote: leaderVote, logId: lastOf(leaderLog) });
+  const ioAccepted = new Watch<IoPosition>({ vote: leaderVote, logId: lastOf(leaderLog) });
+  const ioSubmitted = new Watch<IoPosition>({ vote: leaderVote, logId: lastOf(leaderLog) });
   const committed = new Watch<LogId | null>(null);
   const stream = new ReplicationStream({
     target: 'F',

@@ -72,7 +72,7 @@ describe('HeartbeatWorker', () => {
     w.close();
   });
 
-  it('reports a higher vote, and a conflict as an ack without matching', async () => {
+  it('reports a higher vote, and a conflict as an ack carrying the refused prevLogId', async () => {
     const clock = new VirtualClock();
     const follower = new FakeFollower();
     const net = new FakeNetwork(clock, follower, { delayMs: 1 });
@@ -83,7 +83,7 @@ describe('HeartbeatWorker', () => {
     w.send({ matching: null, committed: null });
     await clock.run(5);
     expect(core.events).toEqual([
-      { type: 'heartbeatAck', target: 'F', streamId: 42, sentAt: 0 },
+      { type: 'heartbeatAck', target: 'F', streamId: 42, sentAt: 0, refused: { term: 5, index: 9 } },
       { type: 'higherVote', target: 'F', streamId: 42, inflightId: null, vote: follower.vote },
     ]);
     w.close();

@@ -99,6 +99,8 @@ describe('failures', () => {
 
   it('reports entries missing from the log (a range read) as fatal', async () => {
     const r = rig({ leaderLog: entries(5, 0, 3), net: { delayMs: 1 } });
+    // The node says entries up to 7 are readable, but the log holds 0..2.
+    r.ioSubmitted.set({ vote: leaderVote, logId: { term: 5, index: 7 } });
     r.stream.replicate({ inflightId: 1, payload: { type: 'logs', prev: null, last: { term: 5, index: 7 } } });
     await r.clock.run(100);
     expect(r.core.ofType('fatal')).toHaveLength(1);

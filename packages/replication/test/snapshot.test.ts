@@ -11,7 +11,8 @@ import {
 import { describe, expect, it } from 'vitest';
 import { resolveReplicationConfig } from '../src/config.ts';
 import type { SnapshotSource } from '../src/snapshot.ts';
-import { type IoId, ReplicationStream } from '../src/stream.ts';
+import type { IoPosition } from '../src/stream-options.ts';
+import { ReplicationStream } from '../src/target-stream.ts';
 import { CountingReader, RecordingCore, VirtualClock } from '../src/testing/index.ts';
 import { Watch } from '../src/watch.ts';
 import { leaderVote } from './harness.ts';
@@ -52,8 +53,8 @@ function setup(opts: {
     leaderVote,
     network,
     reader: new CountingReader([]),
-    ioAccepted: new Watch<IoId>({ vote: leaderVote, logId: null }),
-    ioSubmitted: new Watch<IoId>({ vote: leaderVote, logId: null }),
+    ioAccepted: new Watch<IoPosition>({ vote: leaderVote, logId: null }),
+    ioSubmitted: new Watch<IoPosition>({ vote: leaderVote, logId: null }),
     committed: new Watch(null),
     core,
     config: resolveReplicationConfig({

@@ -1,7 +1,7 @@
 import type { LogId, NodeId } from '@flotilla/types';
 import { describe, expect, it } from 'vitest';
-import type { IoId } from '../src/stream.ts';
-import { ReplicationStreams } from '../src/streams.ts';
+import type { IoPosition } from '../src/stream-options.ts';
+import { ReplicationStreams } from '../src/stream-set.ts';
 import {
   CountingReader,
   FakeFollower,
@@ -24,8 +24,8 @@ function cluster(ids: NodeId[]) {
     leaderVote,
     clock,
     core,
-    ioAccepted: new Watch<IoId>({ vote: leaderVote, logId: lastOf(log) }),
-    ioSubmitted: new Watch<IoId>({ vote: leaderVote, logId: lastOf(log) }),
+    ioAccepted: new Watch<IoPosition>({ vote: leaderVote, logId: lastOf(log) }),
+    ioSubmitted: new Watch<IoPosition>({ vote: leaderVote, logId: lastOf(log) }),
     committed: new Watch<LogId | null>(null),
     newReader: () => new CountingReader(log),
     newClient: (id, _node, purpose) => {

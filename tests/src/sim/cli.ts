@@ -65,7 +65,9 @@ for (const level of levels) {
     for (const [k, v] of Object.entries(r.faults))
       faults[`${level}.${k}`] = (faults[`${level}.${k}`] ?? 0) + v;
     if (verbose)
-      process.stdout.write(`seed=${seed} steps=${r.steps} ops=${r.operations} lin=${r.linearizability}\n`);
+      process.stdout.write(
+        `seed=${seed} steps=${r.steps} ops=${r.operations} lin=${r.linearizability}${r.linearizabilitySteps === undefined ? '' : ` linSteps=${r.linearizabilitySteps}`}\n`,
+      );
     if (r.violation !== null) {
       process.stdout.write(
         `VIOLATION level=${level} seed=${seed}: ${r.violation}\n--- last steps ---\n${r.trace.join('\n')}\n`,

@@ -38,6 +38,8 @@ export interface SeedResult {
   trace: string[];
   operations: number;
   linearizability: string;
+  /** Search steps the linearizability checker used (runtime level; the engine level does not say). */
+  linearizabilitySteps?: number;
 }
 
 /** Runs one seed at `level` (a bug of the other level is ignored). */

@@ -11,11 +11,12 @@ import {
   memoryLogStore,
   memoryStateMachine,
 } from '@flotilla/memory';
-import { Raft, type RaftConfigInput, type RaftPlantedBug } from '@flotilla/raft';
+import type { Raft, RaftConfigInput } from '@flotilla/raft';
 import { UNKNOWN } from '@flotilla/testkit';
 import { hasErrorCode, type NodeId, type RaftMetrics } from '@flotilla/types';
 import type { Operation } from '../history.ts';
 import type { Prng } from '../prng.ts';
+import type { RaftModule } from './bugs.ts';
 import { type NodeView, RuntimeChecker } from './checker.ts';
 import { initialNetState, SimNet, SlowReadStore } from './net.ts';
 import { NodeClock, SimScheduler } from './scheduler.ts';
@@ -64,8 +65,8 @@ export interface ClusterOptions {
    * the runtime reports them flushed as soon as they resolve, which the memory store does not promise.
    */
   durableTruncate?: boolean;
-  /** Planted bugs handed to `Raft`. */
-  plantedBugs?: ReadonlySet<RaftPlantedBug>;
+  /** The `@flotilla/raft` module whose `Raft` the nodes run (a patched copy plants bugs). */
+  raftModule: RaftModule;
 }
 
 /** The whole simulated world of one seed. */
@@ -152,7 +153,7 @@ export class SimCluster {
       ...(n.crashed?.snapshot == null ? {} : { snapshot: n.crashed.snapshot }),
     });
     const electRng = this.#rng.fork();
-    const raft = await Raft.create<number, Reg>({
+    const raft = await this.#opts.raftModule.Raft.create<number, Reg>({
       id,
       config: this.#opts.config,
       network: this.net.factory(id, clock, this.router.factory(id)),
@@ -160,7 +161,6 @@ export class SimCluster {
       stateMachine: sm,
       clock,
       random: () => electRng.next(),
-      ...(this.#opts.plantedBugs === undefined ? {} : { plantedBugs: this.#opts.plantedBugs }),
     });
     const live = {
       clock,

@@ -3,10 +3,11 @@
  * every fault, then a healing phase that must elect a stable leader and converge, then the client
  * history through the linearizability checker.
  */
-import type { RaftConfigInput, RaftPlantedBug } from '@flotilla/raft';
+import type { RaftConfigInput } from '@flotilla/raft';
+import { checkLinearizability, registerModel } from '@flotilla/testkit';
 import type { Node, NodeId } from '@flotilla/types';
-import { checkHistory } from '../history.ts';
 import { Prng } from '../prng.ts';
+import { type RaftPatch, raftModule } from './bugs.ts';
 import { SimCluster } from './cluster.ts';
 import { settle } from './scheduler.ts';
 
@@ -18,8 +19,8 @@ export type RuntimeBug =
   | 'heartbeatBehindAppend'
   /**
    * An old leader's replication streams keep sending entries read after it stepped down: the
-   * runtime leaves them running and they never check the vote (`keepStreamsOnStepDown` +
-   * `sendStaleReads` in `Raft`; either safeguard alone suffices, see `raftBugs`).
+   * runtime leaves them running and they never check the vote (the source patches
+   * `keepStreamsOnStepDown` + `streamsSkipLeaderCheck`; either safeguard alone suffices, see `patches`).
    */
   | 'sendStaleReads'
   /** The runtime reports an append durable when the store accepted it, before its flush. */
@@ -36,11 +37,11 @@ export const RUNTIME_BUGS: readonly RuntimeBug[] = [
   'appliedBeforeInstall',
 ];
 
-/** The `Raft` planted bugs a runtime bug switches on. */
-function raftBugsOf(bug: RuntimeBug | null): RaftPlantedBug[] {
+/** The source patches (`bugs.ts`) a runtime bug plants. */
+function patchesOf(bug: RuntimeBug | null): RaftPatch[] {
   switch (bug) {
     case 'sendStaleReads':
-      return ['keepStreamsOnStepDown', 'sendStaleReads'];
+      return ['keepStreamsOnStepDown', 'streamsSkipLeaderCheck'];
     case 'appendDurableOnSubmit':
       return ['appendDurableOnSubmit'];
     case 'appliedBeforeInstall':
@@ -98,14 +99,16 @@ export interface RuntimeSimOptions {
    */
   leaseStress?: boolean;
   /**
-   * `Raft` planted bugs to switch on directly (on top of `bug`'s): the control runs of a bug made of
-   * two switched-off safeguards plant one of them at a time.
+   * Source patches to plant directly (on top of `bug`'s): the control runs of a bug made of two
+   * removed safeguards plant one of them at a time.
    */
-  raftBugs?: readonly RaftPlantedBug[];
+  patches?: readonly RaftPatch[];
   /** Raft settings to use instead of the seed's (e.g. a narrow election timeout range). */
   config?: Partial<RaftConfigInput>;
   /** Check the client history for linearizability (default true). */
   checkLinearizability?: boolean;
+  /** The checker's budget in search steps (default {@link LINEARIZABILITY_STEP_BUDGET}). */
+  linearizabilityStepBudget?: number;
   /**
    * `false` adds an explicit flush after every truncate and purge (`ClusterOptions.durableTruncate`).
    * The storage contract now makes them durable on resolve, so by default no extra flush is added.
@@ -127,11 +130,20 @@ export interface RuntimeSimResult {
   trace: string[];
   /** Client operations recorded. */
   operations: number;
-  /** 'ok', 'unknown' (checker budget ran out), or 'unchecked'. */
+  /** 'ok', 'illegal', 'unknown' (over the checker's step budget), or 'unchecked'. */
   linearizability: string;
+  /** Search steps the linearizability checker used (0 when unchecked). */
+  linearizabilitySteps: number;
   /** The closest a later leader's election came after a lease read's start, in ms (see `RuntimeChecker`). */
   closestLeaseMs: number;
 }
+
+/**
+ * The linearizability checker's budget per history, in search steps: a history over it is reported
+ * `'unknown'` (over budget). Steps, not milliseconds, so a seed's verdict is the same on every machine
+ * and under any load.
+ */
+export const LINEARIZABILITY_STEP_BUDGET = 1_000_000;
 
 const CLIENTS = 3;
 const OP_TIMEOUT_MS = 1500;
@@ -147,7 +159,8 @@ export async function runRuntimeSeed(opts: RuntimeSimOptions): Promise<RuntimeSi
   const ids: NodeId[] = [];
   for (let i = 1; i <= voters + spares; i++) ids.push(`n${i}`);
   const slowLarge = bug === 'heartbeatBehindAppend' || opts.slowLargeAppends === true;
-  const raftBugs = new Set<RaftPlantedBug>([...raftBugsOf(bug), ...(opts.raftBugs ?? [])]);
+  const patches = new Set<RaftPatch>([...patchesOf(bug), ...(opts.patches ?? [])]);
+  const raft = await raftModule([...patches]);
   const leaseStress = bug === 'leaseWithoutDriftMargin' || opts.leaseStress === true;
   const config: RaftConfigInput = {
     heartbeatIntervalMs: 50,
@@ -172,11 +185,11 @@ export async function runRuntimeSeed(opts: RuntimeSimOptions): Promise<RuntimeSi
     drift: 0.1,
     extremeDrift: leaseStress,
     flushMs: leaseStress ? 1 : rng.int(1, 6),
-    slowReadRate: raftBugs.has('sendStaleReads') ? 0.6 : 0.2,
+    slowReadRate: patches.has('streamsSkipLeaderCheck') ? 0.6 : 0.2,
     // Truncate and purge are durable on resolve by the storage contract now (the memory store flushes
     // on them); the extra flush is kept only as an opt-in control.
     durableTruncate: opts.strictTruncate === false,
-    ...(raftBugs.size === 0 ? {} : { plantedBugs: raftBugs }),
+    raftModule: raft,
   });
   c.net.state.heartbeatBehindAppend = bug === 'heartbeatBehindAppend';
   c.net.state.slowLargeAppends = slowLarge;
@@ -462,9 +475,13 @@ export async function runRuntimeSeed(opts: RuntimeSimOptions): Promise<RuntimeSi
   }
 
   let lin = 'unchecked';
+  let linSteps = 0;
   if (violation === null && opts.checkLinearizability !== false) {
-    const v = checkHistory(c.history, 5000);
+    const v = checkLinearizability(registerModel(), c.history, {
+      maxSteps: opts.linearizabilityStepBudget ?? LINEARIZABILITY_STEP_BUDGET,
+    });
     lin = v.result;
+    linSteps = v.steps;
     if (v.result === 'illegal') fail(`linearizability: ${v.explanation ?? 'illegal history'}`);
   }
   // Tear down: every incarnation dies; nothing of this seed runs on.
@@ -481,6 +498,7 @@ export async function runRuntimeSeed(opts: RuntimeSimOptions): Promise<RuntimeSi
     trace: c.trace.slice(-120),
     operations: c.history.length,
     linearizability: lin,
+    linearizabilitySteps: linSteps,
     closestLeaseMs: c.checker.closestLeaseMs,
   };
 }

@@ -13,7 +13,8 @@ import { type ReplicationConfig, type ReplicationConfigInput, resolveReplication
 import type { ReplicationCore } from './events.ts';
 import { type Heartbeat, HeartbeatWorker } from './heartbeat.ts';
 import type { SnapshotSource } from './snapshot.ts';
-import { type IoId, type PlantedReplicationBug, type ReplicateRequest, ReplicationStream } from './stream.ts';
+import type { IoPosition, ReplicateRequest } from './stream-options.ts';
+import { ReplicationStream } from './target-stream.ts';
 import type { ReadonlyWatch } from './watch.ts';
 
 /** What a client is for: entries and snapshots, or heartbeats (each on its own connection). */
@@ -36,9 +37,9 @@ export interface ReplicationStreamsOptions {
   /** Makes a log reader for one stream. */
   newReader(): RaftLogReader;
   /** See `ReplicationStreamOptions.ioAccepted`. */
-  ioAccepted: ReadonlyWatch<IoId>;
+  ioAccepted: ReadonlyWatch<IoPosition>;
   /** See `ReplicationStreamOptions.ioSubmitted`. */
-  ioSubmitted: ReadonlyWatch<IoId>;
+  ioSubmitted: ReadonlyWatch<IoPosition>;
   /** See `ReplicationStreamOptions.committed`. */
   committed: ReadonlyWatch<LogId | null>;
   /** Receives every event of every stream and heartbeat worker. */
@@ -53,8 +54,6 @@ export interface ReplicationStreamsOptions {
   logger?: Logger;
   /** Source of stream ids, unique per node (default: a process-wide counter). */
   nextStreamId?: () => number;
-  /** TEST-ONLY planted bugs handed to every stream (see `ReplicationStreamOptions.plantedBugs`). */
-  plantedBugs?: ReadonlySet<PlantedReplicationBug>;
 }
 
 let processStreamIds = 0;
@@ -87,7 +86,7 @@ export interface TargetReplication {
  * ```
  */
 export class ReplicationStreams {
-  readonly #o: ReplicationStreamsOptions;
+  readonly #opts: ReplicationStreamsOptions;
   readonly #config: ReplicationConfig;
   readonly #nextId: () => number;
   readonly #targets = new Map<NodeId, TargetReplication>();
@@ -95,7 +94,7 @@ export class ReplicationStreams {
 
   /** Checks the config (`InvalidConfigError` on a bad field); starts no stream until `rebuild`. */
   constructor(opts: ReplicationStreamsOptions) {
-    this.#o = opts;
+    this.#opts = opts;
     this.#config = resolveReplicationConfig(opts.config);
     this.#nextId = opts.nextStreamId ?? nextProcessStreamId;
   }
@@ -190,7 +189,7 @@ export class ReplicationStreams {
   }
 
   #start(target: ReplicationTarget): TargetReplication {
-    const o = this.#o;
+    const o = this.#opts;
     const network = o.newClient(target.id, target.node, 'replication');
     const hbNetwork = o.newClient(target.id, target.node, 'heartbeat');
     const common = {
@@ -210,7 +209,6 @@ export class ReplicationStreams {
       committed: o.committed,
       config: this.#config,
       ...(o.snapshots === undefined ? {} : { snapshots: o.snapshots }),
-      ...(o.plantedBugs === undefined ? {} : { plantedBugs: o.plantedBugs }),
     });
     const heartbeat = new HeartbeatWorker({
       ...common,
@@ -229,7 +227,7 @@ export class ReplicationStreams {
       void Promise.resolve()
         .then(() => c.close?.())
         .catch((e: unknown) =>
-          this.#o.logger?.debug('closing a client failed', { target: t.target.id, error: e }),
+          this.#opts.logger?.debug('closing a client failed', { target: t.target.id, error: e }),
         );
     }
   }

@@ -1,0 +1,191 @@
+/**
+ * Client writes: encoding, batching and the responders waiting for their entries to be applied.
+ *
+ * Owns: the writes queued for the next turn (one `append` per turn) and the writes appended by this
+ * leader waiting for their apply. Must never: decide leadership (it asks `Leadership`), touch storage
+ * or the network, or leave a write unsettled at a stop or a step-down.
+ */
+import type { LogId } from '@flotilla/types';
+import {
+  type ClientSession,
+  type Codec,
+  compareLogId,
+  type EntryPayload,
+  EntryTooLargeError,
+  ForwardToLeaderError,
+  InvalidRequestError,
+  logIdEquals,
+  OutcomeUnknownError,
+  OverloadedError,
+  PanickedError,
+  type StoppedError,
+} from '@flotilla/types';
+import type { ClientWriteResponse, WriteOptions } from '../api.ts';
+import type { AppliedEntry } from '../sm-worker.ts';
+import type { Leadership } from './leadership.ts';
+import type { CoreParts } from './parts.ts';
+
+/** A write waiting for its entry to be applied. */
+interface PendingWrite<R> {
+  logId: LogId | null;
+  resolve(r: ClientWriteResponse<R>): void;
+  reject(e: Error): void;
+}
+
+/** A proposal queued for the next loop turn. */
+interface Proposal<R> {
+  payload: EntryPayload;
+  write: PendingWrite<R>;
+}
+
+/** The client writes of one node (see the file comment). */
+export class ClientWrites<D, R> {
+  readonly #p: CoreParts;
+  readonly #codec: Codec<D>;
+  readonly #leadership: Leadership;
+  #proposals: Proposal<R>[] = [];
+  /** Writes appended by this leader, by log index. */
+  readonly #pending = new Map<number, PendingWrite<R>>();
+
+  constructor(parts: CoreParts, codec: Codec<D>, leadership: Leadership) {
+    this.#p = parts;
+    this.#codec = codec;
+    this.#leadership = leadership;
+  }
+
+  /** Encodes `data` into an entry payload; `InvalidRequest` or `EntryTooLarge` if it cannot be one. */
+  encode(data: D, session?: ClientSession): EntryPayload {
+    let bytes: Uint8Array;
+    try {
+      bytes = this.#codec.encode(data);
+    } catch (err) {
+      if (err instanceof InvalidRequestError) throw err;
+      throw new InvalidRequestError('data', `the codec cannot encode it: ${String(err)}`);
+    }
+    const max = this.#p.config.maxEntryBytes;
+    if (bytes.byteLength > max) throw new EntryTooLargeError(bytes.byteLength, max);
+    return session === undefined ? { type: 'normal', data: bytes } : { type: 'normal', data: bytes, session };
+  }
+
+  /** Queues `payloads` for the next turn's batch; each promise settles once applied (or failed). */
+  propose(payloads: EntryPayload[]): Promise<ClientWriteResponse<R>>[] {
+    const stoppedAs = this.#p.loop.stoppedAs;
+    if (stoppedAs) return payloads.map(() => Promise.reject(stoppedAs));
+    if (!this.#leadership.takesWrites()) {
+      const err = this.#leadership.forwardError();
+      return payloads.map(() => Promise.reject(err));
+    }
+    if (this.#pending.size + this.#proposals.length + payloads.length > this.#p.config.maxPendingWrites) {
+      return payloads.map(() => Promise.reject(new OverloadedError()));
+    }
+    const out = payloads.map(
+      (payload) =>
+        new Promise<ClientWriteResponse<R>>((resolve, reject) => {
+          this.#proposals.push({ payload, write: { logId: null, resolve, reject } });
+        }),
+    );
+    this.#p.loop.enqueue(() => this.flush());
+    return out;
+  }
+
+  /** Whether proposals wait for the next batch. */
+  get hasQueued(): boolean {
+    return this.#proposals.length > 0;
+  }
+
+  /** Hands every queued proposal to the engine as one batch (one `append`). */
+  flush(): void {
+    const batch = this.#proposals;
+    this.#proposals = [];
+    if (batch.length === 0) return;
+    if (!this.#leadership.takesWrites()) {
+      const err = this.#leadership.forwardError();
+      for (const q of batch) q.write.reject(err);
+      return;
+    }
+    let ids: LogId[];
+    try {
+      ids = this.#p.engine.leaderAppend(
+        batch.map((q) => q.payload),
+        this.#p.clock.now(),
+      );
+    } catch (err) {
+      // A refused batch fails its writes (nothing was appended); only an engine panic stops the node.
+      if (err instanceof PanickedError || !(err instanceof Error)) throw err;
+      for (const q of batch) q.write.reject(err);
+      return;
+    }
+    batch.forEach((q, i) => {
+      const logId = ids[i] as LogId;
+      q.write.logId = logId;
+      this.#pending.set(logId.index, q.write);
+    });
+  }
+
+  /**
+   * Waits for the entry `logId` (appended by this leader) to be applied. Registered as pending at
+   * once, so a stop before the next loop turn settles it with `OutcomeUnknown` instead of losing it.
+   */
+  awaitApplied(logId: LogId): Promise<ClientWriteResponse<R>> {
+    return new Promise((resolve, reject) => {
+      const stopped = this.#p.loop.stopped;
+      if (stopped !== null) {
+        reject(new OutcomeUnknownError(logId, `the node stopped: ${stopped.message}`, { cause: stopped }));
+        return;
+      }
+      const write: PendingWrite<R> = { logId, resolve, reject };
+      this.#pending.set(logId.index, write);
+      this.#p.loop.enqueue(() => {
+        if (this.#pending.get(logId.index) !== write) return; // settled meanwhile
+        if (compareLogId(this.#p.engine.applied(), logId) >= 0) {
+          this.#pending.delete(logId.index);
+          resolve({ logId, response: undefined as R });
+        }
+      });
+    });
+  }
+
+  /** Answers the writes of applied entries: their response, or a forward if another entry took the slot. */
+  onApplied(entries: AppliedEntry<R>[]): void {
+    for (const e of entries) {
+      const w = this.#pending.get(e.logId.index);
+      if (w === undefined) continue;
+      this.#pending.delete(e.logId.index);
+      if (w.logId !== null && logIdEquals(w.logId, e.logId))
+        w.resolve({ logId: e.logId, response: e.response as R });
+      else w.reject(new ForwardToLeaderError(this.#p.engine.currentLeader(), this.#leadership.leaderNode()));
+    }
+  }
+
+  /** Writes proposed by this leader that are not committed have an unknown fate now. */
+  onStepDown(): void {
+    const committed = this.#p.engine.committed();
+    for (const [index, w] of this.#pending) {
+      if (committed !== null && index <= committed.index) continue; // committed: will be applied
+      this.#pending.delete(index);
+      w.reject(new OutcomeUnknownError(w.logId, 'leadership was lost before the write was known committed'));
+    }
+  }
+
+  /** At a stop: appended writes have an unknown fate, queued ones fail with the stop. */
+  stop(err: Error, stoppedAs: StoppedError): void {
+    for (const w of this.#pending.values())
+      w.reject(new OutcomeUnknownError(w.logId, `the node stopped: ${err.message}`, { cause: err }));
+    this.#pending.clear();
+    for (const q of this.#proposals) q.write.reject(stoppedAs); // never appended
+    this.#proposals = [];
+  }
+}
+
+/** Checks a write's session options; both fields or neither. */
+export function sessionOf(opts: WriteOptions): ClientSession | undefined {
+  const { clientId, sequence } = opts;
+  if (clientId === undefined && sequence === undefined) return undefined;
+  if (typeof clientId !== 'string' || clientId.length === 0) {
+    throw new InvalidRequestError('clientId', 'expected a non-empty string when a sequence is given');
+  }
+  if (typeof sequence !== 'number' || !Number.isSafeInteger(sequence) || sequence < 0) {
+    throw new InvalidRequestError('sequence', 'expected a non-negative integer when a clientId is given');
+  }
+  return { clientId, sequence };
+}

@@ -1,0 +1,169 @@
+/**
+ * Peers: the network clients this node uses outside replication (votes and leadership-transfer
+ * requests), the clients handed to the replication streams, and vote requests with their answers.
+ *
+ * Owns: the cached vote clients (closed when their node leaves the membership or at a stop), and the
+ * validation of every vote answer a peer sends. Must never: hand a peer's answer to the engine
+ * unchecked, let a transport's throw (synchronous or not) escape into the loop, or keep a client of
+ * a node that left the membership.
+ */
+import {
+  getNode,
+  InvalidRequestError,
+  type LogId,
+  logIdEquals,
+  NetworkError,
+  type Node,
+  type NodeId,
+  type RaftNetwork,
+  type RaftNetworkFactory,
+  type TransferLeaderRequest,
+  type VoteRequest,
+  type VoteResponse,
+  validateOptionalLogId,
+  validateVote,
+} from '@flotilla/types';
+import type { CoreParts } from './parts.ts';
+
+/** The vote timeout, in minimum election timeouts. */
+const VOTE_TIMEOUT_FACTOR = 1;
+
+/** The network clients of one node (see the file comment). */
+export class Peers {
+  readonly #p: CoreParts;
+  readonly #network: RaftNetworkFactory;
+  readonly #voteClients = new Map<NodeId, RaftNetwork>();
+  /** The effective membership's log id when `#voteClients` was last pruned. */
+  #prunedAt: LogId | null = null;
+
+  constructor(parts: CoreParts, network: RaftNetworkFactory) {
+    this.#p = parts;
+    this.#network = network;
+  }
+
+  /**
+   * A replication client for `id`. If the network cannot make one (e.g. an address it cannot parse),
+   * the failure is logged and the stream gets a client whose calls fail with `NetworkError`: that
+   * target is unreachable, the leader keeps running.
+   */
+  streamClient(id: NodeId, node: Node): RaftNetwork {
+    try {
+      return this.#network.newClient(id, node);
+    } catch (err) {
+      this.#p.logger.warn('cannot create a network client', { target: id, err: String(err) });
+      const fail = () =>
+        Promise.reject(new NetworkError(`no client to ${id}: ${String(err)}`, { cause: err }));
+      return { appendEntries: fail, vote: fail, fullSnapshot: fail };
+    }
+  }
+
+  /** Sends a vote request; a valid answer is queued to the engine, anything else only logged. */
+  sendVote(target: NodeId, request: VoteRequest): void {
+    const p = this.#p;
+    const client = this.#clientOf(target);
+    if (client === null) return;
+    const timeoutMs = Math.max(p.config.electionTimeoutMinMs * VOTE_TIMEOUT_FACTOR, 1);
+    // A transport that throws synchronously fails this request only.
+    promiseOf(() => client.vote(request, { timeoutMs })).then(
+      (resp) => {
+        // A peer's answer is input like any request: a malformed one is dropped (the election times
+        // out), never handed to the engine where it would stop this node.
+        let valid: VoteResponse;
+        try {
+          valid = validateVoteResponse(resp);
+        } catch (err) {
+          p.logger.warn('malformed vote response dropped', { target, err: String(err) });
+          return;
+        }
+        p.loop.enqueue(() => p.engine.handleVoteResponse(target, valid, p.clock.now()));
+      },
+      (err: unknown) => p.logger.debug('vote request failed', { target, err: String(err) }),
+    );
+  }
+
+  /** Asks `target` to take over leadership; a failure is only logged (the transfer times out). */
+  sendTransferLeader(target: NodeId, request: TransferLeaderRequest): void {
+    const p = this.#p;
+    const client = this.#clientOf(target);
+    if (client === null) return;
+    if (client.transferLeader === undefined) {
+      p.logger.warn('the network has no transferLeader: the transfer request is not sent', { target });
+      return;
+    }
+    const send = client.transferLeader.bind(client);
+    promiseOf(() => send(request, { timeoutMs: p.config.electionTimeoutMaxMs })).catch((err: unknown) =>
+      p.logger.warn('transferLeader failed', { target, err: String(err) }),
+    );
+  }
+
+  /** Closes the vote clients of nodes no longer in the effective membership, once per membership. */
+  pruneRemoved(): void {
+    const effective = this.#p.engine.membership().effective;
+    if (logIdEquals(effective.logId, this.#prunedAt)) return;
+    this.#prunedAt = effective.logId;
+    for (const [id, client] of this.#voteClients) {
+      if (getNode(effective.membership, id) !== undefined) continue;
+      this.#voteClients.delete(id);
+      this.#close(id, client);
+    }
+  }
+
+  /** Closes every vote client (at a stop). */
+  closeAll(): void {
+    for (const [id, c] of this.#voteClients) this.#close(id, c);
+    this.#voteClients.clear();
+  }
+
+  /**
+   * The cached client of `id` (a member of the effective membership); `null` (logged) if `id` is
+   * not a member or the network cannot make one (e.g. an address it cannot parse).
+   */
+  #clientOf(id: NodeId): RaftNetwork | null {
+    const node = getNode(this.#p.engine.membership().effective.membership, id);
+    if (node === undefined) return null;
+    let c = this.#voteClients.get(id);
+    if (c === undefined) {
+      try {
+        c = this.#network.newClient(id, node);
+      } catch (err) {
+        this.#p.logger.warn('cannot create a network client', { target: id, err: String(err) });
+        return null;
+      }
+      this.#voteClients.set(id, c);
+    }
+    return c;
+  }
+
+  /** Closes a client without waiting; a failure (also a synchronous throw) is only logged. */
+  #close(id: NodeId, client: RaftNetwork): void {
+    const close = client.close?.bind(client);
+    if (close === undefined) return;
+    promiseOf(close).catch((err: unknown) =>
+      this.#p.logger.debug('closing a network client failed', { target: id, err: String(err) }),
+    );
+  }
+}
+
+/** Runs `fn`, turning a synchronous throw into a rejected promise. */
+export function promiseOf<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return fn();
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/** Checks a peer's `VoteResponse` (`@flotilla/types` has no validator for it); throws `InvalidRequestError`. */
+export function validateVoteResponse(x: unknown): VoteResponse {
+  if (typeof x !== 'object' || x === null)
+    throw new InvalidRequestError('voteResponse', 'expected an object');
+  const r = x as Record<string, unknown>;
+  if (typeof r.voteGranted !== 'boolean') {
+    throw new InvalidRequestError('voteResponse.voteGranted', 'expected a boolean');
+  }
+  return {
+    vote: validateVote(r.vote, 'voteResponse.vote'),
+    voteGranted: r.voteGranted,
+    lastLogId: validateOptionalLogId(r.lastLogId, 'voteResponse.lastLogId'),
+  };
+}

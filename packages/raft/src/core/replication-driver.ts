@@ -1,0 +1,182 @@
+/**
+ * The replication driver: the leader's replication streams and heartbeat workers over their life
+ * (built on becoming leader, rebuilt on a membership change, closed on stepping down or a stop),
+ * the engine's `replicate` and heartbeat commands handed to them, and their events handed back.
+ *
+ * Owns: the current `ReplicationStreams` set and the leader vote it serves, and the log reversions
+ * already reported. Must never: send anything itself (the streams do), let an event of a closed
+ * stream reach the engine, or keep streams of a leadership that ended.
+ */
+import type { Command, ReplicationResult } from '@flotilla/engine';
+import { type ReplicationEvent, ReplicationStreams } from '@flotilla/replication';
+import {
+  type Node,
+  type NodeId,
+  type RaftLogStorage,
+  type RaftStateMachine,
+  type Vote,
+  voteEquals,
+} from '@flotilla/types';
+import type { LogIo } from './log-io.ts';
+import type { CoreParts } from './parts.ts';
+import type { Peers } from './peers.ts';
+
+type CommandOf<T extends Command['type']> = Extract<Command, { type: T }>;
+
+/** The replication side of one leader (see the file comment). */
+export class ReplicationDriver<D, R> {
+  readonly #p: CoreParts;
+  readonly #io: LogIo;
+  readonly #peers: Peers;
+  readonly #store: RaftLogStorage;
+  readonly #sm: RaftStateMachine<D, R>;
+  #streams: ReplicationStreams | null = null;
+  #streamsVote: Vote | null = null;
+  /** The `seq` of the last log reversion reported through the logger. */
+  #reversionsReported = 0;
+
+  constructor(
+    parts: CoreParts,
+    deps: {
+      io: LogIo;
+      peers: Peers;
+      store: RaftLogStorage;
+      stateMachine: RaftStateMachine<D, R>;
+    },
+  ) {
+    this.#p = parts;
+    this.#io = deps.io;
+    this.#peers = deps.peers;
+    this.#store = deps.store;
+    this.#sm = deps.stateMachine;
+  }
+
+  /** Runs a `replicate` command (a stream waits itself until the entries it sends are readable). */
+  replicate(cmd: CommandOf<'replicate'>): void {
+    this.#streams?.replicate(cmd.target, { inflightId: cmd.inflightId, payload: cmd.payload });
+  }
+
+  replicateSnapshot(cmd: CommandOf<'replicateSnapshot'>): void {
+    this.#streams?.replicate(cmd.target, { inflightId: cmd.inflightId, payload: { type: 'snapshot' } });
+  }
+
+  broadcastHeartbeat(cmd: CommandOf<'broadcastHeartbeat'>): void {
+    for (const t of cmd.targets) {
+      this.#streams?.heartbeat(t.id, { matching: t.matching, committed: cmd.committed });
+    }
+  }
+
+  /** Runs `rebuildReplicationStreams`: `vote === null` closes every stream. */
+  rebuild(cmd: CommandOf<'rebuildReplicationStreams'>): void {
+    const { vote, targets, closeOldStreams: closeOld } = cmd;
+    const sameLeader = vote !== null && this.#streamsVote !== null && voteEquals(vote, this.#streamsVote);
+    if (this.#streams !== null && (closeOld || !sameLeader)) {
+      this.#streams.closeAll();
+      this.#streams = null;
+      this.#streamsVote = null;
+    }
+    if (vote === null) return;
+    if (this.#streams === null) {
+      this.#streams = this.#newStreams(vote);
+      this.#streamsVote = vote;
+    }
+    this.#streams.rebuild(targets, { closeOldStreams: false });
+  }
+
+  /** Closes every stream (at a stop); a transport's failing close is only logged. */
+  closeAll(): void {
+    try {
+      this.#streams?.closeAll();
+    } catch (e) {
+      this.#p.logger.debug('closing the replication streams failed', { err: String(e) });
+    }
+    this.#streams = null;
+  }
+
+  #newStreams(vote: Vote): ReplicationStreams {
+    const p = this.#p;
+    const config = p.config;
+    return new ReplicationStreams({
+      leaderVote: vote,
+      newClient: (id: NodeId, node: Node) => this.#peers.streamClient(id, node),
+      newReader: () => this.#store.reader(),
+      ioAccepted: this.#io.ioAccepted,
+      ioSubmitted: this.#io.ioSubmitted,
+      committed: this.#io.committed,
+      core: { notify: (ev) => p.loop.enqueue(() => this.#onEvent(ev)) },
+      config: {
+        maxPayloadEntries: config.maxPayloadEntries,
+        maxInflightRequests: config.maxInflightRequests,
+        maxInflightBytes: config.maxInflightBytes,
+        heartbeatIntervalMs: config.heartbeatIntervalMs,
+        appendTimeoutMs: Math.max(config.electionTimeoutMaxMs, config.heartbeatIntervalMs * 4),
+        installSnapshotTimeoutMs: Math.max(config.installSnapshotTimeoutMs, 1000),
+        snapshotChunkBytes: config.snapshotChunkBytes,
+      },
+      snapshots: { getCurrentSnapshot: () => this.#sm.getCurrentSnapshot() },
+      clock: p.clock,
+      logger: p.logger,
+    });
+  }
+
+  /** Hands a stream's event to the engine (inside the loop); events of closed streams are dropped. */
+  #onEvent(ev: ReplicationEvent): void {
+    if (this.#streams === null || !this.#streams.isCurrent(ev)) return;
+    const p = this.#p;
+    const now = p.clock.now();
+    const report = (inflightId: number | null, result: ReplicationResult) =>
+      p.engine.onReplicationProgress(ev.target, { inflightId, result }, now);
+    switch (ev.type) {
+      case 'progress':
+        report(ev.inflightId, { type: 'matched', matching: ev.matching, sentAt: ev.sentAt });
+        return;
+      case 'conflict':
+        report(ev.inflightId, { type: 'conflict', prevLogId: ev.logId, sentAt: now });
+        this.#reportLogReversions();
+        return;
+      case 'higherVote':
+        report(ev.inflightId, { type: 'higherVote', vote: ev.vote });
+        return;
+      case 'transportError':
+        p.logger.debug('replication transport error', { target: ev.target, err: String(ev.error) });
+        report(ev.inflightId, { type: 'failed' });
+        return;
+      case 'fatal':
+        p.loop.fail(ev.error);
+        return;
+      case 'heartbeatAck':
+        if (ev.matching !== undefined) {
+          report(null, { type: 'matched', matching: ev.matching, sentAt: ev.sentAt });
+        } else if (ev.refused !== undefined && ev.refused !== null) {
+          // The target lacks the heartbeat's prevLogId; the engine decides if it is a log reversion.
+          report(null, { type: 'conflict', prevLogId: ev.refused, sentAt: ev.sentAt });
+          this.#reportLogReversions();
+        }
+        return;
+      case 'snapshotDone':
+        report(ev.inflightId, { type: 'snapshotInstalled', lastLogId: ev.meta.lastLogId, sentAt: ev.sentAt });
+        return;
+      case 'snapshotFailed':
+        report(ev.inflightId, { type: 'failed' });
+        return;
+    }
+  }
+
+  /** Logs every log reversion the engine detected since the last call (once each). */
+  #reportLogReversions(): void {
+    for (const r of this.#p.engine.logReversions()) {
+      if (r.seq <= this.#reversionsReported) continue;
+      this.#reversionsReported = r.seq;
+      const fields = { target: r.target, term: r.term, matching: r.matching, conflictIndex: r.conflictIndex };
+      if (r.repaired) {
+        this.#p.logger.warn('log reversion: the target lost acknowledged entries; repairing it', fields);
+      } else {
+        this.#p.logger.warn(
+          'log reversion refused: the target lost acknowledged entries; nothing more is replicated to it ' +
+            'by this leader (set allowLogReversion to repair it)',
+          fields,
+        );
+      }
+    }
+  }
+}

@@ -1,0 +1,226 @@
+/**
+ * Pipeline mode of a replication stream (`logsSince`): one `streamAppend` call fed with every entry
+ * after `prev` as it becomes readable, without waiting for replies; cumulative acks turn into
+ * `progress` events with the lease time of the earliest request they cover.
+ *
+ * Owns: the in-flight queue of one pipeline run and its flow control (`maxInflightRequests`,
+ * `maxInflightBytes`, `maxPayloadEntries`). Must never: send entries read after the leader changed,
+ * split or reorder a request, accept an ack outside what was sent, or report progress past what an
+ * ack covers.
+ */
+import {
+  type AppendEntriesRequest,
+  type Clock,
+  compareLogId,
+  type Entry,
+  entryDataBytes,
+  formatLogId,
+  type Logger,
+  type LogId,
+  logIdEquals,
+  NetworkError,
+  type NodeId,
+  nextIndex,
+  RemoteError,
+  type StreamAppendResult,
+  type Vote,
+} from '@flotilla/types';
+import { raceAbort } from './abort.ts';
+import type { ReplicationEvent } from './events.ts';
+import { ReadFailure, storageReadError } from './log-read.ts';
+import { checkStreamAppendResult } from './replies.ts';
+import { lastLogIdOf, sequentialStreamAppend } from './sequential.ts';
+import type { ReplicationStreamOptions } from './stream-options.ts';
+import { Watch, waitAny } from './watch.ts';
+
+/** What a pipeline run needs of its stream. */
+export interface PipelineHost {
+  readonly target: NodeId;
+  readonly id: number;
+  readonly leaderVote: Vote;
+  readonly options: ReplicationStreamOptions;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Whether this node is still `leaderVote`'s leader (its accepted I/O is under that vote). */
+  leaderValid(): boolean;
+  /** A checked read of the leader's log (counted). */
+  read(start: number, end: number, prev: LogId | null, exact: boolean): Promise<Entry[]>;
+  /** Builds (and counts) an AppendEntries request. */
+  request(prev: LogId | null, entries: Entry[], leaderCommit: LogId | null): AppendEntriesRequest;
+  emit(event: ReplicationEvent): void;
+  /** A reply came: the back-off restarts. */
+  succeeded(): void;
+  /** Reports a higher vote (checked to be higher). */
+  higherVote(inflightId: number, vote: Vote): void;
+  close(): void;
+  /** The unacknowledged requests now. */
+  setInflightRequests(n: number): void;
+}
+
+interface Queued {
+  prev: LogId | null;
+  last: LogId | null;
+  sentAt: number;
+  bytes: number;
+}
+
+/** Runs pipeline mode from `prev` until a conflict, a higher vote, a failure, a leader change or `signal`. */
+export async function runPipeline(
+  host: PipelineHost,
+  inflightId: number,
+  prev: LogId | null,
+  signal: AbortSignal,
+): Promise<void> {
+  const o = host.options;
+  const cfg = o.config;
+  const local = new AbortController();
+  const onAbort = () => local.abort(signal.reason);
+  signal.addEventListener('abort', onAbort, { once: true });
+  const queue: Queued[] = [];
+  const acked = new Watch(0);
+  let inflightBytes = 0;
+  let sentUpTo = prev;
+  let sentCommit: LogId | null | undefined;
+  let leaderChanged = false;
+  let readFailure: ReadFailure | null = null;
+  const stopForLeaderChange = () => {
+    leaderChanged = true;
+    local.abort(new NetworkError('leader changed'));
+  };
+
+  const produce = (async function* (): AsyncGenerator<AppendEntriesRequest> {
+    for (;;) {
+      const av = acked.version;
+      if (
+        queue.length >= cfg.maxInflightRequests ||
+        (queue.length > 0 && inflightBytes >= cfg.maxInflightBytes)
+      ) {
+        await acked.changed(local.signal, av);
+        continue;
+      }
+      if (!host.leaderValid()) return stopForLeaderChange();
+      const since = [o.ioSubmitted.version, o.committed.version, o.ioAccepted.version];
+      const start = nextIndex(sentUpTo);
+      const readableEnd = nextIndex(o.ioSubmitted.get().logId);
+      let entries: Entry[] = [];
+      if (start < readableEnd) {
+        try {
+          entries = await host.read(
+            start,
+            Math.min(readableEnd, start + cfg.maxPayloadEntries),
+            sentUpTo,
+            false,
+          );
+        } catch (e) {
+          readFailure = e instanceof ReadFailure ? e : new ReadFailure(storageReadError(e));
+          local.abort(readFailure);
+          throw readFailure;
+        }
+        // Raft §5.3 leader-append-only holds only while we are still the leader that read them.
+        if (!host.leaderValid()) return stopForLeaderChange();
+        if (local.signal.aborted) return;
+      } else if (sentCommit !== undefined && logIdEquals(o.committed.get(), sentCommit)) {
+        await waitAny([o.ioSubmitted, o.committed, o.ioAccepted], since, local.signal);
+        continue;
+      }
+      const leaderCommit = o.committed.get();
+      const req = host.request(sentUpTo, entries, leaderCommit);
+      let bytes = 0;
+      for (const e of entries) bytes += entryDataBytes(e);
+      const last = lastLogIdOf(req);
+      queue.push({ prev: req.prevLogId, last, sentAt: host.clock.now(), bytes });
+      inflightBytes += bytes;
+      sentUpTo = last;
+      sentCommit = leaderCommit;
+      host.setInflightRequests(queue.length);
+      yield req;
+    }
+  })();
+
+  const opts = { signal: local.signal, timeoutMs: cfg.appendTimeoutMs };
+  const useStream = o.useStreamAppend ?? o.network.streamAppend !== undefined;
+  const results: AsyncIterable<StreamAppendResult> =
+    useStream && o.network.streamAppend !== undefined
+      ? o.network.streamAppend(produce, opts)
+      : sequentialStreamAppend(o.network, produce, opts);
+  const it = results[Symbol.asyncIterator]();
+  // The first ack is reported even if it only confirms `prev`.
+  let lastReported: LogId | null = prev;
+  let firstAck = true;
+  try {
+    for (;;) {
+      const r = await raceAbort(it.next(), local.signal);
+      if (local.signal.aborted) throw local.signal.reason;
+      if (r.done === true) break;
+      const reply = checkStreamAppendResult(r.value);
+      if (reply.type === 'matched') {
+        const m = reply.matching;
+        if (compareLogId(m, sentUpTo) > 0 || compareLogId(m, prev) < 0)
+          throw new RemoteError(null, `ack ${formatLogId(m)} outside what was sent`);
+        // The lease may only count the earliest request that ends at or after `m`: later ones with
+        // the same last id (commit-only requests) may not have reached the follower yet.
+        const firstGe = queue.find((q) => compareLogId(q.last, m) >= 0);
+        const advanced = firstAck || compareLogId(m, lastReported) > 0;
+        const sentAt = firstGe !== undefined && advanced ? firstGe.sentAt : null;
+        while (queue.length > 0 && compareLogId((queue[0] as Queued).last, m) <= 0) {
+          const h = queue.shift() as Queued;
+          inflightBytes -= h.bytes;
+        }
+        host.setInflightRequests(queue.length);
+        host.succeeded();
+        acked.set(acked.get() + 1);
+        if (sentAt !== null) {
+          lastReported = m;
+          firstAck = false;
+          host.emit({
+            type: 'progress',
+            target: host.target,
+            streamId: host.id,
+            inflightId,
+            matching: m,
+            sentAt,
+          });
+        }
+        // A watermark inside a request: the network delivered only part of it (or the follower
+        // accepted a prefix). Nothing after it can follow; end the stream so the engine restarts at `m`.
+        const head = queue[0];
+        if (head !== undefined && compareLogId(m, head.prev) > 0)
+          throw new NetworkError(
+            `ack ${formatLogId(m)} inside request (${formatLogId(head.prev)}, ${formatLogId(head.last)}]: not delivered whole`,
+          );
+      } else if (reply.type === 'conflict') {
+        host.succeeded();
+        host.emit({
+          type: 'conflict',
+          target: host.target,
+          streamId: host.id,
+          inflightId,
+          logId: reply.logId,
+        });
+        return;
+      } else {
+        host.succeeded();
+        host.higherVote(inflightId, reply.vote);
+        return;
+      }
+    }
+    if (readFailure !== null) throw readFailure;
+    if (leaderChanged) {
+      host.close();
+      return;
+    }
+    throw new NetworkError(`stream ended with ${queue.length} request(s) unacknowledged`);
+  } catch (e) {
+    if (readFailure !== null) throw readFailure;
+    if (leaderChanged) {
+      host.logger.debug('leader changed; stream stops', { target: host.target, streamId: host.id });
+      host.close();
+      return;
+    }
+    throw e;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    local.abort(new NetworkError('pipeline finished'));
+    void Promise.resolve(it.return?.()).catch(() => {});
+  }
+}
