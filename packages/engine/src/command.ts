@@ -108,13 +108,6 @@ export type Command =
   /** Leader: send the current snapshot to `target`; report the outcome tagged with `inflightId`. */
   | { type: 'replicateSnapshot'; target: NodeId; inflightId: number }
   /**
-   * Leader: the committed log id grew. **Deprecated**: it always follows the `saveCommittedAndApply`
-   * carrying the same `committed`, which is emitted on every node whenever `committed` moves (except
-   * when an installed snapshot replaces the state): publish the `committed` watch from that one
-   * command. Still emitted so that runtimes handling it keep working; it will be removed.
-   */
-  | { type: 'replicateCommitted'; committed: LogId | null }
-  /**
    * Open a stream per target under `vote` (the leader's vote, or `null` when no longer leader) and close
    * streams of nodes not listed. With `closeOldStreams` every existing stream is closed first
    * (leadership changed); without it, surviving targets keep their stream and in-flight state

@@ -1,4 +1,8 @@
-import { InvalidConfigError } from '@flotilla/types';
+import {
+  DEFAULT_HEARTBEAT_INTERVAL_MS,
+  DEFAULT_MAX_PAYLOAD_ENTRIES,
+  InvalidConfigError,
+} from '@flotilla/types';
 
 /** The engine's configuration. Times are milliseconds of the injected clock. */
 export interface EngineConfig {
@@ -42,11 +46,11 @@ export function defaultEngineConfig(): EngineConfig {
   return {
     electionTimeoutMinMs: 150,
     electionTimeoutMaxMs: 300,
-    heartbeatIntervalMs: 50,
+    heartbeatIntervalMs: DEFAULT_HEARTBEAT_INTERVAL_MS,
     enablePreVote: true,
     leaseMs: 150,
     maxClockDrift: 0.1,
-    maxPayloadEntries: 64,
+    maxPayloadEntries: DEFAULT_MAX_PAYLOAD_ENTRIES,
     snapshotPolicy: { sinceLast: 5000 },
     maxInSnapshotLogToKeep: 1000,
     purgeBatchSize: 1,

@@ -17,7 +17,6 @@ describe('Engine', () => {
     e.onLocalIo({ type: 'flushed', ioId: 4 }, 2);
     expect(e.takeCommands()).toEqual([
       { type: 'saveCommittedAndApply', prevCommitted: null, committed: lid(1, 1) },
-      { type: 'replicateCommitted', committed: lid(1, 1) },
     ]);
   });
 

@@ -53,12 +53,11 @@ function commitByQuorum(core: EngineCore): void {
 }
 
 /**
- * `committed` advanced: a leader publishes it and goes on with a membership change (or steps down if
+ * `committed` advanced (published by `saveCommittedAndApply`): a leader goes on with a membership change (or steps down if
  * removed); any node may then build a snapshot.
  */
 function afterCommitted(core: EngineCore): void {
   if (core.leader !== null) {
-    leaderH.publishCommitted(core);
     const next = leaderH.afterCommit(core, core.now);
     if (next !== null) appendMembership(core, next);
   }

@@ -1,3 +1,4 @@
+import { defaultEngineConfig } from '@flotilla/engine';
 import { defaultReplicationConfig } from '@flotilla/replication';
 import { InvalidConfigError } from '@flotilla/types';
 
@@ -51,29 +52,34 @@ export interface RaftConfig {
   saveCommitted: boolean;
 }
 
-/** The defaults (DESIGN §5). */
+const engineDefaults = defaultEngineConfig();
+
+/**
+ * The defaults (DESIGN §5). One source each: the protocol's settings come from the engine that
+ * applies them, flow control from the replication package that enforces it; only the runtime's own
+ * settings are written here.
+ */
 export const DEFAULT_CONFIG: Readonly<RaftConfig> = Object.freeze({
   clusterName: 'flotilla',
-  heartbeatIntervalMs: defaultReplicationConfig.heartbeatIntervalMs,
-  electionTimeoutMinMs: 150,
-  electionTimeoutMaxMs: 300,
-  // Flow control: one source of these defaults, the replication package that enforces them.
+  heartbeatIntervalMs: engineDefaults.heartbeatIntervalMs,
+  electionTimeoutMinMs: engineDefaults.electionTimeoutMinMs,
+  electionTimeoutMaxMs: engineDefaults.electionTimeoutMaxMs,
   maxPayloadEntries: defaultReplicationConfig.maxPayloadEntries,
   maxInflightRequests: defaultReplicationConfig.maxInflightRequests,
   maxInflightBytes: defaultReplicationConfig.maxInflightBytes,
   maxEntryBytes: 4 * 1024 * 1024,
   maxPendingWrites: 10_000,
   replicationLagThreshold: 5000,
-  snapshotPolicy: Object.freeze({ sinceLast: 5000 }) as { sinceLast: number | null },
-  maxInSnapshotLogToKeep: 1000,
-  purgeBatchSize: 1,
+  snapshotPolicy: Object.freeze({ ...engineDefaults.snapshotPolicy }) as { sinceLast: number | null },
+  maxInSnapshotLogToKeep: engineDefaults.maxInSnapshotLogToKeep,
+  purgeBatchSize: engineDefaults.purgeBatchSize,
   installSnapshotTimeoutMs: 200,
   snapshotChunkBytes: defaultReplicationConfig.snapshotChunkBytes,
-  enablePreVote: true,
-  leaseMs: 150,
-  maxClockDrift: 0.1,
-  allowLogReversion: false,
-  checkQuorum: true,
+  enablePreVote: engineDefaults.enablePreVote,
+  leaseMs: engineDefaults.leaseMs,
+  maxClockDrift: engineDefaults.maxClockDrift,
+  allowLogReversion: engineDefaults.allowLogReversion,
+  checkQuorum: engineDefaults.checkQuorum,
   saveCommitted: true,
 });
 

@@ -1,4 +1,8 @@
-import { InvalidConfigError } from '@flotilla/types';
+import {
+  DEFAULT_HEARTBEAT_INTERVAL_MS,
+  DEFAULT_MAX_PAYLOAD_ENTRIES,
+  InvalidConfigError,
+} from '@flotilla/types';
 
 /** Exponential back-off after transport errors, used when the network has no `backoff()` of its own. */
 export interface BackoffConfig {
@@ -39,11 +43,11 @@ export interface ReplicationConfig {
  * takes its flow-control values from here.
  */
 export const defaultReplicationConfig: Readonly<ReplicationConfig> = Object.freeze({
-  maxPayloadEntries: 300,
+  maxPayloadEntries: DEFAULT_MAX_PAYLOAD_ENTRIES,
   maxInflightRequests: 64,
   maxInflightBytes: 16 * 1024 * 1024,
   appendTimeoutMs: 1_000,
-  heartbeatIntervalMs: 50,
+  heartbeatIntervalMs: DEFAULT_HEARTBEAT_INTERVAL_MS,
   installSnapshotTimeoutMs: 60_000,
   snapshotChunkBytes: 3 * 1024 * 1024,
   backoff: Object.freeze({ initialMs: 50, maxMs: 2_000, multiplier: 2 }),

@@ -18,6 +18,7 @@
 export * from './async-queue.ts';
 export * from './clock.ts';
 export * from './codec.ts';
+export * from './defaults.ts';
 export * from './entry.ts';
 export * from './errors.ts';
 export * from './log-id.ts';

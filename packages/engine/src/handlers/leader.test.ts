@@ -23,7 +23,6 @@ describe('leader handler', () => {
     );
     expect(e.takeCommands()).toEqual([
       { type: 'saveCommittedAndApply', prevCommitted: lid(0, 0), committed: lid(2, 2) },
-      { type: 'replicateCommitted', committed: lid(2, 2) },
       { type: 'replicate', target: 'a', inflightId: 3, payload: { type: 'logsSince', prev: lid(2, 2) } },
     ]);
   });

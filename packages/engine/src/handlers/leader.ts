@@ -78,11 +78,6 @@ export function committable(state: LeaderSlice): LogId | null {
   return accepted;
 }
 
-/** Leader: `committed` grew: the streams and heartbeats carry it (`replicateCommitted`). */
-export function publishCommitted(state: LeaderSlice): void {
-  if (state.leader !== null) state.emit({ type: 'replicateCommitted', committed: state.committed });
-}
-
 /**
  * After a commit: a two-step membership change whose joint config committed goes on with its second
  * half (returned, for the engine to append); a leader the committed membership removed steps down

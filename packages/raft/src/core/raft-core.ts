@@ -219,9 +219,6 @@ export class RaftCore<D, R> {
       case 'replicateSnapshot':
         this.#replication.replicateSnapshot(cmd);
         return;
-      case 'replicateCommitted':
-        // The commit index is published with the engine's I/O progress after the batch.
-        return;
       case 'rebuildReplicationStreams':
         this.#replication.rebuild(cmd);
         return;

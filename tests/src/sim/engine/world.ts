@@ -389,8 +389,6 @@ export class World {
       case 'replicateSnapshot':
         this.#sendSnapshot(n, c.target, c.inflightId);
         return;
-      case 'replicateCommitted':
-        return;
       case 'rebuildReplicationStreams': {
         const keep = new Set(c.targets.map((t) => t.id));
         for (const [t, s] of n.streams) {
