@@ -41,6 +41,8 @@ const timings = new Timings();
 let registry: LocalRegistry | undefined;
 const running: ClusterNode[] = [];
 let firstPlan: PlannedRelease[] = [];
+/** What the first release published: one line per package (for the release notes). */
+const released: string[] = [];
 
 /** The turbo cache of the source repository (a worktree shares its main checkout's), if it has one. */
 async function turboCacheDir(): Promise<string | undefined> {
@@ -52,9 +54,11 @@ async function turboCacheDir(): Promise<string | undefined> {
 }
 
 /** The manifest of `name@version` as the local registry serves it. */
-async function manifest(name: string, ver: string): Promise<{ dependencies?: Record<string, string> }> {
+type Manifest = { dependencies?: Record<string, string>; dist: { tarball: string } };
+
+async function manifest(name: string, ver: string): Promise<Manifest> {
   const res = await fetch(`${registry?.url}${name.replace('/', '%2f')}`);
-  const doc = (await res.json()) as { versions: Record<string, { dependencies?: Record<string, string> }> };
+  const doc = (await res.json()) as { versions: Record<string, Manifest> };
   const m = doc.versions[ver];
   if (m === undefined)
     throw new Error(`${name}@${ver} is not on the registry (has ${Object.keys(doc.versions)})`);
@@ -77,6 +81,10 @@ afterAll(async () => {
   await registry?.stop();
   rmSync(tmp, { recursive: true, force: true });
   process.stdout.write(`\nrelease rehearsal timings:\n${timings.report()}\n`);
+  if (released.length > 0)
+    process.stdout.write(
+      `\nfirst release (package, version, tarball, dependencies):\n${released.join('\n')}\n`,
+    );
 });
 
 describe('release flow (local registry)', () => {
@@ -134,7 +142,13 @@ describe('release flow (local registry)', () => {
         if (!dep.startsWith('@flotilla/')) continue;
         expect(range, `${name} -> ${dep}`).toBe(`^${versions.get(dep)}`);
       }
+      const tarball = await fetch(m.dist.tarball).then((r) => r.arrayBuffer());
+      const deps = Object.entries(m.dependencies ?? {}).map(([d, r]) => `${d}@${r}`);
+      released.push(
+        `${name.padEnd(24)} ${ver.padEnd(7)} ${`${(tarball.byteLength / 1024).toFixed(1)} kB`.padStart(9)}  ${deps.join(', ') || '(none)'}`,
+      );
     }
+    released.sort();
   }, 180_000);
 
   it('a user installs raft + transport-tcp + storage-file from the registry and runs a 3-node TCP cluster', async () => {
