@@ -161,9 +161,10 @@ describe('release flow (local registry)', () => {
     timings.mark('npm install raft+tcp+file (v1)');
     const versions = new Map(firstPlan.map((r) => [r.name, r.newVersion]));
     const installed = installedFlotilla(project);
+    // exactly the @flotilla packages the three depend on, transitively, one copy each
     expect([...installed.keys()].sort()).toEqual(
-      ['engine', 'progress', 'raft', 'replication', 'storage-file', 'transport-tcp', 'types'].map(
-        (p) => `node_modules/@flotilla/${p}`,
+      closure(['@flotilla/raft', '@flotilla/transport-tcp', '@flotilla/storage-file']).map(
+        (n) => `node_modules/${n}`,
       ),
     );
     for (const [path, info] of installed) {
@@ -305,6 +306,19 @@ describe('release flow (local registry)', () => {
     timings.mark('rolling upgrade: every write readable on every node');
   }, 180_000);
 });
+
+/** `names` and every `@flotilla` package they depend on, transitively, sorted. */
+function closure(names: string[]): string[] {
+  const pkgs = new Map(workspacePackages(repo).map((p) => [p.name, p]));
+  const seen = new Set<string>();
+  const visit = (n: string) => {
+    if (seen.has(n)) return;
+    seen.add(n);
+    for (const d of Object.keys(pkgs.get(n)?.dependencies ?? {})) if (d.startsWith('@flotilla/')) visit(d);
+  };
+  for (const n of names) visit(n);
+  return [...seen].sort();
+}
 
 /** Starts nodes `ids` of `script` in `project`, each on a free port with its log under tmp/data. */
 async function startCluster(project: string, script: string, ids: string[]): Promise<ClusterNode[]> {
