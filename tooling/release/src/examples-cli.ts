@@ -37,7 +37,7 @@ let bad: string[] = [];
 if (values['accept-failures']) {
   writeList(
     KNOWN,
-    'Examples in markdown that do not compile or run today (in files this check may not edit yet).\nThe check fails on any failure not listed here and on any line here that passes: the list only shrinks.',
+    'Examples in markdown that do not compile or run today (in files this check may not edit yet).\nThe check fails on any failure not listed here and on any line here that passes: the list only shrinks.\nRegenerate with: pnpm --filter @flotilla/release-check run examples --accept-failures (after fixing, never to hide a new failure).',
     today,
   );
 } else if (positionals.length === 0) {
