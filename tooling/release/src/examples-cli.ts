@@ -26,6 +26,7 @@ const failures = await checkExamples(blocks, {
   workDir: join(ROOT, 'tooling/release/.examples'),
   tsconfigBase: join(ROOT, 'tooling/tsconfig/base.json'),
   compileOnly: values['compile-only'],
+  runTimeoutMs: 60_000,
 });
 const runs = blocks.filter((b) => b.mode === 'run').length;
 process.stdout.write(
