@@ -1,0 +1,3 @@
+import { flotillaVitest } from '../../tooling/vitest.shared.ts';
+
+export default flotillaVitest(import.meta.dirname);
