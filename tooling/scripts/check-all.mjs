@@ -225,12 +225,16 @@ function planRuns() {
   };
   const ownStage = new Set(['packages/storage-file', 'packages/transport-tcp', 'packages/transport-grpc']);
   // The chaos harness starts real processes: its smoke run and its own tests have a stage of their own.
+  // The release rehearsal (a local registry, docs and API reports) belongs with the release checks.
   const chaosDir = 'tooling/chaos';
+  const releaseDir = 'tooling/release';
   for (const dir of [...workspaceDirs('packages'), ...workspaceDirs('tooling')])
-    if (!ownStage.has(dir) && dir !== chaosDir)
+    if (!ownStage.has(dir) && dir !== chaosDir && dir !== releaseDir)
       add('unit and property tests', pkgName(dir), dir, packageTestFiles(dir));
   if (existsSync(join(ROOT, chaosDir)))
     add('chaos smoke', pkgName(chaosDir), chaosDir, packageTestFiles(chaosDir), { coverage: false });
+  if (existsSync(join(ROOT, releaseDir)))
+    add('release checks', pkgName(releaseDir), releaseDir, packageTestFiles(releaseDir), { coverage: false });
   for (const dir of ownStage)
     if (existsSync(join(ROOT, dir))) add('storage and transport', pkgName(dir), dir, packageTestFiles(dir));
   // tests/: each file goes to the first group whose pattern matches its path (relative to tests/).
@@ -317,6 +321,7 @@ testStage('demo and browser');
 testStage('chaos smoke');
 
 stage('release checks', () => {
+  for (const r of VITEST_RUNS) if (r.stage === 'release checks') vitest(r);
   // STYLE §10: each published package packs to a tarball holding its build and no tests, passes
   // publint and arethetypeswrong, and the packed tarballs install and run in an empty project.
   const packs = join(RESULTS, 'packs');

@@ -90,7 +90,7 @@ export interface GrpcNetworkInit {
   logger?: Logger;
 }
 
-/** A {@link RaftNetworkFactory} whose clients speak gRPC, plus `close()` for all of them. */
+/** A {@link @flotilla/types#RaftNetworkFactory} whose clients speak gRPC, plus `close()` for all of them. */
 export interface GrpcNetworkFactory extends RaftNetworkFactory {
   /** A client to `target`; connects lazily, on first use. */
   newClient(target: NodeId, node: Node): GrpcNetworkClient;

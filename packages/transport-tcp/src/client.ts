@@ -72,7 +72,7 @@ export interface TcpNetworkInit {
   logger?: Logger;
 }
 
-/** A {@link RaftNetworkFactory} whose clients speak TCP, plus `close()` for all of them. */
+/** A {@link @flotilla/types#RaftNetworkFactory} whose clients speak TCP, plus `close()` for all of them. */
 export interface TcpNetworkFactory extends RaftNetworkFactory {
   /** A client to `target`; connects lazily, on first use. */
   newClient(target: NodeId, node: Node): TcpNetworkClient;
