@@ -8,11 +8,11 @@ import {
   silentLogger,
   systemClock,
   type Vote,
+  validateAppendEntriesResponse,
   voteGt,
 } from '@flotilla/types';
 import { withDeadline } from './deadline.ts';
 import type { ReplicationCore } from './events.ts';
-import { checkAppendEntriesResponse } from './replies.ts';
 import { Watch } from './watch.ts';
 
 /** One heartbeat to send: an empty AppendEntries with `prevLogId = matching`. */
@@ -137,7 +137,7 @@ export class HeartbeatWorker {
       }
       if (root.aborted) return;
       try {
-        resp = checkAppendEntriesResponse(resp, 'heartbeatReply');
+        resp = validateAppendEntriesResponse(resp, 'heartbeatReply');
       } catch (e) {
         this.#logger.warn('malformed heartbeat reply dropped', { target: this.target, error: e });
         continue;

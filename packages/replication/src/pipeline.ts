@@ -24,11 +24,11 @@ import {
   RemoteError,
   type StreamAppendResult,
   type Vote,
+  validateStreamAppendResult,
 } from '@flotilla/types';
 import { raceAbort } from './abort.ts';
 import type { ReplicationEvent } from './events.ts';
 import { ReadFailure, storageReadError } from './log-read.ts';
-import { checkStreamAppendResult } from './replies.ts';
 import { lastLogIdOf, sequentialStreamAppend } from './sequential.ts';
 import type { ReplicationStreamOptions } from './stream-options.ts';
 import { Watch, waitAny } from './watch.ts';
@@ -152,7 +152,7 @@ export async function runPipeline(
       const r = await raceAbort(it.next(), local.signal);
       if (local.signal.aborted) throw local.signal.reason;
       if (r.done === true) break;
-      const reply = checkStreamAppendResult(r.value);
+      const reply = validateStreamAppendResult(r.value);
       if (reply.type === 'matched') {
         const m = reply.matching;
         if (compareLogId(m, sentUpTo) > 0 || compareLogId(m, prev) < 0)

@@ -5,9 +5,9 @@ import {
   RemoteError,
   type StreamAppendOptions,
   type StreamAppendResult,
+  validateAppendEntriesResponse,
 } from '@flotilla/types';
 import { raceAbort } from './abort.ts';
-import { checkAppendEntriesResponse } from './replies.ts';
 
 /** The last log id an AppendEntries covers: its last entry's, or its `prevLogId` when empty. */
 export function lastLogIdOf(req: AppendEntriesRequest): LogId | null {
@@ -33,7 +33,7 @@ export async function* sequentialStreamAppend(
     const call = network.appendEntries(req, opts);
     const reply: unknown = opts.signal === undefined ? await call : await raceAbort(call, opts.signal);
     // A target's reply is input: a malformed one ends the stream (INVALID_REQUEST), never passes as an ack.
-    const resp = checkAppendEntriesResponse(reply);
+    const resp = validateAppendEntriesResponse(reply);
     switch (resp.type) {
       case 'success':
         yield { type: 'matched', matching: lastLogIdOf(req) };

@@ -27,6 +27,8 @@ import {
   sleep,
   systemClock,
   type Vote,
+  validateAppendEntriesResponse,
+  validateSnapshotResponse,
   voteEquals,
   voteGt,
 } from '@flotilla/types';
@@ -35,7 +37,6 @@ import { withDeadline } from './deadline.ts';
 import type { ReplicationEvent } from './events.ts';
 import { asError, ReadFailure, readEntries } from './log-read.ts';
 import { type PipelineHost, runPipeline } from './pipeline.ts';
-import { checkAppendEntriesResponse, checkSnapshotResponse } from './replies.ts';
 import { type SnapshotSource, transmitSnapshot } from './snapshot.ts';
 import type {
   ReplicateRequest,
@@ -337,7 +338,7 @@ export class ReplicationStream {
       signal,
       'appendEntries',
     );
-    const resp: AppendEntriesResponse = checkAppendEntriesResponse(reply);
+    const resp: AppendEntriesResponse = validateAppendEntriesResponse(reply);
     // Pre-empted between the reply and this continuation: the reply belongs to a superseded inflight.
     if (signal.aborted) throw signal.reason;
     this.#succeeded();
@@ -390,7 +391,7 @@ export class ReplicationStream {
       chunkBytes: this.#opts.config.snapshotChunkBytes,
       clock: this.#clock,
     });
-    const resp = checkSnapshotResponse(reply);
+    const resp = validateSnapshotResponse(reply);
     if (signal.aborted) throw signal.reason;
     this.#succeeded();
     if (voteGt(resp.vote, this.leaderVote)) {

@@ -82,10 +82,3 @@ export interface TransferLeaderRequest {
   /** The leader's last log id; the target should have caught up to it before it elects itself. */
   lastLogId: LogId | null;
 }
-
-/** Checks whether a value has the shape of an `AppendEntriesResponse`. */
-export function isAppendEntriesResponse(value: unknown): value is AppendEntriesResponse {
-  if (value === null || typeof value !== 'object') return false;
-  const t = (value as { type?: unknown }).type;
-  return t === 'success' || t === 'partialSuccess' || t === 'conflict' || t === 'higherVote';
-}

@@ -9,7 +9,6 @@
  */
 import {
   getNode,
-  InvalidRequestError,
   type LogId,
   logIdEquals,
   NetworkError,
@@ -20,8 +19,7 @@ import {
   type TransferLeaderRequest,
   type VoteRequest,
   type VoteResponse,
-  validateOptionalLogId,
-  validateVote,
+  validateVoteResponse,
 } from '@flotilla/types';
 import type { CoreParts } from './parts.ts';
 
@@ -151,19 +149,4 @@ export function promiseOf<T>(fn: () => Promise<T>): Promise<T> {
   } catch (err) {
     return Promise.reject(err);
   }
-}
-
-/** Checks a peer's `VoteResponse` (`@flotilla/types` has no validator for it); throws `InvalidRequestError`. */
-export function validateVoteResponse(x: unknown): VoteResponse {
-  if (typeof x !== 'object' || x === null)
-    throw new InvalidRequestError('voteResponse', 'expected an object');
-  const r = x as Record<string, unknown>;
-  if (typeof r.voteGranted !== 'boolean') {
-    throw new InvalidRequestError('voteResponse.voteGranted', 'expected a boolean');
-  }
-  return {
-    vote: validateVote(r.vote, 'voteResponse.vote'),
-    voteGranted: r.voteGranted,
-    lastLogId: validateOptionalLogId(r.lastLogId, 'voteResponse.lastLogId'),
-  };
 }
