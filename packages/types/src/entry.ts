@@ -1,3 +1,8 @@
+/**
+ * Owns what a log entry is: `Entry` and its payloads, the client session that makes a write
+ * exactly-once, the state machine's decoded view (`ApplyEntry`) and the builders of each kind. Plain
+ * data: application bytes are encoded once, by the runtime's codec; this file must never encode them.
+ */
 import type { LogId } from './log-id.ts';
 import type { Membership } from './membership.ts';
 

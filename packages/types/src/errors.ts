@@ -1,3 +1,9 @@
+/**
+ * Owns every error of Flotilla's API: the stable codes (`ErrorCode`), the `FlotillaError` base with
+ * its `cause`, and one class per kind (API, fatal, storage misuse, RPC), with `hasErrorCode` and
+ * `isFatalError` to tell them apart. Must never be matched by `instanceof` across packages (two copies
+ * of a package make two classes): callers compare `code`.
+ */
 import type { LogId } from './log-id.ts';
 import type { Node, NodeId } from './node.ts';
 import type { Vote } from './vote.ts';

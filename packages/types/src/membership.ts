@@ -1,3 +1,9 @@
+/**
+ * Owns the cluster's membership: voter configs (one, or two in joint consensus, Raft §6) and learners,
+ * the queries every package asks of it (voters, learners, quorum), the next step of a change and its
+ * structural rules (`validateMembership`). Pure functions of the values given: it must never decide
+ * whether a change may start now (that is the leader's) nor change a membership in place.
+ */
 import { InvalidMembershipError } from './errors.ts';
 import type { LogId } from './log-id.ts';
 import type { Node, NodeId } from './node.ts';

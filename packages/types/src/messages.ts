@@ -1,3 +1,8 @@
+/**
+ * Owns the shapes of the Raft RPCs between peers: vote, AppendEntries (unary and streamed),
+ * snapshot transfer and leadership transfer, with their answers. Types only: checking a message
+ * that came off the wire is `validate.ts`'s, and this file must never know how one is framed.
+ */
 import type { Entry } from './entry.ts';
 import type { LogId } from './log-id.ts';
 import type { NodeId } from './node.ts';

@@ -1,3 +1,8 @@
+/**
+ * Owns what a node reports about itself: its role (`ServerState`), the leader's view of each target
+ * (`ReplicationMetrics`) and the whole `RaftMetrics` object. Plain data the runtime publishes on
+ * every change: it must never carry methods or references to live state.
+ */
 import type { LogId } from './log-id.ts';
 import type { StoredMembership } from './membership.ts';
 import type { NodeId } from './node.ts';

@@ -1,3 +1,9 @@
+/**
+ * Owns the transport contract: `RaftNetwork` (a client to one peer), its factory and
+ * `RaftRpcHandler` (what a transport's server calls), with their call options. Interfaces only: a
+ * transport checks framing, size and authentication, and must never validate a message's content
+ * (the runtime does, once, with `validate.ts`).
+ */
 import type {
   AppendEntriesRequest,
   AppendEntriesResponse,

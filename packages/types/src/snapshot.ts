@@ -1,3 +1,8 @@
+/**
+ * Owns what a snapshot is: its meta, its data as a stream of byte chunks, the sink a received one is
+ * spooled to, and two helpers between streams and buffers. Must never fix a chunk size for the
+ * wire: transports may re-chunk, and a data stream is read once.
+ */
 import type { LogId } from './log-id.ts';
 import type { StoredMembership } from './membership.ts';
 

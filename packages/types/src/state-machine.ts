@@ -1,3 +1,8 @@
+/**
+ * Owns the application's side of the contract: `RaftStateMachine` (apply committed entries in order,
+ * build and install snapshots, spool a received one) and what it reports (`AppliedState`). An
+ * interface only: it must never assume a storage format, nor a codec beyond the decoded `D`.
+ */
 import type { ApplyEntry } from './entry.ts';
 import type { LogId } from './log-id.ts';
 import type { StoredMembership } from './membership.ts';

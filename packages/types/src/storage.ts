@@ -1,3 +1,8 @@
+/**
+ * Owns the log storage contract: `RaftLogStorage` (ordered, hole-free writes of the log and the
+ * vote, flushes reported through `IoFlushed`), its readers, and one default any store may reuse
+ * (`keyLogIdsByBinarySearch`). Must never name a storage format or a codec: stores choose their own.
+ */
 import type { Entry } from './entry.ts';
 import type { LogId } from './log-id.ts';
 import type { Vote } from './vote.ts';

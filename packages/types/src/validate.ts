@@ -1,3 +1,12 @@
+/**
+ * The one set of shape and range checks for messages arriving from a peer. Each returns its (now
+ * typed) input or throws `InvalidRequestError` naming the offending path. They check what a message
+ * says about itself; whether it fits the receiver's state is the receiver's business.
+ *
+ * The runtime calls them at its `RaftRpcHandler` boundary, once per message; transports never do
+ * (they check framing, size and authentication), so no transport can weaken or duplicate them.
+ * Must never depend on the receiver's state or on a transport.
+ */
 import type { Entry } from './entry.ts';
 import { InvalidRequestError } from './errors.ts';
 import type { LogId } from './log-id.ts';
@@ -13,16 +22,6 @@ import type {
 } from './messages.ts';
 import type { SnapshotMeta } from './snapshot.ts';
 import type { Vote } from './vote.ts';
-
-/**
- * The one set of shape and range checks for messages arriving from a peer. Each returns its (now
- * typed) input or throws `InvalidRequestError` naming the offending path. They check what a message
- * says about itself; whether it fits the receiver's state is the receiver's business.
- *
- * The runtime calls them at its `RaftRpcHandler` boundary, once per message; transports never do
- * (they check framing, size and authentication), so no transport can weaken or duplicate them.
- * Must never depend on the receiver's state or on a transport.
- */
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 

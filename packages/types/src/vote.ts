@@ -1,3 +1,8 @@
+/**
+ * Owns the vote: what it is (a promise at a term to follow a node; committed, it names the leader),
+ * its partial order and the one equality check (`voteEquals`). Must never total-order votes: two
+ * votes for different nodes at the same term and commitment are incomparable.
+ */
 import type { NodeId } from './node.ts';
 
 /**
