@@ -1,3 +1,8 @@
+/**
+ * The package's one error of its own: `LogReversionError` (code `LOG_REVERSION`), thrown when a
+ * target rejects a log id it had already acknowledged and reversion is not allowed. Must never be
+ * identified by `instanceof`: callers match its `code`.
+ */
 import { formatLogId, type LogId, type NodeId } from '@flotilla/types';
 
 /** The stable code of {@link LogReversionError}. */

@@ -1,3 +1,8 @@
+/**
+ * What is in flight to one target (`Inflight`), the ids that tell a current reply from a stale one
+ * (`InflightIdGen`, one per node so an id never repeats) and the outcome of feeding a reply
+ * (`UpdateResult`). Values only: it must never change a progress (that is `ProgressEntry`'s).
+ */
 import type { LogId } from '@flotilla/types';
 
 /**

@@ -1,3 +1,7 @@
+/**
+ * The read-only view of the leader's log ids that a `ProgressEntry` decides from. A contract only:
+ * the engine implements it; it must never grow a method that reads entries or storage.
+ */
 import type { LogId } from '@flotilla/types';
 
 /**

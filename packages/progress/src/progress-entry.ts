@@ -1,3 +1,9 @@
+/**
+ * Owns one target's replication progress (`ProgressEntry`): the reversed binary search for its
+ * match point, then the pipeline, with at most one inflight at a time. Every transition is a method
+ * here and checks the invariants its fields document (`nextIndex(matching) <= searchingEnd`). Must
+ * never read storage or send anything: it decides what to send from a `LogIdView`, the caller sends.
+ */
 import {
   compareLogId,
   formatLogId,

@@ -1,3 +1,8 @@
+/**
+ * Who may decide: the `QuorumSet` contract and its majority and joint (Raft §6) implementations,
+ * built from checked voter configs (an empty or repeating config throws `InvalidMembershipError`).
+ * Must never count a learner, nor hold any progress: it answers "is this set a quorum" only.
+ */
 import { InvalidMembershipError, type Membership, type NodeId } from '@flotilla/types';
 
 /**

@@ -1,3 +1,8 @@
+/**
+ * Owns one value per node and the greatest value a quorum has accepted (`VecProgress`), kept
+ * incrementally; the leader tracks its commit index and its lease clock with it. Values only grow:
+ * it must never move a value back, and never count a learner toward a quorum.
+ */
 import { compareLogId, InvalidRequestError, type LogId, type NodeId } from '@flotilla/types';
 import type { QuorumSet } from './quorum.ts';
 
