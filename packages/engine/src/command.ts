@@ -1,3 +1,9 @@
+/**
+ * The engine's output contract (openraft's `command.rs`): the `Command` union, each variant saying
+ * what the runtime must do and what it waits for, and the reports the runtime sends back
+ * (`ReplicationResult`, `LocalIoEvent`). Types only: it must never hold logic, and must never ask the
+ * runtime for anything a variant's TSDoc does not spell out.
+ */
 import type {
   AppendEntriesResponse,
   Entry,

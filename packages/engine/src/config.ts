@@ -1,3 +1,9 @@
+/**
+ * The engine's settings: `EngineConfig`, its defaults and `validateEngineConfig`, which checks every
+ * field once, when an `Engine` is built, and throws `InvalidConfigError` naming the first bad one.
+ * Defaults that other packages share (heartbeat interval, payload size) come from `@flotilla/types`:
+ * it must never keep a copy of its own.
+ */
 import {
   DEFAULT_HEARTBEAT_INTERVAL_MS,
   DEFAULT_MAX_PAYLOAD_ENTRIES,

@@ -1,3 +1,9 @@
+/**
+ * The engine's state: `EngineCore`, every field of a node's Raft state in one object, the shapes of
+ * its parts (I/O marks, memberships, leader and candidate state, log reversions) and the few
+ * primitives all handlers share (`emit`, `nextIo`, `invariant`). Owns the shapes and the initial
+ * values only: it must never decide a Raft rule; which handler changes which field is in its header.
+ */
 import type { InflightIdGen, ProgressEntry, VecProgress } from '@flotilla/progress';
 import {
   emptyStoredMembership,

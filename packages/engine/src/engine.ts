@@ -1,3 +1,9 @@
+/**
+ * The public `Engine`: each input stamps the time and hands over to one handler or to a step of
+ * `steps.ts`; it also restores the persisted state at `startup`, moves the I/O marks the runtime
+ * reports (`onLocalIo`) and answers read-only queries. Must never carry a role's protocol rule (the
+ * handlers do), never hand its core out, and never perform I/O, read a clock or await.
+ */
 import { InflightIdGen } from '@flotilla/progress';
 import {
   type AppendEntriesRequest,

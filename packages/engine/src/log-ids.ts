@@ -1,3 +1,8 @@
+/**
+ * The engine's compact view of its log: log ids only (purged, the first of each term, last), enough
+ * to answer "which log id is at index i" and to serve as `@flotilla/progress`'s `LogIdView`. Must
+ * never hold entries or payloads, and throws `PanickedError` on a change that breaks the log's order.
+ */
 import { formatLogId, type LogId, PanickedError } from '@flotilla/types';
 
 /**
