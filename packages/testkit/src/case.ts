@@ -1,3 +1,8 @@
+/**
+ * Owns what every conformance suite is made of: a `ConformanceCase` (a name and a body that throws
+ * when the contract is broken), registering a list with vitest and running one directly. Must never
+ * know any contract: the suites bring the cases.
+ */
 import { describe, it } from 'vitest';
 
 /**

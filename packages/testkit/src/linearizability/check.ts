@@ -1,3 +1,9 @@
+/**
+ * Owns the linearizability check end to end (`checkLinearizability`): validating the history and
+ * options, partitioning it, searching each part smallest first under one budget, and shrinking an
+ * illegal part to its smallest failing prefix. The search is `search.ts`'s and the wording
+ * `explain.ts`'s; must never answer `ok` for a part the budget cut short: that is `unknown`.
+ */
 import { InvalidConfigError, InvalidRequestError } from '@flotilla/types';
 import { explainIllegal, explainUnknown } from './explain.ts';
 import { isPending, Meter, searchLinearization } from './search.ts';

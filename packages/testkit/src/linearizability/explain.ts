@@ -1,3 +1,8 @@
+/**
+ * Owns the wording of a verdict: what an `illegal` one shows (the part, the failing prefix, the
+ * longest linearization found) and why an `unknown` one stopped. Text only: it must never change a
+ * verdict nor search again.
+ */
 import { isPending } from './search.ts';
 import type { Model, Operation, Violation } from './types.ts';
 import { UNKNOWN } from './types.ts';

@@ -1,3 +1,8 @@
+/**
+ * The sequential model of a string key-value map (get, put, append), partitioned per key, with an
+ * incrementally hashed state so long values are never rescanned. A model only: it must never be
+ * stepped on a history of several keys without its `partition`.
+ */
 import type { History, Model, Operation, Unknown } from './types.ts';
 import { UNKNOWN } from './types.ts';
 

@@ -1,3 +1,8 @@
+/**
+ * Reads a key-value history written one flat EDN map a line into a history for `kvModel`, with the
+ * small EDN scalar reader it needs. A parser only: it must never guess at a malformed line (it throws
+ * `InvalidRequestError` naming the line), and an outcome it cannot know stays `UNKNOWN`.
+ */
 import { InvalidRequestError } from '@flotilla/types';
 import type { KvInput, KvOutput } from './kv.ts';
 import { type PendingCall, settlePendingAsUnknown } from './parse-pending.ts';

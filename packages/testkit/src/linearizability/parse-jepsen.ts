@@ -1,3 +1,8 @@
+/**
+ * Reads a Jepsen etcd log (register operations) into a history for `registerModel`. A parser only:
+ * it must never guess at a malformed or unmatched line (it throws `InvalidRequestError` naming the
+ * line), and an outcome it cannot know stays `UNKNOWN`.
+ */
 import { InvalidRequestError } from '@flotilla/types';
 import { type PendingCall, settlePendingAsUnknown } from './parse-pending.ts';
 import type { RegisterInput, RegisterOutput, RegisterValue } from './register.ts';

@@ -1,3 +1,7 @@
+/**
+ * What both history parsers share: the calls read but not completed, and turning those still pending
+ * at the end into operations with an `UNKNOWN` outcome. Must never read text itself.
+ */
 import type { Operation } from './types.ts';
 import { UNKNOWN } from './types.ts';
 

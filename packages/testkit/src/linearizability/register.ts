@@ -1,3 +1,8 @@
+/**
+ * The sequential model of a single register (read, write, compare-and-set, initially `null`, as
+ * Jepsen's `nil`). A model only: it must never decide anything but which outcome is legal in which
+ * state.
+ */
 import type { Model, Unknown } from './types.ts';
 import { UNKNOWN } from './types.ts';
 

@@ -1,3 +1,9 @@
+/**
+ * Owns the search itself: Wing & Gong's algorithm with Lowe's memoization over one validated
+ * history, and the budget (`Meter`: steps and a deadline) all searches of a check share. Must never
+ * validate input or word a verdict (`check.ts` and `explain.ts` do), and never run past an exhausted
+ * budget.
+ */
 import type { Model, Operation } from './types.ts';
 import { UNKNOWN } from './types.ts';
 

@@ -1,3 +1,8 @@
+/**
+ * The basic log-storage cases: a new store, votes, the committed id, appends and reads (full and
+ * limited), payload round-trips and readers. Each case runs on a fresh store; must never reach past
+ * the `RaftLogStorage` contract and the harness.
+ */
 import { expect } from 'vitest';
 import type { ConformanceCase } from '../case.ts';
 import { entriesOf, entryAt, leaderVote, sampleMembership } from '../testing/fixtures.ts';

@@ -1,3 +1,8 @@
+/**
+ * The flush-callback cases: exactly once, in append order, durable once called, and entries
+ * readable before they are durable (only where the harness can hold flushes). Each case runs on a
+ * fresh store; must never reach past the `RaftLogStorage` contract and the harness.
+ */
 import { sleep, systemClock } from '@flotilla/types';
 import { expect } from 'vitest';
 import type { ConformanceCase } from '../case.ts';

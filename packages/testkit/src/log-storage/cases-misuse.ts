@@ -1,3 +1,8 @@
+/**
+ * The misuse cases (holes, overlaps, truncates out of range), each refused with
+ * `StorageMisuseError`, and a randomized comparison of a store with a model log. Each case runs on
+ * a fresh store; must never reach past the `RaftLogStorage` contract and the harness.
+ */
 import { type Entry, ErrorCode, type LogState, nextIndex, sleep, systemClock } from '@flotilla/types';
 import { expect } from 'vitest';
 import type { ConformanceCase } from '../case.ts';

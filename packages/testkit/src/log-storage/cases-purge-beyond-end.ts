@@ -1,3 +1,8 @@
+/**
+ * The cases of a purge beyond the last entry (a follower installing a snapshot that covers more than
+ * its log): the log empties, `upto` is both purged and last, appends continue after it. Each case
+ * runs on a fresh store; must never reach past the `RaftLogStorage` contract and the harness.
+ */
 import { type Entry, ErrorCode, type LogId } from '@flotilla/types';
 import { expect } from 'vitest';
 import type { ConformanceCase } from '../case.ts';

@@ -1,3 +1,8 @@
+/**
+ * The truncate, purge and key-log-id cases within the log, with the log state after each and their
+ * durability. Each case runs on a fresh store; must never reach past the `RaftLogStorage` contract
+ * and the harness. Purges beyond the last entry are `cases-purge-beyond-end.ts`'s.
+ */
 import { expect } from 'vitest';
 import type { ConformanceCase } from '../case.ts';
 import { entriesOf, entryAt } from '../testing/fixtures.ts';

@@ -1,3 +1,8 @@
+/**
+ * What a store gives the log-storage suite (`LogStorageHarness`: set up, re-open, hold flushes) and
+ * the context every case runs in (`StoreContext`, `withStore`), which re-opens the store at each
+ * point the contract calls durable. Must never assume a store's internals nor hold a case's checks.
+ */
 import type { Entry, LogState, RaftLogStorage } from '@flotilla/types';
 import { expect } from 'vitest';
 import { FlushProbe } from '../testing/fixtures.ts';

@@ -1,3 +1,7 @@
+/**
+ * The log-storage suite's entry point: gathers the case groups of `cases-*.ts` and registers them
+ * with vitest. Must never hold a case itself.
+ */
 import { assertUniqueNames, type ConformanceCase, type RegisterOptions, registerCases } from '../case.ts';
 import { basicCases } from './cases-basic.ts';
 import { flushCases } from './cases-flush.ts';

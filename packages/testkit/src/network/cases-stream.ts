@@ -1,3 +1,8 @@
+/**
+ * The `streamAppend` cases: order, whole requests, cumulative acks, the ends (conflict, higher vote,
+ * input end), errors, timeout and abort. Each case runs on a fresh transport; must never reach past
+ * the `RaftNetwork` contract and the harness.
+ */
 import {
   type AppendEntriesRequest,
   compareLogId,

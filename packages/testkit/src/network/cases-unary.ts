@@ -1,3 +1,9 @@
+/**
+ * The unary cases: vote, AppendEntries, snapshot and transfer round-trips, and the RPC error
+ * taxonomy (`RemoteError`, `UnreachableError`, `RpcTimeoutError`, aborts); with `appendRequest`,
+ * the request builder the stream and malformed cases reuse. Each case runs on a fresh transport;
+ * must never reach past the `RaftNetwork` contract and the harness.
+ */
 import {
   type AppendEntriesRequest,
   type AppendEntriesResponse,

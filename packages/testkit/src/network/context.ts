@@ -1,3 +1,7 @@
+/**
+ * The life of one network case: a fresh scripted handler and transport, always torn down, and a
+ * promise that never settles for handlers that must not answer. Must never hold a case's checks.
+ */
 import type { RaftNetwork } from '@flotilla/types';
 import { ScriptedHandler } from './handler.ts';
 import type { NetworkFixture, NetworkHarness } from './harness.ts';

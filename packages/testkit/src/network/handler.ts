@@ -1,3 +1,8 @@
+/**
+ * The suite's server side (`ScriptedHandler`): a `RaftRpcHandler` that validates each request as
+ * the runtime does, records it and answers as the case scripts. Must never accept a malformed
+ * request: its `InvalidRequestError` is what proves a transport delivers content as sent.
+ */
 import type {
   AppendEntriesRequest,
   AppendEntriesResponse,

@@ -1,3 +1,8 @@
+/**
+ * What a transport gives the network suite (`NetworkHarness`): a server around the suite's handler,
+ * a client to it, and a way to take the target down. A contract only: it must never assume a
+ * particular transport.
+ */
 import type { RaftNetwork, RaftRpcHandler } from '@flotilla/types';
 
 /** A client connected to a server that runs the suite's handler. */

@@ -1,3 +1,8 @@
+/**
+ * The network suite's entry point: gathers the unary, stream and malformed-request cases (stream
+ * ones only when the harness asks for them) and registers them with vitest. Must never hold a case
+ * itself.
+ */
 import { assertUniqueNames, type ConformanceCase, type RegisterOptions, registerCases } from '../case.ts';
 import { invalidStreamCases, invalidUnaryCases } from './cases-invalid.ts';
 import { streamCases } from './cases-stream.ts';

@@ -1,3 +1,8 @@
+/**
+ * The state-machine conformance cases: apply order and responses, the applied state with its
+ * membership, snapshot build, current and install (atomic, whole, re-chunked, spooled). Each case
+ * runs on fresh instances from the harness; must never reach past the `RaftStateMachine` contract.
+ */
 import {
   collectSnapshotData,
   emptyStoredMembership,

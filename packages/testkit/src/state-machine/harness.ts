@@ -1,3 +1,8 @@
+/**
+ * What an implementation gives the state-machine suite (`StateMachineHarness`: a fresh instance,
+ * order-sensitive commands, an optional digest) and the entry builders the cases share. Must never
+ * assume anything of the state machine beyond `RaftStateMachine`.
+ */
 import type { ApplyEntry, Membership, RaftStateMachine } from '@flotilla/types';
 
 /** How the state-machine suite gets and disposes of the state machine under test. */

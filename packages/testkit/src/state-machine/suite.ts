@@ -1,3 +1,7 @@
+/**
+ * The state-machine suite's entry point: registers the cases of `cases.ts` with vitest under a
+ * harness. Must never hold a case itself.
+ */
 import type { RegisterOptions } from '../case.ts';
 import { registerCases } from '../case.ts';
 import { stateMachineCases } from './cases.ts';
