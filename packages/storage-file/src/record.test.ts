@@ -2,6 +2,7 @@ import type { Entry, EntryPayload } from '@flotilla/types';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  BadRecordError,
   checkRecord,
   decodeEntryBody,
   encodeEntryBody,
@@ -60,6 +61,22 @@ describe('records', () => {
     expect(checkRecord(bytes.subarray(0, bytes.byteLength - 1), 0)).toEqual({ ok: false, why: 'short' });
     expect(checkRecord(new Uint8Array(16), 0)).toEqual({ ok: false, why: 'length' });
     expect(() => decodeEntryBody(new Uint8Array([0x93, 1, 2, 9]))).toThrow(/unknown entry kind/);
+  });
+
+  it('keep a client session, and refuse a malformed one', () => {
+    const e = {
+      logId: { term: 3, index: 9 },
+      payload: {
+        type: 'normal' as const,
+        data: new Uint8Array([7]),
+        session: { clientId: 'c', sequence: 4 },
+      },
+    };
+    expect(decodeEntryBody(encodeEntryBody(e))).toEqual(e);
+    // [term, index, normal, data, clientId, sequence] with a sequence that is not a count.
+    const bad = new Uint8Array([0x96, 1, 2, 1, 0xc4, 1, 7, 0xa1, 0x63, 0xff]);
+    expect(() => decodeEntryBody(bad)).toThrow(BadRecordError);
+    expect(() => decodeEntryBody(bad)).toThrow(/malformed client session/);
   });
 
   it('segment headers carry magic, version and first index', () => {

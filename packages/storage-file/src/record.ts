@@ -20,8 +20,10 @@ const KIND_BLANK = 0;
 const KIND_NORMAL = 1;
 const KIND_MEMBERSHIP = 2;
 
-// Entries are encoded as a fixed tuple [term, index, kind, payload?]; no records/structures so the
-// bytes decode the same in any process, and `Uint8Array` data stays binary.
+// Entries are encoded as a fixed tuple [term, index, kind, payload?, clientId?, sequence?] (the last
+// two only for a normal entry with a client session); no records/structures so the bytes decode the
+// same in any process, and `Uint8Array` data stays binary. Records without a session are the format's
+// first version, unchanged.
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
 /** Encodes one entry as a msgpack body. */
@@ -32,7 +34,9 @@ export function encodeEntryBody(entry: Entry): Uint8Array {
     case 'blank':
       return packr.pack([term, index, KIND_BLANK]);
     case 'normal':
-      return packr.pack([term, index, KIND_NORMAL, p.data]);
+      return p.session === undefined
+        ? packr.pack([term, index, KIND_NORMAL, p.data])
+        : packr.pack([term, index, KIND_NORMAL, p.data, p.session.clientId, p.session.sequence]);
     case 'membership':
       return packr.pack([term, index, KIND_MEMBERSHIP, p.membership]);
   }
@@ -68,10 +72,12 @@ export function decodeEntryBody(body: Uint8Array): Entry {
       const d: unknown = t[3];
       if (!(d instanceof Uint8Array)) throw new BadRecordError('normal entry without bytes');
       // A plain Uint8Array view (msgpackr hands out Buffers), no copy.
-      return {
-        logId,
-        payload: { type: 'normal', data: new Uint8Array(d.buffer, d.byteOffset, d.byteLength) },
-      };
+      const data = new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+      if (t.length === 4) return { logId, payload: { type: 'normal', data } };
+      const [clientId, sequence] = [t[4], t[5]];
+      if (t.length !== 6 || typeof clientId !== 'string' || !isCount(sequence))
+        throw new BadRecordError('normal entry with a malformed client session');
+      return { logId, payload: { type: 'normal', data, session: { clientId, sequence } } };
     }
     case KIND_MEMBERSHIP: {
       const m: unknown = t[3];

@@ -66,8 +66,9 @@ function readUint(b: Uint8Array, at: number): [number, number] | null {
 
 /** Reads `[term, index]` from the front of an entry body without decoding the rest. */
 export function peekTermIndex(body: Uint8Array): { term: number; index: number } | null {
+  // A msgpack fixarray of 3, 4 or 6 items (see record.ts: blank, with payload, with a client session).
   const h = body[0];
-  if (h !== 0x93 && h !== 0x94) return null;
+  if (h !== 0x93 && h !== 0x94 && h !== 0x96) return null;
   const t = readUint(body, 1);
   if (t === null) return null;
   const i = readUint(body, t[1]);

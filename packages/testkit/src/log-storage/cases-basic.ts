@@ -127,7 +127,7 @@ export function basicCases(harness: LogStorageHarness): ConformanceCase[] {
       }
       expect(got).toEqual(es);
     }),
-    c('every payload type round-trips', async (s) => {
+    c('every payload type round-trips, a client session included', async (s) => {
       const es = [
         { logId: { term: 1, index: 0 }, payload: { type: 'blank' as const } },
         {
@@ -154,6 +154,16 @@ export function basicCases(harness: LogStorageHarness): ConformanceCase[] {
                 l: { addr: 'l:1' },
               },
             },
+          },
+        },
+        // A write's client session (exactly-once application) is part of the entry: lost on a
+        // re-open, a retried write would be applied twice on this node only.
+        {
+          logId: { term: 2, index: 5 },
+          payload: {
+            type: 'normal' as const,
+            data: new Uint8Array([1, 2, 3]),
+            session: { clientId: 'client-7', sequence: 12 },
           },
         },
       ];
