@@ -7,7 +7,7 @@ import { hasErrorCode } from '@flotilla/types';
 import { formatDemoSummary, runDemo } from './demo.ts';
 import { formatLoadResult, runLoad } from './load.ts';
 import { LocalCluster } from './local-cluster.ts';
-import { readSecretFile, startKvNode } from './node.ts';
+import { isKvTransport, KV_TRANSPORTS, readSecretFile, startKvNode } from './node.ts';
 import { isLogLevel, lineLogger, type Out, stderr, stdout } from './terminal.ts';
 
 /** What `flotilla-kv help` prints. */
@@ -19,7 +19,8 @@ Usage:
                                                       start a local cluster, print its addresses; Ctrl-C stops it
   flotilla-kv bench --clients N --duration S [--addrs A,B,C] [--read-ratio R] [--keys K]
                                                       drive load (starts a temp 3-node cluster without --addrs)
-  flotilla-kv demo [--writes N] [--keep]              the failover demo: nothing acknowledged may be lost
+  flotilla-kv demo [--writes N] [--keep] [--transport grpc]
+                                                      the failover demo: nothing acknowledged may be lost
   flotilla-kv help
 
 Node options:
@@ -29,6 +30,7 @@ Node options:
   --dir PATH             data directory (default ./data/<id>)
   --cluster-id ID        peers of another cluster are refused (default flotilla-kv)
   --secret-file F        shared secret Raft peers must prove they know
+  --transport T          Raft transport: tcp (default) or grpc; HTTP and Raft share the port either way
   --heartbeat-ms MS      leader heartbeat (default 100)
   --election-min-ms MS   election timeout bounds (default 1000 .. 2000)
   --election-max-ms MS
@@ -91,6 +93,7 @@ async function serve(argv: string[], out: Out, err: Out): Promise<number> {
       dir: { type: 'string' },
       'cluster-id': { type: 'string' },
       'secret-file': { type: 'string' },
+      transport: { type: 'string' },
       'heartbeat-ms': { type: 'string' },
       'election-min-ms': { type: 'string' },
       'election-max-ms': { type: 'string' },
@@ -106,6 +109,10 @@ async function serve(argv: string[], out: Out, err: Out): Promise<number> {
   if (addr === undefined) throw new UsageError('--http-addr is required');
   const level = values['log-level'] ?? 'info';
   if (!isLogLevel(level)) throw new UsageError(`--log-level: unknown level "${level}"`);
+  const transport = values.transport ?? 'tcp';
+  if (!isKvTransport(transport)) {
+    throw new UsageError(`--transport expects one of ${KV_TRANSPORTS.join(', ')}, got "${transport}"`);
+  }
   const config: RaftConfigInput = {};
   const hb = intOpt(values['heartbeat-ms'], 'heartbeat-ms', 1);
   if (hb !== undefined) config.heartbeatIntervalMs = hb;
@@ -125,10 +132,13 @@ async function serve(argv: string[], out: Out, err: Out): Promise<number> {
     ...(values.bind === undefined ? {} : { bindHost: values.bind }),
     ...(values['cluster-id'] === undefined ? {} : { clusterId: values['cluster-id'] }),
     ...(values['secret-file'] === undefined ? {} : { secret: await readSecretFile(values['secret-file']) }),
+    transport,
     config,
     logger,
   });
-  out.write(`flotilla-kv node ${id} serving on http://${node.addr}/ (HTTP API, dashboard and Raft)\n`);
+  out.write(
+    `flotilla-kv node ${id} serving on http://${node.addr}/ (HTTP API, dashboard and Raft over ${transport})\n`,
+  );
   const why = await Promise.race([
     untilSignal(),
     ...(process.env[EXIT_WITH_PARENT] === '1' ? [parentGone()] : []),
@@ -212,14 +222,19 @@ async function bench(argv: string[], out: Out, err: Out): Promise<number> {
 async function demo(argv: string[], out: Out): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { writes: { type: 'string' }, keep: { type: 'boolean' } },
+    options: { writes: { type: 'string' }, keep: { type: 'boolean' }, transport: { type: 'string' } },
   });
   const total = intOpt(values.writes, 'writes', 2) ?? 3000;
+  const transport = values.transport ?? 'tcp';
+  if (!isKvTransport(transport)) {
+    throw new UsageError(`--transport expects one of ${KV_TRANSPORTS.join(', ')}, got "${transport}"`);
+  }
   const s = await runDemo({
     out,
     writesBefore: Math.ceil((total * 2) / 3),
     writesAfter: Math.floor(total / 3),
     keep: values.keep === true,
+    ...(transport === 'tcp' ? {} : { nodeArgs: ['--transport', transport] }),
   });
   out.write(`${formatDemoSummary(s)}\n`);
   return s.lost === 0 && s.acked > 0 ? 0 : 1;

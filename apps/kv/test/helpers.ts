@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { KvClient } from '../src/client.ts';
 import { LocalCluster } from '../src/local-cluster.ts';
+import type { KvTransport } from '../src/node.ts';
 
 /** Node arguments for tests: heartbeat 100 ms, elections 1–2 s (shared, busy machines). */
 export const TEST_NODE_ARGS = [
@@ -14,6 +15,11 @@ export const TEST_NODE_ARGS = [
   '--election-max-ms',
   '2000',
 ];
+
+/** Node arguments selecting a Raft transport (none for the default, TCP). */
+export function transportArgs(transport: KvTransport): string[] {
+  return transport === 'tcp' ? [] : ['--transport', transport];
+}
 
 /** A temp dir and a cluster in it; `cleanup()` stops the processes and removes the dir. */
 export async function tempCluster(
