@@ -23,6 +23,9 @@ Usage:
                                                       the failover demo: nothing acknowledged may be lost
   flotilla-kv help
 
+Writes (POST /write) may carry an exactly-once session beside the operation:
+  {"Append":{"key":"k","value":"x"},"client_id":"c1","sequence":1} (see README, "Client sessions")
+
 Node options:
   --id N                 node id, a non-negative integer (required)
   --http-addr HOST:PORT  listen and advertised address (required; port 0 picks one)

@@ -3,7 +3,15 @@ import { type Logger, type RaftApi, silentLogger } from '@flotilla/raft';
 import { ErrorCode, hasErrorCode, InvalidRequestError, type Node, type NodeId } from '@flotilla/types';
 import { dashboardHtml } from './dashboard.ts';
 import { fromWireId, toWireId } from './ids.ts';
-import { isPlainObject, type KvRequest, type KvResponse, parseKvRequest } from './kv-state.ts';
+import {
+  isPlainObject,
+  type KvRequest,
+  type KvResponse,
+  type KvSession,
+  type KvSessionError,
+  parseKvRequest,
+  parseKvSession,
+} from './kv-state.ts';
 import {
   compareIds,
   err,
@@ -106,6 +114,10 @@ export function kvHttpHandler(opts: KvHttpOptions): KvHttpHandler {
     try {
       return json(ok(await f()));
     } catch (e) {
+      if (e instanceof SessionRefused) {
+        const { client_id, sequence } = e.session;
+        return json(err({ APIError: { [e.reason]: { client_id, sequence, message: e.message } } }));
+      }
       const { body, fatal } = raftErrorJson(e);
       if (fatal) log.warn('request failed: node stopped', { error: String(e) });
       return json(err(body), fatal ? 503 : 200);
@@ -207,9 +219,12 @@ export function kvHttpHandler(opts: KvHttpOptions): KvHttpHandler {
       method: 'POST',
       body: true,
       run: async (body) => {
-        const req = parseKvRequest(body);
+        const req = parseWriteBody(body);
         const reply = await raftCall(async () => {
           const res = await raft.clientWrite(req);
+          const refused = res.response.sessionError;
+          if (refused !== undefined && req.session !== undefined)
+            throw new SessionRefused(refused, req.session);
           return writeResponseJson(res, { value: res.response.value, applied: res.response.applied });
         });
         if (reply.kind === 'json' && isPlainObject(reply.body) && 'Ok' in reply.body) counters.writesOk++;
@@ -299,6 +314,31 @@ export function kvHttpHandler(opts: KvHttpOptions): KvHttpHandler {
     serve().catch(fail);
   };
   return Object.assign(handler, { counters });
+}
+
+/**
+ * A `/write` body: one operation (`{"Set":…}`, `{"Delete":…}`, `{"Cas":…}`, `{"Append":…}`) with,
+ * optionally, `"client_id"` and `"sequence"` beside it (an exactly-once session).
+ */
+export function parseWriteBody(body: unknown): KvRequest {
+  if (!isPlainObject(body)) return parseKvRequest(body);
+  const { client_id, sequence, ...op } = body;
+  const session = parseKvSession(client_id, sequence);
+  const req = parseKvRequest(op);
+  return session === undefined ? req : { ...req, session };
+}
+
+/** A write under a session the state machine refused to apply (see `KvSessionError`). */
+export class SessionRefused extends Error {
+  readonly code = 'SESSION_REFUSED' as const;
+  readonly reason: KvSessionError;
+  readonly session: KvSession;
+  constructor(reason: KvSessionError, session: KvSession) {
+    super(`${reason}: client ${session.client_id}, sequence ${session.sequence}`);
+    this.name = 'SessionRefused';
+    this.reason = reason;
+    this.session = session;
+  }
 }
 
 /** Reads the whole body, refusing more than `limit` bytes with a 413. */
