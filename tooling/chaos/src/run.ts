@@ -135,7 +135,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     }
     monitor.start();
     t0 = performance.now();
-    workload = new Workload({ seed: o.seed, procs, recorder });
+    workload = new Workload({ seed: o.seed, procs, recorder, sessions: caps.sessions });
     workload.start();
     log(`workload running for ${o.durationS} s; ${schedule.length} faults scheduled`);
     const stop = new AbortController();
