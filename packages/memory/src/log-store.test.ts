@@ -1,7 +1,7 @@
 import { blankEntry, ErrorCode, hasErrorCode } from '@flotilla/types';
 import { describe, expect, it } from 'vitest';
+import { VirtualScheduler } from '../test/router-fixtures.ts';
 import { memoryLogStore } from './log-store.ts';
-import { VirtualScheduler } from './test-support.ts';
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
   try {

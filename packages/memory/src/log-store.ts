@@ -46,7 +46,7 @@ export interface MemoryLogStoreOptions {
 
 /** One write not yet durable: how to replay it on the durable state, and its callback if any. */
 interface PendingWrite {
-  replay(d: MemoryLogState): void;
+  replay(durable: MemoryLogState): void;
   onFlushed: IoFlushed | null;
 }
 

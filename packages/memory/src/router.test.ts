@@ -6,8 +6,8 @@ import {
   snapshotDataOf,
 } from '@flotilla/types';
 import { describe, expect, it } from 'vitest';
+import { nextTurn, recordingHandler, VirtualScheduler } from '../test/router-fixtures.ts';
 import { MemoryRouter } from './router.ts';
-import { recordingHandler, settle, VirtualScheduler } from './test-support.ts';
 
 const vote = { term: 1, nodeId: 'a', committed: false };
 const leader = { term: 1, nodeId: 'a', committed: true };
@@ -200,7 +200,7 @@ describe('MemoryRouter streams', () => {
     const first = await it.next();
     if (!first.done) out.push(first.value);
     // The reader dawdles: acks pile up and are coalesced when it comes back.
-    for (let i = 0; i < 10; i++) await settle();
+    for (let i = 0; i < 10; i++) await nextTurn();
     for (;;) {
       const n = await it.next();
       if (n.done) break;
@@ -220,7 +220,7 @@ describe('MemoryRouter streams', () => {
     const done = (async () => {
       for await (const r of ab.streamAppend!(gen([req(-1, 2), req(1, 2)]))) results.push(r);
     })();
-    for (let i = 0; i < 5; i++) await settle();
+    for (let i = 0; i < 5; i++) await nextTurn();
     expect(hb.streamed.length).toBe(1);
     router.setAppendQuota('b', 10);
     await done;
@@ -232,7 +232,7 @@ describe('MemoryRouter streams', () => {
     const { router, ab } = pair();
     async function* slow(): AsyncIterable<AppendEntriesRequest> {
       yield req(-1, 1);
-      await settle();
+      await nextTurn();
       router.isolate('b');
       yield req(0, 1);
     }

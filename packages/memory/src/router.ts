@@ -103,9 +103,21 @@ function abortError(signal: AbortSignal): unknown {
   return signal.reason ?? new NetworkError('the call was aborted');
 }
 
-/** The last log id an AppendEntries covers. */
+// The router delivers requests as they are, malformed ones included: validating them is the
+// receiving runtime's business. Its own bookkeeping reads them through these tolerant helpers.
+
+/** How many entries an AppendEntries carries (0 when it is malformed). */
+function entryCountOf(req: AppendEntriesRequest): number {
+  const entries = (req as Partial<AppendEntriesRequest> | null)?.entries;
+  return Array.isArray(entries) ? entries.length : 0;
+}
+
+/** The last log id an AppendEntries covers (`null` when it is malformed). */
 function lastIdOf(req: AppendEntriesRequest): LogId | null {
-  return req.entries[req.entries.length - 1]?.logId ?? req.prevLogId;
+  const r = req as Partial<AppendEntriesRequest> | null;
+  if (r === null || typeof r !== 'object') return null;
+  const entries = Array.isArray(r.entries) ? r.entries : [];
+  return entries[entries.length - 1]?.logId ?? r.prevLogId ?? null;
 }
 
 /**
@@ -298,8 +310,9 @@ export class MemoryRouter {
     req: AppendEntriesRequest,
   ): Promise<AppendEntriesResponse> {
     const quota = this.#quota.get(to);
-    if (quota === undefined || req.entries.length <= quota) {
-      if (quota !== undefined) this.#quota.set(to, quota - req.entries.length);
+    const count = entryCountOf(req);
+    if (quota === undefined || count <= quota) {
+      if (quota !== undefined) this.#quota.set(to, quota - count);
       return h.appendEntries(req);
     }
     this.#quota.set(to, 0);
@@ -482,7 +495,7 @@ export class MemoryRouter {
         const req = next.value;
         await this.#runBefore({ kind: 'streamAppend', from, to, request: req });
         if (inner.signal.aborted) return;
-        await this.#takeQuota(to, req.entries.length, inner.signal);
+        await this.#takeQuota(to, entryCountOf(req), inner.signal);
         if (inner.signal.aborted) return;
         this.#count('streamAppend', from, to);
         if (!this.#linkUp(from, to) || this.#unreachable.has(to))

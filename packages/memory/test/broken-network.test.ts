@@ -1,5 +1,15 @@
 import { failedCases, type NetworkHarness, networkCases, runCases } from '@flotilla/testkit';
-import type { RaftNetwork, StreamAppendResult } from '@flotilla/types';
+import {
+  type AppendEntriesRequest,
+  hasErrorCode,
+  NetworkError,
+  type RaftNetwork,
+  type StreamAppendResult,
+  validateAppendEntriesRequest,
+  validateInstallSnapshot,
+  validateTransferLeaderRequest,
+  validateVoteRequest,
+} from '@flotilla/types';
 import { describe, expect, it } from 'vitest';
 import { MemoryRouter } from '../src/index.ts';
 
@@ -32,6 +42,35 @@ async function* swapPairs(it: AsyncIterable<StreamAppendResult>): AsyncIterable<
     }
   }
   if (held !== null) yield held;
+}
+
+/** The names of the malformed-request cases (`kind` filters by the RPC named after the prefix). */
+function invalidCaseNames(kind = ''): string[] {
+  return networkCases(harness((c) => c))
+    .map((c) => c.name)
+    .filter((n) => n.startsWith(`invalid request: ${kind}`));
+}
+
+/** Throws `NetworkError` instead of sending a request `check` refuses. */
+function refuseLocally<T>(check: () => unknown, send: () => Promise<T>): Promise<T> {
+  try {
+    check();
+  } catch (err) {
+    return Promise.reject(new NetworkError('refused before sending', { cause: err }));
+  }
+  return send();
+}
+
+async function* checkedInput(
+  input: AsyncIterable<AppendEntriesRequest>,
+): AsyncIterable<AppendEntriesRequest> {
+  for await (const req of input) {
+    try {
+      yield validateAppendEntriesRequest(req);
+    } catch (err) {
+      throw new NetworkError('refused before sending', { cause: err });
+    }
+  }
 }
 
 describe('the network suite rejects broken networks', () => {
@@ -73,7 +112,7 @@ describe('the network suite rejects broken networks', () => {
     const failed = await failures((c) => ({
       ...c,
       appendEntries: (r, o) =>
-        r.entries.length > 100
+        Array.isArray(r.entries) && r.entries.length > 100
           ? c.appendEntries({ ...r, entries: r.entries.slice(0, 100) }, o)
           : c.appendEntries(r, o),
     }));
@@ -89,5 +128,72 @@ describe('the network suite rejects broken networks', () => {
       },
     }));
     expect(failed).toContain('streamAppend: a conflict ends the stream');
+  });
+
+  it('fails a network that refuses malformed requests itself instead of delivering them', async () => {
+    const failed = await failures((c) => ({
+      ...c,
+      appendEntries: (r, o) =>
+        refuseLocally(
+          () => validateAppendEntriesRequest(r),
+          () => c.appendEntries(r, o),
+        ),
+      vote: (r, o) =>
+        refuseLocally(
+          () => validateVoteRequest(r),
+          () => c.vote(r, o),
+        ),
+      transferLeader: (r, o) =>
+        refuseLocally(
+          () => validateTransferLeaderRequest(r),
+          () => c.transferLeader!(r, o),
+        ),
+      fullSnapshot: (v, s, o) =>
+        refuseLocally(
+          () => validateInstallSnapshot(v, s.meta),
+          () => c.fullSnapshot(v, s, o),
+        ),
+      streamAppend: (input, opts) => c.streamAppend!(checkedInput(input), opts),
+    }));
+    const invalid = invalidCaseNames();
+    expect(invalid.length).toBeGreaterThanOrEqual(25);
+    expect(failed).toEqual(invalid);
+  });
+
+  it('fails a network that answers a refused AppendEntries with success', async () => {
+    const failed = await failures((c) => ({
+      ...c,
+      appendEntries: (r, o) =>
+        c.appendEntries(r, o).catch((err: unknown) => {
+          if (hasErrorCode(err, 'REMOTE')) return { type: 'success' as const };
+          throw err;
+        }),
+    }));
+    expect(failed).toEqual([
+      'a plain handler error becomes a RemoteError',
+      ...invalidCaseNames('appendEntries'),
+    ]);
+  });
+
+  it('fails a network whose connection is unusable after a remote error', async () => {
+    const failed = await failures((c) => {
+      let broken = false;
+      const guard = <T>(call: () => Promise<T>): Promise<T> => {
+        if (broken) return Promise.reject(new NetworkError('connection lost'));
+        return call().catch((err: unknown) => {
+          if (hasErrorCode(err, 'REMOTE')) broken = true;
+          throw err;
+        });
+      };
+      return {
+        ...c,
+        appendEntries: (r, o) => guard(() => c.appendEntries(r, o)),
+        vote: (r, o) => guard(() => c.vote(r, o)),
+        transferLeader: (r, o) => guard(() => c.transferLeader!(r, o)),
+        fullSnapshot: (v, s, o) => guard(() => c.fullSnapshot(v, s, o)),
+      };
+    });
+    const unary = invalidCaseNames().filter((n) => !n.startsWith('invalid request: a streamed'));
+    expect(failed).toEqual(['a plain handler error becomes a RemoteError', ...unary]);
   });
 });

@@ -1,3 +1,7 @@
+/**
+ * The errors of opening a store, with their stable codes, and `errnoOf` to read a Node errno.
+ * Must never carry logic beyond building an error.
+ */
 /** Stable codes of the errors `fileLogStore` and `fileSnapshotStore` raise while opening a directory. */
 export const StoreOpenErrorCode = {
   /** A checksum, framing or index check failed somewhere other than the torn tail of the log. */

@@ -1,3 +1,7 @@
+/**
+ * `FileIO`: the only way this package touches the file system, and `nodeFileIO`, its `node:fs`
+ * implementation. Must never hold store logic; tests swap it for a crashing or faulty one.
+ */
 import { randomUUID } from 'node:crypto';
 import { constants, promises as fsp } from 'node:fs';
 

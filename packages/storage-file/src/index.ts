@@ -4,7 +4,8 @@
  * segment files, with group commit (one write and one `fdatasync` per batch), an atomic vote/meta
  * file, a compact in-memory index with a tail cache, verified recovery and an exclusive lock; plus a
  * file-backed snapshot store for state machines. All file access goes through {@link FileIO}, so
- * tests can inject crashes ({@link CrashFileIO}) and I/O errors.
+ * tests can inject crashes and I/O errors: `@flotilla/storage-file/testing` ships `CrashFileIO`, an
+ * in-memory file system that simulates power loss.
  *
  * @example
  * ```ts
@@ -20,16 +21,12 @@
  * await logStore.close();
  * ```
  */
-export { CrashFileIO, type CrashVariant } from './crash-file-io.ts';
 export { errnoOf, StoreOpenError, StoreOpenErrorCode } from './errors.ts';
 export type { FileHandleIO, FileIO, OpenMode } from './file-io.ts';
 export { nodeFileIO } from './file-io.ts';
-export {
-  FileLogStore,
-  type FileLogStoreOptions,
-  type FileLogStoreStats,
-  fileLogStore,
-} from './log-store.ts';
+export { FileLogStore } from './log-store.ts';
+export { fileLogStore } from './open-store.ts';
+export type { FileLogStoreOptions, FileLogStoreStats } from './options.ts';
 export type { RecoverySummary, TornTail } from './recovery.ts';
 export {
   FileSnapshotStore,

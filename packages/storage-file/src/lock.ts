@@ -1,3 +1,7 @@
+/**
+ * The store's exclusive lock file (pid and incarnation inside, a stale lock of a dead process is
+ * taken over). Owns the lock's life only; must never read or write anything else in the directory.
+ */
 import { join } from 'node:path';
 import { errnoOf, StoreOpenError } from './errors.ts';
 import type { FileIO } from './file-io.ts';

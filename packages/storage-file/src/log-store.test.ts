@@ -3,8 +3,8 @@ import type { Entry } from '@flotilla/types';
 import { describe, expect, it } from 'vitest';
 import { appendDurable, entries, entry, tempDirPerTest } from '../test/helpers.ts';
 import { nodeFileIO } from './file-io.ts';
-import { fileLogStore } from './log-store.ts';
 import { encodeMeta, META_FILE, META_TMP_FILE, writeAtomic } from './meta.ts';
+import { fileLogStore } from './open-store.ts';
 import { parseSegmentName } from './segment.ts';
 
 let dir = '';

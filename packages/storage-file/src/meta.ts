@@ -1,3 +1,7 @@
+/**
+ * The meta file (vote, committed id, last purged id, format version): its checksummed encoding and
+ * its atomic replace (temp + fsync + rename + directory fsync). Must never decide when to write it.
+ */
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { LogId, Vote } from '@flotilla/types';

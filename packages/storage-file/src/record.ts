@@ -1,3 +1,7 @@
+/**
+ * The on-disk format: segment headers and checksummed records of msgpack-encoded entries. Pure
+ * encoding and checking; must never do I/O.
+ */
 import { crc32 } from 'node:zlib';
 import type { Entry, Membership } from '@flotilla/types';
 import { Packr } from 'msgpackr';

@@ -1,6 +1,11 @@
+/**
+ * Recovery at open: reads every segment, verifies every record, cuts a torn tail, refuses corruption
+ * in the middle and gaps, and builds the entry locations. Must never run after the store is open.
+ */
+
+import { EntryLocations } from './entry-locations.ts';
 import { StoreOpenError } from './errors.ts';
 import type { FileIO } from './file-io.ts';
-import { LogIndex } from './log-index.ts';
 import { readWhole } from './meta.ts';
 import { checkRecord, FORMAT_VERSION, parseSegmentHeader, SEGMENT_HEADER_BYTES } from './record.ts';
 import { Segment } from './segment.ts';
@@ -84,14 +89,14 @@ function findLaterRecord(buf: Uint8Array, from: number, expected: number): boole
 export interface Recovered {
   /** Live segments, in order. */
   segments: Segment[];
-  /** The index of live entries, starting right after the last purged one. */
-  index: LogIndex;
+  /** Where each live entry is, starting right after the last purged one. */
+  locations: EntryLocations;
   /** What was found. */
   summary: RecoverySummary;
 }
 
 /**
- * Scans the segments (sorted first indexes `firsts`), verifies every record and builds the index.
+ * Scans the segments (sorted first indexes `firsts`), verifies every record and builds the entry locations.
  * Cuts a torn tail of the last segment; throws `StoreOpenError` on anything else.
  */
 export async function recoverSegments(
@@ -101,7 +106,7 @@ export async function recoverSegments(
   purgedNext: number,
 ): Promise<Recovered> {
   const started = performance.now();
-  const index = new LogIndex(purgedNext);
+  const locations = new EntryLocations(purgedNext);
   const segments: Segment[] = [];
   const removedFiles: string[] = [];
   let tornTail: TornTail | null = null;
@@ -170,7 +175,7 @@ export async function recoverSegments(
           at,
           ti === null ? 'record is not an entry' : `record holds entry ${ti.index}, expected ${idx}`,
         );
-      if (idx >= purgedNext) index.push(ti.term, at, c.size);
+      if (idx >= purgedNext) locations.push(ti.term, at, c.size);
       at += c.size;
       idx++;
     }
@@ -199,10 +204,10 @@ export async function recoverSegments(
   if (removedFiles.length > 0) await io.fsyncDir(dir);
   return {
     segments,
-    index,
+    locations,
     summary: {
       segments: segments.length,
-      entries: index.length,
+      entries: locations.length,
       tornTail,
       removedFiles,
       durationMs: performance.now() - started,

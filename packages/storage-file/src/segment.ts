@@ -1,3 +1,7 @@
+/**
+ * One segment file as the store sees it (first index, logical size, lazily opened handle) and the
+ * segment file names. Must never decide what goes into a segment.
+ */
 import { join } from 'node:path';
 import type { FileHandleIO, FileIO } from './file-io.ts';
 

@@ -4,8 +4,8 @@ import type { SnapshotMeta } from '@flotilla/types';
 import { collectSnapshotData, snapshotDataOf } from '@flotilla/types';
 import { describe, expect, it } from 'vitest';
 import { tempDirPerTest } from '../test/helpers.ts';
-import { CrashFileIO } from './crash-file-io.ts';
 import { fileSnapshotStore } from './snapshot-store.ts';
+import { CrashFileIO } from './testing/index.ts';
 
 let dir = '';
 tempDirPerTest((d) => {

@@ -1,3 +1,7 @@
+/**
+ * The file-backed snapshot store for state machines: snapshots written to a temp file, synced and
+ * renamed, the newest `keep` kept. Independent of the log store; must never touch its files.
+ */
 import { join, resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { SnapshotData, SnapshotMeta, SnapshotSink } from '@flotilla/types';

@@ -1,8 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CrashFileIO } from '../src/crash-file-io.ts';
-import { fileLogStore } from '../src/log-store.ts';
+import { fileLogStore } from '../src/index.ts';
+import { CrashFileIO } from '../src/testing/index.ts';
 import { tempDirPerTest } from './helpers.ts';
 
 let dir = '';

@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { type FileIO, nodeFileIO } from '../src/file-io.ts';
-import { fileLogStore } from '../src/log-store.ts';
+import { fileLogStore } from '../src/index.ts';
 import { META_FILE } from '../src/meta.ts';
 import { GatedIO } from './gated-io.ts';
 import { appendDurable, entries, tempDirPerTest } from './helpers.ts';

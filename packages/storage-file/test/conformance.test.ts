@@ -1,9 +1,9 @@
 import { logStorageSuite } from '@flotilla/testkit';
 import type { RaftLogStorage } from '@flotilla/types';
 import { afterAll } from 'vitest';
-import { CrashFileIO } from '../src/crash-file-io.ts';
 import { nodeFileIO } from '../src/file-io.ts';
-import { type FileLogStore, fileLogStore } from '../src/log-store.ts';
+import { type FileLogStore, fileLogStore } from '../src/index.ts';
+import { CrashFileIO } from '../src/testing/index.ts';
 import { GatedIO } from './gated-io.ts';
 import { tempDir } from './helpers.ts';
 

@@ -1,7 +1,7 @@
 import { readdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { fileLogStore } from '../src/log-store.ts';
+import { fileLogStore } from '../src/index.ts';
 import { encodeMeta } from '../src/meta.ts';
 import { appendDurable, entries, tempDir } from './helpers.ts';
 

@@ -1,6 +1,6 @@
 import type { Entry, LogId, Vote } from '@flotilla/types';
-import type { CrashFileIO } from '../src/crash-file-io.ts';
-import { fileLogStore } from '../src/log-store.ts';
+import { fileLogStore } from '../src/index.ts';
+import type { CrashFileIO } from '../src/testing/index.ts';
 import { entries } from './helpers.ts';
 
 /** One step of the scripted workload. */

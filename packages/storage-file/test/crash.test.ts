@@ -1,8 +1,8 @@
 import type { Entry, LogId, Vote } from '@flotilla/types';
 import { compareVote } from '@flotilla/types';
 import { describe, expect, it } from 'vitest';
-import { CrashFileIO, type CrashVariant } from '../src/crash-file-io.ts';
-import { fileLogStore } from '../src/log-store.ts';
+import { fileLogStore } from '../src/index.ts';
+import { CrashFileIO, type CrashVariant } from '../src/testing/index.ts';
 import { CRASH_OPTS, type ModelState, modelStates, runScript, SCRIPT } from './crash-script.ts';
 
 const STATES = modelStates();

@@ -1,7 +1,7 @@
 import type { Entry } from '@flotilla/types';
 import { describe, expect, it } from 'vitest';
-import { CrashFileIO, type FaultOp } from '../src/crash-file-io.ts';
-import { fileLogStore } from '../src/log-store.ts';
+import { fileLogStore } from '../src/index.ts';
+import { CrashFileIO, type FaultOp } from '../src/testing/index.ts';
 import { appendDurable, entries } from './helpers.ts';
 
 function errno(code: string): Error {

@@ -3,7 +3,8 @@
  * Conformance suites for Flotilla implementations: log storage, state machines and networks. Each
  * suite is a list of named cases over a `{ setup(), teardown() }` harness; `*Suite(name, harness)`
  * registers them with vitest, `*Cases(harness)` returns them to run directly (e.g. to prove a suite
- * rejects a broken implementation).
+ * rejects a broken implementation). The fixtures the cases are built from (entries, probes,
+ * typed-rejection checks) are under `@flotilla/testkit/testing`.
  *
  * It also holds a linearizability checker for recorded client histories
  * (`checkLinearizability(model, history, options)`): Wing & Gong's search with Lowe's memoization,
@@ -25,16 +26,19 @@
  * if (verdict.result === 'illegal') throw new Error(verdict.explanation);
  * ```
  */
-export * from './case.ts';
-export * from './fixtures.ts';
+export {
+  type CaseResult,
+  type ConformanceCase,
+  failedCases,
+  type RegisterOptions,
+  registerCases,
+  runCases,
+} from './case.ts';
 export * from './linearizability/index.ts';
-export * from './log-storage/harness.ts';
-export * from './log-storage/suite.ts';
-export * from './network/cases-unary.ts';
-export * from './network/context.ts';
-export * from './network/handler.ts';
-export * from './network/harness.ts';
-export * from './network/suite.ts';
-export * from './state-machine/cases.ts';
-export * from './state-machine/harness.ts';
-export * from './state-machine/suite.ts';
+export type { FlushControl, LogStorageHarness } from './log-storage/harness.ts';
+export { logStorageCases, logStorageSuite } from './log-storage/suite.ts';
+export type { NetworkFixture, NetworkHarness } from './network/harness.ts';
+export { networkCases, networkSuite } from './network/suite.ts';
+export { stateMachineCases } from './state-machine/cases.ts';
+export type { StateMachineHarness } from './state-machine/harness.ts';
+export { stateMachineSuite } from './state-machine/suite.ts';

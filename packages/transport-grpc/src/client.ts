@@ -283,7 +283,8 @@ class GrpcClient implements GrpcNetworkClient {
   }
 
   async appendEntries(req: AppendEntriesRequest, opts?: RpcOptions): Promise<AppendEntriesResponse> {
-    const kind = req.entries.length === 0 ? 'unary' : 'entries';
+    // Content is the receiver's to validate: a malformed request travels as sent (on the unary channel).
+    const kind = entriesOf(req).length === 0 ? 'unary' : 'entries';
     const res = await this.#unary(kind, raftService.appendEntries, req, opts);
     if (!isAppendEntriesResponse(res)) throw new NetworkError('malformed AppendEntries response');
     return res;
@@ -428,9 +429,7 @@ class GrpcClient implements GrpcNetworkClient {
           if (n.done === true || stopped) break;
           const req = n.value;
           const bytes = encoder.encode(req); // throws FrameError over the cap: the stream fails
-          outstanding.push(
-            req.entries.length > 0 ? req.entries[req.entries.length - 1]!.logId : req.prevLogId,
-          );
+          outstanding.push(lastLogIdOf(req));
           if (outstanding.length - head === 1) arm();
           if (!call.write(bytes)) await drained(call);
         }
@@ -462,4 +461,18 @@ class GrpcClient implements GrpcNetworkClient {
     this.#channels.clear();
     this.#onClose();
   }
+}
+
+/** A request's entries, or none when it is malformed (the receiver refuses it, not the sender). */
+function entriesOf(req: AppendEntriesRequest): readonly unknown[] {
+  const r = req as Partial<AppendEntriesRequest> | null;
+  return r !== null && typeof r === 'object' && Array.isArray(r.entries) ? r.entries : [];
+}
+
+/** The last log id an AppendEntries covers (`null` when it is malformed). */
+function lastLogIdOf(req: AppendEntriesRequest): LogId | null {
+  const entries = entriesOf(req) as AppendEntriesRequest['entries'];
+  return (
+    entries[entries.length - 1]?.logId ?? (req as Partial<AppendEntriesRequest> | null)?.prevLogId ?? null
+  );
 }

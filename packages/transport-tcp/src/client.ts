@@ -1,3 +1,4 @@
+import net from 'node:net';
 import type tls from 'node:tls';
 import {
   type AppendEntriesRequest,
@@ -6,6 +7,7 @@ import {
   compareLogId,
   ErrorCode,
   hasErrorCode,
+  InvalidConfigError,
   isAppendEntriesResponse,
   type Logger,
   type LogId,
@@ -56,6 +58,14 @@ export interface TcpNetworkInit {
   reconnect?: { initialMs?: number; maxMs?: number };
   /** Snapshot chunk size in bytes when the call gives none (default 256 KiB). */
   snapshotChunkBytes?: number;
+  /**
+   * The local IP address every outgoing connection is bound to (`socket.localAddress`), e.g. this
+   * node's own address, so peers and packet filters see connections coming from it (on loopback,
+   * every connection otherwise leaves from 127.0.0.1). Default: chosen by the OS.
+   *
+   * @throws {InvalidConfigError} from {@link tcpNetwork} when it is not an IPv4 or IPv6 address.
+   */
+  localAddress?: string;
   /** Maps a node to a host and port; the default parses `node.addr` as `host:port` or `[v6]:port`. */
   resolve?: (target: NodeId, node: Node) => { host: string; port: number } | undefined;
   /** Where connection events are reported. */
@@ -96,6 +106,11 @@ export interface TcpNetworkClient extends RaftNetwork {
  * ```
  */
 export function tcpNetwork(init: TcpNetworkInit): TcpNetworkFactory {
+  if (init.localAddress !== undefined && net.isIP(init.localAddress) === 0)
+    throw new InvalidConfigError(
+      'localAddress',
+      `expected an IP address, got ${JSON.stringify(init.localAddress)}`,
+    );
   const clients = new Set<TcpClient>();
   return {
     newClient(target: NodeId, node: Node): TcpNetworkClient {
@@ -160,6 +175,23 @@ function withDeadline<T>(
   });
 }
 
+// Requests are sent as given, malformed ones included: validating them is the receiving runtime's
+// business. The client's own bookkeeping reads them through these tolerant helpers.
+
+/** How many entries an AppendEntries carries (0 when it is malformed). */
+function entryCountOf(req: AppendEntriesRequest): number {
+  const entries = (req as Partial<AppendEntriesRequest> | null)?.entries;
+  return Array.isArray(entries) ? entries.length : 0;
+}
+
+/** The last log id an AppendEntries covers (`null` when it is malformed). */
+function lastLogIdOf(req: AppendEntriesRequest): LogId | null {
+  const r = req as Partial<AppendEntriesRequest> | null;
+  if (r === null || typeof r !== 'object') return null;
+  const entries = Array.isArray(r.entries) ? r.entries : [];
+  return entries[entries.length - 1]?.logId ?? r.prevLogId ?? null;
+}
+
 function remoteError(code: unknown, message: unknown): RemoteError {
   return new RemoteError(typeof code === 'string' ? code : null, `remote: ${String(message)}`);
 }
@@ -200,13 +232,13 @@ class UnaryChannel {
 
   call(method: UnaryMethod, payload: unknown, opts: RpcOptions | undefined): Promise<unknown> {
     return withDeadline(opts, `${method} to ${this.#client.target}`, async (onSettle) => {
-      const fs = await this.#connection();
-      if (fs.closed) throw new NetworkError('connection lost');
+      const framed = await this.#connection();
+      if (framed.closed) throw new NetworkError('connection lost');
       const id = this.#nextId++;
       const answer = new Promise<unknown>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
       onSettle(() => this.#pending.delete(id));
       try {
-        fs.send([Frame.Request, id, method, payload]);
+        framed.send([Frame.Request, id, method, payload]);
       } catch (err) {
         throw hasErrorCode(err, ErrorCode.Network) ? err : new NetworkError('cannot send', { cause: err });
       }
@@ -216,7 +248,7 @@ class UnaryChannel {
 
   #connection(): Promise<FramedSocket> {
     if (this.#conn === undefined) {
-      const p = this.#client.connect(this.#kind).then((fs) => this.#adopt(fs));
+      const p = this.#client.connect(this.#kind).then((framed) => this.#adopt(framed));
       p.catch(() => {
         if (this.#conn === p) this.#conn = undefined;
       });
@@ -225,19 +257,20 @@ class UnaryChannel {
     return this.#conn;
   }
 
-  #adopt(fs: FramedSocket): FramedSocket {
-    this.#open = fs;
-    fs.onFrame = (b) => {
-      if (!Array.isArray(b) || typeof b[1] !== 'number') return fs.close(new NetworkError('malformed reply'));
+  #adopt(framed: FramedSocket): FramedSocket {
+    this.#open = framed;
+    framed.onFrame = (b) => {
+      if (!Array.isArray(b) || typeof b[1] !== 'number')
+        return framed.close(new NetworkError('malformed reply'));
       const p = this.#pending.get(b[1]);
       if (p === undefined) return; // timed out or aborted: a late answer is dropped
       this.#pending.delete(b[1]);
       if (b[0] === Frame.Response) p.resolve(b[2]);
       else if (b[0] === Frame.Failure) p.reject(remoteError(b[2], b[3]));
-      else fs.close(new NetworkError('unexpected frame on a unary connection'));
+      else framed.close(new NetworkError('unexpected frame on a unary connection'));
     };
-    fs.onClose = (err) => {
-      if (this.#open === fs) {
+    framed.onClose = (err) => {
+      if (this.#open === framed) {
         this.#open = undefined;
         this.#conn = undefined;
       }
@@ -246,7 +279,7 @@ class UnaryChannel {
       this.#pending.clear();
       for (const p of pending) p.reject(e);
     };
-    return fs;
+    return framed;
   }
 
   close(): void {
@@ -291,9 +324,10 @@ class TcpClient implements TcpNetworkClient {
     if (now < this.#retryAt)
       throw new UnreachableError(`backing off from ${this.target} for ${this.#retryAt - now} ms`);
     try {
-      const fs = await dial({
+      const framed = await dial({
         ...addr,
         tls: this.#init.tls,
+        localAddress: this.#init.localAddress,
         kind,
         clusterId: this.#init.clusterId,
         from: this.#init.nodeId,
@@ -304,11 +338,11 @@ class TcpClient implements TcpNetworkClient {
       });
       this.#failures = 0;
       if (this.#closed) {
-        fs.close(undefined);
+        framed.close(undefined);
         throw new NetworkError('client closed');
       }
       this.#log.debug('connected', { target: this.target, kind });
-      return fs;
+      return framed;
     } catch (err) {
       if (hasErrorCode(err, ErrorCode.Unreachable)) {
         const initial = this.#init.reconnect?.initialMs ?? 10;
@@ -322,7 +356,8 @@ class TcpClient implements TcpNetworkClient {
   }
 
   async appendEntries(req: AppendEntriesRequest, opts?: RpcOptions): Promise<AppendEntriesResponse> {
-    const channel = req.entries.length === 0 ? this.#unary : this.#bulk;
+    // Heartbeats go on the unary connection, anything else (malformed requests included) on bulk.
+    const channel = entryCountOf(req) === 0 ? this.#unary : this.#bulk;
     const res = await channel.call('append', req, opts);
     if (!isAppendEntriesResponse(res)) throw new NetworkError('malformed AppendEntries response');
     return res;
@@ -343,14 +378,14 @@ class TcpClient implements TcpNetworkClient {
   fullSnapshot(vote: Vote, snapshot: Snapshot, opts?: SnapshotOptions): Promise<SnapshotResponse> {
     const chunkBytes = Math.max(1, opts?.chunkBytes ?? this.#init.snapshotChunkBytes ?? 256 * 1024);
     return withDeadline(opts, `snapshot to ${this.target}`, async (onSettle) => {
-      const fs = await this.connect('snapshot');
-      this.#others.add(fs);
+      const framed = await this.connect('snapshot');
+      this.#others.add(framed);
       onSettle(() => {
-        this.#others.delete(fs);
-        fs.close(undefined);
+        this.#others.delete(framed);
+        framed.close(undefined);
       });
       const result = new Promise<SnapshotResponse>((resolve, reject) => {
-        fs.onFrame = (b) => {
+        framed.onFrame = (b) => {
           if (Array.isArray(b) && b[0] === Frame.SnapshotDone) {
             const r = b[1] as Partial<SnapshotResponse> | null;
             if (r !== null && typeof r === 'object') {
@@ -364,19 +399,20 @@ class TcpClient implements TcpNetworkClient {
           if (Array.isArray(b) && b[0] === Frame.SnapshotFailure) return reject(remoteError(b[1], b[2]));
           reject(new NetworkError('unexpected frame on a snapshot connection'));
         };
-        fs.onClose = (err) => reject(new NetworkError('snapshot connection lost', { cause: err }));
+        framed.onClose = (err) => reject(new NetworkError('snapshot connection lost', { cause: err }));
       });
       result.catch(() => {});
       try {
-        fs.send([Frame.SnapshotHead, vote, snapshot.meta]);
+        framed.send([Frame.SnapshotHead, vote, snapshot.meta]);
         for await (const chunk of snapshot.data) {
           for (let at = 0; at < chunk.byteLength; at += chunkBytes) {
-            if (!fs.send([Frame.SnapshotChunk, chunk.subarray(at, at + chunkBytes)])) await fs.drained();
+            if (!framed.send([Frame.SnapshotChunk, chunk.subarray(at, at + chunkBytes)]))
+              await framed.drained();
           }
         }
-        fs.send([Frame.SnapshotEnd]);
+        framed.send([Frame.SnapshotEnd]);
       } catch (err) {
-        if (fs.closed) await result; // prefer the server's own reason when it gave one
+        if (framed.closed) await result; // prefer the server's own reason when it gave one
         throw err;
       }
       return result;
@@ -396,7 +432,7 @@ class TcpClient implements TcpNetworkClient {
   ): AsyncGenerator<StreamAppendResult, void, undefined> {
     const signal = opts?.signal;
     if (signal?.aborted) throw abortReason(signal);
-    const fs = await withDeadline({ ...(signal ? { signal } : {}) }, 'stream connect', (onSettle) => {
+    const framed = await withDeadline({ ...(signal ? { signal } : {}) }, 'stream connect', (onSettle) => {
       const p = this.connect('stream');
       onSettle(
         () =>
@@ -407,7 +443,7 @@ class TcpClient implements TcpNetworkClient {
       );
       return p;
     });
-    this.#others.add(fs);
+    this.#others.add(framed);
     const results = new AsyncQueue<StreamAppendResult>();
     // Last log id of each request sent and not yet covered by a `matched` watermark.
     const outstanding: (LogId | null)[] = [];
@@ -420,11 +456,11 @@ class TcpClient implements TcpNetworkClient {
       if (timeoutMs === undefined || head >= outstanding.length) return;
       timer = setTimeout(() => {
         results.fail(new RpcTimeoutError(`stream to ${this.target}: no reply within ${timeoutMs} ms`));
-        fs.close(undefined);
+        framed.close(undefined);
       }, timeoutMs);
     };
-    fs.onFrame = (b) => {
-      if (!Array.isArray(b)) return fs.close(new NetworkError('malformed stream frame'));
+    framed.onFrame = (b) => {
+      if (!Array.isArray(b)) return framed.close(new NetworkError('malformed stream frame'));
       if (b[0] === Frame.StreamResult && isStreamAppendResult(b[1])) {
         const r = b[1];
         if (r.type === 'matched') {
@@ -438,19 +474,19 @@ class TcpClient implements TcpNetworkClient {
         arm();
       } else if (b[0] === Frame.StreamFinish) {
         results.end();
-        fs.close(undefined);
+        framed.close(undefined);
       } else if (b[0] === Frame.StreamFailure) {
         results.fail(remoteError(b[1], b[2]));
-        fs.close(undefined);
+        framed.close(undefined);
       } else {
         results.fail(new NetworkError('unexpected frame on a stream connection'));
-        fs.close(undefined);
+        framed.close(undefined);
       }
     };
-    fs.onClose = (err) => results.fail(new NetworkError(`stream to ${this.target} lost`, { cause: err }));
+    framed.onClose = (err) => results.fail(new NetworkError(`stream to ${this.target} lost`, { cause: err }));
     const onAbort = () => {
       results.fail(abortReason(signal!));
-      fs.close(undefined);
+      framed.close(undefined);
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     const it = input[Symbol.asyncIterator]();
@@ -459,17 +495,16 @@ class TcpClient implements TcpNetworkClient {
       try {
         while (!stopped) {
           const n = await it.next();
-          if (n.done === true || stopped || fs.closed) break;
+          if (n.done === true || stopped || framed.closed) break;
           const req = n.value;
-          const last = req.entries.length > 0 ? req.entries[req.entries.length - 1]!.logId : req.prevLogId;
-          outstanding.push(last);
+          outstanding.push(lastLogIdOf(req));
           if (outstanding.length - head === 1) arm();
-          if (!fs.send([Frame.StreamRequest, req])) await fs.drained();
+          if (!framed.send([Frame.StreamRequest, req])) await framed.drained();
         }
-        if (!stopped && !fs.closed) fs.send([Frame.StreamEnd]);
+        if (!stopped && !framed.closed) framed.send([Frame.StreamEnd]);
       } catch (err) {
         results.fail(err);
-        fs.close(undefined);
+        framed.close(undefined);
       }
     };
     void pump();
@@ -479,8 +514,8 @@ class TcpClient implements TcpNetworkClient {
       stopped = true;
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
-      this.#others.delete(fs);
-      fs.close(undefined);
+      this.#others.delete(framed);
+      framed.close(undefined);
       it.return?.().catch(() => {});
     }
   }
@@ -494,7 +529,7 @@ class TcpClient implements TcpNetworkClient {
     this.#closed = true;
     this.#unary.close();
     this.#bulk.close();
-    for (const fs of [...this.#others]) fs.close(new NetworkError('client closed'));
+    for (const framed of [...this.#others]) framed.close(new NetworkError('client closed'));
     this.#onClose();
   }
 }

@@ -16,6 +16,8 @@ export interface DialParams {
   host: string;
   port: number;
   tls: tls.ConnectionOptions | undefined;
+  /** The local address to bind the socket to; `undefined`: the OS chooses. */
+  localAddress: string | undefined;
   kind: ConnectionKind;
   clusterId: string;
   from: NodeId;
@@ -35,31 +37,33 @@ const FAILURES: readonly string[] = ['version', 'cluster', 'target', 'auth', 'pr
 export function dial(p: DialParams): Promise<FramedSocket> {
   return new Promise<FramedSocket>((resolve, reject) => {
     let settled = false;
+    const local = p.localAddress === undefined ? {} : { localAddress: p.localAddress };
     const socket =
       p.tls !== undefined
         ? tls.connect({
             ...p.tls,
             host: p.host,
             port: p.port,
+            ...local,
             ...(net.isIP(p.host) === 0 && p.tls.servername === undefined ? { servername: p.host } : {}),
           })
-        : net.connect({ host: p.host, port: p.port });
+        : net.connect({ host: p.host, port: p.port, ...local });
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 10_000); // so a vanished peer's half-open connection is eventually dropped
     const fail = (err: UnreachableError) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      fs.onClose = () => {};
-      fs.close(undefined);
+      framed.onClose = () => {};
+      framed.close(undefined);
       reject(err);
     };
     const timer = setTimeout(
       () => fail(new HandshakeError('timeout', `no handshake with ${p.host}:${p.port} in ${p.timeoutMs} ms`)),
       p.timeoutMs,
     );
-    const fs = new FramedSocket(socket, p.maxFrameBytes, false);
-    fs.onClose = (err) =>
+    const framed = new FramedSocket(socket, p.maxFrameBytes, false);
+    framed.onClose = (err) =>
       fail(
         new UnreachableError(
           `cannot connect to ${p.to} at ${p.host}:${p.port}: ${err?.message ?? 'closed'}`,
@@ -70,10 +74,10 @@ export function dial(p: DialParams): Promise<FramedSocket> {
       );
     const clientNonce = p.secret !== undefined ? newNonce() : null;
     socket.once(p.tls !== undefined ? 'secureConnect' : 'connect', () => {
-      fs.writeMagic();
-      fs.send([Frame.Hello, PROTOCOL_VERSION, p.clusterId, p.from, p.to, p.kind, clientNonce]);
+      framed.writeMagic();
+      framed.send([Frame.Hello, PROTOCOL_VERSION, p.clusterId, p.from, p.to, p.kind, clientNonce]);
     });
-    fs.onFrame = (body) => {
+    framed.onFrame = (body) => {
       if (settled) return;
       if (!Array.isArray(body)) return fail(new HandshakeError('protocol', 'malformed handshake frame'));
       if (body[0] === Frame.Reject) {
@@ -97,13 +101,13 @@ export function dial(p: DialParams): Promise<FramedSocket> {
         };
         if (!proofMatches(proof(p.secret, 'server', ctx), serverProof))
           return fail(new HandshakeError('auth', 'the server does not know the shared secret'));
-        fs.send([Frame.Auth, proof(p.secret, 'client', ctx)]);
+        framed.send([Frame.Auth, proof(p.secret, 'client', ctx)]);
       }
       settled = true;
       clearTimeout(timer);
-      fs.onFrame = () => {};
-      fs.onClose = () => {};
-      resolve(fs);
+      framed.onFrame = () => {};
+      framed.onClose = () => {};
+      resolve(framed);
     };
   });
 }

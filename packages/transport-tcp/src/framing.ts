@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { type AppendEntriesRequest, NetworkError } from '@flotilla/types';
+import { NetworkError } from '@flotilla/types';
 import { Packr, Unpackr } from 'msgpackr';
 import { RAFT_MAGIC } from './protocol.ts';
 
@@ -209,8 +209,20 @@ export function plainBytes(b: Uint8Array): Uint8Array {
   return Buffer.isBuffer(b) ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : b;
 }
 
-/** Turns the entry payloads of a decoded AppendEntries into plain `Uint8Array` views, in place. */
-export function plainEntryBytes(req: AppendEntriesRequest): AppendEntriesRequest {
-  for (const e of req.entries) if (e.payload.type === 'normal') e.payload.data = plainBytes(e.payload.data);
+/**
+ * Turns the bytes of the normal entries of a decoded AppendEntries into plain `Uint8Array` views, in
+ * place. A malformed request is left as it is (the handler refuses it): this only touches values
+ * of the expected shape, and never throws.
+ */
+export function plainEntryBytes(req: unknown): unknown {
+  const entries = (req as { entries?: unknown } | null)?.entries;
+  if (!Array.isArray(entries)) return req;
+  for (const e of entries as unknown[]) {
+    const payload = (e as { payload?: unknown } | null)?.payload as
+      | { type?: unknown; data?: unknown }
+      | undefined;
+    if (payload?.type === 'normal' && payload.data instanceof Uint8Array)
+      payload.data = plainBytes(payload.data);
+  }
   return req;
 }

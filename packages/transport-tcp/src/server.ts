@@ -4,7 +4,6 @@ import tls from 'node:tls';
 import {
   type AppendEntriesRequest,
   AsyncQueue,
-  ErrorCode,
   InvalidRequestError,
   type Logger,
   NetworkError,
@@ -14,12 +13,9 @@ import {
   type SnapshotResponse,
   type StreamAppendResult,
   silentLogger,
+  type TransferLeaderRequest,
   type Vote,
-  validateAppendEntriesRequest,
-  validateSnapshotMeta,
-  validateTransferLeaderRequest,
-  validateVote,
-  validateVoteRequest,
+  type VoteRequest,
 } from '@flotilla/types';
 import { newNonce, proof, proofMatches, secretBytes } from './auth.ts';
 import { FramedSocket, plainBytes, plainEntryBytes } from './framing.ts';
@@ -162,12 +158,14 @@ class Server implements TcpServer {
       socket.setNoDelay(true);
       socket.setKeepAlive(true, 10_000); // so a vanished peer's half-open connection is eventually dropped
     }
-    const fs = new FramedSocket(socket, this.#maxFrameBytes, true);
-    this.#conns.add(fs);
+    const framed = new FramedSocket(socket, this.#maxFrameBytes, true);
+    this.#conns.add(framed);
     const remote = (socket as Partial<net.Socket>).remoteAddress;
-    new ServerConnection(this.#init, this.#secret, this.#log, fs, { remote }, () => this.#conns.delete(fs));
+    new ServerConnection(this.#init, this.#secret, this.#log, framed, { remote }, () =>
+      this.#conns.delete(framed),
+    );
     if (firstBytes !== undefined && firstBytes.byteLength > 0) {
-      fs.feed(Buffer.from(firstBytes.buffer, firstBytes.byteOffset, firstBytes.byteLength));
+      framed.feed(Buffer.from(firstBytes.buffer, firstBytes.byteOffset, firstBytes.byteLength));
     }
   }
 
@@ -189,7 +187,7 @@ class ServerConnection {
   readonly #init: TcpServerInit;
   readonly #secret: Uint8Array | undefined;
   readonly #log: Logger;
-  readonly #fs: FramedSocket;
+  readonly #framed: FramedSocket;
   readonly #fields: Fields;
   readonly #abort = new AbortController();
   #state: 'hello' | 'auth' | 'ready' | 'done' = 'hello';
@@ -205,17 +203,17 @@ class ServerConnection {
     init: TcpServerInit,
     secret: Uint8Array | undefined,
     log: Logger,
-    fs: FramedSocket,
+    framed: FramedSocket,
     fields: Fields,
     onGone: () => void,
   ) {
     this.#init = init;
     this.#secret = secret;
     this.#log = log;
-    this.#fs = fs;
+    this.#framed = framed;
     this.#fields = fields;
-    fs.onFrame = (body) => this.#onFrame(body);
-    fs.onClose = (err) => {
+    framed.onFrame = (body) => this.#onFrame(body);
+    framed.onClose = (err) => {
       clearTimeout(this.#handshakeTimer);
       this.#abort.abort(new NetworkError('connection closed', { cause: err }));
       if (err !== undefined && this.#state !== 'done')
@@ -226,21 +224,21 @@ class ServerConnection {
     };
     this.#handshakeTimer = setTimeout(() => {
       this.#log.warn('handshake timeout', this.#fields);
-      fs.close(undefined);
+      framed.close(undefined);
     }, init.handshakeTimeoutMs ?? 5_000);
     this.#handshakeTimer.unref();
   }
 
   #protocolError(message: string): void {
     this.#log.warn(`protocol error: ${message}`, this.#fields);
-    this.#fs.close(new NetworkError(message));
+    this.#framed.close(new NetworkError(message));
   }
 
   #reject(reason: HandshakeFailure, message: string): void {
     this.#log.warn(`handshake refused (${reason}): ${message}`, this.#fields);
     this.#state = 'done';
     clearTimeout(this.#handshakeTimer);
-    this.#fs.finish([Frame.Reject, reason, message]);
+    this.#framed.finish([Frame.Reject, reason, message]);
   }
 
   #onFrame(body: unknown): void {
@@ -305,10 +303,10 @@ class ServerConnection {
       const serverNonce = newNonce();
       this.#serverNonce = serverNonce;
       const ctx = { clusterId, from, to, kind: this.#kind, clientNonce: nonce, serverNonce };
-      this.#fs.send([Frame.Welcome, PROTOCOL_VERSION, serverNonce, proof(this.#secret, 'server', ctx)]);
+      this.#framed.send([Frame.Welcome, PROTOCOL_VERSION, serverNonce, proof(this.#secret, 'server', ctx)]);
       this.#state = 'auth';
     } else {
-      this.#fs.send([Frame.Welcome, PROTOCOL_VERSION, null, null]);
+      this.#framed.send([Frame.Welcome, PROTOCOL_VERSION, null, null]);
       this.#ready();
     }
   }
@@ -361,7 +359,7 @@ class ServerConnection {
       return;
     }
     this.#unaryInflight++;
-    if (this.#unaryInflight >= (this.#init.maxUnaryInflight ?? 256)) this.#fs.pause();
+    if (this.#unaryInflight >= (this.#init.maxUnaryInflight ?? 256)) this.#framed.pause();
     this.#serveUnary(method, payload).then(
       (result) => this.#replyUnary([Frame.Response, id, result]),
       (err: unknown) => this.#replyUnary([Frame.Failure, id, errorCodeOf(err), errorMessageOf(err)]),
@@ -370,24 +368,25 @@ class ServerConnection {
 
   #replyUnary(frame: unknown[]): void {
     this.#unaryInflight--;
-    if (this.#fs.closed) return;
-    this.#fs.resume();
+    if (this.#framed.closed) return;
+    this.#framed.resume();
     try {
-      this.#fs.send(frame);
+      this.#framed.send(frame);
     } catch (err) {
       this.#log.warn('cannot send a reply', { ...this.#fields, error: errorMessageOf(err) });
     }
   }
 
   async #serveUnary(method: unknown, payload: unknown): Promise<unknown> {
+    // The payload goes to the handler as decoded: validating it is the handler's (the runtime's) job.
     const h = this.#init.handler;
     switch (method) {
       case 'append':
-        return h.appendEntries(plainEntryBytes(validateAppendEntriesRequest(payload)));
+        return h.appendEntries(plainEntryBytes(payload) as AppendEntriesRequest);
       case 'vote':
-        return h.vote(validateVoteRequest(payload));
+        return h.vote(payload as VoteRequest);
       case 'transfer':
-        await h.transferLeader(validateTransferLeaderRequest(payload));
+        await h.transferLeader(payload as TransferLeaderRequest);
         return null;
       default:
         throw new InvalidRequestError('method', `unknown method ${String(method)}`);
@@ -400,24 +399,15 @@ class ServerConnection {
     const readAhead = this.#init.streamReadAhead ?? 64;
     const input = new AsyncQueue<AppendEntriesRequest>();
     input.onPull = () => {
-      if (input.size <= readAhead >> 1) this.#fs.resume();
+      if (input.size <= readAhead >> 1) this.#framed.resume();
     };
     this.#onClosed = (err) => input.fail(err);
     this.#onFrameReady = (b) => {
       if (b[0] === Frame.StreamEnd) return input.end();
       if (b[0] !== Frame.StreamRequest) return this.#protocolError('expected a stream request');
-      let req: AppendEntriesRequest;
-      try {
-        req = plainEntryBytes(validateAppendEntriesRequest(b[1]));
-      } catch (err) {
-        this.#log.warn('invalid stream request', { ...this.#fields, error: errorMessageOf(err) });
-        input.fail(err);
-        this.#state = 'done';
-        this.#fs.finish([Frame.StreamFailure, ErrorCode.InvalidRequest, errorMessageOf(err)]);
-        return;
-      }
-      input.push(req);
-      if (input.size >= readAhead) this.#fs.pause();
+      // Delivered as decoded; the handler validates it and ends the stream if it is malformed.
+      input.push(plainEntryBytes(b[1]) as AppendEntriesRequest);
+      if (input.size >= readAhead) this.#framed.pause();
     };
     void this.#pumpStream(input);
   }
@@ -428,15 +418,15 @@ class ServerConnection {
         signal: this.#abort.signal,
       });
       for await (const r of out) {
-        if (this.#fs.closed) return;
-        if (!this.#fs.send([Frame.StreamResult, r])) await this.#fs.drained();
+        if (this.#framed.closed) return;
+        if (!this.#framed.send([Frame.StreamResult, r])) await this.#framed.drained();
       }
       this.#state = 'done';
-      this.#fs.finish([Frame.StreamFinish]);
+      this.#framed.finish([Frame.StreamFinish]);
     } catch (err) {
-      if (this.#fs.closed) return;
+      if (this.#framed.closed) return;
       this.#state = 'done';
-      this.#fs.finish([Frame.StreamFailure, errorCodeOf(err), errorMessageOf(err)]);
+      this.#framed.finish([Frame.StreamFailure, errorCodeOf(err), errorMessageOf(err)]);
     }
   }
 
@@ -447,19 +437,12 @@ class ServerConnection {
       this.#protocolError('expected a snapshot header');
       return;
     }
-    let vote: Vote;
-    let meta: SnapshotMeta;
-    try {
-      vote = validateVote(b[1], 'snapshot.vote');
-      meta = validateSnapshotMeta(b[2], 'snapshot.meta');
-    } catch (err) {
-      this.#state = 'done';
-      this.#fs.finish([Frame.SnapshotFailure, errorCodeOf(err), errorMessageOf(err)]);
-      return;
-    }
+    // The vote and meta go to the handler as decoded: it validates them before reading any chunk.
+    const vote = b[1] as Vote;
+    const meta = b[2] as SnapshotMeta;
     const chunks = new AsyncQueue<Uint8Array>();
     chunks.onPull = () => {
-      if (chunks.size <= 2) this.#fs.resume();
+      if (chunks.size <= 2) this.#framed.resume();
     };
     this.#onClosed = (err) => chunks.fail(err);
     this.#onFrameReady = (f) => {
@@ -469,7 +452,7 @@ class ServerConnection {
         return this.#protocolError('expected a snapshot chunk');
       }
       chunks.push(plainBytes(f[1]));
-      if (chunks.size >= 8) this.#fs.pause();
+      if (chunks.size >= 8) this.#framed.pause();
     };
     void this.#installSnapshot(vote, meta, chunks);
   }
@@ -479,12 +462,12 @@ class ServerConnection {
     try {
       resp = await this.#init.handler.installFullSnapshot(vote, meta, chunks);
     } catch (err) {
-      if (this.#fs.closed) return;
+      if (this.#framed.closed) return;
       this.#state = 'done';
-      this.#fs.finish([Frame.SnapshotFailure, errorCodeOf(err), errorMessageOf(err)]);
+      this.#framed.finish([Frame.SnapshotFailure, errorCodeOf(err), errorMessageOf(err)]);
       return;
     }
     this.#state = 'done';
-    this.#fs.finish([Frame.SnapshotDone, resp]);
+    this.#framed.finish([Frame.SnapshotDone, resp]);
   }
 }

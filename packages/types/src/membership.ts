@@ -42,46 +42,46 @@ export function uniformMembership(nodes: Record<NodeId, Node>, voters?: Iterable
 }
 
 /** Whether the membership is joint (two configs). */
-export function isJoint(m: Membership): boolean {
-  return m.configs.length > 1;
+export function isJoint(membership: Membership): boolean {
+  return membership.configs.length > 1;
 }
 
 /** Every voter of every config, each once, sorted. */
-export function voterIds(m: Membership): NodeId[] {
+export function voterIds(membership: Membership): NodeId[] {
   const set = new Set<NodeId>();
-  for (const c of m.configs) for (const id of c) set.add(id);
+  for (const config of membership.configs) for (const id of config) set.add(id);
   return sortIds(set);
 }
 
 /** Every node that is in `nodes` but in no config, sorted. */
-export function learnerIds(m: Membership): NodeId[] {
-  const voters = new Set(voterIds(m));
-  return sortIds(Object.keys(m.nodes).filter((id) => !voters.has(id)));
+export function learnerIds(membership: Membership): NodeId[] {
+  const voters = new Set(voterIds(membership));
+  return sortIds(Object.keys(membership.nodes).filter((id) => !voters.has(id)));
 }
 
 /** Every member (voters and learners), sorted. */
-export function memberIds(m: Membership): NodeId[] {
-  return sortIds(Object.keys(m.nodes));
+export function memberIds(membership: Membership): NodeId[] {
+  return sortIds(Object.keys(membership.nodes));
 }
 
 /** Whether `id` is a voter in any config. */
-export function isVoter(m: Membership, id: NodeId): boolean {
-  return m.configs.some((c) => c.includes(id));
+export function isVoter(membership: Membership, id: NodeId): boolean {
+  return membership.configs.some((config) => config.includes(id));
 }
 
 /** Whether `id` is a learner (a member of no config). */
-export function isLearner(m: Membership, id: NodeId): boolean {
-  return Object.hasOwn(m.nodes, id) && !isVoter(m, id);
+export function isLearner(membership: Membership, id: NodeId): boolean {
+  return Object.hasOwn(membership.nodes, id) && !isVoter(membership, id);
 }
 
 /** Whether `id` is a voter or a learner. */
-export function isMember(m: Membership, id: NodeId): boolean {
-  return Object.hasOwn(m.nodes, id);
+export function isMember(membership: Membership, id: NodeId): boolean {
+  return Object.hasOwn(membership.nodes, id);
 }
 
 /** The node of `id`, or `undefined`. */
-export function getNode(m: Membership, id: NodeId): Node | undefined {
-  return Object.hasOwn(m.nodes, id) ? m.nodes[id] : undefined;
+export function getNode(membership: Membership, id: NodeId): Node | undefined {
+  return Object.hasOwn(membership.nodes, id) ? membership.nodes[id] : undefined;
 }
 
 /**
@@ -89,46 +89,46 @@ export function getNode(m: Membership, id: NodeId): Node | undefined {
  * configuration, of both the old and the new one — Raft §6). A membership without configs has no
  * quorum.
  */
-export function isQuorum(m: Membership, granted: Iterable<NodeId>): boolean {
-  if (m.configs.length === 0) return false;
+export function isQuorum(membership: Membership, granted: Iterable<NodeId>): boolean {
+  if (membership.configs.length === 0) return false;
   const set = granted instanceof Set ? (granted as Set<NodeId>) : new Set(granted);
-  return m.configs.every((c) => {
+  return membership.configs.every((config) => {
     let n = 0;
-    for (const id of c) if (set.has(id)) n++;
-    return n * 2 > c.length;
+    for (const id of config) if (set.has(id)) n++;
+    return n * 2 > config.length;
   });
 }
 
 /**
- * The next step from `m` toward the voter set `target`: from a uniform config, the joint config
- * `[current, target]`; from a joint config, `[target]` once `target` is its second half (otherwise
+ * The next step from `membership` toward the voter set `target`: from a uniform config, the joint
+ * config `[current, target]`; from a joint config, `[target]` once `target` is its second half (otherwise
  * a new joint `[lastHalf, target]`). Learners stay; `retain` keeps removed voters as learners,
  * otherwise they leave `nodes`. New voters must already be in `nodes` (added as learners first) or
  * be given in `addNodes`.
  */
 export function nextMembership(
-  m: Membership,
+  membership: Membership,
   target: Iterable<NodeId>,
   opts: { retain?: boolean; addNodes?: Record<NodeId, Node> } = {},
 ): Membership {
   const want = sortIds(new Set(target));
   if (want.length === 0) throw new InvalidMembershipError('EmptyConfig', 'the new voter set is empty');
-  const nodes: Record<NodeId, Node> = { ...m.nodes, ...(opts.addNodes ?? {}) };
+  const nodes: Record<NodeId, Node> = { ...membership.nodes, ...(opts.addNodes ?? {}) };
   for (const id of want) {
     if (!Object.hasOwn(nodes, id)) {
       throw new InvalidMembershipError('MissingNode', `voter ${id} has no node: add it as a learner first`);
     }
   }
-  const last = m.configs[m.configs.length - 1];
+  const last = membership.configs[membership.configs.length - 1];
   let configs: NodeId[][];
   if (last === undefined) configs = [want];
-  else if (m.configs.length > 1 && sameIds(last, want)) configs = [want];
-  else if (m.configs.length === 1 && sameIds(last, want)) configs = [want];
+  else if (membership.configs.length > 1 && sameIds(last, want)) configs = [want];
+  else if (membership.configs.length === 1 && sameIds(last, want)) configs = [want];
   else configs = [sortIds(last), want];
   const next: Membership = { configs, nodes };
   if (configs.length === 1 && !opts.retain) {
     // Leaving the joint config: voters no longer in any config leave unless retained, learners stay.
-    const previousVoters = new Set(voterIds(m));
+    const previousVoters = new Set(voterIds(membership));
     for (const id of previousVoters) if (!want.includes(id)) delete nodes[id];
   }
   return validateMembership(next);
@@ -139,32 +139,32 @@ export function nextMembership(
  * and without duplicates, and every voter present in `nodes` with a string `addr`.
  * Throws `InvalidMembershipError` naming the problem otherwise.
  */
-export function validateMembership(m: Membership): Membership {
-  if (!Array.isArray(m.configs) || m.configs.length > 2) {
+export function validateMembership(membership: Membership): Membership {
+  if (!Array.isArray(membership.configs) || membership.configs.length > 2) {
     throw new InvalidMembershipError(
       'TooManyConfigs',
       'a membership has one config (uniform) or two (joint)',
     );
   }
-  for (const c of m.configs) {
-    if (!Array.isArray(c) || c.length === 0)
+  for (const config of membership.configs) {
+    if (!Array.isArray(config) || config.length === 0)
       throw new InvalidMembershipError('EmptyConfig', 'a config is empty');
-    if (new Set(c).size !== c.length) {
-      throw new InvalidMembershipError('DuplicateVoter', `config [${c.join(',')}] lists a voter twice`);
+    if (new Set(config).size !== config.length) {
+      throw new InvalidMembershipError('DuplicateVoter', `config [${config.join(',')}] lists a voter twice`);
     }
-    for (const id of c) {
+    for (const id of config) {
       if (typeof id !== 'string' || id === '')
         throw new InvalidMembershipError('InvalidNodeId', `bad node id ${String(id)}`);
-      if (!Object.hasOwn(m.nodes, id))
+      if (!Object.hasOwn(membership.nodes, id))
         throw new InvalidMembershipError('MissingNode', `voter ${id} has no node`);
     }
   }
-  for (const [id, node] of Object.entries(m.nodes)) {
+  for (const [id, node] of Object.entries(membership.nodes)) {
     if (node === null || typeof node !== 'object' || typeof node.addr !== 'string') {
       throw new InvalidMembershipError('InvalidNode', `node ${id} has no string addr`);
     }
   }
-  return m;
+  return membership;
 }
 
 /** Whether two memberships have the same configs (order-insensitive within a config) and nodes. */
@@ -179,9 +179,9 @@ export function membershipEquals(a: Membership, b: Membership): boolean {
 }
 
 /** Renders a membership as `{1,2,3}` or `{1,2,3}+{3,4,5}` with learners as `L{4}`. */
-export function formatMembership(m: Membership): string {
-  const cs = m.configs.map((c) => `{${c.join(',')}}`).join('+') || '{}';
-  const ls = learnerIds(m);
+export function formatMembership(membership: Membership): string {
+  const cs = membership.configs.map((config) => `{${config.join(',')}}`).join('+') || '{}';
+  const ls = learnerIds(membership);
   return ls.length > 0 ? `${cs} L{${ls.join(',')}}` : cs;
 }
 

@@ -84,8 +84,8 @@ export interface TransferLeaderRequest {
 }
 
 /** Checks whether a value has the shape of an `AppendEntriesResponse`. */
-export function isAppendEntriesResponse(x: unknown): x is AppendEntriesResponse {
-  if (x === null || typeof x !== 'object') return false;
-  const t = (x as { type?: unknown }).type;
+export function isAppendEntriesResponse(value: unknown): value is AppendEntriesResponse {
+  if (value === null || typeof value !== 'object') return false;
+  const t = (value as { type?: unknown }).type;
   return t === 'success' || t === 'partialSuccess' || t === 'conflict' || t === 'higherVote';
 }

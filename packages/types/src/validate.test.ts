@@ -2,13 +2,18 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCode } from './errors.ts';
 import {
   validateAppendEntriesRequest,
+  validateAppendEntriesResponse,
   validateEntry,
+  validateInstallSnapshot,
   validateLogId,
   validateOptionalLogId,
   validateSnapshotMeta,
+  validateSnapshotResponse,
+  validateStreamAppendResult,
   validateTransferLeaderRequest,
   validateVote,
   validateVoteRequest,
+  validateVoteResponse,
 } from './validate.ts';
 
 const leader = { term: 3, nodeId: 'a', committed: true };
@@ -165,5 +170,56 @@ describe('validators', () => {
       },
     };
     expect(validateSnapshotMeta(real)).toBe(real);
+  });
+  it("checks a snapshot transfer's vote and meta together", () => {
+    const meta = {
+      lastLogId: { term: 1, index: 3 },
+      snapshotId: 's',
+      lastMembership: { logId: null, membership: { configs: [], nodes: {} } },
+    };
+    const leader = { term: 2, nodeId: 'a', committed: true };
+    expect(validateInstallSnapshot(leader, meta)).toEqual({ vote: leader, meta });
+    invalidAt(() => validateInstallSnapshot({ ...leader, committed: false }, meta), 'vote');
+    invalidAt(() => validateInstallSnapshot({ ...leader, term: -1 }, meta), 'vote.term');
+    invalidAt(() => validateInstallSnapshot(leader, { ...meta, snapshotId: 1 }), 'meta.snapshotId');
+  });
+  it('checks answers from a peer', () => {
+    const vote = { term: 2, nodeId: 'a', committed: true };
+    const granted = { vote, voteGranted: true, lastLogId: { term: 1, index: 4 } };
+    expect(validateVoteResponse(granted)).toBe(granted);
+    invalidAt(() => validateVoteResponse({ ...granted, voteGranted: 'yes' }), 'voteResponse.voteGranted');
+    invalidAt(
+      () => validateVoteResponse({ ...granted, lastLogId: { term: 1, index: -1 } }),
+      'voteResponse.lastLogId.index',
+    );
+    for (const ok of [
+      { type: 'success' },
+      { type: 'conflict' },
+      { type: 'partialSuccess', matching: null },
+      { type: 'higherVote', vote },
+    ])
+      expect(validateAppendEntriesResponse(ok)).toBe(ok);
+    invalidAt(() => validateAppendEntriesResponse({ type: 'maybe' }), 'appendEntriesResponse.type');
+    invalidAt(
+      () => validateAppendEntriesResponse({ type: 'partialSuccess', matching: { term: -1, index: 0 } }),
+      'appendEntriesResponse.matching.term',
+    );
+    invalidAt(() => validateAppendEntriesResponse(null), 'appendEntriesResponse');
+    for (const ok of [
+      { type: 'matched', matching: { term: 1, index: 2 } },
+      { type: 'conflict', logId: { term: 1, index: 2 } },
+      { type: 'higherVote', vote },
+    ])
+      expect(validateStreamAppendResult(ok)).toBe(ok);
+    invalidAt(
+      () => validateStreamAppendResult({ type: 'conflict', logId: null }),
+      'streamAppendResult.logId',
+    );
+    invalidAt(() => validateStreamAppendResult('matched'), 'streamAppendResult');
+    expect(validateSnapshotResponse({ vote })).toEqual({ vote });
+    invalidAt(
+      () => validateSnapshotResponse({ vote: { ...vote, committed: 1 } }),
+      'snapshotResponse.vote.committed',
+    );
   });
 });

@@ -1,8 +1,8 @@
 import { ErrorCode, hasErrorCode } from '@flotilla/types';
 import { describe, expect, it } from 'vitest';
+import { cas, lostWrite, read, write } from '../../test/register-ops.ts';
 import { checkLinearizability } from './check.ts';
 import { registerModel } from './register.ts';
-import { cas, lostWrite, read, write } from './test-helpers.ts';
 import { UNKNOWN } from './types.ts';
 
 const model = registerModel();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { read, write } from '../../test/register-ops.ts';
 import { checkLinearizability } from './check.ts';
 import { registerModel } from './register.ts';
-import { read, write } from './test-helpers.ts';
 
 const model = registerModel();
 

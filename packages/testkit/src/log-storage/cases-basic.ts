@@ -1,13 +1,13 @@
 import { expect } from 'vitest';
 import type { ConformanceCase } from '../case.ts';
-import { entriesOf, entryAt, leaderVote, sampleMembership } from '../fixtures.ts';
+import { entriesOf, entryAt, leaderVote, sampleMembership } from '../testing/fixtures.ts';
 import { type LogStorageHarness, withStore } from './harness.ts';
 
 /** Initial state, votes, committed id, append and read cases. */
-export function basicCases(h: LogStorageHarness): ConformanceCase[] {
+export function basicCases(harness: LogStorageHarness): ConformanceCase[] {
   const c = (name: string, run: Parameters<typeof withStore>[1]): ConformanceCase => ({
     name,
-    run: () => withStore(h, run),
+    run: () => withStore(harness, run),
   });
   return [
     c('a new store has an empty log state', async (s) => {

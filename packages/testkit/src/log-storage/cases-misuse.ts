@@ -1,25 +1,25 @@
-import { type Entry, ErrorCode, type LogState, nextIndex } from '@flotilla/types';
+import { type Entry, ErrorCode, type LogState, nextIndex, sleep, systemClock } from '@flotilla/types';
 import { expect } from 'vitest';
 import type { ConformanceCase } from '../case.ts';
-import { entriesOf, entryAt, expectRejectCode, FlushProbe, seededRandom, sleep } from '../fixtures.ts';
+import { entriesOf, entryAt, expectRejectCode, FlushProbe, seededRandom } from '../testing/fixtures.ts';
 import { type LogStorageHarness, type StoreContext, withStore } from './harness.ts';
 
 /**
  * Misuse that must be refused with `StorageMisuseError`, and a randomized model check (appends,
  * truncates, purges within and beyond the log).
  */
-export function misuseCases(h: LogStorageHarness): ConformanceCase[] {
+export function misuseCases(harness: LogStorageHarness): ConformanceCase[] {
   const c = (name: string, run: Parameters<typeof withStore>[1]): ConformanceCase => ({
     name,
-    run: () => withStore(h, run),
+    run: () => withStore(harness, run),
   });
   /** Checks that appending `bad` is refused, changes nothing and never flushes. */
   const refusedAppend = async (s: StoreContext, bad: Entry[], what: string): Promise<void> => {
     const before = await s.state();
     const entries = await s.read(0, 1_000);
     const p = new FlushProbe();
-    await expectRejectCode(s.store.append(bad, p.cb), ErrorCode.StorageMisuse, what);
-    await sleep(20);
+    await expectRejectCode(s.store.append(bad, p.onFlushed), ErrorCode.StorageMisuse, what);
+    await sleep(systemClock, 20);
     expect(p.calls, `${what}: flush callback of a refused append`).toBe(0);
     await s.expectLog(entries, before);
   };

@@ -1,7 +1,7 @@
 import { type Entry, ErrorCode, type LogId } from '@flotilla/types';
 import { expect } from 'vitest';
 import type { ConformanceCase } from '../case.ts';
-import { entriesOf, entryAt, expectRejectCode, FlushProbe } from '../fixtures.ts';
+import { entriesOf, entryAt, expectRejectCode, FlushProbe } from '../testing/fixtures.ts';
 import { type LogStorageHarness, type StoreContext, withStore } from './harness.ts';
 
 /** The log state of a log emptied by a purge up to `upto`. */
@@ -12,17 +12,17 @@ const emptiedAt = (upto: LogId) => ({ lastPurgedLogId: upto, lastLogId: upto });
  * than its log (openraft semantics): the log empties, `upto` becomes both the purged and the last
  * log id, and the log continues at `upto.index + 1`.
  */
-export function purgeBeyondEndCases(h: LogStorageHarness): ConformanceCase[] {
+export function purgeBeyondEndCases(harness: LogStorageHarness): ConformanceCase[] {
   const c = (name: string, run: Parameters<typeof withStore>[1]): ConformanceCase => ({
     name,
-    run: () => withStore(h, run),
+    run: () => withStore(harness, run),
   });
   /** Checks that appending `bad` is refused as a hole or an overlap, changes nothing, never flushes. */
   const refusedAppend = async (s: StoreContext, bad: Entry[], what: string): Promise<void> => {
     const before = await s.state();
     const entries = await s.read(0, 1_000);
     const p = new FlushProbe();
-    const err = await expectRejectCode(s.store.append(bad, p.cb), ErrorCode.StorageMisuse, what);
+    const err = await expectRejectCode(s.store.append(bad, p.onFlushed), ErrorCode.StorageMisuse, what);
     expect(['Hole', 'NotConsecutive'], `${what}: reason`).toContain((err as { reason?: unknown }).reason);
     await s.expectLog(entries, before);
     expect(p.calls, `${what}: flush callback of a refused append`).toBe(0);
@@ -100,7 +100,7 @@ export function purgeBeyondEndCases(h: LogStorageHarness): ConformanceCase[] {
     c('a purge beyond the end drops entries that were not flushed yet', async (s) => {
       await s.appendFlushed(entriesOf(1, 0, 2));
       const early = new FlushProbe();
-      await s.store.append(entriesOf(1, 2, 6), early.cb);
+      await s.store.append(entriesOf(1, 2, 6), early.onFlushed);
       await s.store.purge({ term: 2, index: 9 });
       await s.appendFlushed(entriesOf(2, 10, 12));
       // Writes are ordered: the later flush means the earlier append was flushed first.

@@ -1,13 +1,13 @@
 import { expect } from 'vitest';
 import type { ConformanceCase } from '../case.ts';
-import { entriesOf, entryAt } from '../fixtures.ts';
+import { entriesOf, entryAt } from '../testing/fixtures.ts';
 import { type LogStorageHarness, withStore } from './harness.ts';
 
 /** Truncate, purge and key-log-id cases. */
-export function truncatePurgeCases(h: LogStorageHarness): ConformanceCase[] {
+export function truncatePurgeCases(harness: LogStorageHarness): ConformanceCase[] {
   const c = (name: string, run: Parameters<typeof withStore>[1]): ConformanceCase => ({
     name,
-    run: () => withStore(h, run),
+    run: () => withStore(harness, run),
   });
   return [
     c('truncate removes the suffix from `since`', async (s) => {

@@ -1,6 +1,6 @@
 import type { Entry, LogState, RaftLogStorage } from '@flotilla/types';
 import { expect } from 'vitest';
-import { FlushProbe } from '../fixtures.ts';
+import { FlushProbe } from '../testing/fixtures.ts';
 
 /**
  * Lets the suite hold a store's flushes, to check that appended entries are readable before they are
@@ -38,31 +38,31 @@ export class StoreContext {
   store!: RaftLogStorage;
   /** How long to wait for a flush callback. */
   get flushTimeoutMs(): number {
-    return this.#h.flushTimeoutMs ?? 5_000;
+    return this.#harness.flushTimeoutMs ?? 5_000;
   }
 
   /** How many times the store was re-opened. */
   reopens = 0;
-  readonly #h: LogStorageHarness;
+  readonly #harness: LogStorageHarness;
 
-  constructor(h: LogStorageHarness) {
-    this.#h = h;
+  constructor(harness: LogStorageHarness) {
+    this.#harness = harness;
   }
 
   /** Sets up the store. */
   async open(): Promise<void> {
-    this.store = await this.#h.setup();
+    this.store = await this.#harness.setup();
   }
 
   /** Tears down the current store. */
   async close(): Promise<void> {
-    await this.#h.teardown?.(this.store);
+    await this.#harness.teardown?.(this.store);
   }
 
   /** A durable point: re-opens the store when the harness can. */
   async durable(): Promise<void> {
-    if (this.#h.reopen !== undefined) {
-      this.store = await this.#h.reopen(this.store);
+    if (this.#harness.reopen !== undefined) {
+      this.store = await this.#harness.reopen(this.store);
       this.reopens++;
     }
   }
@@ -70,7 +70,7 @@ export class StoreContext {
   /** Appends `entries`, waits for their flush callback (exactly one, without error), then re-opens. */
   async appendFlushed(entries: readonly Entry[]): Promise<FlushProbe> {
     const probe = new FlushProbe();
-    await this.store.append(entries, probe.cb);
+    await this.store.append(entries, probe.onFlushed);
     await probe.flushed(this.flushTimeoutMs);
     expect(probe.calls, 'flush callback calls').toBe(1);
     await this.durable();
@@ -96,10 +96,10 @@ export class StoreContext {
 
 /** Runs `body` against a fresh store and always tears it down. */
 export async function withStore(
-  h: LogStorageHarness,
+  harness: LogStorageHarness,
   body: (ctx: StoreContext) => Promise<void>,
 ): Promise<void> {
-  const ctx = new StoreContext(h);
+  const ctx = new StoreContext(harness);
   await ctx.open();
   try {
     await body(ctx);

@@ -13,14 +13,14 @@ import type { LogStorageHarness } from './harness.ts';
  * empties the log and moves its end to the purged id), key log ids, the log state after each,
  * refused misuse (`StorageMisuseError`), and a randomized comparison with a model log.
  */
-export function logStorageCases(h: LogStorageHarness): ConformanceCase[] {
+export function logStorageCases(harness: LogStorageHarness): ConformanceCase[] {
   return [
     ...assertUniqueNames([
-      ...basicCases(h),
-      ...flushCases(h),
-      ...truncatePurgeCases(h),
-      ...purgeBeyondEndCases(h),
-      ...misuseCases(h),
+      ...basicCases(harness),
+      ...flushCases(harness),
+      ...truncatePurgeCases(harness),
+      ...purgeBeyondEndCases(harness),
+      ...misuseCases(harness),
     ]),
   ];
 }
@@ -33,6 +33,6 @@ export function logStorageCases(h: LogStorageHarness): ConformanceCase[] {
  * logStorageSuite('memoryLogStore', { setup: async () => memoryLogStore() });
  * ```
  */
-export function logStorageSuite(name: string, h: LogStorageHarness, opts?: RegisterOptions): void {
-  registerCases(name, logStorageCases(h), opts);
+export function logStorageSuite(name: string, harness: LogStorageHarness, opts?: RegisterOptions): void {
+  registerCases(name, logStorageCases(harness), opts);
 }

@@ -4,10 +4,12 @@ import {
   ErrorCode,
   NotLeaderError,
   type StreamAppendResult,
+  sleep,
+  systemClock,
 } from '@flotilla/types';
 import { expect } from 'vitest';
 import type { ConformanceCase } from '../case.ts';
-import { expectRejectCode, leaderVote, sleep, summarizeBytes, within } from '../fixtures.ts';
+import { expectRejectCode, leaderVote, summarizeBytes, within } from '../testing/fixtures.ts';
 import { appendRequest } from './cases-unary.ts';
 import { type NetworkContext, never, withNetwork } from './context.ts';
 import { requestLastLogId } from './handler.ts';
@@ -20,7 +22,7 @@ function requests(n: number, per = 2, term = 1): AppendEntriesRequest[] {
 
 async function* yieldAll<T>(xs: readonly T[], gapMs = 0): AsyncIterable<T> {
   for (const x of xs) {
-    if (gapMs > 0) await sleep(gapMs);
+    if (gapMs > 0) await sleep(systemClock, gapMs);
     yield x;
   }
 }
@@ -32,7 +34,7 @@ function endless(pulled: { n: number }): AsyncIterable<AppendEntriesRequest> {
       for (let i = 0; ; i++) {
         pulled.n++;
         yield appendRequest(1, i - 1, 1);
-        if (i % 8 === 7) await sleep(1);
+        if (i % 8 === 7) await sleep(systemClock, 1);
       }
     },
   };
@@ -62,7 +64,7 @@ function expectMonotonic(results: readonly StreamAppendResult[]): void {
 }
 
 /** `streamAppend` cases: order, cumulative acks, whole requests, ends, errors, timeouts, aborts. */
-export function streamCases(h: NetworkHarness): ConformanceCase[] {
+export function streamCases(harness: NetworkHarness): ConformanceCase[] {
   const c = (
     name: string,
     run: (
@@ -71,7 +73,7 @@ export function streamCases(h: NetworkHarness): ConformanceCase[] {
   ): ConformanceCase => ({
     name: `streamAppend: ${name}`,
     run: () =>
-      withNetwork(h, async (ctx) => {
+      withNetwork(harness, async (ctx) => {
         const fn = ctx.client.streamAppend;
         expect(fn, 'the client has no streamAppend').toBeTypeOf('function');
         await run({ ...ctx, stream: fn!.bind(ctx.client) });
@@ -95,7 +97,7 @@ export function streamCases(h: NetworkHarness): ConformanceCase[] {
           for await (const req of input) {
             self.streamed.push(req);
             // Replies spaced out so a transport has time to reorder them if it would.
-            await sleep(req.entries[0]!.logId.index % 3);
+            await sleep(systemClock, req.entries[0]!.logId.index % 3);
             yield { type: 'matched', matching: requestLastLogId(req) };
           }
         };
@@ -144,9 +146,9 @@ export function streamCases(h: NetworkHarness): ConformanceCase[] {
       expect(results.filter((r) => r.type === 'conflict').length).toBe(1);
       expectMonotonic(results);
       // A read already in flight when the stream ended may complete; nothing after it.
-      await sleep(30);
+      await sleep(systemClock, 30);
       const after = pulled.n;
-      await sleep(30);
+      await sleep(systemClock, 30);
       expect(pulled.n, 'the input is still being read after the stream ended').toBe(after);
     }),
     c('a higher vote ends the stream', async ({ stream, handler }) => {
@@ -163,7 +165,7 @@ export function streamCases(h: NetworkHarness): ConformanceCase[] {
     c('the stream ends when the input ends and all is acknowledged', async ({ stream, handler }) => {
       const results = await collect(stream(yieldAll(requests(4), 5)));
       expect(results[results.length - 1]).toEqual({ type: 'matched', matching: { term: 1, index: 7 } });
-      await sleep(20);
+      await sleep(systemClock, 20);
       expect(handler.streamsClosed).toBe(handler.streamsOpened);
     }),
     c('an empty input ends with no results', async ({ stream }) => {
@@ -236,7 +238,7 @@ export function streamCases(h: NetworkHarness): ConformanceCase[] {
         threw = true;
       }
       expect(threw, 'an aborted stream throws from its results').toBe(true);
-      await sleep(50);
+      await sleep(systemClock, 50);
       expect(handler.streamsClosed, 'the server side of an aborted stream ends').toBe(handler.streamsOpened);
     }),
   ];

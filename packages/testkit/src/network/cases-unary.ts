@@ -17,7 +17,7 @@ import {
   sampleMembership,
   summarizeBytes,
   within,
-} from '../fixtures.ts';
+} from '../testing/fixtures.ts';
 import { type NetworkContext, never, withNetwork } from './context.ts';
 import type { NetworkHarness } from './harness.ts';
 
@@ -34,10 +34,10 @@ export function appendRequest(term: number, prev: number, count: number, size = 
 }
 
 /** Unary RPC cases: round-trips, error taxonomy, timeouts, aborts. */
-export function unaryCases(h: NetworkHarness): ConformanceCase[] {
+export function unaryCases(harness: NetworkHarness): ConformanceCase[] {
   const c = (name: string, run: (ctx: NetworkContext) => Promise<void>): ConformanceCase => ({
     name,
-    run: () => withNetwork(h, run),
+    run: () => withNetwork(harness, run),
   });
   const meta: SnapshotMeta = {
     lastLogId: { term: 2, index: 40 },

@@ -14,15 +14,15 @@ export interface NetworkContext {
 
 /** Runs `body` against a fresh transport and always tears it down. */
 export async function withNetwork(
-  h: NetworkHarness,
+  harness: NetworkHarness,
   body: (ctx: NetworkContext) => Promise<void>,
 ): Promise<void> {
   const handler = new ScriptedHandler();
-  const fixture = await h.setup(handler);
+  const fixture = await harness.setup(handler);
   try {
     await body({ handler, fixture, client: fixture.client });
   } finally {
-    await h.teardown?.(fixture);
+    await harness.teardown?.(fixture);
   }
 }
 

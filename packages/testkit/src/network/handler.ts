@@ -11,7 +11,13 @@ import type {
   VoteRequest,
   VoteResponse,
 } from '@flotilla/types';
-import { collectSnapshotData } from '@flotilla/types';
+import {
+  collectSnapshotData,
+  validateAppendEntriesRequest,
+  validateInstallSnapshot,
+  validateTransferLeaderRequest,
+  validateVoteRequest,
+} from '@flotilla/types';
 
 /** The last log id an AppendEntries request covers: its last entry, or `prevLogId`. */
 export function requestLastLogId(req: AppendEntriesRequest): LogId | null {
@@ -35,9 +41,19 @@ export type StreamScript = (
   handler: ScriptedHandler,
 ) => AsyncIterable<StreamAppendResult>;
 
+/** Validates each streamed request as it is pulled, as the runtime does; throws at the first bad one. */
+async function* validated(input: AsyncIterable<AppendEntriesRequest>): AsyncIterable<AppendEntriesRequest> {
+  for await (const req of input) yield validateAppendEntriesRequest(req, 'streamAppend');
+}
+
 /**
  * The server side the network suite scripts: a `RaftRpcHandler` that records what it receives and
  * answers as each case tells it. By default it grants nothing and acknowledges every streamed request.
+ *
+ * Like the runtime, it validates every request with the validators of `@flotilla/types` before
+ * anything else, and throws their `InvalidRequestError`: a transport checks framing only, so the
+ * suite's malformed-request cases prove that it delivers what it is given and carries the handler's
+ * typed error back.
  */
 export class ScriptedHandler implements RaftRpcHandler {
   /** AppendEntries requests received (unary). */
@@ -76,12 +92,14 @@ export class ScriptedHandler implements RaftRpcHandler {
 
   /** @inheritDoc */
   async appendEntries(req: AppendEntriesRequest): Promise<AppendEntriesResponse> {
+    validateAppendEntriesRequest(req);
     this.appends.push(req);
     return this.onAppend(req);
   }
 
   /** @inheritDoc */
   async vote(req: VoteRequest): Promise<VoteResponse> {
+    validateVoteRequest(req);
     this.votes.push(req);
     return this.onVote(req);
   }
@@ -92,6 +110,7 @@ export class ScriptedHandler implements RaftRpcHandler {
     meta: SnapshotMeta,
     data: AsyncIterable<Uint8Array>,
   ): Promise<SnapshotResponse> {
+    validateInstallSnapshot(vote, meta);
     const s = { vote, meta, bytes: await collectSnapshotData(data) };
     this.snapshots.push(s);
     return this.onSnapshot(s);
@@ -99,6 +118,7 @@ export class ScriptedHandler implements RaftRpcHandler {
 
   /** @inheritDoc */
   async transferLeader(req: TransferLeaderRequest): Promise<void> {
+    validateTransferLeaderRequest(req);
     this.transfers.push(req);
     return this.onTransfer(req);
   }
@@ -110,7 +130,7 @@ export class ScriptedHandler implements RaftRpcHandler {
   ): AsyncIterable<StreamAppendResult> {
     this.streamsOpened++;
     try {
-      yield* this.onStream(input, opts, this);
+      yield* this.onStream(validated(input), opts, this);
     } finally {
       this.streamsClosed++;
     }

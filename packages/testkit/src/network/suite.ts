@@ -1,4 +1,5 @@
 import { assertUniqueNames, type ConformanceCase, type RegisterOptions, registerCases } from '../case.ts';
+import { invalidStreamCases, invalidUnaryCases } from './cases-invalid.ts';
 import { streamCases } from './cases-stream.ts';
 import { unaryCases } from './cases-unary.ts';
 import type { NetworkHarness } from './harness.ts';
@@ -6,12 +7,15 @@ import type { NetworkHarness } from './harness.ts';
 /**
  * The network conformance cases: unary round-trips, the RPC error taxonomy (`RemoteError`,
  * `UnreachableError`, `RpcTimeoutError`, aborts), and `streamAppend` (order, cumulative acks, whole
- * requests, ends on conflict / higher vote / input end, errors, timeout, abort). Stream cases are left
- * out only when `requireStreamAppend` is `false`.
+ * requests, ends on conflict / higher vote / input end, errors, timeout, abort), and malformed
+ * requests (well-framed, wrong content) delivered as sent and refused by the handler with
+ * `INVALID_REQUEST`, carried back to the caller. Stream cases are left out only when
+ * `requireStreamAppend` is `false`.
  */
-export function networkCases(h: NetworkHarness): ConformanceCase[] {
-  const stream = h.requireStreamAppend === false ? [] : streamCases(h);
-  return assertUniqueNames([...unaryCases(h), ...stream]);
+export function networkCases(harness: NetworkHarness): ConformanceCase[] {
+  const stream =
+    harness.requireStreamAppend === false ? [] : [...streamCases(harness), ...invalidStreamCases(harness)];
+  return assertUniqueNames([...unaryCases(harness), ...invalidUnaryCases(harness), ...stream]);
 }
 
 /**
@@ -27,6 +31,6 @@ export function networkCases(h: NetworkHarness): ConformanceCase[] {
  * });
  * ```
  */
-export function networkSuite(name: string, h: NetworkHarness, opts?: RegisterOptions): void {
-  registerCases(name, networkCases(h), opts);
+export function networkSuite(name: string, harness: NetworkHarness, opts?: RegisterOptions): void {
+  registerCases(name, networkCases(harness), opts);
 }

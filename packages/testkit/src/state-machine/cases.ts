@@ -7,7 +7,7 @@ import {
 } from '@flotilla/types';
 import { expect } from 'vitest';
 import { assertUniqueNames, type ConformanceCase } from '../case.ts';
-import { sampleMembership } from '../fixtures.ts';
+import { sampleMembership } from '../testing/fixtures.ts';
 import {
   blankApplyEntry,
   commandEntries,
@@ -16,23 +16,24 @@ import {
 } from './harness.ts';
 
 /** The state-machine conformance cases for a harness. */
-export function stateMachineCases<D, R>(h: StateMachineHarness<D, R>): ConformanceCase[] {
+export function stateMachineCases<D, R>(harness: StateMachineHarness<D, R>): ConformanceCase[] {
   type SM = RaftStateMachine<D, R>;
   const withSms = async (n: number, body: (...sms: SM[]) => Promise<void>): Promise<void> => {
     const sms: SM[] = [];
     try {
-      for (let i = 0; i < n; i++) sms.push(await h.setup());
+      for (let i = 0; i < n; i++) sms.push(await harness.setup());
       await body(...sms);
     } finally {
-      for (const sm of sms) await h.teardown?.(sm);
+      for (const sm of sms) await harness.teardown?.(sm);
     }
   };
   const c = (name: string, n: number, body: (...sms: SM[]) => Promise<void>): ConformanceCase => ({
     name,
     run: () => withSms(n, body),
   });
-  const digest = async (sm: SM): Promise<unknown> => (h.digest === undefined ? null : h.digest(sm));
-  const cmds = (from: number, to: number, term = 1) => commandEntries(h, term, from, to);
+  const digest = async (sm: SM): Promise<unknown> =>
+    harness.digest === undefined ? null : harness.digest(sm);
+  const cmds = (from: number, to: number, term = 1) => commandEntries(harness, term, from, to);
   /** Applies each entry alone and returns the responses. */
   const oneByOne = async (sm: SM, from: number, to: number): Promise<(R | undefined)[]> => {
     const out: (R | undefined)[] = [];
@@ -90,11 +91,11 @@ export function stateMachineCases<D, R>(h: StateMachineHarness<D, R>): Conforman
       }));
       const other = await b!.apply(swapped);
       expect(other, 'the harness commands must be order-sensitive').not.toEqual(inOrder);
-      const c2 = await h.setup();
+      const c2 = await harness.setup();
       try {
         expect(await oneByOne(c2, 0, 6)).toEqual(inOrder);
       } finally {
-        await h.teardown?.(c2);
+        await harness.teardown?.(c2);
       }
     }),
     c('apply continues across batches of different sizes', 2, async (a, b) => {
@@ -215,7 +216,7 @@ export function stateMachineCases<D, R>(h: StateMachineHarness<D, R>): Conforman
       expect((await b!.appliedState()).lastApplied).toBeNull();
       expect(await b!.apply(cmds(0, 3))).toEqual(await oneByOneFresh(0, 3, 0));
     }),
-    ...(h.receivesSnapshots === true
+    ...(harness.receivesSnapshots === true
       ? [
           c(
             'a snapshot spooled through beginReceivingSnapshot installs the same; a discarded one changes nothing',
@@ -248,13 +249,13 @@ export function stateMachineCases<D, R>(h: StateMachineHarness<D, R>): Conforman
 
   /** Responses of `[from, to)` applied one by one on a fresh instance after `[0, prefix)`. */
   async function oneByOneFresh(from: number, to: number, prefix: number): Promise<(R | undefined)[]> {
-    const sm = await h.setup();
+    const sm = await harness.setup();
     try {
       if (prefix > 0) await sm.apply(cmds(0, prefix));
       if (from > prefix) await sm.apply(cmds(prefix, from));
       return await oneByOne(sm, from, to);
     } finally {
-      await h.teardown?.(sm);
+      await harness.teardown?.(sm);
     }
   }
 }

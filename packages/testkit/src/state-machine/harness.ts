@@ -7,11 +7,12 @@ export interface StateMachineHarness<D, R> {
   /** Disposes of a state machine. */
   teardown?(sm: RaftStateMachine<D, R>): Promise<void>;
   /**
-   * The `i`-th test command. Commands must be order-sensitive: applying `command(0..n)` in two
-   * different orders must give different responses (e.g. "append i to a list, answer the list
-   * length and last item"), so that the suite can notice entries applied out of order.
+   * The test command number `sequence` (0, 1, 2, …). Commands must be order-sensitive: applying
+   * `command(0..n)` in two different orders must give different responses (e.g. "append the
+   * number to a list, answer the list length and last item"), so that the suite can notice entries
+   * applied out of order.
    */
-  command(i: number): D;
+  command(sequence: number): D;
   /**
    * A comparable picture of the application state (compared with deep equality), used to check that
    * snapshots carry the whole state. Defaults to comparing responses of later commands only.
@@ -26,14 +27,14 @@ export interface StateMachineHarness<D, R> {
 
 /** Normal entries `[from, to)` of `term` carrying `command(i)`. */
 export function commandEntries<D>(
-  h: Pick<StateMachineHarness<D, unknown>, 'command'>,
+  harness: Pick<StateMachineHarness<D, unknown>, 'command'>,
   term: number,
   from: number,
   to: number,
 ): ApplyEntry<D>[] {
   const out: ApplyEntry<D>[] = [];
   for (let i = from; i < to; i++)
-    out.push({ logId: { term, index: i }, payload: { type: 'normal', data: h.command(i) } });
+    out.push({ logId: { term, index: i }, payload: { type: 'normal', data: harness.command(i) } });
   return out;
 }
 

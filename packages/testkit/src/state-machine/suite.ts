@@ -17,8 +17,8 @@ import type { StateMachineHarness } from './harness.ts';
  */
 export function stateMachineSuite<D, R>(
   name: string,
-  h: StateMachineHarness<D, R>,
+  harness: StateMachineHarness<D, R>,
   opts?: RegisterOptions,
 ): void {
-  registerCases(name, stateMachineCases(h), opts);
+  registerCases(name, stateMachineCases(harness), opts);
 }

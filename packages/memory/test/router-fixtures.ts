@@ -1,5 +1,9 @@
+/**
+ * Private fixtures of the router and store unit tests: a virtual scheduler, a recording RPC handler
+ * and `nextTurn()`. Never shipped (outside `src/`), never imported by the package's sources.
+ */
 import type { AppendEntriesRequest, RaftRpcHandler, StreamAppendResult } from '@flotilla/types';
-import type { RouterScheduler } from './router.ts';
+import type { RouterScheduler } from '../src/router.ts';
 
 /** A handler for router tests: records requests, acks every streamed request, echoes votes. */
 export function recordingHandler(): RaftRpcHandler & {
@@ -49,10 +53,10 @@ export class VirtualScheduler implements RouterScheduler {
     return this.#timers.length;
   }
 
-  /** Advances virtual time by `ms`, running due timers in order and letting promises settle. */
+  /** Advances virtual time by `ms`, running due timers in order and letting promise callbacks run. */
   async advance(ms: number): Promise<void> {
     const end = this.now + ms;
-    await settle();
+    await nextTurn();
     for (;;) {
       this.#timers.sort((a, b) => a.at - b.at || a.seq - b.seq);
       const t = this.#timers[0];
@@ -60,13 +64,13 @@ export class VirtualScheduler implements RouterScheduler {
       this.#timers.shift();
       this.now = t.at;
       t.fn();
-      await settle();
+      await nextTurn();
     }
     this.now = end;
   }
 }
 
-/** Lets pending promise callbacks run. */
-export function settle(): Promise<void> {
+/** Resolves on the next event-loop turn, after every promise callback pending now has run. */
+export function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }

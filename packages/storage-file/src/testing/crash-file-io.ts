@@ -1,6 +1,10 @@
+/**
+ * `CrashFileIO`, a published test double (subpath `./testing`): an in-memory file system that
+ * simulates power loss and injects I/O faults. Must never be imported by the package's main entry.
+ */
 import { randomUUID } from 'node:crypto';
 import { basename, dirname, resolve } from 'node:path';
-import type { FileHandleIO, FileIO, OpenMode } from './file-io.ts';
+import type { FileHandleIO, FileIO, OpenMode } from '../file-io.ts';
 
 /**
  * How a simulated crash treats data that was written but not made durable:

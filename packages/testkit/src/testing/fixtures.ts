@@ -1,11 +1,10 @@
-import {
-  type Entry,
-  type ErrorCode,
-  hasErrorCode,
-  type LogId,
-  type Membership,
-  type Vote,
-} from '@flotilla/types';
+/**
+ * Fixtures the suites build their cases from, published under `@flotilla/testkit/testing` for
+ * anyone writing more cases of their own: entries whose data encodes their id, sample votes and
+ * memberships, a flush-callback probe, typed-rejection and deadline checks, a seeded PRNG.
+ * Must never register tests or depend on vitest: they are plain values and functions.
+ */
+import { type Entry, type ErrorCode, hasErrorCode, type Membership, type Vote } from '@flotilla/types';
 
 /** A small deterministic PRNG (mulberry32) for suites that generate random operation sequences. */
 export function seededRandom(seed: number): () => number {
@@ -19,19 +18,14 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-/** Resolves after `ms` milliseconds of real time. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Rejects with `message` when `p` does not settle within `ms` milliseconds. */
-export async function within<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+/** Rejects with `message` when `promise` does not settle within `ms` milliseconds. */
+export async function within<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${message} (after ${ms} ms)`)), ms);
   });
   try {
-    return await Promise.race([p, timeout]);
+    return await Promise.race([promise, timeout]);
   } finally {
     clearTimeout(timer);
   }
@@ -68,19 +62,18 @@ export function leaderVote(term: number, nodeId = 'n1'): Vote {
   return { term, nodeId, committed: true };
 }
 
-/** Log ids of `entries`. */
-export function idsOf(entries: readonly Entry[]): LogId[] {
-  return entries.map((e) => e.logId);
-}
-
 /**
- * Awaits `p` and checks that it rejects with a Flotilla error carrying `code`; returns that error.
- * Throws an explanatory error when `p` resolves or rejects with something else.
+ * Awaits `promise` and checks that it rejects with a Flotilla error carrying `code`; returns that
+ * error. Throws an explanatory error when `promise` resolves or rejects with something else.
  */
-export async function expectRejectCode(p: Promise<unknown>, code: ErrorCode, what: string): Promise<Error> {
+export async function expectRejectCode(
+  promise: Promise<unknown>,
+  code: ErrorCode,
+  what: string,
+): Promise<Error> {
   let value: unknown;
   try {
-    value = await p;
+    value = await promise;
   } catch (err) {
     if (!hasErrorCode(err, code)) {
       const got = hasErrorCode(err) ? err.code : String(err);
@@ -110,8 +103,8 @@ export class FlushProbe {
     });
   }
 
-  /** The callback to pass to `append`. */
-  readonly cb = (err?: Error): void => {
+  /** The callback to pass to `append` as its `onFlushed`. */
+  readonly onFlushed = (err?: Error): void => {
     this.calls++;
     this.errors.push(err);
     if (this.firstCallAt < 0 && this.#order !== undefined) this.firstCallAt = this.#order.n++;

@@ -1,6 +1,6 @@
-import type { RegisterInput, RegisterOutput, RegisterValue } from './register.ts';
-import type { Operation, Unknown } from './types.ts';
-import { UNKNOWN } from './types.ts';
+import type { RegisterInput, RegisterOutput, RegisterValue } from '../src/linearizability/register.ts';
+import type { Operation, Unknown } from '../src/linearizability/types.ts';
+import { UNKNOWN } from '../src/linearizability/types.ts';
 
 type RegOp = Operation<RegisterInput, RegisterOutput>;
 

@@ -1,13 +1,14 @@
 /**
- * The in-memory index of the log: where each entry lives in its segment and which term it has.
+ * The entry locations (the store's in-memory index; named apart from "index", which in this
+ * codebase is a log index): where each entry lives in its segment and which term it has.
  * Per entry it keeps two `Uint32` (offset in the segment, record size) in growable typed arrays used
  * as a deque; terms are kept as runs (one pair per term change), so the cost is 8 bytes per entry
  * plus spare capacity (at most as much again), never an object per entry.
  *
  * Invariants: indexes are consecutive from `first` to `next - 1`; term runs are sorted by start,
- * the first run starts at `first` whenever the index is non-empty.
+ * the first run starts at `first` whenever it is non-empty. Must never do I/O.
  */
-export class LogIndex {
+export class EntryLocations {
   #offsets = new Uint32Array(1024);
   #sizes = new Uint32Array(1024);
   #head = 0;

@@ -40,13 +40,13 @@ describe('fixtures', () => {
     const order = { n: 0 };
     const a = new FlushProbe(order);
     const b = new FlushProbe(order);
-    b.cb();
-    a.cb();
-    a.cb();
+    b.onFlushed();
+    a.onFlushed();
+    a.onFlushed();
     await a.flushed();
     expect([a.calls, a.firstCallAt, b.firstCallAt]).toEqual([2, 1, 0]);
     const bad = new FlushProbe();
-    bad.cb(new Error('disk gone'));
+    bad.onFlushed(new Error('disk gone'));
     await expect(bad.flushed()).rejects.toThrow('reported an error');
     await expect(new FlushProbe().flushed(10)).rejects.toThrow('was not called');
   });
