@@ -34,6 +34,7 @@ Node options:
   --cluster-id ID        peers of another cluster are refused (default flotilla-kv)
   --secret-file F        shared secret Raft peers must prove they know
   --transport T          Raft transport: tcp (default) or grpc; HTTP and Raft share the port either way
+  --local-address HOST   bind outgoing Raft connections to this IP (e.g. the node's own; tcp only)
   --heartbeat-ms MS      leader heartbeat (default 100)
   --election-min-ms MS   election timeout bounds (default 1000 .. 2000)
   --election-max-ms MS
@@ -97,6 +98,7 @@ async function serve(argv: string[], out: Out, err: Out): Promise<number> {
       'cluster-id': { type: 'string' },
       'secret-file': { type: 'string' },
       transport: { type: 'string' },
+      'local-address': { type: 'string' },
       'heartbeat-ms': { type: 'string' },
       'election-min-ms': { type: 'string' },
       'election-max-ms': { type: 'string' },
@@ -115,6 +117,9 @@ async function serve(argv: string[], out: Out, err: Out): Promise<number> {
   const transport = values.transport ?? 'tcp';
   if (!isKvTransport(transport)) {
     throw new UsageError(`--transport expects one of ${KV_TRANSPORTS.join(', ')}, got "${transport}"`);
+  }
+  if (values['local-address'] !== undefined && transport !== 'tcp') {
+    throw new UsageError('--local-address needs --transport tcp');
   }
   const config: RaftConfigInput = {};
   const hb = intOpt(values['heartbeat-ms'], 'heartbeat-ms', 1);
@@ -136,6 +141,7 @@ async function serve(argv: string[], out: Out, err: Out): Promise<number> {
     ...(values['cluster-id'] === undefined ? {} : { clusterId: values['cluster-id'] }),
     ...(values['secret-file'] === undefined ? {} : { secret: await readSecretFile(values['secret-file']) }),
     transport,
+    ...(values['local-address'] === undefined ? {} : { localAddress: values['local-address'] }),
     config,
     logger,
   });

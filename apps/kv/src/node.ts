@@ -42,6 +42,12 @@ export interface KvNodeOptions {
   addr: string;
   /** Host to bind instead of the one in `addr` (e.g. `0.0.0.0`). */
   bindHost?: string;
+  /**
+   * The local IP address outgoing Raft connections are bound to (e.g. this node's own address, so
+   * peers and packet filters see them come from it; on loopback they otherwise all leave from
+   * 127.0.0.1). TCP transport only.
+   */
+  localAddress?: string;
   /** Data directory: `log/` (file log store) and `snapshots/` (state machine snapshots). */
   dir: string;
   /** Cluster id: peers of another cluster are refused. Default `flotilla-kv`. */
@@ -136,7 +142,21 @@ export async function startKvNode(opts: KvNodeOptions): Promise<KvNode> {
       `expected one of ${KV_TRANSPORTS.join(', ')}, got "${transport}"`,
     );
   }
-  const raftNet = raftTransport(transport, { clusterId, nodeId: opts.id, ...secretOpt, logger: log });
+  if (opts.localAddress !== undefined && transport !== 'tcp') {
+    await logStore.close();
+    throw new InvalidConfigError('localAddress', 'binding outgoing connections needs the tcp transport');
+  }
+  let raftNet: RaftTransport;
+  try {
+    raftNet = raftTransport(
+      transport,
+      { clusterId, nodeId: opts.id, ...secretOpt, logger: log },
+      opts.localAddress,
+    );
+  } catch (e) {
+    await logStore.close();
+    throw e;
+  }
   const network = raftNet.network;
   const raft = await Raft.create<KvRequest, KvResponse>({
     id: opts.id,
@@ -222,6 +242,7 @@ interface RaftServerSide {
 function raftTransport(
   kind: KvTransport,
   init: { clusterId: string; nodeId: NodeId; secret?: string; logger: Logger },
+  localAddress: string | undefined,
 ): RaftTransport {
   if (kind === 'grpc') {
     return {
@@ -240,7 +261,7 @@ function raftTransport(
     };
   }
   return {
-    network: tcpNetwork(init),
+    network: tcpNetwork(localAddress === undefined ? init : { ...init, localAddress }),
     server(handler) {
       const s = tcpServer({ ...init, handler });
       return {
