@@ -7,7 +7,7 @@ import { hasErrorCode } from '@flotilla/types';
 import { formatDemoSummary, runDemo } from './demo.ts';
 import { formatLoadResult, runLoad } from './load.ts';
 import { LocalCluster } from './local-cluster.ts';
-import { isKvTransport, KV_TRANSPORTS, readSecretFile, startKvNode } from './node.ts';
+import { isKvTransport, KV_TRANSPORTS, type KvNodeOptions, readSecretFile, startKvNode } from './node.ts';
 import { isLogLevel, lineLogger, type Out, stderr, stdout } from './terminal.ts';
 
 /** What `flotilla-kv help` prints. */
@@ -35,6 +35,8 @@ Node options:
   --secret-file F        shared secret Raft peers must prove they know
   --transport T          Raft transport: tcp (default) or grpc; HTTP and Raft share the port either way
   --local-address HOST   bind outgoing Raft connections to this IP (e.g. the node's own; tcp only)
+  --read-policy P        /linearizable_read confirms leadership by readIndex (default: a heartbeat
+                         round) or lease (none while the leader's lease is live)
   --heartbeat-ms MS      leader heartbeat (default 100)
   --election-min-ms MS   election timeout bounds (default 1000 .. 2000)
   --election-max-ms MS
@@ -87,7 +89,19 @@ function untilSignal(): Promise<NodeJS.Signals> {
   });
 }
 
-async function serve(argv: string[], out: Out, err: Out): Promise<number> {
+/** Components a caller of {@link serve} injects into the node (see `KvNodeOptions`). */
+export type KvNodeInjection = Pick<KvNodeOptions, 'fileIO' | 'wrapRaft' | 'wrapHttp'>;
+
+/**
+ * Runs one node from its command line until SIGINT / SIGTERM (or its parent dies); resolves with
+ * the exit code. `inject` hands components to the node (a test entry point uses it).
+ */
+export async function serve(
+  argv: string[],
+  out: Out,
+  err: Out,
+  inject: KvNodeInjection = {},
+): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -99,6 +113,7 @@ async function serve(argv: string[], out: Out, err: Out): Promise<number> {
       'secret-file': { type: 'string' },
       transport: { type: 'string' },
       'local-address': { type: 'string' },
+      'read-policy': { type: 'string' },
       'heartbeat-ms': { type: 'string' },
       'election-min-ms': { type: 'string' },
       'election-max-ms': { type: 'string' },
@@ -121,6 +136,10 @@ async function serve(argv: string[], out: Out, err: Out): Promise<number> {
   if (values['local-address'] !== undefined && transport !== 'tcp') {
     throw new UsageError('--local-address needs --transport tcp');
   }
+  const readPolicy = values['read-policy'] ?? 'readIndex';
+  if (readPolicy !== 'readIndex' && readPolicy !== 'lease') {
+    throw new UsageError(`--read-policy expects readIndex or lease, got "${readPolicy}"`);
+  }
   const config: RaftConfigInput = {};
   const hb = intOpt(values['heartbeat-ms'], 'heartbeat-ms', 1);
   if (hb !== undefined) config.heartbeatIntervalMs = hb;
@@ -142,8 +161,10 @@ async function serve(argv: string[], out: Out, err: Out): Promise<number> {
     ...(values['secret-file'] === undefined ? {} : { secret: await readSecretFile(values['secret-file']) }),
     transport,
     ...(values['local-address'] === undefined ? {} : { localAddress: values['local-address'] }),
+    readPolicy,
     config,
     logger,
+    ...inject,
   });
   out.write(
     `flotilla-kv node ${id} serving on http://${node.addr}/ (HTTP API, dashboard and Raft over ${transport})\n`,
@@ -273,12 +294,20 @@ export async function main(argv: string[], out: Out = stdout, err: Out = stderr)
         throw new UsageError(`unknown command "${cmd}"`);
     }
   } catch (e) {
-    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      err.write(`error: ${(e as Error).message}\n\n${USAGE}`);
-      return 2;
-    }
-    const code = hasErrorCode(e) ? ` [${e.code}]` : '';
-    err.write(`error${code}: ${e instanceof Error ? e.message : String(e)}\n`);
-    return 1;
+    return reportFailure(e, err);
   }
+}
+
+/**
+ * Prints why a command failed and returns its exit code: 2 with the usage for a command-line
+ * mistake, 1 otherwise (with the error's code when it has one).
+ */
+export function reportFailure(e: unknown, err: Out): number {
+  if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    err.write(`error: ${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const code = hasErrorCode(e) ? ` [${e.code}]` : '';
+  err.write(`error${code}: ${e instanceof Error ? e.message : String(e)}\n`);
+  return 1;
 }

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type Logger, type RaftApi, silentLogger } from '@flotilla/raft';
+import { type Logger, type RaftApi, type ReadPolicy, silentLogger } from '@flotilla/raft';
 import { ErrorCode, hasErrorCode, InvalidRequestError, type Node, type NodeId } from '@flotilla/types';
 import { dashboardHtml } from './dashboard.ts';
 import { fromWireId, toWireId } from './ids.ts';
@@ -39,6 +39,8 @@ export interface KvHttpOptions {
   store: KvReader;
   /** This node's address (`host:port`), used by `POST /init` without a member list. */
   addr: string;
+  /** How `/linearizable_read` confirms leadership (default `readIndex`). */
+  readPolicy?: ReadPolicy;
   /** Largest request body accepted, in bytes (default 1 MiB); larger ones get 413. */
   maxBodyBytes?: number;
   /** How long `/cluster/metrics` waits for each peer, in ms (default 1000). */
@@ -248,7 +250,7 @@ export function kvHttpHandler(opts: KvHttpOptions): KvHttpHandler {
   async function linearizableRead(body: unknown): Promise<Reply> {
     const key = readKey(body);
     return raftCall(async () => {
-      await raft.ensureLinearizable({ policy: 'readIndex' });
+      await raft.ensureLinearizable({ policy: opts.readPolicy ?? 'readIndex' });
       counters.reads++;
       return store.get(key) ?? '';
     });

@@ -2,8 +2,15 @@ import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
 import { join } from 'node:path';
-import { type Logger, Raft, type RaftApi, type RaftConfigInput, silentLogger } from '@flotilla/raft';
-import { type FileLogStore, fileLogStore } from '@flotilla/storage-file';
+import {
+  type Logger,
+  Raft,
+  type RaftApi,
+  type RaftConfigInput,
+  type ReadPolicy,
+  silentLogger,
+} from '@flotilla/raft';
+import { type FileIO, type FileLogStore, fileLogStore } from '@flotilla/storage-file';
 import { grpcNetwork, grpcServer, HTTP2_PREFACE, sniffHttp2 } from '@flotilla/transport-grpc';
 import { looksLikeRaft, RAFT_MAGIC, tcpNetwork, tcpServer } from '@flotilla/transport-tcp';
 import {
@@ -63,6 +70,20 @@ export interface KvNodeOptions {
   config?: RaftConfigInput;
   /** Largest HTTP body, in bytes. */
   maxBodyBytes?: number;
+  /**
+   * How `/linearizable_read` confirms leadership: `readIndex` (default: a heartbeat round to a
+   * quorum) or `lease` (no round while the leader's lease, renewed by quorum acks, is live).
+   */
+  readPolicy?: ReadPolicy;
+  /** File-system access of the log store and the snapshot store. Default: the real file system. */
+  fileIO?: FileIO;
+  /**
+   * Decorates the Raft API the HTTP layer calls (writes, reads, membership); default: as it is.
+   * Raft RPCs from peers never go through it.
+   */
+  wrapRaft?: (raft: RaftApi<KvRequest, KvResponse>) => RaftApi<KvRequest, KvResponse>;
+  /** Decorates the HTTP request handler; default: as it is. */
+  wrapHttp?: (handler: http.RequestListener) => http.RequestListener;
   /** Where the node logs. */
   logger?: Logger;
 }
@@ -126,10 +147,14 @@ export async function startKvNode(opts: KvNodeOptions): Promise<KvNode> {
     // with appends and applies after it): persist the committed id in the background instead.
     committedFlushMs: KV_COMMITTED_FLUSH_MS,
     logger: log,
+    ...(opts.fileIO === undefined ? {} : { io: opts.fileIO }),
   });
   let stateMachine: KvStateMachine;
   try {
-    stateMachine = await openKvStateMachine(join(opts.dir, 'snapshots'));
+    stateMachine = await openKvStateMachine(
+      join(opts.dir, 'snapshots'),
+      opts.fileIO === undefined ? {} : { io: opts.fileIO },
+    );
   } catch (e) {
     await logStore.close();
     throw e;
@@ -169,7 +194,8 @@ export async function startKvNode(opts: KvNodeOptions): Promise<KvNode> {
   const raftServer = raftNet.server(raft);
   let advertised = opts.addr;
   const handler = kvHttpHandler({
-    raft,
+    raft: opts.wrapRaft === undefined ? raft : opts.wrapRaft(raft),
+    ...(opts.readPolicy === undefined ? {} : { readPolicy: opts.readPolicy }),
     store: stateMachine,
     get addr() {
       return advertised;
@@ -177,7 +203,10 @@ export async function startKvNode(opts: KvNodeOptions): Promise<KvNode> {
     ...(opts.maxBodyBytes === undefined ? {} : { maxBodyBytes: opts.maxBodyBytes }),
     logger: log,
   });
-  const web = http.createServer({ requestTimeout: 120_000 }, handler);
+  const web = http.createServer(
+    { requestTimeout: 120_000 },
+    opts.wrapHttp === undefined ? handler : opts.wrapHttp(handler),
+  );
   const front = net.createServer((socket) => sniff(socket, raftServer, web));
   front.on('error', (e) => log.error('listener failed', { error: String(e) }));
   try {

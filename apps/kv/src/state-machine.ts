@@ -1,5 +1,5 @@
 import { ClientSessions } from '@flotilla/raft';
-import { type FileSnapshotStore, fileSnapshotStore } from '@flotilla/storage-file';
+import { type FileIO, type FileSnapshotStore, fileSnapshotStore } from '@flotilla/storage-file';
 import {
   type AppliedState,
   type ApplyEntry,
@@ -106,6 +106,8 @@ export function decodeKvSnapshotFull(bytes: Uint8Array): {
 export interface KvStateMachineOptions {
   /** Snapshots kept on disk (the newest). Default 2. */
   keepSnapshots?: number;
+  /** File-system access of the snapshot store. Default: the real file system. */
+  io?: FileIO;
   /**
    * Most client sessions remembered; beyond it the least recently used one is evicted (its client
    * then gets `SessionExpired`). Part of the replicated rules: every node must use the same value.
@@ -281,7 +283,10 @@ export async function openKvStateMachine(
   dir: string,
   opts: KvStateMachineOptions = {},
 ): Promise<KvStateMachine> {
-  const snapshots = await fileSnapshotStore(dir, { keep: opts.keepSnapshots ?? 2 });
+  const snapshots = await fileSnapshotStore(dir, {
+    keep: opts.keepSnapshots ?? 2,
+    ...(opts.io === undefined ? {} : { io: opts.io }),
+  });
   const max = opts.maxSessions ?? DEFAULT_MAX_SESSIONS;
   const latest = await snapshots.latest();
   if (latest === null) return new KvStateMachine(snapshots, new KvState(), null, [], max);
