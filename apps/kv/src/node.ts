@@ -19,7 +19,7 @@ import {
   type RaftNetworkFactory,
   type RaftRpcHandler,
 } from '@flotilla/types';
-import { type KvHttpHandler, kvHttpHandler } from './http-api.ts';
+import { type KvHttpHandler, type KvReader, kvHttpHandler } from './http-api.ts';
 import type { KvRequest, KvResponse } from './kv-state.ts';
 import { type KvStateMachine, openKvStateMachine } from './state-machine.ts';
 
@@ -78,10 +78,10 @@ export interface KvNodeOptions {
   /** File-system access of the log store and the snapshot store. Default: the real file system. */
   fileIO?: FileIO;
   /**
-   * Decorates the Raft API the HTTP layer calls (writes, reads, membership); default: as it is.
-   * Raft RPCs from peers never go through it.
+   * Decorates the Raft API the HTTP layer calls (writes, reads, membership), given read access to
+   * the local state machine; default: as it is. Raft RPCs from peers never go through it.
    */
-  wrapRaft?: (raft: RaftApi<KvRequest, KvResponse>) => RaftApi<KvRequest, KvResponse>;
+  wrapRaft?: (raft: RaftApi<KvRequest, KvResponse>, local: KvReader) => RaftApi<KvRequest, KvResponse>;
   /** Decorates the HTTP request handler; default: as it is. */
   wrapHttp?: (handler: http.RequestListener) => http.RequestListener;
   /** Where the node logs. */
@@ -194,7 +194,7 @@ export async function startKvNode(opts: KvNodeOptions): Promise<KvNode> {
   const raftServer = raftNet.server(raft);
   let advertised = opts.addr;
   const handler = kvHttpHandler({
-    raft: opts.wrapRaft === undefined ? raft : opts.wrapRaft(raft),
+    raft: opts.wrapRaft === undefined ? raft : opts.wrapRaft(raft, stateMachine),
     ...(opts.readPolicy === undefined ? {} : { readPolicy: opts.readPolicy }),
     store: stateMachine,
     get addr() {

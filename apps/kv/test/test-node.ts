@@ -8,7 +8,8 @@
 import type http from 'node:http';
 import type { ClientWriteResponse, RaftApi } from '@flotilla/raft';
 import { type KvNodeInjection, reportFailure, serve, USAGE } from '../src/cli.ts';
-import type { KvRequest, KvResponse } from '../src/kv-state.ts';
+import type { KvReader } from '../src/http-api.ts';
+import { type KvRequest, type KvResponse, KvState } from '../src/kv-state.ts';
 import { type Out, stderr, stdout } from '../src/terminal.ts';
 import { VolatileFileIO } from './volatile-file-io.ts';
 
@@ -30,7 +31,8 @@ Test options (refused without --test-mode):
                          POST /test/power-loss (drop them, end the process at once) and
                          POST /test/fail-fsync (the next fsync fails with EIO: the node must stop)
   --plant-bug NAME       plant a bug (repeatable): ${PLANTED_BUGS.join(', ')}
-                         ack-before-commit: a Set/Delete is answered once the leader appended it
+                         ack-before-commit: a write is answered once the
+                         leader appended it, with the reply guessed from its local state
                          follower-local-read: /linearizable_read serves local state on any node
                          skip-fsync: log segments are never fsynced, so AppendEntries (and the
                          leader's own flush) are answered before the entries are durable
@@ -79,15 +81,20 @@ function isLogFile(path: string): boolean {
 /** Decorates the Raft API with the planted bugs that live there. */
 function plantInRaft(
   raft: RaftApi<KvRequest, KvResponse>,
+  local: KvReader,
   bugs: readonly PlantedBug[],
 ): RaftApi<KvRequest, KvResponse> {
   const ackEarly = bugs.includes('ack-before-commit');
   const localReads = bugs.includes('follower-local-read');
-  const clientWrite = async (data: KvRequest, opts?: Parameters<typeof raft.clientWrite>[1]) => {
+  const clientWrite = async (
+    data: KvRequest,
+    opts?: Parameters<typeof raft.clientWrite>[1],
+  ): Promise<ClientWriteResponse<KvResponse>> => {
     const m = raft.metrics.current;
-    const early = ackEarly && m.state === 'Leader' && ('Set' in data || 'Delete' in data);
-    if (!early) return raft.clientWrite(data, opts);
+    if (m.state !== 'Leader') return raft.clientWrite(data, opts);
     const before = m.lastLogIndex ?? -1;
+    // What the write will answer, guessed from the local state as it is now.
+    const response = guessState(local, data).apply(data);
     const real = raft.clientWrite(data, opts);
     real.catch(() => {});
     // BUG: answer once the entry is in the leader's own log, before a quorum has it.
@@ -109,13 +116,7 @@ function plantInRaft(
         },
       );
     });
-    const response: KvResponse =
-      'Set' in data ? { value: data.Set.value, applied: true } : { value: null, applied: true };
-    const early1: ClientWriteResponse<KvResponse> = {
-      logId: { term: m.currentTerm, index: before + 1 },
-      response,
-    };
-    return early1;
+    return { logId: { term: m.currentTerm, index: before + 1 }, response };
   };
   return new Proxy(raft, {
     get(target, prop) {
@@ -126,6 +127,20 @@ function plantInRaft(
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },
   });
+}
+
+/** A one-key copy of the local state, enough to guess what `data` will answer. */
+function guessState(local: KvReader, data: KvRequest): KvState {
+  const key =
+    'Set' in data
+      ? data.Set.key
+      : 'Delete' in data
+        ? data.Delete.key
+        : 'Cas' in data
+          ? data.Cas.key
+          : data.Append.key;
+  const v = local.get(key);
+  return new KvState(v === undefined ? [] : [[key, v]]);
 }
 
 /** Serves `/test/*` before the node's own routes. */
@@ -191,7 +206,9 @@ export async function testMain(argv: string[], out: Out = stdout, err: Out = std
   const inject: KvNodeInjection = {
     ...(io === undefined ? {} : { fileIO: io }),
     wrapHttp: testRoutes(io, info),
-    ...(parsed.bugs.some((b) => b !== 'skip-fsync') ? { wrapRaft: (r) => plantInRaft(r, parsed.bugs) } : {}),
+    ...(parsed.bugs.some((b) => b !== 'skip-fsync')
+      ? { wrapRaft: (r, local) => plantInRaft(r, local, parsed.bugs) }
+      : {}),
   };
   try {
     return await serve(parsed.rest, out, err, inject);
