@@ -37,6 +37,10 @@ export interface ChaosReport {
   readonly kv: KvCapabilities;
   /** Whether the run used a private network namespace. */
   readonly netns: boolean;
+  /** How `/linearizable_read` confirmed leadership. */
+  readonly readPolicy: 'readIndex' | 'lease';
+  /** The bug planted in every node, if any. */
+  readonly plantedBug?: string;
   readonly schedule: readonly FaultStep[];
   readonly faults: {
     /** Faults injected (all families). */

@@ -43,6 +43,8 @@ export interface WorkloadOptions {
   readonly sessions?: boolean;
   /** Requests per write under a session before its outcome is left unknown (default 6). */
   readonly maxAttempts?: number;
+  /** Send each read to a random live node (clients reading from followers), default false. */
+  readonly readAnyNode?: boolean;
 }
 
 /** The operation mix: cumulative thresholds. */
@@ -90,6 +92,7 @@ export class Workload {
       thinkMs: [20, 60],
       sessions: false,
       maxAttempts: 6,
+      readAnyNode: false,
       ...o,
     };
     for (let i = 0; i < this.#o.activeKeys; i++) this.#slots.push({ key: `r${i}.0`, ops: 0, gen: 0 });
@@ -171,8 +174,10 @@ export class Workload {
       this.keys.add(key);
       const value = kind === 'append' ? `${w}.${seq++};` : `${w}.${seq++}`;
       if (kind === 'read') {
-        const op = recorder.invoke({ client: w, kind, key, node: target });
-        const r = await httpCall(procs.get(target).addr, '/linearizable_read', key, requestTimeoutMs);
+        const live = this.#liveNodes();
+        const at = this.#o.readAnyNode && live.length > 0 ? rng.pick(live) : target;
+        const op = recorder.invoke({ client: w, kind, key, node: at });
+        const r = await httpCall(procs.get(at).addr, '/linearizable_read', key, requestTimeoutMs);
         const outcome = classifyRead(r);
         if (outcome === 'ok' && r.type === 'reply' && isObject(r.body)) {
           const v = r.body.Ok === '' ? null : (r.body.Ok as string);
