@@ -5,15 +5,14 @@
  * takes. The bugs live in kv's test code (`apps/kv/test/test-node.ts`); this module only chooses
  * them and the faults.
  */
+
+import { PLANTED_BUGS, type PlantedBug } from './bugs.ts';
 import { sleep } from './processes.ts';
 import type { ChaosReport } from './report.ts';
 import { type ChaosOptions, runChaos, type ScriptContext } from './run.ts';
 import type { FaultFamily } from './schedule.ts';
 
-/** The bugs kv's test mode can plant (`--plant-bug NAME`). */
-export const PLANTED_BUGS = ['ack-before-commit', 'follower-local-read', 'skip-fsync'] as const;
-/** A planted bug. */
-export type PlantedBug = (typeof PLANTED_BUGS)[number];
+export { PLANTED_BUGS, type PlantedBug };
 
 /** A planted bug with the run settings and the scripted schedule that expose it. */
 export interface PlantedScenario {

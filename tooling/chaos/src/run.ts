@@ -7,13 +7,13 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { PlantedBug } from './bugs.ts';
 import { detectCapabilities, type KvCapabilities, TEST_BIN_PATH } from './capabilities.ts';
 import { countOps, HistoryRecorder, type RecordedOp } from './history.ts';
 import { httpCall, isObject } from './http.ts';
 import { fetchMetrics, Monitor } from './monitor.ts';
 import { Nemesis } from './nemesis.ts';
 import { Cuts, checkOutgoingSources, ensureIptables, inPrivateNetns } from './netns.ts';
-import type { PlantedBug } from './planted.ts';
 import { KvProcesses, sleep } from './processes.ts';
 import { type ChaosReport, countFaults } from './report.ts';
 import { FAULT_FAMILIES, type FaultFamily, generateSchedule } from './schedule.ts';
