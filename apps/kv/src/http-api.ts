@@ -1,6 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Logger, type RaftApi, type ReadPolicy, silentLogger } from '@flotilla/raft';
-import { ErrorCode, hasErrorCode, InvalidRequestError, type Node, type NodeId } from '@flotilla/types';
+import {
+  type ChangeMembershipError,
+  ErrorCode,
+  hasErrorCode,
+  InvalidRequestError,
+  type Node,
+  type NodeId,
+} from '@flotilla/types';
 import { dashboardHtml } from './dashboard.ts';
 import { fromWireId, toWireId } from './ids.ts';
 import {
@@ -197,10 +204,11 @@ export function kvHttpHandler(opts: KvHttpOptions): KvHttpHandler {
         }
         const node: Node = { addr: body[1] };
         return raftCall(async () => {
-          const res = await raft.addLearner(id, node, {
-            blocking: true,
-            timeoutMs: opts.addLearnerTimeoutMs ?? 60_000,
-          });
+          const timeoutMs = opts.addLearnerTimeoutMs ?? 60_000;
+          const res = await whenNotInProgress(() => raft.addLearner(id, node, { blocking: true, timeoutMs }));
+          // Answer once the change is also committed (applied here), as openraft's example does in
+          // effect: a /change-membership or /add-learner right after it must not find it in progress.
+          await raft.wait({ timeoutMs }).appliedIndex(res.logId.index, 'the learner change to be applied');
           return writeResponseJson(res, null, raft.metrics.current.membership.membership);
         });
       },
@@ -212,7 +220,7 @@ export function kvHttpHandler(opts: KvHttpOptions): KvHttpHandler {
         if (!Array.isArray(body)) throw invalid(400, 'InvalidRequest', 'expected an array of node ids');
         const ids = body.map((v, i) => fromWireId(v, `$[${i}]`));
         return raftCall(async () => {
-          const res = await raft.changeMembership(ids, { retain: false });
+          const res = await whenNotInProgress(() => raft.changeMembership(ids, { retain: false }));
           return writeResponseJson(res, null, raft.metrics.current.membership.membership);
         });
       },
@@ -340,6 +348,26 @@ export class SessionRefused extends Error {
     this.name = 'SessionRefused';
     this.reason = reason;
     this.session = session;
+  }
+}
+
+/**
+ * Runs a membership call, retrying it (every 50 ms, for up to `maxWaitMs`) while it fails with
+ * `ChangeMembershipError {InProgress}`: right after an election the new leader's membership counts
+ * as uncommitted until its first entry commits, and openraft's example scripts (which kv's API
+ * follows) issue their membership calls back to back. Any other outcome is returned as it is.
+ */
+export async function whenNotInProgress<T>(f: () => Promise<T>, maxWaitMs = 10_000): Promise<T> {
+  const deadline = Date.now() + maxWaitMs;
+  for (;;) {
+    try {
+      return await f();
+    } catch (e) {
+      const inProgress =
+        hasErrorCode(e, ErrorCode.ChangeMembership) && (e as ChangeMembershipError).reason === 'InProgress';
+      if (!inProgress || Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 }
 

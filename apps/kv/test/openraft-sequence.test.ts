@@ -25,6 +25,7 @@ describe.each(KV_TRANSPORTS)('openraft example sequence (5 real processes, %s tr
       for (const id of [4, 5]) {
         const r = await c.call(leader.addr, '/add-learner', [id, a(id)]);
         expect(r.status).toBe(200);
+        expect(r.body).toMatchObject({ Ok: { membership: { configs: [[1, 2, 3]] } } });
         const ok = (r.body as { Ok: { log_id: { index: number }; membership: { configs: number[][] } } }).Ok;
         expect(ok.membership.configs).toEqual([[1, 2, 3]]);
         expect(ok.log_id.index).toBeGreaterThan(0);
