@@ -31,6 +31,8 @@ export interface ChaosReport {
   readonly durationS: number;
   /** Wall-clock seconds of the whole run (start of the cluster to the verdict). */
   readonly secondsRun: number;
+  /** When the workload (and the faults) started, seconds after the run started (the processes' start-up before it). */
+  readonly workloadStartS: number;
   readonly startedAt: string;
   readonly pass: boolean;
   readonly reasons: string[];

@@ -291,6 +291,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     nodes: n,
     durationS: o.durationS,
     secondsRun: Math.round((performance.now() - started) / 100) / 10,
+    workloadStartS: Math.round((t0 - started) / 100) / 10,
     startedAt,
     pass: verdict.pass,
     reasons: verdict.reasons,

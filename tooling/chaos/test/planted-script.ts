@@ -17,6 +17,7 @@ try {
       detected: r.detected,
       reasons: r.reasons,
       secondsToDetection: r.secondsToDetection,
+      secondsRun: r.report.secondsRun,
       faults: r.faults,
       injected: r.report.faults.injected,
       harnessErrors: r.report.harnessErrors,
