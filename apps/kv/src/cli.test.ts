@@ -35,6 +35,14 @@ describe('cli', () => {
       [['--id', '1', '--http-addr', 'a:1', '--what'], /Unknown option '--what'/],
       [['bench', '--read-ratio', '2'], /--read-ratio expects a number in \[0, 1\]/],
       [['cluster', '--nodes', '0'], /--nodes expects an integer >= 1/],
+      [['--id', '1', '--http-addr', 'a:1', '--transport', 'udp'], /--transport expects one of tcp, grpc/],
+      [
+        ['--id', '1', '--http-addr', 'a:1', '--transport', 'grpc', '--local-address', '127.0.0.1'],
+        /--local-address needs --transport tcp/,
+      ],
+      [['--id', '1', '--http-addr', 'a:1', '--test-mode'], /Unknown option '--test-mode'/],
+      [['--id', '1', '--http-addr', 'a:1', '--plant-bug', 'skip-fsync'], /Unknown option '--plant-bug'/],
+      [['--id', '1', '--http-addr', 'a:1', '--file-io', 'volatile'], /Unknown option '--file-io'/],
     ];
     for (const [argv, re] of cases) {
       const err = sink();

@@ -7,7 +7,7 @@ import { hasErrorCode } from '@flotilla/types';
 import { formatDemoSummary, runDemo } from './demo.ts';
 import { formatLoadResult, runLoad } from './load.ts';
 import { LocalCluster } from './local-cluster.ts';
-import { readSecretFile, startKvNode } from './node.ts';
+import { isKvTransport, KV_TRANSPORTS, type KvNodeOptions, readSecretFile, startKvNode } from './node.ts';
 import { isLogLevel, lineLogger, type Out, stderr, stdout } from './terminal.ts';
 
 /** What `flotilla-kv help` prints. */
@@ -19,8 +19,12 @@ Usage:
                                                       start a local cluster, print its addresses; Ctrl-C stops it
   flotilla-kv bench --clients N --duration S [--addrs A,B,C] [--read-ratio R] [--keys K]
                                                       drive load (starts a temp 3-node cluster without --addrs)
-  flotilla-kv demo [--writes N] [--keep]              the failover demo: nothing acknowledged may be lost
+  flotilla-kv demo [--writes N] [--keep] [--transport grpc]
+                                                      the failover demo: nothing acknowledged may be lost
   flotilla-kv help
+
+Writes (POST /write) may carry an exactly-once session beside the operation:
+  {"Append":{"key":"k","value":"x"},"client_id":"c1","sequence":1} (see README, "Client sessions")
 
 Node options:
   --id N                 node id, a non-negative integer (required)
@@ -29,6 +33,10 @@ Node options:
   --dir PATH             data directory (default ./data/<id>)
   --cluster-id ID        peers of another cluster are refused (default flotilla-kv)
   --secret-file F        shared secret Raft peers must prove they know
+  --transport T          Raft transport: tcp (default) or grpc; HTTP and Raft share the port either way
+  --local-address HOST   bind outgoing Raft connections to this IP (e.g. the node's own; tcp only)
+  --read-policy P        /linearizable_read confirms leadership by readIndex (default: a heartbeat
+                         round) or lease (none while the leader's lease is live)
   --heartbeat-ms MS      leader heartbeat (default 100)
   --election-min-ms MS   election timeout bounds (default 1000 .. 2000)
   --election-max-ms MS
@@ -81,7 +89,19 @@ function untilSignal(): Promise<NodeJS.Signals> {
   });
 }
 
-async function serve(argv: string[], out: Out, err: Out): Promise<number> {
+/** Components a caller of {@link serve} injects into the node (see `KvNodeOptions`). */
+export type KvNodeInjection = Pick<KvNodeOptions, 'fileIO' | 'wrapRaft' | 'wrapHttp'>;
+
+/**
+ * Runs one node from its command line until SIGINT / SIGTERM (or its parent dies); resolves with
+ * the exit code. `inject` hands components to the node (a test entry point uses it).
+ */
+export async function serve(
+  argv: string[],
+  out: Out,
+  err: Out,
+  inject: KvNodeInjection = {},
+): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -91,6 +111,9 @@ async function serve(argv: string[], out: Out, err: Out): Promise<number> {
       dir: { type: 'string' },
       'cluster-id': { type: 'string' },
       'secret-file': { type: 'string' },
+      transport: { type: 'string' },
+      'local-address': { type: 'string' },
+      'read-policy': { type: 'string' },
       'heartbeat-ms': { type: 'string' },
       'election-min-ms': { type: 'string' },
       'election-max-ms': { type: 'string' },
@@ -106,6 +129,17 @@ async function serve(argv: string[], out: Out, err: Out): Promise<number> {
   if (addr === undefined) throw new UsageError('--http-addr is required');
   const level = values['log-level'] ?? 'info';
   if (!isLogLevel(level)) throw new UsageError(`--log-level: unknown level "${level}"`);
+  const transport = values.transport ?? 'tcp';
+  if (!isKvTransport(transport)) {
+    throw new UsageError(`--transport expects one of ${KV_TRANSPORTS.join(', ')}, got "${transport}"`);
+  }
+  if (values['local-address'] !== undefined && transport !== 'tcp') {
+    throw new UsageError('--local-address needs --transport tcp');
+  }
+  const readPolicy = values['read-policy'] ?? 'readIndex';
+  if (readPolicy !== 'readIndex' && readPolicy !== 'lease') {
+    throw new UsageError(`--read-policy expects readIndex or lease, got "${readPolicy}"`);
+  }
   const config: RaftConfigInput = {};
   const hb = intOpt(values['heartbeat-ms'], 'heartbeat-ms', 1);
   if (hb !== undefined) config.heartbeatIntervalMs = hb;
@@ -125,10 +159,16 @@ async function serve(argv: string[], out: Out, err: Out): Promise<number> {
     ...(values.bind === undefined ? {} : { bindHost: values.bind }),
     ...(values['cluster-id'] === undefined ? {} : { clusterId: values['cluster-id'] }),
     ...(values['secret-file'] === undefined ? {} : { secret: await readSecretFile(values['secret-file']) }),
+    transport,
+    ...(values['local-address'] === undefined ? {} : { localAddress: values['local-address'] }),
+    readPolicy,
     config,
     logger,
+    ...inject,
   });
-  out.write(`flotilla-kv node ${id} serving on http://${node.addr}/ (HTTP API, dashboard and Raft)\n`);
+  out.write(
+    `flotilla-kv node ${id} serving on http://${node.addr}/ (HTTP API, dashboard and Raft over ${transport})\n`,
+  );
   const why = await Promise.race([
     untilSignal(),
     ...(process.env[EXIT_WITH_PARENT] === '1' ? [parentGone()] : []),
@@ -212,14 +252,19 @@ async function bench(argv: string[], out: Out, err: Out): Promise<number> {
 async function demo(argv: string[], out: Out): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { writes: { type: 'string' }, keep: { type: 'boolean' } },
+    options: { writes: { type: 'string' }, keep: { type: 'boolean' }, transport: { type: 'string' } },
   });
   const total = intOpt(values.writes, 'writes', 2) ?? 3000;
+  const transport = values.transport ?? 'tcp';
+  if (!isKvTransport(transport)) {
+    throw new UsageError(`--transport expects one of ${KV_TRANSPORTS.join(', ')}, got "${transport}"`);
+  }
   const s = await runDemo({
     out,
     writesBefore: Math.ceil((total * 2) / 3),
     writesAfter: Math.floor(total / 3),
     keep: values.keep === true,
+    ...(transport === 'tcp' ? {} : { nodeArgs: ['--transport', transport] }),
   });
   out.write(`${formatDemoSummary(s)}\n`);
   return s.lost === 0 && s.acked > 0 ? 0 : 1;
@@ -249,12 +294,20 @@ export async function main(argv: string[], out: Out = stdout, err: Out = stderr)
         throw new UsageError(`unknown command "${cmd}"`);
     }
   } catch (e) {
-    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      err.write(`error: ${(e as Error).message}\n\n${USAGE}`);
-      return 2;
-    }
-    const code = hasErrorCode(e) ? ` [${e.code}]` : '';
-    err.write(`error${code}: ${e instanceof Error ? e.message : String(e)}\n`);
-    return 1;
+    return reportFailure(e, err);
   }
+}
+
+/**
+ * Prints why a command failed and returns its exit code: 2 with the usage for a command-line
+ * mistake, 1 otherwise (with the error's code when it has one).
+ */
+export function reportFailure(e: unknown, err: Out): number {
+  if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    err.write(`error: ${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const code = hasErrorCode(e) ? ` [${e.code}]` : '';
+  err.write(`error${code}: ${e instanceof Error ? e.message : String(e)}\n`);
+  return 1;
 }

@@ -1,7 +1,8 @@
+import { ChangeMembershipError } from '@flotilla/types';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeRaft } from '../test/fake-raft.ts';
 import { serve, type TestServer } from '../test/http-server.ts';
-import { kvHttpHandler } from './http-api.ts';
+import { kvHttpHandler, whenNotInProgress } from './http-api.ts';
 
 let server: TestServer | undefined;
 afterEach(async () => {
@@ -186,5 +187,30 @@ describe('HTTP API: cluster metrics and dashboard', () => {
     expect(r.text).toContain('/cluster/metrics');
     expect(r.text).toContain('id="leader"');
     expect(r.text).not.toMatch(/<script[^>]+src=|<link[^>]+href=/);
+  });
+});
+
+describe('whenNotInProgress', () => {
+  it('retries a membership call while it is InProgress, and passes other outcomes through', async () => {
+    let calls = 0;
+    const flaky = async () => {
+      calls++;
+      if (calls < 3) throw new ChangeMembershipError('InProgress', 'a membership change is in progress');
+      return 'done';
+    };
+    expect(await whenNotInProgress(flaky)).toBe('done');
+    expect(calls).toBe(3);
+    let other = 0;
+    const failing = async () => {
+      other++;
+      throw new ChangeMembershipError('LearnerNotFound', 'no such learner');
+    };
+    await expect(whenNotInProgress(failing)).rejects.toMatchObject({ reason: 'LearnerNotFound' });
+    expect(other).toBe(1);
+    await expect(
+      whenNotInProgress(async () => {
+        throw new ChangeMembershipError('InProgress', 'stuck');
+      }, 120),
+    ).rejects.toMatchObject({ reason: 'InProgress' });
   });
 });

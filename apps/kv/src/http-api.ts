@@ -1,9 +1,24 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type Logger, type RaftApi, silentLogger } from '@flotilla/raft';
-import { ErrorCode, hasErrorCode, InvalidRequestError, type Node, type NodeId } from '@flotilla/types';
+import { type Logger, type RaftApi, type ReadPolicy, silentLogger } from '@flotilla/raft';
+import {
+  type ChangeMembershipError,
+  ErrorCode,
+  hasErrorCode,
+  InvalidRequestError,
+  type Node,
+  type NodeId,
+} from '@flotilla/types';
 import { dashboardHtml } from './dashboard.ts';
 import { fromWireId, toWireId } from './ids.ts';
-import { isPlainObject, type KvRequest, type KvResponse, parseKvRequest } from './kv-state.ts';
+import {
+  isPlainObject,
+  type KvRequest,
+  type KvResponse,
+  type KvSession,
+  type KvSessionError,
+  parseKvRequest,
+  parseKvSession,
+} from './kv-state.ts';
 import {
   compareIds,
   err,
@@ -31,6 +46,8 @@ export interface KvHttpOptions {
   store: KvReader;
   /** This node's address (`host:port`), used by `POST /init` without a member list. */
   addr: string;
+  /** How `/linearizable_read` confirms leadership (default `readIndex`). */
+  readPolicy?: ReadPolicy;
   /** Largest request body accepted, in bytes (default 1 MiB); larger ones get 413. */
   maxBodyBytes?: number;
   /** How long `/cluster/metrics` waits for each peer, in ms (default 1000). */
@@ -106,6 +123,10 @@ export function kvHttpHandler(opts: KvHttpOptions): KvHttpHandler {
     try {
       return json(ok(await f()));
     } catch (e) {
+      if (e instanceof SessionRefused) {
+        const { client_id, sequence } = e.session;
+        return json(err({ APIError: { [e.reason]: { client_id, sequence, message: e.message } } }));
+      }
       const { body, fatal } = raftErrorJson(e);
       if (fatal) log.warn('request failed: node stopped', { error: String(e) });
       return json(err(body), fatal ? 503 : 200);
@@ -183,10 +204,11 @@ export function kvHttpHandler(opts: KvHttpOptions): KvHttpHandler {
         }
         const node: Node = { addr: body[1] };
         return raftCall(async () => {
-          const res = await raft.addLearner(id, node, {
-            blocking: true,
-            timeoutMs: opts.addLearnerTimeoutMs ?? 60_000,
-          });
+          const timeoutMs = opts.addLearnerTimeoutMs ?? 60_000;
+          const res = await whenNotInProgress(() => raft.addLearner(id, node, { blocking: true, timeoutMs }));
+          // Answer once the change is also committed (applied here), as openraft's example does in
+          // effect: a /change-membership or /add-learner right after it must not find it in progress.
+          await raft.wait({ timeoutMs }).appliedIndex(res.logId.index, 'the learner change to be applied');
           return writeResponseJson(res, null, raft.metrics.current.membership.membership);
         });
       },
@@ -198,7 +220,7 @@ export function kvHttpHandler(opts: KvHttpOptions): KvHttpHandler {
         if (!Array.isArray(body)) throw invalid(400, 'InvalidRequest', 'expected an array of node ids');
         const ids = body.map((v, i) => fromWireId(v, `$[${i}]`));
         return raftCall(async () => {
-          const res = await raft.changeMembership(ids, { retain: false });
+          const res = await whenNotInProgress(() => raft.changeMembership(ids, { retain: false }));
           return writeResponseJson(res, null, raft.metrics.current.membership.membership);
         });
       },
@@ -207,9 +229,12 @@ export function kvHttpHandler(opts: KvHttpOptions): KvHttpHandler {
       method: 'POST',
       body: true,
       run: async (body) => {
-        const req = parseKvRequest(body);
+        const req = parseWriteBody(body);
         const reply = await raftCall(async () => {
           const res = await raft.clientWrite(req);
+          const refused = res.response.sessionError;
+          if (refused !== undefined && req.session !== undefined)
+            throw new SessionRefused(refused, req.session);
           return writeResponseJson(res, { value: res.response.value, applied: res.response.applied });
         });
         if (reply.kind === 'json' && isPlainObject(reply.body) && 'Ok' in reply.body) counters.writesOk++;
@@ -233,7 +258,7 @@ export function kvHttpHandler(opts: KvHttpOptions): KvHttpHandler {
   async function linearizableRead(body: unknown): Promise<Reply> {
     const key = readKey(body);
     return raftCall(async () => {
-      await raft.ensureLinearizable({ policy: 'readIndex' });
+      await raft.ensureLinearizable({ policy: opts.readPolicy ?? 'readIndex' });
       counters.reads++;
       return store.get(key) ?? '';
     });
@@ -299,6 +324,51 @@ export function kvHttpHandler(opts: KvHttpOptions): KvHttpHandler {
     serve().catch(fail);
   };
   return Object.assign(handler, { counters });
+}
+
+/**
+ * A `/write` body: one operation (`{"Set":…}`, `{"Delete":…}`, `{"Cas":…}`, `{"Append":…}`) with,
+ * optionally, `"client_id"` and `"sequence"` beside it (an exactly-once session).
+ */
+export function parseWriteBody(body: unknown): KvRequest {
+  if (!isPlainObject(body)) return parseKvRequest(body);
+  const { client_id, sequence, ...op } = body;
+  const session = parseKvSession(client_id, sequence);
+  const req = parseKvRequest(op);
+  return session === undefined ? req : { ...req, session };
+}
+
+/** A write under a session the state machine refused to apply (see `KvSessionError`). */
+export class SessionRefused extends Error {
+  readonly code = 'SESSION_REFUSED' as const;
+  readonly reason: KvSessionError;
+  readonly session: KvSession;
+  constructor(reason: KvSessionError, session: KvSession) {
+    super(`${reason}: client ${session.client_id}, sequence ${session.sequence}`);
+    this.name = 'SessionRefused';
+    this.reason = reason;
+    this.session = session;
+  }
+}
+
+/**
+ * Runs a membership call, retrying it (every 50 ms, for up to `maxWaitMs`) while it fails with
+ * `ChangeMembershipError {InProgress}`: right after an election the new leader's membership counts
+ * as uncommitted until its first entry commits, and openraft's example scripts (which kv's API
+ * follows) issue their membership calls back to back. Any other outcome is returned as it is.
+ */
+export async function whenNotInProgress<T>(f: () => Promise<T>, maxWaitMs = 10_000): Promise<T> {
+  const deadline = Date.now() + maxWaitMs;
+  for (;;) {
+    try {
+      return await f();
+    } catch (e) {
+      const inProgress =
+        hasErrorCode(e, ErrorCode.ChangeMembership) && (e as ChangeMembershipError).reason === 'InProgress';
+      if (!inProgress || Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
 }
 
 /** Reads the whole body, refusing more than `limit` bytes with a 413. */

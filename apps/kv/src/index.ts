@@ -29,10 +29,13 @@ export {
 export { type KvRequest, type KvResponse, KvState, MAX_KEY_LENGTH, parseKvRequest } from './kv-state.ts';
 export { BIN_PATH, freePort, LocalCluster, type LocalClusterOptions } from './local-cluster.ts';
 export {
+  isKvTransport,
   KV_COMMITTED_FLUSH_MS,
   KV_RAFT_DEFAULTS,
+  KV_TRANSPORTS,
   type KvNode,
   type KvNodeOptions,
+  type KvTransport,
   startKvNode,
 } from './node.ts';
 export {

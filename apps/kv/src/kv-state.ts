@@ -1,10 +1,27 @@
 import { InvalidRequestError } from '@flotilla/types';
 
 /**
- * A write to the key-value store, in the JSON shape of openraft's `raft-kv-memstore` example
- * (`{"Set":{"key":"foo","value":"bar"}}`), plus `Delete` and compare-and-set `Cas`.
+ * A client session of a write (exactly-once application, Raft thesis §6.3): a client numbers its
+ * writes `1, 2, 3, …` under its own `client_id`; a write retried with the same pair is applied at
+ * most once, and the retry gets the first application's response.
  */
-export type KvRequest =
+export interface KvSession {
+  /** The client's id (1–256 characters), unique per client. */
+  client_id: string;
+  /** The write's number in the session: starts at 1, increases. */
+  sequence: number;
+}
+
+/**
+ * A write to the key-value store, in the JSON shape of openraft's `raft-kv-memstore` example
+ * (`{"Set":{"key":"foo","value":"bar"}}`), plus `Delete`, compare-and-set `Cas` and the
+ * non-idempotent `Append`, optionally under a client session (carried in the entry's data, so it is
+ * replicated, stored and snapshotted with it).
+ */
+export type KvRequest = KvOperation & { session?: KvSession };
+
+/** The operation of a {@link KvRequest}. */
+export type KvOperation =
   /** Sets `key` to `value`. */
   | { Set: { key: string; value: string } }
   /** Removes `key` (a no-op when absent). */
@@ -12,7 +29,16 @@ export type KvRequest =
   /**
    * Sets `key` to `value` only if its current value is `expected` (`null`: only if absent).
    */
-  | { Cas: { key: string; expected: string | null; value: string } };
+  | { Cas: { key: string; expected: string | null; value: string } }
+  /** Appends `value` to the key's value (an absent key counts as `""`): applying it twice shows. */
+  | { Append: { key: string; value: string } };
+
+/**
+ * Why a write under a session was not applied: `SessionExpired` — the table has no session for this
+ * `client_id` and the sequence is not 1 (the session was evicted, or never opened); `StaleSequence` —
+ * the sequence is below the session's last one, whose response is the only one kept.
+ */
+export type KvSessionError = 'SessionExpired' | 'StaleSequence';
 
 /**
  * What the state machine answers to a write, serialized as openraft's `Response {value}` with
@@ -28,6 +54,29 @@ export interface KvResponse {
   value: string | null;
   /** Whether the write changed the store (always `true` for `Set`). */
   applied: boolean;
+  /** Set instead of applying a write under a session that cannot be applied safely. */
+  sessionError?: KvSessionError;
+}
+
+/** Longest `client_id` accepted, in UTF-16 code units. */
+export const MAX_CLIENT_ID_LENGTH = 256;
+
+/**
+ * Checks the optional session fields of a `/write` body (`client_id` and `sequence`, both or
+ * neither) and returns the session. Throws `InvalidRequestError` naming the offending field.
+ */
+export function parseKvSession(clientId: unknown, sequence: unknown): KvSession | undefined {
+  if (clientId === undefined && sequence === undefined) return undefined;
+  if (typeof clientId !== 'string' || clientId.length === 0 || clientId.length > MAX_CLIENT_ID_LENGTH) {
+    throw new InvalidRequestError(
+      '$.client_id',
+      `expected a string of 1..${MAX_CLIENT_ID_LENGTH} characters (with "sequence")`,
+    );
+  }
+  if (typeof sequence !== 'number' || !Number.isSafeInteger(sequence) || sequence < 1) {
+    throw new InvalidRequestError('$.sequence', 'expected an integer >= 1 (with "client_id")');
+  }
+  return { client_id: clientId, sequence };
 }
 
 /** Longest key accepted, in UTF-16 code units. */
@@ -41,7 +90,7 @@ export function parseKvRequest(input: unknown): KvRequest {
   if (!isPlainObject(input)) throw new InvalidRequestError('$', 'expected an object such as {"Set":{...}}');
   const keys = Object.keys(input);
   if (keys.length !== 1) {
-    throw new InvalidRequestError('$', 'expected exactly one of "Set", "Delete" or "Cas"');
+    throw new InvalidRequestError('$', 'expected exactly one of "Set", "Delete", "Cas" or "Append"');
   }
   const kind = keys[0] as string;
   const body = input[kind];
@@ -58,8 +107,13 @@ export function parseKvRequest(input: unknown): KvRequest {
       }
       return { Cas: { key: keyAt(body, kind), expected, value: stringAt(body, kind, 'value') } };
     }
+    case 'Append':
+      return { Append: { key: keyAt(body, kind), value: stringAt(body, kind, 'value') } };
     default:
-      throw new InvalidRequestError('$', `unknown request "${kind}": expected "Set", "Delete" or "Cas"`);
+      throw new InvalidRequestError(
+        '$',
+        `unknown request "${kind}": expected "Set", "Delete", "Cas" or "Append"`,
+      );
   }
 }
 
@@ -96,7 +150,7 @@ export class KvState {
   }
 
   /** Applies one write and returns its response. */
-  apply(req: KvRequest): KvResponse {
+  apply(req: KvOperation): KvResponse {
     if ('Set' in req) {
       this.#data.set(req.Set.key, req.Set.value);
       return { value: req.Set.value, applied: true };
@@ -106,6 +160,11 @@ export class KvState {
       if (prev === undefined) return { value: null, applied: false };
       this.#data.delete(req.Delete.key);
       return { value: prev, applied: true };
+    }
+    if ('Append' in req) {
+      const next = (this.#data.get(req.Append.key) ?? '') + req.Append.value;
+      this.#data.set(req.Append.key, next);
+      return { value: next, applied: true };
     }
     const { key, expected, value } = req.Cas;
     const current = this.#data.get(key) ?? null;

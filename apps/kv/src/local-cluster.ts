@@ -23,6 +23,8 @@ export interface LocalClusterOptions {
   nodeArgs?: string[];
   /** How long to wait for each node to answer `/health`, in ms (default 30 000). */
   startTimeoutMs?: number;
+  /** The executable that starts a node (default {@link BIN_PATH}). */
+  bin?: string;
 }
 
 /** Picks a free TCP port on `host` (bind to 0, read, release). */
@@ -50,12 +52,20 @@ export class LocalCluster {
   readonly #logs = new Map<number, WriteStream>();
   readonly #nodeArgs: string[];
   readonly #startTimeoutMs: number;
+  readonly #bin: string;
 
-  private constructor(dir: string, addrs: Map<number, string>, nodeArgs: string[], startTimeoutMs: number) {
+  private constructor(
+    dir: string,
+    addrs: Map<number, string>,
+    nodeArgs: string[],
+    startTimeoutMs: number,
+    bin: string,
+  ) {
     this.dir = dir;
     this.addrs = addrs;
     this.#nodeArgs = nodeArgs;
     this.#startTimeoutMs = startTimeoutMs;
+    this.#bin = bin;
   }
 
   /** Picks ports and starts every node (not yet initialized); resolves once all answer `/health`. */
@@ -67,7 +77,13 @@ export class LocalCluster {
       addrs.set(i, `${host}:${port}`);
     }
     await mkdir(opts.dir, { recursive: true });
-    const c = new LocalCluster(opts.dir, addrs, opts.nodeArgs ?? [], opts.startTimeoutMs ?? 30_000);
+    const c = new LocalCluster(
+      opts.dir,
+      addrs,
+      opts.nodeArgs ?? [],
+      opts.startTimeoutMs ?? 30_000,
+      opts.bin ?? BIN_PATH,
+    );
     try {
       await Promise.all([...addrs.keys()].map((id) => c.startNode(id)));
     } catch (e) {
@@ -111,7 +127,7 @@ export class LocalCluster {
       log = createWriteStream(join(this.dir, `node-${id}.log`), { flags: 'a' });
       this.#logs.set(id, log);
     }
-    const args = [BIN_PATH, '--id', String(id), '--http-addr', addr, '--dir', join(this.dir, String(id))];
+    const args = [this.#bin, '--id', String(id), '--http-addr', addr, '--dir', join(this.dir, String(id))];
     // FLOTILLA_KV_EXIT_WITH_PARENT: if this process dies, even by SIGKILL, the node notices it was
     // re-parented and stops instead of lingering.
     const child = spawn(process.execPath, [...args, ...this.#nodeArgs], {

@@ -1,9 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import type { KvClient } from '../src/client.ts';
 import { LocalCluster } from '../src/local-cluster.ts';
+import type { KvTransport } from '../src/node.ts';
 
 /** Node arguments for tests: heartbeat 100 ms, elections 1–2 s (shared, busy machines). */
 export const TEST_NODE_ARGS = [
@@ -15,13 +17,27 @@ export const TEST_NODE_ARGS = [
   '2000',
 ];
 
+/** The test-mode entry point (`test/bin/flotilla-kv-test`). */
+export const TEST_BIN_PATH: string = fileURLToPath(new URL('./bin/flotilla-kv-test', import.meta.url));
+
+/** Node arguments selecting a Raft transport (none for the default, TCP). */
+export function transportArgs(transport: KvTransport): string[] {
+  return transport === 'tcp' ? [] : ['--transport', transport];
+}
+
 /** A temp dir and a cluster in it; `cleanup()` stops the processes and removes the dir. */
 export async function tempCluster(
   nodes: number,
   nodeArgs: string[] = [],
+  bin?: string,
 ): Promise<{ cluster: LocalCluster; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'kv-test-'));
-  const cluster = await LocalCluster.start({ nodes, dir, nodeArgs: [...TEST_NODE_ARGS, ...nodeArgs] });
+  const cluster = await LocalCluster.start({
+    nodes,
+    dir,
+    nodeArgs: [...TEST_NODE_ARGS, ...nodeArgs],
+    ...(bin === undefined ? {} : { bin }),
+  });
   return {
     cluster,
     cleanup: async () => {

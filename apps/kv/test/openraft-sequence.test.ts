@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { eventually, tempCluster } from './helpers.ts';
+import { KV_TRANSPORTS } from '../src/node.ts';
+import { eventually, tempCluster, transportArgs } from './helpers.ts';
 
 // The sequence of openraft's raft-kv-memstore test-cluster.sh / test_cluster.rs, against real
-// processes over real TCP and files, asserting every reply.
-describe('openraft example sequence (5 real processes)', () => {
+// processes over real sockets and files, asserting every reply; once per Raft transport (the
+// membership addresses are the HTTP addresses either way: Raft shares the port).
+describe.each(KV_TRANSPORTS)('openraft example sequence (5 real processes, %s transport)', (transport) => {
   it('init 1-3, learners 4 and 5, members 1..5, write, read everywhere, members [3], write, read', async () => {
-    const { cluster, cleanup } = await tempCluster(5);
+    const { cluster, cleanup } = await tempCluster(5, transportArgs(transport));
     try {
       // Blocking membership calls on a loaded 2-core machine can take seconds: allow 30 s per request.
       const c = cluster.client({ requestTimeoutMs: 30_000 });
@@ -23,6 +25,7 @@ describe('openraft example sequence (5 real processes)', () => {
       for (const id of [4, 5]) {
         const r = await c.call(leader.addr, '/add-learner', [id, a(id)]);
         expect(r.status).toBe(200);
+        expect(r.body).toMatchObject({ Ok: { membership: { configs: [[1, 2, 3]] } } });
         const ok = (r.body as { Ok: { log_id: { index: number }; membership: { configs: number[][] } } }).Ok;
         expect(ok.membership.configs).toEqual([[1, 2, 3]]);
         expect(ok.log_id.index).toBeGreaterThan(0);

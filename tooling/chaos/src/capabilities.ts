@@ -4,10 +4,19 @@
  * harness needs"), and reports the rest as unavailable — never as passed.
  */
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { BIN_PATH } from 'flotilla-kv';
 
 const run = promisify(execFile);
+
+/**
+ * kv's test-mode entry point (`apps/kv/test/bin/flotilla-kv-test`, beside its `bin/`): the real
+ * node with test components (volatile files, planted bugs). Found by path, never imported: it is
+ * kv's test code, not part of its public entry.
+ */
+export const TEST_BIN_PATH: string = join(dirname(BIN_PATH), '..', 'test', 'bin', 'flotilla-kv-test');
 
 /** kv features the harness can use. */
 export interface KvCapabilities {
@@ -25,20 +34,27 @@ export interface KvCapabilities {
   readonly leaseReads: boolean;
 }
 
-/** Reads the capabilities from a `help` text. */
-export function parseCapabilities(help: string): KvCapabilities {
+/**
+ * Reads the capabilities from a `help` text, and the test-only ones from the test entry's help
+ * (`testHelp`, empty when kv has none; the production help never lists them).
+ */
+export function parseCapabilities(help: string, testHelp = ''): KvCapabilities {
   return {
     localAddress: help.includes('--local-address'),
     snapshotFlags: help.includes('--snapshot-every') && help.includes('--keep-logs'),
-    volatileFileIo: help.includes('--file-io'),
+    volatileFileIo: testHelp.includes('--test-mode') && testHelp.includes('--file-io'),
     sessions: help.includes('client_id'),
-    plantedBugs: help.includes('--plant-bug'),
+    plantedBugs: testHelp.includes('--test-mode') && testHelp.includes('--plant-bug'),
     leaseReads: help.includes('--read-policy'),
   };
 }
 
-/** Runs `flotilla-kv help` and reads the capabilities from it. */
+/** Runs `flotilla-kv help` (and the test entry's `help`) and reads the capabilities from them. */
 export async function detectCapabilities(): Promise<KvCapabilities> {
   const { stdout } = await run(process.execPath, [BIN_PATH, 'help'], { timeout: 60_000 });
-  return parseCapabilities(stdout);
+  let testHelp = '';
+  if (existsSync(TEST_BIN_PATH)) {
+    testHelp = (await run(process.execPath, [TEST_BIN_PATH, 'help'], { timeout: 60_000 })).stdout;
+  }
+  return parseCapabilities(stdout, testHelp);
 }

@@ -6,6 +6,14 @@
  */
 import { parseArgs } from 'node:util';
 import { canUnshare, inPrivateNetns, reexecInNetns, setupNamespace } from './netns.ts';
+import {
+  PLANTED_BUGS,
+  PLANTED_SCENARIOS,
+  type PlantedBug,
+  type PlantedResult,
+  runRandom,
+  runScripted,
+} from './planted.ts';
 import { lastLine, summary } from './report.ts';
 import { runChaos } from './run.ts';
 import { describeSchedule, FAULT_FAMILIES, parseFamilies } from './schedule.ts';
@@ -20,7 +28,11 @@ const USAGE = `pnpm chaos [options]
   --keep           keep the nodes' data dirs after a passing run
   --strict         fail when a requested fault family is unavailable
   --no-netns       do not re-run inside a private network namespace (no partitions)
-  --verify         run the planted-bug runs (needs kv's test mode; see README)
+  --read-policy P  readIndex (default) or lease: how /linearizable_read confirms leadership
+  --verify         each planted bug under random schedules (seeds from --seed, --duration each,
+                   --budget S per bug, default 180): reports the time to detection
+  --plant-bug NAME one run with a planted bug (${PLANTED_BUGS.join(', ')}); with --scripted, its
+                   scripted schedule instead of a random one; --control: the same without the bug
   --help
 `;
 
@@ -37,6 +49,11 @@ async function main(argv: string[]): Promise<number> {
       strict: { type: 'boolean' },
       'no-netns': { type: 'boolean' },
       verify: { type: 'boolean' },
+      'read-policy': { type: 'string' },
+      'plant-bug': { type: 'string' },
+      scripted: { type: 'boolean' },
+      control: { type: 'boolean' },
+      budget: { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -57,13 +74,13 @@ async function main(argv: string[]): Promise<number> {
   const nodes = int(values.nodes, 'nodes', 3, 3);
   const families = values.faults === undefined ? [...FAULT_FAMILIES] : parseFamilies(values.faults);
 
-  if (values.verify) {
-    process.stdout.write(
-      "chaos --verify: unavailable — the planted bugs need kv's test mode (--test-mode --plant-bug NAME),\n" +
-        'which kv does not have yet; see tooling/chaos/README.md, "kv changes this harness needs".\n' +
-        'The checker side is proven by test/verdict.test.ts (a lost acknowledged write and a stale read fail the run).\n',
-    );
-    return 2;
+  const readPolicy = values['read-policy'];
+  if (readPolicy !== undefined && readPolicy !== 'readIndex' && readPolicy !== 'lease') {
+    throw new RangeError(`--read-policy expects readIndex or lease, got "${readPolicy}"`);
+  }
+  const bug = values['plant-bug'];
+  if (bug !== undefined && !(PLANTED_BUGS as readonly string[]).includes(bug)) {
+    throw new RangeError(`--plant-bug expects one of ${PLANTED_BUGS.join(', ')}, got "${bug}"`);
   }
 
   if (!inPrivateNetns() && values['no-netns'] !== true && (await canUnshare())) {
@@ -72,6 +89,21 @@ async function main(argv: string[]): Promise<number> {
   if (inPrivateNetns()) await setupNamespace();
 
   const out = (line: string) => process.stdout.write(`${line}\n`);
+  if (values.verify === true) {
+    return verify({ seed, durationS, budgetS: int(values.budget, 'budget', 180, 10), out, dir: values.dir });
+  }
+  if (bug !== undefined && values.scripted === true) {
+    const r = await runScripted(bug as PlantedBug, {
+      seed,
+      plant: values.control !== true,
+      log: (line) => out(`  ${line}`),
+      ...(values.dir === undefined ? {} : { dir: values.dir }),
+    });
+    for (const line of summary(r.report)) out(line);
+    out(plantedLine(r, values.control === true));
+    out(lastLine(r.report));
+    return r.detected === (values.control !== true) ? 0 : 1;
+  }
   const report = await runChaos({
     seed,
     durationS,
@@ -80,6 +112,10 @@ async function main(argv: string[]): Promise<number> {
     ...(values.dir === undefined ? {} : { dir: values.dir }),
     keep: values.keep === true,
     log: (line) => out(`  ${line}`),
+    ...(readPolicy === undefined ? {} : { readPolicy: readPolicy as 'readIndex' | 'lease' }),
+    ...(bug === undefined
+      ? {}
+      : { plantBug: bug as PlantedBug, ...PLANTED_SCENARIOS[bug as PlantedBug].options }),
   });
   for (const line of summary(report)) out(line);
   let pass = report.pass;
@@ -100,6 +136,47 @@ async function main(argv: string[]): Promise<number> {
   }
   out(lastLine(report));
   return pass ? 0 : 1;
+}
+
+/** One line per planted-bug run. */
+function plantedLine(r: PlantedResult, control = false): string {
+  if (control)
+    return `control (${r.bug} NOT planted): ${r.detected ? 'FAILED' : 'passed'} — ${r.reasons.join('; ') || 'ok'}`;
+  return (
+    `planted ${r.bug}: ${r.detected ? 'DETECTED' : 'NOT detected'}, seed ${r.seed}, ` +
+    `${r.secondsToDetection ?? '—'} s to detection (${r.runs} run${r.runs === 1 ? '' : 's'}); ` +
+    `reasons: ${r.reasons.join('; ') || '—'}; faults: ${r.faults || '—'}`
+  );
+}
+
+/** `--verify`: each planted bug under random schedules until detected; exit 0 if every one was. */
+async function verify(o: {
+  seed: number;
+  durationS: number;
+  budgetS: number;
+  out: (line: string) => void;
+  dir: string | undefined;
+}): Promise<number> {
+  const results: PlantedResult[] = [];
+  for (const bug of PLANTED_BUGS) {
+    o.out(`verify: ${bug} (${PLANTED_SCENARIOS[bug].description}) under random schedules…`);
+    const r = await runRandom(bug, {
+      seed: o.seed,
+      durationS: o.durationS,
+      budgetS: o.budgetS,
+      log: (line) => o.out(`  ${line}`),
+      ...(o.dir === undefined ? {} : { dir: o.dir }),
+    });
+    results.push(r);
+    o.out(plantedLine(r));
+  }
+  o.out('verify summary:');
+  for (const r of results) o.out(`  ${plantedLine(r)}`);
+  const missed = results.filter((r) => !r.detected).map((r) => r.bug);
+  o.out(
+    `chaos --verify: ${results.length - missed.length}/${results.length} planted bugs detected${missed.length > 0 ? ` (missed: ${missed.join(', ')})` : ''}`,
+  );
+  return missed.length === 0 ? 0 : 1;
 }
 
 main(process.argv.slice(2)).then(

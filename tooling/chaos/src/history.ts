@@ -8,11 +8,14 @@
 import { type Operation, UNKNOWN } from '@flotilla/testkit';
 import type { ChaosInput, ChaosOutput } from './model.ts';
 
-/** What an operation did: a linearizable read, a set, a compare-and-set, or a set of a fresh key. */
-export type OpKind = 'read' | 'write' | 'cas' | 'insert';
+/**
+ * What an operation did: a linearizable read, a set, a compare-and-set, a set of a fresh key, or an
+ * append (of a unique `;`-terminated token) to a key only ever appended to.
+ */
+export type OpKind = 'read' | 'write' | 'cas' | 'insert' | 'append';
 
 /** Every operation kind, in report order. */
-export const OP_KINDS: readonly OpKind[] = ['read', 'write', 'cas', 'insert'];
+export const OP_KINDS: readonly OpKind[] = ['read', 'write', 'cas', 'insert', 'append'];
 
 /** How an operation ended. */
 export type Outcome = 'ok' | 'fail' | 'unknown';
@@ -39,8 +42,12 @@ export interface RecordedOp {
   completeMs: number | null;
   /** The outcome; `null` while in flight. */
   outcome: Outcome | null;
-  /** What it answered when `ok`: the value (read; cas: the value afterwards), applied (cas). */
+  /** What it answered when `ok`: the value (read; cas, append: the value afterwards), applied (cas). */
   result?: { value?: string | null; applied?: boolean; logIndex?: number };
+  /** The exactly-once session it was sent under (`client_id`, `sequence`), when kv has sessions. */
+  session?: { client_id: string; sequence: number };
+  /** Requests sent for it (> 1 when an unknown outcome was retried under its session). */
+  attempts?: number;
   /** Why it failed or is unknown. */
   error?: string;
 }
@@ -49,6 +56,7 @@ export interface RecordedOp {
 export type OpRequest = Pick<RecordedOp, 'client' | 'kind' | 'key' | 'node'> & {
   readonly value?: string;
   readonly expected?: string | null;
+  readonly session?: { client_id: string; sequence: number };
 };
 
 /** Records operations; times come from the injected clock (ms). */
@@ -120,6 +128,8 @@ export function toInput(op: RecordedOp): ChaosInput {
       return { kind: 'set', key: op.key, value: op.value ?? '' };
     case 'cas':
       return { kind: 'cas', key: op.key, expected: op.expected ?? null, value: op.value ?? '' };
+    case 'append':
+      return { kind: 'append', key: op.key, value: op.value ?? '' };
   }
 }
 
@@ -134,7 +144,7 @@ export function toCheckerHistory(ops: readonly RecordedOp[]): Operation<ChaosInp
     const input = toInput(op);
     if (op.outcome === 'ok' && op.completeMs !== null) {
       const output: ChaosOutput =
-        op.kind === 'read'
+        op.kind === 'read' || op.kind === 'append'
           ? { value: op.result?.value ?? null }
           : op.kind === 'cas'
             ? { applied: op.result?.applied === true, value: op.result?.value ?? null }

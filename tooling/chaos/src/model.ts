@@ -1,6 +1,6 @@
 /**
- * The sequential specification of flotilla-kv's string map as the harness uses it: get, set and
- * compare-and-set per key, a missing key being `null`. It is a `Model` of `@flotilla/testkit`'s
+ * The sequential specification of flotilla-kv's string map as the harness uses it: get, set,
+ * compare-and-set and append per key, a missing key being `null`. It is a `Model` of `@flotilla/testkit`'s
  * linearizability checker (whose own `kvModel` has get/put/append but no compare-and-set).
  */
 import { type History, type Model, type Operation, UNKNOWN, type Unknown } from '@flotilla/testkit';
@@ -9,11 +9,12 @@ import { type History, type Model, type Operation, UNKNOWN, type Unknown } from 
 export type ChaosInput =
   | { readonly kind: 'get'; readonly key: string }
   | { readonly kind: 'set'; readonly key: string; readonly value: string }
-  | { readonly kind: 'cas'; readonly key: string; readonly expected: string | null; readonly value: string };
+  | { readonly kind: 'cas'; readonly key: string; readonly expected: string | null; readonly value: string }
+  | { readonly kind: 'append'; readonly key: string; readonly value: string };
 
 /** What an operation answered. */
 export interface ChaosOutput {
-  /** get: the value read (`null`: absent). cas: the key's value afterwards. */
+  /** get: the value read (`null`: absent). cas, append: the key's value afterwards. */
   readonly value?: string | null;
   /** cas: whether the swap happened. */
   readonly applied?: boolean;
@@ -25,7 +26,8 @@ export type ChaosState = string | null;
 /**
  * The model: `get` must return the current value; `set` always succeeds; `cas` swaps iff the
  * current value equals `expected` and then reports `applied: true`, otherwise it reports
- * `applied: false` with the current value. Partitioned per key.
+ * `applied: false` with the current value; `append` concatenates (absent = `""`) and reports the
+ * value afterwards, so an append applied twice leaves a value no order explains. Partitioned per key.
  */
 export function chaosKvModel(): Model<ChaosState, ChaosInput, ChaosOutput> {
   return {
@@ -36,6 +38,10 @@ export function chaosKvModel(): Model<ChaosState, ChaosInput, ChaosOutput> {
           return [output === UNKNOWN || (output.value ?? null) === state, state];
         case 'set':
           return [true, input.value];
+        case 'append': {
+          const next = (state ?? '') + input.value;
+          return [output === UNKNOWN || (output.value ?? null) === next, next];
+        }
         case 'cas': {
           const swaps = state === input.expected;
           if (output === UNKNOWN) return [true, swaps ? input.value : state];
@@ -66,6 +72,8 @@ export function chaosKvModel(): Model<ChaosState, ChaosInput, ChaosOutput> {
           return `get(${key}) ${unknown ? '?' : `→ ${JSON.stringify(output.value ?? null)}`}`;
         case 'set':
           return `set(${key}, ${JSON.stringify(input.value)})${unknown ? ' ?' : ''}`;
+        case 'append':
+          return `append(${key}, ${JSON.stringify(input.value)}) ${unknown ? '?' : `→ ${JSON.stringify(output.value ?? null)}`}`;
         case 'cas':
           return (
             `cas(${key}, ${JSON.stringify(input.expected)} → ${JSON.stringify(input.value)}) ` +

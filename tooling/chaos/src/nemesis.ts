@@ -6,7 +6,7 @@
  * the verdict's business.
  */
 import { httpCall, isObject } from './http.ts';
-import type { Monitor } from './monitor.ts';
+import { fetchMetrics, type Monitor } from './monitor.ts';
 import { type Cut, CutNotEffectiveError, type Cuts } from './netns.ts';
 import type { KvProcesses } from './processes.ts';
 import { sleep } from './processes.ts';
@@ -18,7 +18,7 @@ export interface FaultRecord {
   readonly family: FaultFamily;
   readonly variant: string;
   readonly atS: number;
-  readonly holdS: number;
+  holdS: number;
   /** `injected`: the fault happened; `skipped`: unavailable; `failed`: it could not be carried out. */
   status: 'injected' | 'skipped' | 'failed';
   /** Node ids it hit. */
@@ -64,6 +64,13 @@ export class Nemesis {
       const wait = step.atS * 1000 - this.#o.now();
       if (wait > 0) await abortableSleep(wait, signal);
       if (signal.aborted) break;
+      await this.runStep(step, signal);
+    }
+  }
+
+  /** Runs one step now (injects, holds, heals) and records it. */
+  async runStep(step: FaultStep, signal: AbortSignal = new AbortController().signal): Promise<void> {
+    {
       const rec: FaultRecord = {
         index: step.index,
         family: step.family,
@@ -79,7 +86,7 @@ export class Nemesis {
         rec.status = 'skipped';
         rec.detail = why;
         this.#o.log(`fault #${step.index} ${step.family} ${step.variant}: skipped (unavailable)`);
-        continue;
+        return;
       }
       try {
         await this.#execute(step, rec, signal);
@@ -173,6 +180,10 @@ export class Nemesis {
           let minority: typeof members;
           if (step.variant === 'isolate-leader' && leader !== undefined) {
             minority = members.filter((m) => m.id === leader);
+          } else if (step.variant === 'isolate-follower') {
+            // (scripted runs only) one follower, chosen by `pick`, cut off from everyone.
+            const followers = members.filter((m) => m.id !== leader);
+            minority = followers.slice(step.pick % Math.max(1, followers.length)).slice(0, 1);
           } else {
             const size = Math.max(1, Math.floor((members.length - 1) / 2));
             const rotated = members.map(
@@ -239,31 +250,124 @@ export class Nemesis {
   /**
    * Disk faults, through kv's test routes (README, "kv changes this harness needs"): a power loss
    * drops the node's unsynced writes and ends the process, which is then restarted; a failed fsync
-   * must stop the node (it must not keep serving), which is then restarted.
+   * must stop the node (it must not keep serving), which is then restarted. `power-loss-majority`
+   * pauses a minority, cuts the power of the majority (the leader among them), restarts it and
+   * resumes the minority once the majority has elected a leader.
    */
   async #disk(step: FaultStep, rec: FaultRecord, hold: () => Promise<void>): Promise<void> {
     const { procs, now } = this.#o;
+    if (step.variant === 'power-loss-majority') {
+      await this.powerLossMajority(step.pick, rec, step.holdS * 1000);
+      return;
+    }
     const id = await this.#target('follower', step.pick);
     rec.targets = [id];
     rec.startMs = now();
+    if (step.variant === 'power-loss') await this.powerLoss(id);
+    else await this.#failFsync(id);
+    await hold();
+    await procs.start(id);
+    rec.healedMs = now();
+  }
+
+  /** Cuts node `id`'s power (`POST /test/power-loss`): its unsynced writes are dropped, the process ends. */
+  async powerLoss(id: number): Promise<void> {
+    const n = this.#o.procs.get(id);
+    const r = await httpCall(n.addr, '/test/power-loss', {}, 5000);
+    if (r.type === 'reply' && r.status >= 400)
+      throw new Error(`power loss refused: ${JSON.stringify(r.body)}`);
+    const deadline = Date.now() + 10_000;
+    while (n.proc !== undefined) {
+      if (Date.now() > deadline) throw new Error(`node ${id} kept running after its power loss`);
+      await sleep(20);
+    }
+    n.state = 'killed';
+  }
+
+  /** Makes node `id`'s next fsync fail; it must stop serving; then it is killed (restarted later). */
+  async #failFsync(id: number): Promise<void> {
+    const { procs } = this.#o;
     const n = procs.get(id);
-    const route = step.variant === 'power-loss' ? '/test/power-loss' : '/test/fail-fsync';
-    const r = await httpCall(n.addr, route, {}, 5000);
-    if (r.type === 'reply' && r.status >= 400) throw new Error(`${route} refused: ${JSON.stringify(r.body)}`);
+    const r = await httpCall(n.addr, '/test/fail-fsync', {}, 5000);
+    if (r.type === 'reply' && r.status >= 400)
+      throw new Error(`fail-fsync refused: ${JSON.stringify(r.body)}`);
     // The node must stop serving: its process ends, or its /health answers 503 (stopped).
     const deadline = Date.now() + 10_000;
     for (;;) {
       if (n.proc === undefined) break;
       const h = await httpCall(n.addr, '/health', undefined, 1000);
       if (h.type === 'reply' && h.status === 503) break;
-      if (Date.now() > deadline) throw new Error(`node ${id} kept serving after ${route}`);
+      if (Date.now() > deadline) throw new Error(`node ${id} kept serving after a failed fsync`);
       await sleep(100);
     }
     await procs.signal(id, 'SIGKILL');
     n.state = 'killed';
-    await hold();
-    await procs.start(id);
+  }
+
+  /**
+   * Power loss of a majority that includes the leader, the rest paused meanwhile: the majority is
+   * restarted and, once it has a leader (at most `maxPauseMs`), the minority resumes. With correct
+   * fsyncs nothing acknowledged can be lost: a committed entry is durable on some node of every
+   * majority, and that node wins.
+   */
+  async powerLossMajority(pick: number, rec: FaultRecord, maxPauseMs: number): Promise<void> {
+    const { procs, now, monitor } = this.#o;
+    const leader = await monitor.leader(5000);
+    if (leader === undefined) throw new Error('no leader');
+    const voters = leader.voters.filter((v) => procs.nodes.get(v)?.state === 'running');
+    const size = Math.floor(leader.voters.length / 2) + 1;
+    const others = voters.filter((v) => v !== leader.id);
+    const rotated = others.map((_, i) => others[(i + pick) % others.length] as number);
+    const victims = [leader.id, ...rotated.slice(0, size - 1)];
+    const paused = voters.filter((v) => !victims.includes(v));
+    rec.targets = victims;
+    rec.detail = `power loss of [${victims.join(', ')}], paused [${paused.join(', ')}]`;
+    rec.startMs = now();
+    for (const id of paused) await procs.signal(id, 'SIGSTOP');
+    await Promise.all(victims.map((id) => this.powerLoss(id)));
+    await Promise.all(victims.map((id) => procs.start(id)));
+    const deadline = Date.now() + maxPauseMs;
+    while (Date.now() < deadline) {
+      const ms = await Promise.all(victims.map((id) => fetchMetrics(procs.get(id).addr, 500)));
+      if (ms.some((m) => m?.state === 'Leader')) break;
+      await sleep(100);
+    }
+    for (const id of paused) await procs.signal(id, 'SIGCONT');
     rec.healedMs = now();
+  }
+
+  /**
+   * Runs one scripted fault (planted-bug schedules): records it like a scheduled step, with `fn`
+   * filling in targets and details.
+   */
+  async scripted(
+    family: FaultFamily,
+    variant: string,
+    fn: (rec: FaultRecord) => Promise<void>,
+  ): Promise<void> {
+    const rec: FaultRecord = {
+      index: this.records.length,
+      family,
+      variant,
+      atS: Math.round(this.#o.now() / 100) / 10,
+      holdS: 0,
+      status: 'injected',
+      targets: [],
+    };
+    this.records.push(rec);
+    try {
+      await fn(rec);
+      if (rec.startMs !== undefined && rec.healedMs !== undefined) {
+        rec.holdS = Math.round((rec.healedMs - rec.startMs) / 100) / 10;
+      }
+    } catch (e) {
+      rec.status = 'failed';
+      rec.detail = `${rec.detail ?? ''}${rec.detail === undefined ? '' : '; '}${e instanceof Error ? e.message : String(e)}`;
+    }
+    this.#o.log(
+      `fault #${rec.index} ${family} ${variant} on [${rec.targets.join(', ')}]: ${rec.status}` +
+        (rec.detail === undefined ? '' : ` (${rec.detail})`),
+    );
   }
 }
 

@@ -44,6 +44,10 @@ export interface KvProcessesOptions {
   readonly nodeArgs: (node: NodeInfo) => string[];
   /** How long a start may take before `/health` answers, ms (default 60 000). */
   readonly startTimeoutMs?: number;
+  /** The executable (default kv's `bin/flotilla-kv`; the test entry for disk faults and planted bugs). */
+  readonly bin?: string;
+  /** Arguments before the node's own (e.g. `--test-mode --file-io volatile`). */
+  readonly prefixArgs?: readonly string[];
 }
 
 /** The node processes of a run. */
@@ -95,7 +99,16 @@ export class KvProcesses {
       log = createWriteStream(join(this.#opts.dir, `node-${id}.log`), { flags: 'a' });
       this.#logs.set(id, log);
     }
-    const args = [BIN_PATH, '--id', String(id), '--http-addr', n.addr, '--dir', n.dataDir];
+    const args = [
+      this.#opts.bin ?? BIN_PATH,
+      ...(this.#opts.prefixArgs ?? []),
+      '--id',
+      String(id),
+      '--http-addr',
+      n.addr,
+      '--dir',
+      n.dataDir,
+    ];
     const child = spawn(process.execPath, [...args, ...this.#opts.nodeArgs(n)], {
       stdio: ['ignore', 'pipe', 'pipe'],
       // The node stops by itself if the harness dies, even by SIGKILL.

@@ -31,12 +31,18 @@ export interface ChaosReport {
   readonly durationS: number;
   /** Wall-clock seconds of the whole run (start of the cluster to the verdict). */
   readonly secondsRun: number;
+  /** When the workload (and the faults) started, seconds after the run started (the processes' start-up before it). */
+  readonly workloadStartS: number;
   readonly startedAt: string;
   readonly pass: boolean;
   readonly reasons: string[];
   readonly kv: KvCapabilities;
   /** Whether the run used a private network namespace. */
   readonly netns: boolean;
+  /** How `/linearizable_read` confirmed leadership. */
+  readonly readPolicy: 'readIndex' | 'lease';
+  /** The bug planted in every node, if any. */
+  readonly plantedBug?: string;
   readonly schedule: readonly FaultStep[];
   readonly faults: {
     /** Faults injected (all families). */

@@ -7,7 +7,8 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { detectCapabilities, type KvCapabilities } from './capabilities.ts';
+import type { PlantedBug } from './bugs.ts';
+import { detectCapabilities, type KvCapabilities, TEST_BIN_PATH } from './capabilities.ts';
 import { countOps, HistoryRecorder, type RecordedOp } from './history.ts';
 import { httpCall, isObject } from './http.ts';
 import { fetchMetrics, Monitor } from './monitor.ts';
@@ -38,6 +39,33 @@ export interface ChaosOptions {
   readonly checkMaxMs?: number;
   /** kv capabilities (default: detected from `flotilla-kv help`). */
   readonly capabilities?: KvCapabilities;
+  /** How `/linearizable_read` confirms leadership (`--read-policy`; default kv's, `readIndex`). */
+  readonly readPolicy?: 'readIndex' | 'lease';
+  /** A bug planted in every node (kv's test mode; see README, "Planted bugs"). */
+  readonly plantBug?: PlantedBug;
+  /** Snapshot every this many entries (default 500). */
+  readonly snapshotEvery?: number;
+  /** How long to wait for convergence after the final heal, ms (default 60 000). */
+  readonly convergeTimeoutMs?: number;
+  /** Send each read to a random live node instead of the worker's current one. */
+  readonly readAnyNode?: boolean;
+  /**
+   * A scripted fault schedule instead of the seeded one (planted-bug runs): runs once the workload
+   * runs; the run ends `durationS` after the start or when the script ends, whichever is later.
+   */
+  readonly script?: (s: ScriptContext) => Promise<void>;
+}
+
+/** What a scripted fault schedule works with. */
+export interface ScriptContext {
+  readonly procs: KvProcesses;
+  readonly monitor: Monitor;
+  readonly nemesis: Nemesis;
+  /** Operations recorded so far. */
+  readonly recorder: HistoryRecorder;
+  /** ms since the workload started. */
+  readonly now: () => number;
+  readonly log: (line: string) => void;
 }
 
 /** Runs one chaos run and returns its report (also written to `<dir>/report.json`). */
@@ -68,16 +96,32 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   }
   for (const f of FAULT_FAMILIES) if (!families.includes(f)) delete unavailable[f];
   const bindOutgoing = netns && caps.localAddress;
+  if (o.plantBug !== undefined && !caps.plantedBugs) throw new Error('kv has no planted bugs (test mode)');
+  if (o.readPolicy === 'lease' && !caps.leaseReads) throw new Error('kv has no --read-policy');
+  // kv's test entry (the real node with volatile files, and the planted bug) when disk faults or a
+  // planted bug need it; the production binary otherwise.
+  const testMode =
+    o.plantBug !== undefined || (families.includes('disk') && unavailable.disk === undefined) || false;
+  const prefixArgs = testMode
+    ? [
+        '--test-mode',
+        ...(caps.volatileFileIo ? ['--file-io', 'volatile'] : []),
+        ...(o.plantBug === undefined ? [] : ['--plant-bug', o.plantBug]),
+      ]
+    : [];
 
-  const schedule = generateSchedule({ seed: o.seed, durationS: o.durationS, families });
+  const schedule =
+    o.script === undefined ? generateSchedule({ seed: o.seed, durationS: o.durationS, families }) : [];
   const procs = new KvProcesses({
     dir,
+    ...(testMode ? { bin: TEST_BIN_PATH, prefixArgs } : {}),
     nodeArgs: (node) => [
       '--snapshot-every',
-      '500',
+      String(o.snapshotEvery ?? 500),
       '--keep-logs',
       '100',
       ...(bindOutgoing ? ['--local-address', node.host] : []),
+      ...(o.readPolicy === undefined ? [] : ['--read-policy', o.readPolicy]),
     ],
   });
   const monitor = new Monitor(procs);
@@ -135,12 +179,21 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     }
     monitor.start();
     t0 = performance.now();
-    workload = new Workload({ seed: o.seed, procs, recorder });
+    workload = new Workload({
+      seed: o.seed,
+      procs,
+      recorder,
+      sessions: caps.sessions,
+      ...(o.readAnyNode === true ? { readAnyNode: true } : {}),
+    });
     workload.start();
-    log(`workload running for ${o.durationS} s; ${schedule.length} faults scheduled`);
+    log(
+      `workload running for ${o.durationS} s; ${o.script === undefined ? `${schedule.length} faults scheduled` : 'scripted faults'}`,
+    );
     const stop = new AbortController();
     const timer = setTimeout(() => stop.abort(), o.durationS * 1000);
-    await nemesis.run(stop.signal);
+    if (o.script === undefined) await nemesis.run(stop.signal);
+    else await o.script({ procs, monitor, nemesis, recorder, now, log });
     await new Promise<void>((r) => {
       if (stop.signal.aborted) r();
       else stop.signal.addEventListener('abort', () => r());
@@ -161,7 +214,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     recorder.closeInFlight();
 
     // Convergence: every member has applied the leader's last log entry.
-    const cdeadline = Date.now() + 60_000;
+    const convergeMs = o.convergeTimeoutMs ?? 60_000;
+    const cdeadline = Date.now() + convergeMs;
     while (!converged && Date.now() < cdeadline) {
       const leader = await monitor.leader(5000);
       if (leader !== undefined) {
@@ -179,7 +233,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       if (!converged) await sleep(200);
     }
     convergedMs = converged ? Math.round(now() - healMs) : null;
-    log(converged ? `converged ${convergedMs} ms after the final heal` : 'did NOT converge within 60 s');
+    log(
+      converged
+        ? `converged ${convergedMs} ms after the final heal`
+        : `did NOT converge within ${convergeMs / 1000} s`,
+    );
 
     // Nodes outside the final membership (a replacement whose change did not complete) are stopped.
     for (const x of procs.nodes.values()) {
@@ -233,11 +291,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     nodes: n,
     durationS: o.durationS,
     secondsRun: Math.round((performance.now() - started) / 100) / 10,
+    workloadStartS: Math.round((t0 - started) / 100) / 10,
     startedAt,
     pass: verdict.pass,
     reasons: verdict.reasons,
     kv: caps,
     netns,
+    readPolicy: o.readPolicy ?? 'readIndex',
+    ...(o.plantBug === undefined ? {} : { plantedBug: o.plantBug }),
     schedule,
     faults: {
       injected: nemesis.records.filter((r) => r.status === 'injected').length,

@@ -19,8 +19,12 @@ export const FAULT_VARIANTS = {
   partition: ['majority-minority', 'isolate-leader', 'one-way'],
   /** Add a fresh node as learner, promote it, remove a follower voter (voter count unchanged). */
   membership: ['replace-voter'],
-  /** Lose unsynced writes on a simulated power loss; fail an fsync (the node must stop). */
-  disk: ['power-loss', 'fsync-failure'],
+  /**
+   * Lose unsynced writes on a simulated power loss of a follower; the same on a majority at once
+   * (the other nodes paused until the majority has a leader again: only durable data may decide);
+   * fail an fsync (the node must stop).
+   */
+  disk: ['power-loss', 'power-loss-majority', 'fsync-failure'],
 } as const;
 
 /** A fault family. */

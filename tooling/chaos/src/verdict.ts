@@ -59,7 +59,7 @@ export interface Verdict {
   /** Checker steps and ms. */
   readonly checkSteps: number;
   readonly checkMs: number;
-  /** Acknowledged writes: sets and inserts answered ok, compare-and-sets answered swapped. */
+  /** Acknowledged writes: sets, inserts and appends answered ok, compare-and-sets answered swapped. */
   readonly acknowledgedWrites: number;
   /** Acknowledged writes a node's final state contradicts (each write counted once). */
   readonly lost: LostWrite[];
@@ -77,7 +77,7 @@ export interface Verdict {
 /** Whether `op` is an acknowledged write. */
 export function isAcknowledgedWrite(op: RecordedOp): boolean {
   if (op.outcome !== 'ok') return false;
-  if (op.kind === 'write' || op.kind === 'insert') return true;
+  if (op.kind === 'write' || op.kind === 'insert' || op.kind === 'append') return true;
   return op.kind === 'cas' && op.result?.applied === true;
 }
 
@@ -87,32 +87,62 @@ function mayHaveWritten(op: RecordedOp): boolean {
   return op.outcome === 'unknown' || op.outcome === null || isAcknowledgedWrite(op);
 }
 
+/** The tokens of an append key's value: each append adds one unique token ending in `;`. */
+export function appendTokens(value: string | null): string[] {
+  if (value === null || value === '') return [];
+  return value
+    .split(';')
+    .slice(0, -1)
+    .map((t) => `${t};`);
+}
+
 /**
  * Finds acknowledged writes that a final state contradicts. Written values are unique, so the final
  * value `f` of a key names the one operation `x` that wrote it. An acknowledged write `w` of the key
  * is lost when `f` is absent (the workload never deletes), when nothing could have written `f`, or
  * when `x` was acknowledged before `w` was invoked (then `w` follows `x` in every order and `f`
- * cannot be the last value).
+ * cannot be the last value). Keys that are only appended to are read as their tokens: an
+ * acknowledged append is lost when its token is missing, and a value is unexplained when a token
+ * was never appended (or not malformed) or appears twice (an append applied twice).
  */
 export function findLostWrites(
   ops: readonly RecordedOp[],
   final: FinalStates,
 ): { lost: LostWrite[]; unexplained: Verdict['unexplained'] } {
   const writerOf = new Map<string, RecordedOp>();
-  for (const op of ops)
+  const appendKeys = new Set<string>();
+  for (const op of ops) {
+    if (op.kind === 'append') appendKeys.add(op.key);
     if (op.value !== undefined && mayHaveWritten(op)) writerOf.set(`${op.key}\0${op.value}`, op);
+  }
   const lost = new Map<number, LostWrite>();
   const unexplained: Verdict['unexplained'] = [];
   const seenUnexplained = new Set<string>();
   for (const [node, state] of Object.entries(final)) {
     for (const [key, value] of Object.entries(state)) {
-      if (value !== null && !writerOf.has(`${key}\0${value}`) && !seenUnexplained.has(`${node}\0${key}`)) {
+      if (value === null || seenUnexplained.has(`${node}\0${key}`)) continue;
+      let explained: boolean;
+      if (appendKeys.has(key)) {
+        const tokens = appendTokens(value);
+        explained =
+          tokens.join('') === value &&
+          new Set(tokens).size === tokens.length &&
+          tokens.every((t) => writerOf.get(`${key}\0${t}`)?.kind === 'append');
+      } else explained = writerOf.has(`${key}\0${value}`);
+      if (!explained) {
         seenUnexplained.add(`${node}\0${key}`);
         unexplained.push({ key, node, value });
       }
     }
     for (const w of ops) {
       if (!isAcknowledgedWrite(w) || lost.has(w.id)) continue;
+      if (w.kind === 'append') {
+        const f = state[w.key] ?? null;
+        if (!appendTokens(f).includes(w.value ?? '')) {
+          lost.set(w.id, { id: w.id, key: w.key, value: w.value ?? '', node, found: f });
+        }
+        continue;
+      }
       const f = state[w.key] ?? null;
       if (f === w.value) continue;
       const x = f === null ? undefined : writerOf.get(`${w.key}\0${f}`);

@@ -63,6 +63,7 @@ describe('HistoryRecorder', () => {
       write: { ok: 0, fail: 0, unknown: 0 },
       cas: { ok: 0, fail: 0, unknown: 1 },
       insert: { ok: 0, fail: 0, unknown: 1 },
+      append: { ok: 0, fail: 0, unknown: 0 },
     });
   });
 

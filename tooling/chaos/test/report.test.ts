@@ -13,7 +13,7 @@ describe('lastLine', () => {
       linearizability: { verdict: 'linearizable', checkedOperations: 4000, steps: 1, ms: 1 },
       operations: {
         total: 4211,
-        byKind: { read: z(), write: z(), cas: z(), insert: z() },
+        byKind: { read: z(), write: z(), cas: z(), insert: z(), append: z() },
         unknown: 0,
         unknownShare: 0,
       },

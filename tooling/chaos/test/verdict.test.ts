@@ -139,3 +139,42 @@ describe('findLostWrites', () => {
     expect(r.unexplained).toEqual([{ key: 'k', node: '1', value: 'c' }]);
   });
 });
+
+describe('appends (exactly-once sessions)', () => {
+  const append = (value: string, invokeMs: number, completeMs: number | null, after: string | null) =>
+    op({
+      kind: 'append',
+      key: 'a.0',
+      value,
+      invokeMs,
+      completeMs,
+      ...(completeMs === null ? { outcome: 'unknown' as const } : { result: { value: after } }),
+    });
+
+  it('passes appends applied once each, an unknown one included', () => {
+    const ops = [
+      append('0.1;', 0, 1, '0.1;'),
+      append('1.2;', 2, 3, '0.1;1.2;'),
+      append('0.3;', 4, null, null),
+    ];
+    const final = { '1': { 'a.0': '0.1;1.2;0.3;' }, '2': { 'a.0': '0.1;1.2;0.3;' } };
+    const v = computeVerdict({ ...base, ops: [...ops, ...padding()], final, maxUnknownShare: 0.05 });
+    expect(v.reasons).toEqual([]);
+    expect(v.acknowledgedWrites).toBe(2);
+  });
+
+  it('fails an append applied twice (a retry without a working session) and a lost append', () => {
+    const twice = [append('0.1;', 0, 1, '0.1;'), append('1.2;', 2, 3, '0.1;1.2;')];
+    const v = computeVerdict({
+      ...base,
+      ops: [...twice, ...padding()],
+      final: { '1': { 'a.0': '0.1;1.2;1.2;' } },
+    });
+    expect(v.pass).toBe(false);
+    expect(v.history).toBe('NOT linearizable');
+    expect(v.unexplained).toEqual([{ key: 'a.0', node: '1', value: '0.1;1.2;1.2;' }]);
+
+    const lost = findLostWrites(twice, { '1': { 'a.0': '0.1;' } });
+    expect(lost.lost.map((w) => w.value)).toEqual(['1.2;']);
+  });
+});

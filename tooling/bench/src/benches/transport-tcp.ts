@@ -16,10 +16,12 @@ import type { Bench, BenchContext } from '../harness.ts';
 // Everything runs in this process on one event loop: client and server of the transport, and client
 // and server of the raw baseline, so both sides of each comparison pay for both ends.
 
-const ENTRY_BYTES = 100;
+/** Payload bytes of each entry (shared with the transport-grpc benchmark). */
+export const ENTRY_BYTES = 100;
 const LEADER = { term: 1, nodeId: 'a', committed: true };
 
-function requests(batch: number, entries: number): AppendEntriesRequest[] {
+/** `entries` entries of {@link ENTRY_BYTES} in AppendEntries requests of `batch` entries. */
+export function requests(batch: number, entries: number): AppendEntriesRequest[] {
   const out: AppendEntriesRequest[] = [];
   const payload = new Uint8Array(ENTRY_BYTES).fill(7);
   for (let first = 0; first < entries; first += batch) {
@@ -35,7 +37,7 @@ function requests(batch: number, entries: number): AppendEntriesRequest[] {
 }
 
 /** A handler that acknowledges about every 1024 entries (cumulatively) and at the end. */
-function benchHandler(): RaftRpcHandler {
+export function benchHandler(): RaftRpcHandler {
   return {
     async appendEntries(): Promise<AppendEntriesResponse> {
       return { type: 'success' };
@@ -162,7 +164,8 @@ async function rawPair(): Promise<{
   };
 }
 
-async function* iterate<T>(items: T[]): AsyncIterable<T> {
+/** Yields `items` one by one. */
+export async function* iterate<T>(items: T[]): AsyncIterable<T> {
   yield* items;
 }
 
