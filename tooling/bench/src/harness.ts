@@ -97,8 +97,13 @@ export interface LatencyRecord extends LatencySummary {
 export interface BenchContext {
   /** The benchmark's name. */
   readonly name: string;
-  /** Whether `--quick` was given: size workloads down to finish in a few seconds. */
+  /** Whether `--quick` (or `--smoke`) was given: size workloads down to finish in a few seconds. */
   readonly quick: boolean;
+  /**
+   * Whether `--smoke` was given: the smallest workload that still runs every code path (a test that
+   * the benchmark works, not a measurement). Implies {@link BenchContext.quick}.
+   */
+  readonly smoke: boolean;
   /** Arguments left after the harness took its own flags, for the benchmark to interpret. */
   readonly args: readonly string[];
   /** Aborted when the benchmark's time budget runs out; `measure` checks it between repetitions. */
@@ -107,6 +112,8 @@ export interface BenchContext {
   remainingMs(): number;
   /** Returns `quick` when running with `--quick`, else `full`: a helper to size workloads. */
   pick<T>(full: T, quick: T): T;
+  /** Returns `smoke` under `--smoke`, `quick` under `--quick`, else `full`. */
+  size<T>(full: T, quick: T, smoke: T): T;
   /** Declares parameters: printed now and recorded in the report (later keys overwrite earlier ones). */
   params(obj: Readonly<Record<string, ParamValue>>): void;
   /**
@@ -182,6 +189,8 @@ export interface BenchReport {
   readonly durationSeconds: number;
   /** Whether `--quick` was given. */
   readonly quick: boolean;
+  /** Whether `--smoke` was given (figures from a smoke run measure nothing). */
+  readonly smoke?: boolean;
   /** The time budget in milliseconds. */
   readonly budgetMs: number;
   /** Arguments passed through to the benchmark. */

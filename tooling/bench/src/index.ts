@@ -45,6 +45,7 @@ export {
   type RunOptions,
   type RunOutcome,
   runBench,
+  SMOKE_BUDGET_MS,
 } from './runner.ts';
 export {
   median,

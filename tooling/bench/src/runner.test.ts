@@ -94,4 +94,24 @@ describe('runBench failures', () => {
     expect(report.measurements[0]).toMatchObject({ otherCpuShare: null, procStatTicks: null, noisy: false });
     expect(lines.some((l) => l.includes('✗ odd failed'))).toBe(true);
   });
+
+  it('sizes workloads by mode: smoke implies quick and the smoke budget', async () => {
+    const seen: unknown[] = [];
+    const sizer: Bench = {
+      name: 'sizer',
+      description: 'records its sizes',
+      async run(ctx) {
+        seen.push([ctx.quick, ctx.smoke, ctx.size(3, 2, 1), ctx.pick('f', 'q'), ctx.remainingMs() <= 15_000]);
+      },
+    };
+    const smoke = await runBench(sizer, { smoke: true, outDir: null });
+    await runBench(sizer, { quick: true, outDir: null });
+    await runBench(sizer, { outDir: null });
+    expect(seen).toEqual([
+      [true, true, 1, 'q', true],
+      [true, false, 2, 'q', true],
+      [false, false, 3, 'f', false],
+    ]);
+    expect(smoke.report).toMatchObject({ quick: true, smoke: true, budgetMs: 15_000 });
+  });
 });

@@ -29,6 +29,8 @@ import { otherCpuShare, type ProcStatSample, parseProcStat, spread, summarizeLat
 export const DEFAULT_BUDGET_MS = 45_000;
 /** The time budget of one benchmark under `--quick`: 10 s. */
 export const QUICK_BUDGET_MS = 10_000;
+/** The time budget of one benchmark under `--smoke`: 15 s (a smoke run should take 1–3 s). */
+export const SMOKE_BUDGET_MS = 15_000;
 /** Above this share of CPU used by other processes, a measurement is flagged noisy. */
 export const NOISE_THRESHOLD = 0.2;
 
@@ -45,6 +47,8 @@ export const REPO_ROOT: string = fileURLToPath(new URL('../../../', import.meta.
 export interface RunOptions {
   /** Size workloads down (`ctx.quick`) and default to {@link QUICK_BUDGET_MS}. */
   readonly quick?: boolean;
+  /** The smallest workloads (`ctx.smoke`; implies `quick`), default budget {@link SMOKE_BUDGET_MS}. */
+  readonly smoke?: boolean;
   /** The time budget in ms (default {@link DEFAULT_BUDGET_MS}, or {@link QUICK_BUDGET_MS} when quick). */
   readonly budgetMs?: number;
   /** Arguments for the benchmark itself. */
@@ -110,8 +114,10 @@ function errorInfo(err: unknown): BenchReport['error'] {
  * @throws InvalidConfigError (`INVALID_CONFIG`) when `budgetMs` is not a positive number.
  */
 export async function runBench(bench: Bench, options: RunOptions = {}): Promise<RunOutcome> {
-  const quick = options.quick ?? false;
-  const budgetMs = options.budgetMs ?? (quick ? QUICK_BUDGET_MS : DEFAULT_BUDGET_MS);
+  const smoke = options.smoke ?? false;
+  const quick = smoke || (options.quick ?? false);
+  const budgetMs =
+    options.budgetMs ?? (smoke ? SMOKE_BUDGET_MS : quick ? QUICK_BUDGET_MS : DEFAULT_BUDGET_MS);
   if (!(budgetMs > 0) || !Number.isFinite(budgetMs)) {
     throw new InvalidConfigError('budgetMs', `must be a positive number, got ${budgetMs}`);
   }
@@ -158,10 +164,12 @@ export async function runBench(bench: Bench, options: RunOptions = {}): Promise<
   const ctx: BenchContext = {
     name: bench.name,
     quick,
+    smoke,
     args,
     signal: controller.signal,
     remainingMs: () => Math.max(0, deadline - performance.now()),
     pick: (full, quickValue) => (quick ? quickValue : full),
+    size: (full, quickValue, smokeValue) => (smoke ? smokeValue : quick ? quickValue : full),
     params(obj) {
       Object.assign(params, obj);
       for (const line of formatParams(obj)) print(line);
@@ -259,7 +267,7 @@ export async function runBench(bench: Bench, options: RunOptions = {}): Promise<
     },
   };
 
-  print(`▶ ${bench.name}: ${bench.description}${quick ? ' (quick)' : ''}`);
+  print(`▶ ${bench.name}: ${bench.description}${smoke ? ' (smoke)' : quick ? ' (quick)' : ''}`);
   const runStat = sampleStat();
   const runCpu = process.cpuUsage();
   let error: BenchReport['error'] = null;
@@ -284,6 +292,7 @@ export async function runBench(bench: Bench, options: RunOptions = {}): Promise<
     startedAt: started.toISOString(),
     durationSeconds,
     quick,
+    smoke,
     budgetMs,
     args,
     params,
