@@ -7,11 +7,24 @@ import { runBench } from './runner.ts';
 import {
   median,
   otherCpuShare,
+  parsePidStatTicks,
   parseProcStat,
   percentileOfSorted,
   spread,
   summarizeLatencies,
 } from './stats.ts';
+
+describe('/proc/<pid>/stat', () => {
+  it('sums utime and stime after a command name holding spaces and parentheses', () => {
+    const line = '4242 (node (x) y) S 1 4242 4242 0 -1 4194304 100 0 0 0 250 75 0 0 20 0 11 0 5 0 0';
+    expect(parsePidStatTicks(line)).toBe(325);
+  });
+
+  it('rejects text that is not a stat line with INVALID_CONFIG', () => {
+    expect(() => parsePidStatTicks('garbage')).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }));
+    expect(() => parsePidStatTicks('1 (a) S 1 2')).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }));
+  });
+});
 
 describe('statistics', () => {
   it('takes the median of odd and even counts without reordering the input', () => {

@@ -41,6 +41,12 @@ export interface MeasureOptions {
   readonly reps?: number;
   /** Unmeasured warm-up repetitions first (default 1; `--quick` caps it at 1). */
   readonly warmup?: number;
+  /**
+   * Other processes that are part of the workload (servers the benchmark started), read before each
+   * repetition: their CPU time (from `/proc/<pid>/stat`) is recorded per operation in
+   * {@link Measurement.processCpuUsPerOp} and counted as the benchmark's own, not as noise.
+   */
+  readonly pids?: () => readonly number[];
 }
 
 /** One measured workload, as printed and written to the JSON report. */
@@ -57,6 +63,11 @@ export interface Measurement {
   readonly opsPerSec: Spread;
   /** CPU time (user + system, every thread of this process) per operation, in µs: median with min–max. */
   readonly cpuUsPerOp: Spread;
+  /**
+   * CPU time per operation of the processes given as `pids` (summed, this process excluded), in µs:
+   * median with min–max; absent when no `pids` were given.
+   */
+  readonly processCpuUsPerOp?: Spread;
   /** Wall-clock seconds of each measured repetition, in order. */
   readonly repSeconds: readonly number[];
   /**

@@ -114,4 +114,29 @@ describe('runBench failures', () => {
     ]);
     expect(smoke.report).toMatchObject({ quick: true, smoke: true, budgetMs: 15_000 });
   });
+
+  it('counts the CPU of the processes a measurement names as its own, per operation', async () => {
+    const { spawn } = await import('node:child_process');
+    // A child that burns CPU until killed: its time must land in processCpuUsPerOp.
+    const child = spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' });
+    try {
+      const burner: Bench = {
+        name: 'burner',
+        description: 'waits while a child burns CPU',
+        async run(ctx) {
+          await ctx.measure('wait', { opsPerRep: 1, warmup: 0, pids: () => [child.pid ?? -1] }, () =>
+            new Promise((r) => setTimeout(r, 150)),
+          );
+          await ctx.measure('plain', { opsPerRep: 1, warmup: 0 }, () => {});
+        },
+      };
+      const { report } = await runBench(burner, { outDir: null });
+      const [wait, plain] = report.measurements;
+      // 3 reps of 150 ms: at least some ticks of the busy child each (it may share a CPU).
+      expect(wait?.processCpuUsPerOp?.max ?? 0).toBeGreaterThan(10_000);
+      expect(plain?.processCpuUsPerOp).toBeUndefined();
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
 });

@@ -23,7 +23,30 @@ import type {
   ParamValue,
   Ratio,
 } from './harness.ts';
-import { otherCpuShare, type ProcStatSample, parseProcStat, spread, summarizeLatencies } from './stats.ts';
+import {
+  otherCpuShare,
+  type ProcStatSample,
+  parsePidStatTicks,
+  parseProcStat,
+  spread,
+  summarizeLatencies,
+} from './stats.ts';
+
+/** Clock ticks per second of `/proc/<pid>/stat` (`getconf CLK_TCK`: 100 on Linux). */
+export const CLK_TCK = 100;
+
+/** CPU time (µs) the processes `pids` have used so far, summed; a process that is gone counts 0. */
+export function pidsCpuMicros(pids: readonly number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      ticks += parsePidStatTicks(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    } catch {
+      // gone, or no /proc: counts 0
+    }
+  }
+  return (ticks * 1e6) / CLK_TCK;
+}
 
 /** The default time budget of one benchmark: 45 s. */
 export const DEFAULT_BUDGET_MS = 45_000;
@@ -194,23 +217,32 @@ export async function runBench(bench: Bench, options: RunOptions = {}): Promise<
       const repSeconds: number[] = [];
       const opsPerSec: number[] = [];
       const cpuPerOp: number[] = [];
+      const procCpuPerOp: number[] = [];
+      let procCpuTotal = 0;
       const statBefore = sampleStat();
       const cpuStart = process.cpuUsage();
       const wallStart = process.hrtime.bigint();
       for (let i = 0; i < reps; i++) {
         checkBudget();
+        const pids = opts.pids?.() ?? [];
+        const p0 = opts.pids === undefined ? 0 : pidsCpuMicros(pids);
         const c0 = process.cpuUsage();
         const t0 = process.hrtime.bigint();
         await fn();
         const ns = Number(process.hrtime.bigint() - t0);
         const cpu = cpuMicros(c0);
+        if (opts.pids !== undefined) {
+          const p = pidsCpuMicros(pids) - p0;
+          procCpuTotal += p;
+          procCpuPerOp.push(p / opts.opsPerRep);
+        }
         const seconds = Math.max(ns, 1) / 1e9;
         repSeconds.push(seconds);
         opsPerSec.push(opts.opsPerRep / seconds);
         cpuPerOp.push(cpu / opts.opsPerRep);
       }
       const wallMicros = Number(process.hrtime.bigint() - wallStart) / 1e3;
-      const ownCpu = cpuMicros(cpuStart);
+      const ownCpu = cpuMicros(cpuStart) + procCpuTotal;
       const statAfter = sampleStat();
       const haveStat = statBefore !== null && statAfter !== null;
       const share = haveStat ? otherCpuShare(statBefore, statAfter, ownCpu, wallMicros) : null;
@@ -222,6 +254,7 @@ export async function runBench(bench: Bench, options: RunOptions = {}): Promise<
         warmup,
         opsPerSec: spread(opsPerSec),
         cpuUsPerOp: spread(cpuPerOp),
+        ...(opts.pids === undefined ? {} : { processCpuUsPerOp: spread(procCpuPerOp) }),
         repSeconds,
         otherCpuShare: share,
         procStatTicks: ticks,
