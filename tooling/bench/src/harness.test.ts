@@ -22,7 +22,9 @@ describe('/proc/<pid>/stat', () => {
 
   it('rejects text that is not a stat line with INVALID_CONFIG', () => {
     expect(() => parsePidStatTicks('garbage')).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }));
-    expect(() => parsePidStatTicks('1 (a) S 1 2')).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }));
+    expect(() => parsePidStatTicks('1 (a) S 1 2')).toThrow(
+      expect.objectContaining({ code: 'INVALID_CONFIG' }),
+    );
   });
 });
 

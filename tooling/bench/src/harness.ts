@@ -160,6 +160,11 @@ export interface Bench {
   name: string;
   /** One line saying what it measures. */
   description: string;
+  /**
+   * Its own default time budgets in ms, per mode, for benchmarks that start servers or fill large
+   * logs (a `--budget` on the command line still wins); the harness defaults otherwise.
+   */
+  budgetMs?: { readonly full?: number; readonly quick?: number; readonly smoke?: number };
   /** Runs the benchmark, recording through `ctx`. */
   run(ctx: BenchContext): Promise<void>;
 }

@@ -37,11 +37,11 @@ export type {
   Spread,
 } from './harness.ts';
 export {
+  CLK_TCK,
   DEFAULT_BUDGET_MS,
   MIN_NOISE_TICKS,
   NOISE_THRESHOLD,
   pidsCpuMicros,
-  CLK_TCK,
   QUICK_BUDGET_MS,
   REPO_ROOT,
   type RunOptions,
@@ -53,8 +53,8 @@ export {
   median,
   otherCpuShare,
   type ProcStatSample,
-  parseProcStat,
   parsePidStatTicks,
+  parseProcStat,
   percentileOfSorted,
   spread,
   summarizeLatencies,

@@ -113,6 +113,18 @@ describe('runBench failures', () => {
       [false, false, 3, 'f', false],
     ]);
     expect(smoke.report).toMatchObject({ quick: true, smoke: true, budgetMs: 15_000 });
+    const own = await runBench(
+      { ...sizer, budgetMs: { smoke: 1234, full: 99_000 } },
+      { smoke: true, outDir: null },
+    );
+    expect(own.report.budgetMs).toBe(1234);
+    const full = await runBench({ ...sizer, budgetMs: { smoke: 1234, full: 99_000 } }, { outDir: null });
+    expect(full.report.budgetMs).toBe(99_000);
+    const cli = await runBench(
+      { ...sizer, budgetMs: { smoke: 1234 } },
+      { smoke: true, budgetMs: 500, outDir: null },
+    );
+    expect(cli.report.budgetMs).toBe(500);
   });
 
   it('counts the CPU of the processes a measurement names as its own, per operation', async () => {
@@ -124,8 +136,10 @@ describe('runBench failures', () => {
         name: 'burner',
         description: 'waits while a child burns CPU',
         async run(ctx) {
-          await ctx.measure('wait', { opsPerRep: 1, warmup: 0, pids: () => [child.pid ?? -1] }, () =>
-            new Promise((r) => setTimeout(r, 150)),
+          await ctx.measure(
+            'wait',
+            { opsPerRep: 1, warmup: 0, pids: () => [child.pid ?? -1] },
+            () => new Promise((r) => setTimeout(r, 150)),
           );
           await ctx.measure('plain', { opsPerRep: 1, warmup: 0 }, () => {});
         },

@@ -139,8 +139,14 @@ function errorInfo(err: unknown): BenchReport['error'] {
 export async function runBench(bench: Bench, options: RunOptions = {}): Promise<RunOutcome> {
   const smoke = options.smoke ?? false;
   const quick = smoke || (options.quick ?? false);
+  const own = bench.budgetMs;
   const budgetMs =
-    options.budgetMs ?? (smoke ? SMOKE_BUDGET_MS : quick ? QUICK_BUDGET_MS : DEFAULT_BUDGET_MS);
+    options.budgetMs ??
+    (smoke
+      ? (own?.smoke ?? SMOKE_BUDGET_MS)
+      : quick
+        ? (own?.quick ?? QUICK_BUDGET_MS)
+        : (own?.full ?? DEFAULT_BUDGET_MS));
   if (!(budgetMs > 0) || !Number.isFinite(budgetMs)) {
     throw new InvalidConfigError('budgetMs', `must be a positive number, got ${budgetMs}`);
   }

@@ -65,7 +65,12 @@ class DurableCluster {
   }
 }
 
-async function measureAt(ctx: BenchContext, c: DurableCluster, clients: number, repMs: number): Promise<void> {
+async function measureAt(
+  ctx: BenchContext,
+  c: DurableCluster,
+  clients: number,
+  repMs: number,
+): Promise<void> {
   const label = `${c.mode} C=${clients}`;
   const n = await sizeForDuration(
     async (k) => {
@@ -97,7 +102,9 @@ async function measureAt(ctx: BenchContext, c: DurableCluster, clients: number, 
   ctx.result({
     [`${label}.leaderEntriesPerSync`]: round(perSync[0] ?? null),
     [`${label}.followerEntriesPerSync`]: round(
-      perSync[1] === null || perSync[2] === null ? null : ((perSync[1] as number) + (perSync[2] as number)) / 2,
+      perSync[1] === null || perSync[2] === null
+        ? null
+        : ((perSync[1] as number) + (perSync[2] as number)) / 2,
     ),
   });
 }

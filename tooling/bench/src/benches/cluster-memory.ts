@@ -52,7 +52,9 @@ export const bench: Bench = {
       }
       const m = leader.metrics.current;
       if (m.state !== 'Leader' || m.currentTerm !== 1) {
-        ctx.note(`leadership changed during the run (state ${m.state}, term ${m.currentTerm}): figures suspect`);
+        ctx.note(
+          `leadership changed during the run (state ${m.state}, term ${m.currentTerm}): figures suspect`,
+        );
       }
       ctx.result({ leaderTerm: m.currentTerm, lastLogIndex: m.lastLogIndex });
     } finally {

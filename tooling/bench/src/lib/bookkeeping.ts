@@ -44,7 +44,8 @@ export class BookkeepingCluster {
     this.#scheduled = false;
     for (let f = 0; f < this.#followers.length; f++) {
       const log = this.#followers[f] as Uint8Array[];
-      for (let i = log.length; i < this.#leader.length; i++) log.push((this.#leader[i] as Uint8Array).slice());
+      for (let i = log.length; i < this.#leader.length; i++)
+        log.push((this.#leader[i] as Uint8Array).slice());
       this.#match[f + 1] = this.#base + log.length;
     }
     const sorted = [...this.#match].sort((a, b) => b - a);

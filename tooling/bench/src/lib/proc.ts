@@ -63,17 +63,20 @@ export class ChildWorker {
     this.#ready = new Promise<void>((resolve) => {
       this.#onReady = resolve;
     });
-    this.proc.on('message', (m: { reqId: number; ok: boolean; value?: unknown; error?: string; ready?: boolean }) => {
-      if (m.ready === true) {
-        this.#onReady();
-        return;
-      }
-      const p = this.#pending.get(m.reqId);
-      if (p === undefined) return;
-      this.#pending.delete(m.reqId);
-      if (m.ok) p.resolve(m.value);
-      else p.reject(new Error(m.error));
-    });
+    this.proc.on(
+      'message',
+      (m: { reqId: number; ok: boolean; value?: unknown; error?: string; ready?: boolean }) => {
+        if (m.ready === true) {
+          this.#onReady();
+          return;
+        }
+        const p = this.#pending.get(m.reqId);
+        if (p === undefined) return;
+        this.#pending.delete(m.reqId);
+        if (m.ok) p.resolve(m.value);
+        else p.reject(new Error(m.error));
+      },
+    );
     this.#exited = new Promise<never>((_, reject) =>
       this.proc.once('exit', (code, sig) =>
         reject(new Error(`child exited (${code ?? sig}): ${this.#stderr.trim().slice(-1500)}`)),

@@ -45,14 +45,19 @@ async function raftNode(id: NodeId, dir: string): Promise<{ port: number; impl: 
   };
   const server = tcpServer({ handler: late, clusterId: 'bench', nodeId: id });
   const { port } = await server.listen(0, '127.0.0.1');
-  const store: FileLogStore = await fileLogStore(join(dir, 'log'), { committedFlushMs: KV_COMMITTED_FLUSH_MS });
+  const store: FileLogStore = await fileLogStore(join(dir, 'log'), {
+    committedFlushMs: KV_COMMITTED_FLUSH_MS,
+  });
   const network = tcpNetwork({ clusterId: 'bench', nodeId: id });
   const raft = await Raft.create<Uint8Array, number>({
     id,
     config: { ...BENCH_TIMING, clusterName: 'bench' },
     network,
     logStore: store,
-    stateMachine: memoryStateMachine<number, Uint8Array, number>({ initial: 0, apply: (s) => [s + 1, s + 1] }),
+    stateMachine: memoryStateMachine<number, Uint8Array, number>({
+      initial: 0,
+      apply: (s) => [s + 1, s + 1],
+    }),
   });
   handler = raft;
   return {
