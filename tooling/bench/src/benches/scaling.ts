@@ -1,0 +1,82 @@
+/**
+ * How flotilla-kv scales with the cluster and the entry, beside etcd in the same run: kv with 3, 5
+ * and 7 voters and etcd with 3 and 5 members (HTTP, durable, 64 clients, 100-byte values), in the
+ * order kv-3, etcd-3, kv-5, etcd-5, kv-7; on the 3-member clusters also entries of 1 KiB and 16 KiB.
+ * Every kv measurement records its leader's event-loop delay (p99, max) over the measured
+ * repetitions, from `perf_hooks.monitorEventLoopDelay` preloaded into the node.
+ *
+ * @module
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Bench } from '../harness.ts';
+import { measureHttp } from '../lib/http-measure.ts';
+import { EtcdCluster, ensureEtcd, etcdVersion, type HttpCluster, KvHttpCluster } from '../lib/servers.ts';
+import { REPO_ROOT } from '../runner.ts';
+
+const CLIENTS = 64;
+
+export const bench: Bench = {
+  name: 'scaling',
+  description:
+    'flotilla-kv with 3, 5, 7 voters beside etcd with 3 and 5 (64 clients, 100 B), entry sizes 100 B / 1 KiB / 16 KiB, leader event-loop delay',
+  budgetMs: { full: 400_000, quick: 150_000, smoke: 60_000 },
+  async run(ctx) {
+    const etcdBin = ensureEtcd();
+    if (etcdBin === null) throw new Error('etcd is missing and `apt-get install -y etcd-server` failed');
+    const repMs = ctx.size(2000, 500, 40);
+    const sizes = ctx.size([100, 1024, 16 * 1024], [100, 1024, 16 * 1024], [100, 16 * 1024]);
+    const kvVoters = ctx.size([3, 5, 7], [3, 5, 7], [3, 5]);
+    const etcdMembers = ctx.size([3, 5], [3, 5], [3]);
+    ctx.params({
+      clients: CLIENTS,
+      kvVoters: kvVoters.join(','),
+      etcdMembers: etcdMembers.join(','),
+      entryBytes: sizes.join(','),
+      repMs,
+      etcd: etcdVersion(etcdBin),
+    });
+    const dir = await mkdtemp(join(REPO_ROOT, 'bench-results', '.scaling-'));
+    try {
+      const plan: { kind: 'kv' | 'etcd'; n: number }[] = [];
+      for (const n of [3, 5, 7]) {
+        if (kvVoters.includes(n)) plan.push({ kind: 'kv', n });
+        if (etcdMembers.includes(n)) plan.push({ kind: 'etcd', n });
+      }
+      for (const { kind, n } of plan) {
+        const sub = join(dir, `${kind}-${n}`);
+        const cluster: HttpCluster =
+          kind === 'kv' ? await KvHttpCluster.start(n, sub) : await EtcdCluster.start(etcdBin, n, sub);
+        try {
+          for (const bytes of n === 3 ? sizes : [100]) {
+            await measureHttp(ctx, cluster, `${kind}-${n} ${bytes} B`, {
+              op: 'write',
+              clients: CLIENTS,
+              valueBytes: bytes,
+              repMs,
+            });
+          }
+        } finally {
+          await cluster.stop();
+        }
+      }
+      for (const kind of ['kv', 'etcd'] as const) {
+        for (const n of [5, 7]) {
+          if (plan.some((p) => p.kind === kind && p.n === n)) {
+            ctx.ratio(`${kind} ${n}/3 voters`, `${kind}-${n} 100 B`, `${kind}-3 100 B`);
+          }
+        }
+        for (const bytes of sizes.filter((b) => b !== 100)) {
+          ctx.ratio(`${kind}-3 ${bytes} B / 100 B`, `${kind}-3 ${bytes} B`, `${kind}-3 100 B`);
+        }
+      }
+      for (const bytes of sizes)
+        ctx.ratio(`kv/etcd 3 members ${bytes} B`, `kv-3 ${bytes} B`, `etcd-3 ${bytes} B`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    ctx.note(
+      'one cluster runs at a time (the others are stopped); writes go to the leader; servers CPU-µs/op sums every member; the leader loop delay is kv only (etcd is Go)',
+    );
+  },
+};
