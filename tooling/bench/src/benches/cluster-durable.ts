@@ -117,6 +117,7 @@ export const bench: Bench = {
   name: 'cluster-durable',
   description:
     '3 processes, TCP, file store with fdatasync: C = 1, 256, 1024 writes vs a 3-process floor (TCP + msgpackr + group-commit fdatasync, no Raft)',
+  budgetMs: { full: 180_000, quick: 90_000, smoke: 30_000 },
   async run(ctx) {
     const clients = ctx.size([1, 256, 1024], [1, 256, 1024], [1, 256]);
     const repMs = ctx.size(1500, 400, 40);

@@ -16,6 +16,7 @@ export const bench: Bench = {
   name: 'cluster-memory',
   description:
     'in-process 3-node cluster (memory stores + copying router), C clients × one 100 B clientWrite each, vs the bookkeeping ceiling',
+  budgetMs: { full: 120_000, quick: 60_000, smoke: 20_000 },
   async run(ctx) {
     const clients = ctx.size([1, 64, 256, 1024, 4096], [1, 64, 256, 1024, 4096], [1, 256, 4096]);
     const repMs = ctx.size(1000, 200, 20);

@@ -50,6 +50,7 @@ export const bench: Bench = {
       }
       // Let the followers' apply and the garbage collector settle.
       await new Promise((r) => setTimeout(r, 2000));
+      if (!cluster.alive()) throw new Error('a kv node exited during the fill');
       const after = rss();
       const out: Record<string, number> = { fillWritesPerSec: Math.round(done / seconds) };
       for (const [i, a] of after.entries()) {

@@ -43,6 +43,7 @@ export const bench: Bench = {
   name: 'pipelining',
   description:
     'pipelined stream vs one request in flight at 1 ms one-way delay (and a 0 ms control), default config 1 ms vs 0 ms, follower catch-up',
+  budgetMs: { full: 240_000, quick: 120_000, smoke: 20_000 },
   async run(ctx) {
     const clients = ctx.size([256, 1024], [256, 1024], [256]);
     const repMs = ctx.size(1000, 250, 20);

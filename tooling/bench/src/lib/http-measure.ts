@@ -44,6 +44,7 @@ export async function measureHttp(
       // The warm-up repetition (the first run) is left out of the latencies.
       if (runs++ > 0) lat = lat.concat(r.latenciesMs);
     });
+    if (!cluster.alive()) throw new Error(`${label}: a ${cluster.kind} server exited during the measurement`);
     ctx.latency(`${label} latency`, lat, 'ms');
     if (kv !== null) {
       const d = await kv.loopDelay(kv.leaderIndex);

@@ -60,6 +60,8 @@ export interface HttpCluster {
   readonly kind: 'kv' | 'etcd';
   /** The server processes' pids. */
   readonly pids: readonly number[];
+  /** Whether every server process is still running. */
+  alive(): boolean;
   /** Writes `value` (a string of the entry size) at `key` through the leader; throws unless it succeeded. */
   write(agent: http.Agent, key: string, value: string): Promise<void>;
   /** A linearizable read of `key` through the leader; throws unless it succeeded. */
@@ -68,12 +70,34 @@ export interface HttpCluster {
   stop(): Promise<void>;
 }
 
-async function waitUntil(what: string, ms: number, probe: () => Promise<boolean>): Promise<void> {
+async function waitUntil(
+  what: string,
+  ms: number,
+  probe: () => Promise<boolean>,
+  procs: readonly ChildProcess[] = [],
+): Promise<void> {
   const deadline = Date.now() + ms;
   for (;;) {
     if (await probe().catch(() => false)) return;
+    if (!procs.every(running)) throw new ServerExitedError(`${what}: a server exited while starting`);
     if (Date.now() > deadline) throw new Error(`${what}: not ready within ${ms} ms`);
     await sleep(100);
+  }
+}
+
+const running = (p: ChildProcess) => p.exitCode === null && p.signalCode === null;
+
+/** Thrown when a server exits while its cluster starts (e.g. its port was taken meanwhile): retry. */
+class ServerExitedError extends Error {}
+
+/** Starts a cluster with `start`, retrying (up to 3 times) when a server exits during start-up. */
+async function withRetry<T>(start: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (e) {
+      if (!(e instanceof ServerExitedError) || attempt >= 3) throw e;
+    }
   }
 }
 
@@ -132,8 +156,17 @@ export class KvHttpCluster implements HttpCluster {
     return this.procs.map((p) => p.pid ?? -1);
   }
 
+  alive(): boolean {
+    return this.procs.every(running);
+  }
+
   /** Starts `voters` nodes in `dir/kv-<i>`; extra args go to every node (e.g. `--snapshot-every`). */
-  static async start(voters: number, dir: string, nodeArgs: readonly string[] = []): Promise<KvHttpCluster> {
+  static start(voters: number, dir: string, nodeArgs: readonly string[] = []): Promise<KvHttpCluster> {
+    let attempt = 0;
+    return withRetry(() => KvHttpCluster.#startOnce(voters, join(dir, `try-${++attempt}`), nodeArgs));
+  }
+
+  static async #startOnce(voters: number, dir: string, nodeArgs: readonly string[]): Promise<KvHttpCluster> {
     const addrs: string[] = [];
     for (let i = 0; i < voters; i++) addrs.push(`127.0.0.1:${await freePort()}`);
     const procs: ChildProcess[] = [];
@@ -176,24 +209,34 @@ export class KvHttpCluster implements HttpCluster {
       }
       const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
       for (const a of addrs) {
-        await waitUntil(`kv ${a}`, 60_000, async () => {
-          const r = await getJson(agent, a, '/health');
-          return r.status === 200;
-        });
+        await waitUntil(
+          `kv ${a}`,
+          60_000,
+          async () => {
+            const r = await getJson(agent, a, '/health');
+            return r.status === 200;
+          },
+          procs,
+        );
       }
       const members = addrs.map((a, i) => [i + 1, a]);
       const init = await postJson(agent, addrs[0] as string, '/init', members);
       if (init.status !== 200) throw new Error(`kv init failed: ${JSON.stringify(init.body)}`);
-      await waitUntil('kv leader', 30_000, async () => {
-        const r = await getJson(agent, addrs[0] as string, '/metrics');
-        const m = (r.body as { Ok?: { current_leader?: number | null; state?: string } }).Ok;
-        const leader = m?.current_leader;
-        if (leader === null || leader === undefined) return false;
-        c.leaderIndex = leader - 1;
-        c.leader = addrs[leader - 1] as string;
-        const w = await postJson(agent, c.leader, '/write', { Set: { key: 'warm', value: 'up' } });
-        return w.status === 200 && typeof w.body === 'object' && w.body !== null && 'Ok' in w.body;
-      });
+      await waitUntil(
+        'kv leader',
+        30_000,
+        async () => {
+          const r = await getJson(agent, addrs[0] as string, '/metrics');
+          const m = (r.body as { Ok?: { current_leader?: number | null; state?: string } }).Ok;
+          const leader = m?.current_leader;
+          if (leader === null || leader === undefined) return false;
+          c.leaderIndex = leader - 1;
+          c.leader = addrs[leader - 1] as string;
+          const w = await postJson(agent, c.leader, '/write', { Set: { key: 'warm', value: 'up' } });
+          return w.status === 200 && typeof w.body === 'object' && w.body !== null && 'Ok' in w.body;
+        },
+        procs,
+      );
       agent.destroy();
     } catch (e) {
       await c.stop();
@@ -312,7 +355,17 @@ export class EtcdCluster implements HttpCluster {
     return this.procs.map((p) => p.pid ?? -1);
   }
 
-  static async start(bin: string, members: number, dir: string): Promise<EtcdCluster> {
+  alive(): boolean {
+    return this.procs.every(running);
+  }
+
+  /** Starts `members` members in `dir/etcd-<i>` and waits for a leader. */
+  static start(bin: string, members: number, dir: string): Promise<EtcdCluster> {
+    let attempt = 0;
+    return withRetry(() => EtcdCluster.#startOnce(bin, members, join(dir, `try-${++attempt}`)));
+  }
+
+  static async #startOnce(bin: string, members: number, dir: string): Promise<EtcdCluster> {
     const client: string[] = [];
     const peer: string[] = [];
     for (let i = 0; i < members; i++) {
@@ -358,21 +411,26 @@ export class EtcdCluster implements HttpCluster {
         procs.push(p);
       }
       const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
-      await waitUntil('etcd leader', 60_000, async () => {
-        const s = await postJson(agent, client[0] as string, '/v3/maintenance/status', {});
-        const leader = (s.body as { leader?: string }).leader;
-        if (leader === undefined || leader === '0') return false;
-        for (const a of client) {
-          const m = await postJson(agent, a, '/v3/maintenance/status', {});
-          if ((m.body as { header?: { member_id?: string } }).header?.member_id === leader) {
-            c.leader = a;
-            break;
+      await waitUntil(
+        'etcd leader',
+        60_000,
+        async () => {
+          const s = await postJson(agent, client[0] as string, '/v3/maintenance/status', {});
+          const leader = (s.body as { leader?: string }).leader;
+          if (leader === undefined || leader === '0') return false;
+          for (const a of client) {
+            const m = await postJson(agent, a, '/v3/maintenance/status', {});
+            if ((m.body as { header?: { member_id?: string } }).header?.member_id === leader) {
+              c.leader = a;
+              break;
+            }
           }
-        }
-        if (c.leader === '') return false;
-        await c.write(agent, 'warm', 'up');
-        return true;
-      });
+          if (c.leader === '') return false;
+          await c.write(agent, 'warm', 'up');
+          return true;
+        },
+        procs,
+      );
       agent.destroy();
     } catch (e) {
       await c.stop();
