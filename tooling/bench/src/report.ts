@@ -209,10 +209,14 @@ export function noiseOf(r: BenchReport): string {
 
 const esc = (s: string) => s.replace(/\|/g, '\\|');
 
-function mdTable(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+function mdTable(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+  numeric: (column: number) => boolean = (i) => i > 0,
+): string[] {
   return [
     `| ${header.join(' | ')} |`,
-    `|${header.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`,
+    `|${header.map((_, i) => (numeric(i) ? '---:' : '---')).join('|')}|`,
     ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`),
   ];
 }
@@ -276,6 +280,7 @@ function section(r: BenchReport): string[] {
       ...mdTable(
         ['ratio (same run)', 'value', 'numerator / denominator'],
         r.ratios.map((x) => [x.label, x.value.toPrecision(3), `${x.numerator} / ${x.denominator}`]),
+        (i) => i === 1,
       ),
       '',
     );
@@ -334,7 +339,11 @@ export function renderBenchmarks(all: readonly BenchReport[]): string {
     ...mdTable(
       ['goal', 'target', 'measured', 'met'],
       goals.map((g) => [g.hardFloor ? `**${g.goal}**` : g.goal, g.target, g.measured, mark(g)]),
+      () => false,
     ),
+    '',
+    'Hard floors in bold. Each row reads the latest report of its benchmark (below): check that',
+    'section’s command (`--quick` or not) and noise figure before trusting a ✓ or a ✗.',
     '',
     `Benchmarks: ${names.map((n) => `[${n}](#${n})`).join(', ')}.`,
     '',

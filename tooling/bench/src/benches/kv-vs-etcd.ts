@@ -26,9 +26,9 @@ export const bench: Bench = {
   async run(ctx) {
     const etcdBin = ensureEtcd();
     if (etcdBin === null) throw new Error('etcd is missing and `apt-get install -y etcd-server` failed');
-    const writeClients = ctx.size([1, 16, 64, 256], [1, 16, 64, 256], [1, 64]);
+    const writeClients = ctx.size([1, 16, 64, 256], [1, 16, 64, 256], [16]);
     const readClients = 64;
-    const repMs = ctx.size(2000, 500, 60);
+    const repMs = ctx.size(2000, 500, 30);
     ctx.params({
       members: 3,
       valueBytes: VALUE_BYTES,

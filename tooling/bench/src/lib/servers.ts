@@ -101,15 +101,14 @@ async function withRetry<T>(start: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Kills the servers (their data is scratch: no graceful shutdown to wait for) and waits for them. */
 async function stopProcs(procs: readonly ChildProcess[]): Promise<void> {
   await Promise.all(
     procs.map(async (p) => {
-      if (p.exitCode !== null || p.signalCode !== null) return;
+      if (!running(p)) return;
       const gone = new Promise<void>((r) => p.once('exit', () => r()));
-      p.kill('SIGTERM');
-      const t = setTimeout(() => p.kill('SIGKILL'), 5000);
+      p.kill('SIGKILL');
       await gone;
-      clearTimeout(t);
     }),
   );
 }
