@@ -136,6 +136,18 @@ export interface BenchContext {
    */
   measure(label: string, opts: MeasureOptions, fn: () => Promise<void> | void): Promise<Measurement>;
   /**
+   * Like {@link BenchContext.measure} for several workloads at once, interleaved: every warm-up first,
+   * then repetition 1 of each workload, repetition 2 of each, and so on, so a change in the machine's
+   * load falls on all of them alike (e.g. a system and the peer it is compared with). Records one
+   * measurement per workload, in the order given.
+   *
+   * @throws InvalidConfigError (`INVALID_CONFIG`) as `measure` does, or on no workloads.
+   * @throws TimeoutError (`TIMEOUT`) when the time budget runs out between repetitions.
+   */
+  measureInterleaved(
+    specs: readonly { label: string; opts: MeasureOptions; fn: () => Promise<void> | void }[],
+  ): Promise<Measurement[]>;
+  /**
    * Records the ratio of two measurements of this run (median ops/s of `numeratorLabel` over that of
    * `denominatorLabel`), e.g. a store's throughput against the raw fsync calibration.
    *

@@ -153,4 +153,30 @@ describe('runBench failures', () => {
       child.kill('SIGKILL');
     }
   });
+
+  it('interleaves workloads rep by rep after all their warm-ups, one measurement each', async () => {
+    const trace: string[] = [];
+    const pair: Bench = {
+      name: 'pair',
+      description: 'two workloads interleaved',
+      async run(ctx) {
+        const ms = await ctx.measureInterleaved([
+          { label: 'a', opts: { opsPerRep: 1, warmup: 1 }, fn: () => void trace.push('a') },
+          { label: 'b', opts: { opsPerRep: 2, warmup: 0, reps: 4 }, fn: () => void trace.push('b') },
+        ]);
+        expect(ms.map((m) => [m.label, m.reps, m.warmup])).toEqual([
+          ['a', 3, 1],
+          ['b', 4, 0],
+        ]);
+        await expect(
+          ctx.measureInterleaved([{ label: 'a', opts: { opsPerRep: 1 }, fn: () => {} }]),
+        ).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+        await expect(ctx.measureInterleaved([])).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+      },
+    };
+    const { report } = await runBench(pair, { outDir: null });
+    expect(report.error).toBeNull();
+    expect(trace.join('')).toBe('a' + 'ab'.repeat(3) + 'b');
+    expect(report.measurements.map((m) => m.label)).toEqual(['a', 'b']);
+  });
 });

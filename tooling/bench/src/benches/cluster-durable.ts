@@ -3,7 +3,7 @@
  * Raft over the TCP transport, the file log store with `fdatasync` (committed id persisted in the
  * background, as flotilla-kv runs it), against the 3-process floor calibration measured in the same
  * run: the same three processes' shape with no Raft logic (TCP + msgpackr + group-commit
- * `fdatasync`, commit by majority). C clients inside the leader process each await one 100-byte
+ * `fdatasync`, commit by majority), interleaved repetition by repetition. C clients inside the leader process each await one 100-byte
  * write at a time: writes/s, commit latency p50/p99, entries per `fdatasync` (leader and
  * followers), and CPU-µs per write summed over the three processes (from `/proc/<pid>/stat`).
  *
@@ -65,12 +65,8 @@ class DurableCluster {
   }
 }
 
-async function measureAt(
-  ctx: BenchContext,
-  c: DurableCluster,
-  clients: number,
-  repMs: number,
-): Promise<void> {
+/** The workload at `clients` on `c`, sized to `repMs`, and what to record once it was measured. */
+async function prepare(c: DurableCluster, clients: number, repMs: number) {
   const label = `${c.mode} C=${clients}`;
   const n = await sizeForDuration(
     async (k) => {
@@ -83,30 +79,37 @@ async function measureAt(
   let lat: number[] = [];
   let runs = 0;
   let before = await c.stats();
-  await ctx.measure(label, { opsPerRep: n, reps: 3, pids: () => c.pids }, async () => {
-    const r = await c.load(clients, n);
-    // The warm-up repetition (the first run) is left out of the latencies and the sync counts.
-    if (runs++ === 0) {
-      before = await c.stats();
-      return;
-    }
-    lat = lat.concat(r.latenciesMs);
-  });
-  const after = await c.stats();
-  ctx.latency(`${label} commit`, lat, 'ms');
-  const perSync = after.map((a, i) => {
-    const b = before[i] as { entries: number; syncs: number };
-    const syncs = a.syncs - b.syncs;
-    return syncs > 0 ? (a.entries - b.entries) / syncs : null;
-  });
-  ctx.result({
-    [`${label}.leaderEntriesPerSync`]: round(perSync[0] ?? null),
-    [`${label}.followerEntriesPerSync`]: round(
-      perSync[1] === null || perSync[2] === null
-        ? null
-        : ((perSync[1] as number) + (perSync[2] as number)) / 2,
-    ),
-  });
+  const spec = {
+    label,
+    opts: { opsPerRep: n, reps: 3, pids: () => c.pids },
+    fn: async () => {
+      const r = await c.load(clients, n);
+      // The warm-up repetition (the first run) is left out of the latencies and the sync counts.
+      if (runs++ === 0) {
+        before = await c.stats();
+        return;
+      }
+      lat = lat.concat(r.latenciesMs);
+    },
+  };
+  const finish = async (ctx: BenchContext) => {
+    const after = await c.stats();
+    ctx.latency(`${label} commit`, lat, 'ms');
+    const perSync = after.map((a, i) => {
+      const b = before[i] as { entries: number; syncs: number };
+      const syncs = a.syncs - b.syncs;
+      return syncs > 0 ? (a.entries - b.entries) / syncs : null;
+    });
+    ctx.result({
+      [`${label}.leaderEntriesPerSync`]: round(perSync[0] ?? null),
+      [`${label}.followerEntriesPerSync`]: round(
+        perSync[1] === null || perSync[2] === null
+          ? null
+          : ((perSync[1] as number) + (perSync[2] as number)) / 2,
+      ),
+    });
+  };
+  return { spec, finish };
 }
 
 function round(x: number | null): number | null {
@@ -137,8 +140,12 @@ export const bench: Bench = {
       const raft = await DurableCluster.start('raft', dir);
       clusters.push(raft);
       for (const c of clients) {
-        await measureAt(ctx, floor, c, repMs);
-        await measureAt(ctx, raft, c, repMs);
+        // Interleaved, repetition by repetition: a change in the machine's load hits both alike.
+        const f = await prepare(floor, c, repMs);
+        const r = await prepare(raft, c, repMs);
+        await ctx.measureInterleaved([f.spec, r.spec]);
+        await f.finish(ctx);
+        await r.finish(ctx);
         ctx.ratio(`raft/floor C=${c}`, `raft C=${c}`, `floor C=${c}`);
       }
     } finally {

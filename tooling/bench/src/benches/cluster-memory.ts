@@ -1,8 +1,8 @@
 /**
  * openraft's benchmark shape in this process: 3 Raft nodes on `@flotilla/memory` stores and the memory
  * router (which deep-copies every message), C clients each awaiting one 100-byte `clientWrite` at a
- * time; beside it, in the same run, the bookkeeping ceiling (three arrays replicated and committed by
- * majority, no Raft logic) at the same C.
+ * time; beside it, in the same run and interleaved repetition by repetition, the bookkeeping ceiling
+ * (three arrays replicated and committed by majority, no Raft logic) at the same C.
  *
  * @module
  */
@@ -25,26 +25,24 @@ export const bench: Bench = {
     const payloads = (n: number) =>
       Array.from({ length: n }, (_, i) => new Uint8Array(ENTRY_BYTES).fill(i & 0xff));
 
-    // The ceiling first, at every C.
-    for (const c of clients) {
-      const data = payloads(c);
-      const once = async (n: number) => {
-        const b = new BookkeepingCluster();
-        await closedLoop(c, n, (k) => b.write(data[k] as Uint8Array));
-        if (b.committed !== n) throw new Error(`ceiling committed ${b.committed} of ${n}`);
-      };
-      const n = await sizeForDuration(once, repMs, c, c);
-      await ctx.measure(`ceiling C=${c}`, { opsPerRep: n, reps }, () => once(n));
-    }
-
     const cluster = await MemoryCluster.start();
     try {
       const leader = cluster.node('1');
       for (const c of clients) {
         const data = payloads(c);
-        const once = (n: number) => closedLoop(c, n, (k) => leader.clientWrite(data[k] as Uint8Array));
-        const n = await sizeForDuration(once, repMs, c, c);
-        await ctx.measure(`raft C=${c}`, { opsPerRep: n, reps }, () => once(n));
+        const ceiling = async (n: number) => {
+          const b = new BookkeepingCluster();
+          await closedLoop(c, n, (k) => b.write(data[k] as Uint8Array));
+          if (b.committed !== n) throw new Error(`ceiling committed ${b.committed} of ${n}`);
+        };
+        const raft = (n: number) => closedLoop(c, n, (k) => leader.clientWrite(data[k] as Uint8Array));
+        const nc = await sizeForDuration(ceiling, repMs, c, c);
+        const nr = await sizeForDuration(raft, repMs, c, c);
+        // Interleaved, repetition by repetition: a change in the machine's load hits both alike.
+        await ctx.measureInterleaved([
+          { label: `ceiling C=${c}`, opts: { opsPerRep: nc, reps }, fn: () => ceiling(nc) },
+          { label: `raft C=${c}`, opts: { opsPerRep: nr, reps }, fn: () => raft(nr) },
+        ]);
         ctx.ratio(`raft/ceiling C=${c}`, `raft C=${c}`, `ceiling C=${c}`);
       }
       const last = clients[clients.length - 1] as number;

@@ -1,8 +1,8 @@
 /**
  * flotilla-kv against etcd on this machine: both 3-member clusters on loopback, durable with default
  * settings, driven by the same closed-loop HTTP/JSON load generator (etcd through its JSON gateway
- * `/v3/kv/put` and `/v3/kv/range` with base64 keys and values), interleaved workload by workload
- * (the order alternates): writes of 100-byte values over 1,000 keys at C = 1, 16, 64, 256, and
+ * `/v3/kv/put` and `/v3/kv/range` with base64 keys and values), interleaved repetition by
+ * repetition (which goes first alternates by workload): writes of 100-byte values over 1,000 keys at C = 1, 16, 64, 256, and
  * linearizable reads at C = 64. Writes/s, p50/p99 and the servers' CPU per operation (three
  * processes summed, from `/proc/<pid>/stat`). Installs Debian's `etcd-server` when etcd is missing.
  *
@@ -52,16 +52,21 @@ export const bench: Bench = {
       ];
       const cpuRatios: Record<string, number> = {};
       for (const [j, w] of workloads.entries()) {
+        // Interleaved rep by rep; which system goes first alternates by workload.
         const order: HttpCluster[] = j % 2 === 0 ? [kv, etcd] : [etcd, kv];
-        const got: Partial<Record<'kv' | 'etcd', Measurement>> = {};
-        for (const c of order) {
-          got[c.kind] = await measureHttp(ctx, c, `${c.kind} ${w.op} C=${w.clients}`, {
+        const ms = await measureHttp(
+          ctx,
+          order.map((c) => ({
+            cluster: c,
+            label: `${c.kind} ${w.op} C=${w.clients}`,
             op: w.op,
             clients: w.clients,
             valueBytes: VALUE_BYTES,
             repMs,
-          });
-        }
+          })),
+        );
+        const got: Partial<Record<'kv' | 'etcd', Measurement>> = {};
+        for (const [i, c] of order.entries()) got[c.kind] = ms[i] as Measurement;
         const tag = `${w.op} C=${w.clients}`;
         ctx.ratio(`kv/etcd ${tag}`, `kv ${tag}`, `etcd ${tag}`);
         const k = got.kv?.processCpuUsPerOp?.median;

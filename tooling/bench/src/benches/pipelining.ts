@@ -6,6 +6,7 @@
  *   (`maxInflightRequests = 1`: the stream waits for each reply before the next request) at C = 256
  *   and 1024; the control run is the same pair with no delay, where pipelining should change little;
  * - the default configuration with 1 ms delay against none, at C = 256 and 1024;
+ * - each pair runs interleaved, repetition by repetition, on two clusters running side by side;
  * - follower catch-up: a learner added to a leader 100,000 entries ahead (snapshots off, so it is
  *   replicated from the log), timed from `addLearner` until its log holds the leader's last index.
  *
@@ -17,14 +18,17 @@ import { closedLoop, MemoryCluster, sizeForDuration } from '../lib/memory-cluste
 
 const ENTRY_BYTES = 100;
 
-async function writesAt(
-  ctx: BenchContext,
+/** A started cluster and the closed-loop workload on it, sized to `repMs`. */
+async function prepare(
   label: string,
   config: Partial<RaftConfig>,
   delayMs: number,
   clients: number,
   repMs: number,
-): Promise<void> {
+): Promise<{
+  cluster: MemoryCluster;
+  spec: { label: string; opts: { opsPerRep: number }; fn: () => Promise<void> };
+}> {
   const cluster = await MemoryCluster.start({ config });
   try {
     const leader = cluster.node('1');
@@ -32,10 +36,34 @@ async function writesAt(
     const data = Array.from({ length: clients }, (_, i) => new Uint8Array(ENTRY_BYTES).fill(i & 0xff));
     const once = (n: number) => closedLoop(clients, n, (k) => leader.clientWrite(data[k] as Uint8Array));
     const n = await sizeForDuration(once, repMs, clients, clients);
-    await ctx.measure(label, { opsPerRep: n, reps: 3 }, () => once(n));
-    if (leader.metrics.current.currentTerm !== 1) ctx.note(`${label}: leadership changed, figures suspect`);
-  } finally {
+    return { cluster, spec: { label, opts: { opsPerRep: n }, fn: () => once(n) } };
+  } catch (e) {
     await cluster.stop();
+    throw e;
+  }
+}
+
+/** Measures two configurations interleaved, each on its own cluster (both running meanwhile). */
+async function pair(
+  ctx: BenchContext,
+  a: [string, Partial<RaftConfig>, number],
+  b: [string, Partial<RaftConfig>, number],
+  clients: number,
+  repMs: number,
+): Promise<void> {
+  const started: MemoryCluster[] = [];
+  try {
+    const pa = await prepare(a[0], a[1], a[2], clients, repMs);
+    started.push(pa.cluster);
+    const pb = await prepare(b[0], b[1], b[2], clients, repMs);
+    started.push(pb.cluster);
+    await ctx.measureInterleaved([pa.spec, pb.spec]);
+    for (const c of started) {
+      if (c.node('1').metrics.current.currentTerm !== 1)
+        ctx.note(`${a[0]} / ${b[0]}: leadership changed, figures suspect`);
+    }
+  } finally {
+    for (const c of started) await c.stop();
   }
 }
 
@@ -64,8 +92,13 @@ export const bench: Bench = {
     });
     for (const c of clients) {
       for (const d of [1, 0]) {
-        await writesAt(ctx, `pipelined ${d}ms C=${c}`, pipelined, d, c, repMs);
-        await writesAt(ctx, `one-in-flight ${d}ms C=${c}`, oneInFlight, d, c, repMs);
+        await pair(
+          ctx,
+          [`pipelined ${d}ms C=${c}`, pipelined, d],
+          [`one-in-flight ${d}ms C=${c}`, oneInFlight, d],
+          c,
+          repMs,
+        );
         ctx.ratio(
           `${d === 1 ? 'pipelined/one-in-flight' : 'control: pipelined/one-in-flight'} ${d}ms C=${c}`,
           `pipelined ${d}ms C=${c}`,
@@ -74,8 +107,7 @@ export const bench: Bench = {
       }
     }
     for (const c of clients) {
-      await writesAt(ctx, `default 1ms C=${c}`, {}, 1, c, repMs);
-      await writesAt(ctx, `default 0ms C=${c}`, {}, 0, c, repMs);
+      await pair(ctx, [`default 1ms C=${c}`, {}, 1], [`default 0ms C=${c}`, {}, 0], c, repMs);
       ctx.ratio(`default 1ms/0ms C=${c}`, `default 1ms C=${c}`, `default 0ms C=${c}`);
     }
 

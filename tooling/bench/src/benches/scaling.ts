@@ -54,12 +54,16 @@ export const bench: Bench = {
             : await EtcdCluster.start(etcdBin as string, n, sub);
         try {
           for (const bytes of n === 3 ? sizes : [100]) {
-            await measureHttp(ctx, cluster, `${kind}-${n} ${bytes} B`, {
-              op: 'write',
-              clients: CLIENTS,
-              valueBytes: bytes,
-              repMs,
-            });
+            await measureHttp(ctx, [
+              {
+                cluster,
+                label: `${kind}-${n} ${bytes} B`,
+                op: 'write',
+                clients: CLIENTS,
+                valueBytes: bytes,
+                repMs,
+              },
+            ]);
           }
         } finally {
           await cluster.stop();

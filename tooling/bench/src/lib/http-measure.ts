@@ -1,63 +1,91 @@
 /**
- * One closed-loop HTTP measurement against a server cluster: sized to a repetition time, servers'
+ * Closed-loop HTTP measurements against server clusters: each sized to a repetition time, servers'
  * CPU per operation from `/proc/<pid>/stat`, latency percentiles of the measured repetitions, and
- * for flotilla-kv the leader's event-loop delay over the measurement.
+ * for flotilla-kv the leader's event-loop delay over the measurement. Several workloads (a system
+ * and its peer) run interleaved, repetition by repetition.
  *
  * @module
  */
-import type { BenchContext, Measurement } from '../harness.ts';
+import type { BenchContext, Measurement, MeasureOptions } from '../harness.ts';
 import { sizeForDuration } from './memory-cluster.ts';
 import { closedLoopHttp, type HttpCluster, KvHttpCluster, loadAgent } from './servers.ts';
 
-/** Options of {@link measureHttp}. */
-export interface HttpMeasureOptions {
+/** One HTTP workload. */
+export interface HttpWorkload {
+  readonly cluster: HttpCluster;
+  readonly label: string;
   readonly op: 'write' | 'read';
   readonly clients: number;
   readonly valueBytes: number;
   readonly repMs: number;
 }
 
-/** Measures `cluster` under `opts` as `label`; records `<label> latency` (ms) and loop delay results. */
+/**
+ * Measures the workloads interleaved (see `measureInterleaved`); records `<label> latency` (ms) and,
+ * for kv, `<label>.leaderLoopDelayP99Ms` / `…MaxMs`. Fails when a server died meanwhile.
+ */
 export async function measureHttp(
   ctx: BenchContext,
-  cluster: HttpCluster,
-  label: string,
-  opts: HttpMeasureOptions,
-): Promise<Measurement> {
-  const agent = loadAgent(opts.clients);
+  workloads: readonly HttpWorkload[],
+): Promise<Measurement[]> {
+  const prepared: {
+    w: HttpWorkload;
+    agent: ReturnType<typeof loadAgent>;
+    lat: number[];
+    runs: number;
+    spec: { label: string; opts: MeasureOptions; fn: () => Promise<void> };
+  }[] = [];
   try {
-    const once = (n: number) => closedLoopHttp(cluster, agent, opts.op, opts.clients, n, opts.valueBytes);
-    const n = await sizeForDuration(
-      async (k) => {
-        await once(k);
-      },
-      opts.repMs,
-      opts.clients,
-      opts.clients,
-    );
-    let lat: number[] = [];
-    let runs = 0;
-    const kv = cluster instanceof KvHttpCluster ? cluster : null;
-    const m = await ctx.measure(label, { opsPerRep: n, reps: 3, pids: () => cluster.pids }, async () => {
-      if (runs === 1) kv?.markLoopDelay(kv.leaderIndex);
-      const r = await once(n);
-      // The warm-up repetition (the first run) is left out of the latencies.
-      if (runs++ > 0) lat = lat.concat(r.latenciesMs);
-    });
-    if (!cluster.alive()) throw new Error(`${label}: a ${cluster.kind} server exited during the measurement`);
-    ctx.latency(`${label} latency`, lat, 'ms');
-    if (kv !== null) {
-      const d = await kv.loopDelay(kv.leaderIndex);
-      if (d !== null) {
-        ctx.result({
-          [`${label}.leaderLoopDelayP99Ms`]: round(d.p99),
-          [`${label}.leaderLoopDelayMaxMs`]: round(d.max),
-        });
+    for (const w of workloads) {
+      const agent = loadAgent(w.clients);
+      const once = (n: number) => closedLoopHttp(w.cluster, agent, w.op, w.clients, n, w.valueBytes);
+      const n = await sizeForDuration(
+        async (k) => {
+          await once(k);
+        },
+        w.repMs,
+        w.clients,
+        w.clients,
+      );
+      const kv = w.cluster instanceof KvHttpCluster ? w.cluster : null;
+      const p = {
+        w,
+        agent,
+        lat: [] as number[],
+        runs: 0,
+        spec: {
+          label: w.label,
+          opts: { opsPerRep: n, reps: 3, pids: () => w.cluster.pids },
+          fn: async () => {
+            if (p.runs === 1) kv?.markLoopDelay(kv.leaderIndex);
+            const r = await once(n);
+            // The warm-up repetition (the first run) is left out of the latencies.
+            if (p.runs++ > 0) p.lat = p.lat.concat(r.latenciesMs);
+          },
+        },
+      };
+      prepared.push(p);
+    }
+    const ms = await ctx.measureInterleaved(prepared.map((p) => p.spec));
+    for (const p of prepared) {
+      const { cluster, label } = p.w;
+      if (!cluster.alive())
+        throw new Error(`${label}: a ${cluster.kind} server exited during the measurement`);
+      ctx.latency(`${label} latency`, p.lat, 'ms');
+      if (cluster instanceof KvHttpCluster) {
+        // With interleaving the window spans the peer's repetitions too: the leader idles then.
+        const d = await cluster.loopDelay(cluster.leaderIndex);
+        if (d !== null) {
+          ctx.result({
+            [`${label}.leaderLoopDelayP99Ms`]: round(d.p99),
+            [`${label}.leaderLoopDelayMaxMs`]: round(d.max),
+          });
+        }
       }
     }
-    return m;
+    return ms;
   } finally {
-    agent.destroy();
+    for (const p of prepared) p.agent.destroy();
   }
 }
 
