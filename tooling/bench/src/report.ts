@@ -198,12 +198,16 @@ export function commandOf(r: BenchReport): string {
 export function noiseOf(r: BenchReport): string {
   const shares = r.measurements.map((x) => x.otherCpuShare).filter((s): s is number => s !== null);
   const noisy = r.measurements.filter((x) => x.noisy).length;
-  const med = shares.length > 0 ? fmtShare(median(shares)) : 'n/a';
+  const servers = r.measurements.some((x) => x.processCpuUsPerOp !== undefined);
+  const whole =
+    `${fmtShare(r.otherCpuShare)} over the whole run` +
+    (servers ? ', where the benchmark’s own servers count as other processes' : '');
+  const load = `load average at start ${r.machine.loadavg.map((l) => l.toFixed(2)).join(' ')}`;
+  if (shares.length === 0) return `no timed measurements; other processes used ${whole}; ${load}`;
   return (
-    `other processes used ${med} of the machine's CPU during the measurements (median; ` +
-    `${fmtShare(r.otherCpuShare)} over the whole run); ${noisy} of ${r.measurements.length} ` +
-    `measurements above the ${fmtShare(r.noiseThreshold)} noise threshold; load average at start ` +
-    `${r.machine.loadavg.map((l) => l.toFixed(2)).join(' ')}`
+    `other processes used ${fmtShare(median(shares))} of the machine's CPU during the measurements ` +
+    `(median; ${whole}); ${noisy} of ${r.measurements.length} measurements above the ` +
+    `${fmtShare(r.noiseThreshold)} noise threshold; ${load}`
   );
 }
 

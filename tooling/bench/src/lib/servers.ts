@@ -7,7 +7,7 @@
  * @module
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import http from 'node:http';
 import { join } from 'node:path';
@@ -190,13 +190,10 @@ export class KvHttpCluster implements HttpCluster {
             'warn',
             ...nodeArgs,
           ],
+          // The IPC channel drives the preloaded event-loop delay monitor.
           {
-            stdio: ['ignore', 'pipe', 'pipe'],
-            env: {
-              ...process.env,
-              FLOTILLA_BENCH_ELD_FILE: join(d, 'eld.json'),
-              FLOTILLA_KV_EXIT_WITH_PARENT: '1',
-            },
+            stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+            env: { ...process.env, FLOTILLA_KV_EXIT_WITH_PARENT: '1' },
           },
         );
         const log = tail(p);
@@ -258,26 +255,33 @@ export class KvHttpCluster implements HttpCluster {
     }
   }
 
+  #dumpId = 0;
+
   /** Starts a new event-loop delay window on node `index` (0-based). */
-  markLoopDelay(index: number): void {
-    this.procs[index]?.kill('SIGUSR2');
+  resetLoopDelay(index: number): void {
+    const p = this.procs[index];
+    if (p !== undefined && running(p) && p.connected) p.send({ eld: 'reset' });
   }
 
-  /** The event-loop delay of node `index` since its last mark. */
-  async loopDelay(index: number): Promise<LoopDelay | null> {
-    const file = join(this.dir, `kv-${index + 1}`, 'eld.json');
-    const seq = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { seq: number }).seq : 0;
-    this.procs[index]?.kill('SIGUSR2');
-    for (let i = 0; i < 50; i++) {
-      await sleep(20);
-      try {
-        const d = JSON.parse(readFileSync(file, 'utf8')) as LoopDelay & { seq: number };
-        if (d.seq > seq) return d;
-      } catch {
-        // not yet written (or half written): retry
-      }
-    }
-    return null;
+  /** The event-loop delay of node `index` since its last reset; `null` if it cannot answer in 5 s. */
+  dumpLoopDelay(index: number): Promise<LoopDelay | null> {
+    const p = this.procs[index];
+    if (p === undefined || !running(p) || !p.connected) return Promise.resolve(null);
+    const id = ++this.#dumpId;
+    return new Promise((resolve) => {
+      const onMessage = (m: { eld?: string; id?: number } & LoopDelay) => {
+        if (m?.eld !== 'dump' || m.id !== id) return;
+        clearTimeout(t);
+        p.off('message', onMessage);
+        resolve({ count: m.count, p50: m.p50, p99: m.p99, max: m.max, mean: m.mean });
+      };
+      const t = setTimeout(() => {
+        p.off('message', onMessage);
+        resolve(null);
+      }, 5000);
+      p.on('message', onMessage);
+      p.send({ eld: 'dump', id });
+    });
   }
 
   async stop(): Promise<void> {

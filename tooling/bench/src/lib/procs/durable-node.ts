@@ -69,7 +69,8 @@ async function raftNode(id: NodeId, dir: string): Promise<{ port: number; impl: 
         await raft.wait({ timeoutMs: 20_000 }).state('Leader');
       },
       propose: (data) => raft.clientWrite(data),
-      stats: () => ({ entries: store.stats().entries, syncs: store.stats().logSyncs }),
+      // The last index, not the store's entry count: purges behind snapshots shrink that.
+      stats: () => ({ entries: raft.metrics.current.lastLogIndex ?? 0, syncs: store.stats().logSyncs }),
       async close() {
         await server.close();
         await raft.shutdown();

@@ -1,28 +1,29 @@
 // Preloaded (`node --import`) into a flotilla-kv node by the benchmarks: measures the event loop's
-// delay with perf_hooks.monitorEventLoopDelay, without touching the app. On SIGUSR2 it writes the
-// histogram since the last signal (ms) to $FLOTILLA_BENCH_ELD_FILE, with a sequence number, and resets.
-import { writeFileSync } from 'node:fs';
+// delay with perf_hooks.monitorEventLoopDelay, without touching the app. Driven over the IPC channel
+// the benchmark opens: `{ eld: 'reset' }` starts a window, `{ eld: 'dump', id }` answers
+// `{ eld: 'dump', id, count, p50, p99, max, mean }` (ms) for the window so far. Messages are handled
+// in order on the event loop, so a window spans exactly what happened between the two.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
-const file = process.env.FLOTILLA_BENCH_ELD_FILE;
-if (file) {
+if (typeof process.send === 'function') {
   const h = monitorEventLoopDelay({ resolution: 10 });
   h.enable();
-  let seq = 0;
-  process.on('SIGUSR2', () => {
-    seq += 1;
-    const ms = (ns) => ns / 1e6;
-    writeFileSync(
-      file,
-      JSON.stringify({
-        seq,
+  const ms = (ns) => ns / 1e6;
+  process.on('message', (m) => {
+    if (m === null || typeof m !== 'object') return;
+    if (m.eld === 'reset') h.reset();
+    else if (m.eld === 'dump') {
+      process.send({
+        eld: 'dump',
+        id: m.id,
         count: h.count,
         p50: ms(h.percentile(50)),
         p99: ms(h.percentile(99)),
         max: ms(h.max),
         mean: ms(h.mean),
-      }),
-    );
-    h.reset();
+      });
+    }
   });
+  // The channel must not keep the node alive on its own.
+  process.channel?.unref();
 }
