@@ -12,7 +12,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Bench, Measurement } from '../harness.ts';
 import { measureHttp } from '../lib/http-measure.ts';
-import { EtcdCluster, ensureEtcd, etcdVersion, type HttpCluster, KvHttpCluster } from '../lib/servers.ts';
+import {
+  EtcdCluster,
+  ensureEtcd,
+  etcdVersion,
+  type HttpCluster,
+  KvHttpCluster,
+  warmUp,
+} from '../lib/servers.ts';
 import { REPO_ROOT } from '../runner.ts';
 
 const VALUE_BYTES = 100;
@@ -29,6 +36,7 @@ export const bench: Bench = {
     const writeClients = ctx.size([1, 16, 64, 256], [1, 16, 64, 256], [16]);
     const readClients = 64;
     const repMs = ctx.size(2000, 500, 30);
+    const warmMs = ctx.size(3000, 1500, 0);
     ctx.params({
       members: 3,
       valueBytes: VALUE_BYTES,
@@ -36,6 +44,7 @@ export const bench: Bench = {
       writeClients: writeClients.join(','),
       readClients,
       repMs,
+      warmUpMsPerCluster: warmMs,
       etcd: etcdVersion(etcdBin),
       kv: 'apps/kv bin (tsx, from source), default flotilla-kv settings',
     });
@@ -46,6 +55,8 @@ export const bench: Bench = {
       clusters.push(kv);
       const etcd = await EtcdCluster.start(etcdBin, 3, dir);
       clusters.push(etcd);
+      await warmUp(kv, warmMs);
+      await warmUp(etcd, warmMs);
       const workloads = [
         ...writeClients.map((c) => ({ op: 'write' as const, clients: c })),
         { op: 'read' as const, clients: readClients },

@@ -12,7 +12,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Bench } from '../harness.ts';
 import { measureHttp } from '../lib/http-measure.ts';
-import { EtcdCluster, ensureEtcd, etcdVersion, type HttpCluster, KvHttpCluster } from '../lib/servers.ts';
+import {
+  EtcdCluster,
+  ensureEtcd,
+  etcdVersion,
+  type HttpCluster,
+  KvHttpCluster,
+  warmUp,
+} from '../lib/servers.ts';
 import { REPO_ROOT } from '../runner.ts';
 
 const CLIENTS = 64;
@@ -24,6 +31,7 @@ export const bench: Bench = {
   budgetMs: { full: 400_000, quick: 150_000, smoke: 60_000 },
   async run(ctx) {
     const repMs = ctx.size(2000, 500, 40);
+    const warmMs = ctx.size(3000, 1500, 0);
     const sizes = ctx.size([100, 1024, 16 * 1024], [100, 1024, 16 * 1024], [100, 16 * 1024]);
     const kvVoters = ctx.size([3, 5, 7], [3, 5, 7], [3]);
     // The smoke run skips etcd (kv-vs-etcd's smoke starts it): server start-up is most of its time.
@@ -34,6 +42,7 @@ export const bench: Bench = {
       etcdMembers: etcdMembers.join(','),
       entryBytes: sizes.join(','),
       repMs,
+      warmUpMsPerCluster: warmMs,
     });
     const etcdBin = etcdMembers.length === 0 ? null : ensureEtcd();
     if (etcdMembers.length > 0 && etcdBin === null) {
@@ -60,6 +69,7 @@ export const bench: Bench = {
               : await EtcdCluster.start(etcdBin as string, n, sub),
           );
         }
+        for (const c of clusters.values()) await warmUp(c, warmMs);
         const workload = (key: string, bytes: number) => ({
           cluster: clusters.get(key) as HttpCluster,
           label: `${key} ${bytes} B`,
