@@ -160,12 +160,24 @@ export class KvHttpCluster implements HttpCluster {
   }
 
   /** Starts `voters` nodes in `dir/kv-<i>`; extra args go to every node (e.g. `--snapshot-every`). */
-  static start(voters: number, dir: string, nodeArgs: readonly string[] = []): Promise<KvHttpCluster> {
+  static start(
+    voters: number,
+    dir: string,
+    nodeArgs: readonly string[] = [],
+    nodeFlags: readonly string[] = [],
+  ): Promise<KvHttpCluster> {
     let attempt = 0;
-    return withRetry(() => KvHttpCluster.#startOnce(voters, join(dir, `try-${++attempt}`), nodeArgs));
+    return withRetry(() =>
+      KvHttpCluster.#startOnce(voters, join(dir, `try-${++attempt}`), nodeArgs, nodeFlags),
+    );
   }
 
-  static async #startOnce(voters: number, dir: string, nodeArgs: readonly string[]): Promise<KvHttpCluster> {
+  static async #startOnce(
+    voters: number,
+    dir: string,
+    nodeArgs: readonly string[],
+    nodeFlags: readonly string[],
+  ): Promise<KvHttpCluster> {
     const addrs: string[] = [];
     for (let i = 0; i < voters; i++) addrs.push(`127.0.0.1:${await freePort()}`);
     const procs: ChildProcess[] = [];
@@ -177,6 +189,7 @@ export class KvHttpCluster implements HttpCluster {
         const p = spawn(
           process.execPath,
           [
+            ...nodeFlags,
             '--import',
             ELD_PRELOAD,
             BIN_PATH,
@@ -264,23 +277,36 @@ export class KvHttpCluster implements HttpCluster {
   }
 
   /** The event-loop delay of node `index` since its last reset; `null` if it cannot answer in 5 s. */
-  dumpLoopDelay(index: number): Promise<LoopDelay | null> {
+  async dumpLoopDelay(index: number): Promise<LoopDelay | null> {
+    const m = await this.#ask<LoopDelay>(index, 'dump');
+    return m === null ? null : { count: m.count, p50: m.p50, p99: m.p99, max: m.max, mean: m.mean };
+  }
+
+  /**
+   * Node `index`'s `process.memoryUsage()` after a full garbage collection (when started with
+   * `--expose-gc`; `gc` says whether it ran); `null` if it cannot answer in 5 s.
+   */
+  memoryUsage(index: number): Promise<(NodeJS.MemoryUsage & { gc: boolean }) | null> {
+    return this.#ask(index, 'mem');
+  }
+
+  #ask<T>(index: number, eld: string): Promise<T | null> {
     const p = this.procs[index];
     if (p === undefined || !running(p) || !p.connected) return Promise.resolve(null);
     const id = ++this.#dumpId;
     return new Promise((resolve) => {
-      const onMessage = (m: { eld?: string; id?: number } & LoopDelay) => {
-        if (m?.eld !== 'dump' || m.id !== id) return;
+      const onMessage = (m: { eld?: string; id?: number } & T) => {
+        if (m?.eld !== eld || m.id !== id) return;
         clearTimeout(t);
         p.off('message', onMessage);
-        resolve({ count: m.count, p50: m.p50, p99: m.p99, max: m.max, mean: m.mean });
+        resolve(m);
       };
       const t = setTimeout(() => {
         p.off('message', onMessage);
         resolve(null);
       }, 5000);
       p.on('message', onMessage);
-      p.send({ eld: 'dump', id });
+      p.send({ eld, id });
     });
   }
 
