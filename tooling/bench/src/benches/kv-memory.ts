@@ -57,8 +57,8 @@ export const bench: Bench = {
       } finally {
         agent.destroy();
       }
-      // Let the followers' apply and the garbage collector settle.
-      await new Promise((r) => setTimeout(r, 2000));
+      // Let the followers' apply settle (the heap figure collects garbage itself).
+      await new Promise((r) => setTimeout(r, ctx.size(1000, 1000, 0)));
       if (!cluster.alive()) throw new Error('a kv node exited during the fill');
       const heapAfter = await heap();
       const after = rss();
