@@ -60,10 +60,12 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     const { report } = await runBench(bench, {
       quick: args.quick,
+      smoke: args.smoke,
       args: args.rest,
       print: out,
       ...(args.budgetMs !== null ? { budgetMs: args.budgetMs } : {}),
-      ...(args.outDir !== null ? { outDir: args.outDir } : {}),
+      // A smoke run's figures mean nothing: they do not replace the last real report.
+      ...(args.outDir !== null ? { outDir: args.outDir } : args.smoke ? { outDir: null } : {}),
     });
     if (!report.ok) failed.push(name);
     out('');

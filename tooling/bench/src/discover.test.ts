@@ -10,6 +10,7 @@ describe('parseCliArgs', () => {
       {
         name: 'calibrate-fsync',
         quick: true,
+        smoke: false,
         list: false,
         help: false,
         budgetMs: 2500,
@@ -25,6 +26,10 @@ describe('parseCliArgs', () => {
       list: true,
       outDir: '/tmp/x',
     });
+  });
+
+  it('reads --smoke', () => {
+    expect(parseCliArgs(['--smoke'])).toMatchObject({ name: null, smoke: true, quick: false });
   });
 
   it('rejects a malformed budget with INVALID_CONFIG', () => {

@@ -13,6 +13,8 @@ export interface CliArgs {
   readonly name: string | null;
   /** `--quick`. */
   readonly quick: boolean;
+  /** `--smoke`: the smallest workloads, reports written under `--out` only. */
+  readonly smoke: boolean;
   /** `--list`: print names and descriptions only. */
   readonly list: boolean;
   /** `--help`. */
@@ -29,6 +31,8 @@ export interface CliArgs {
 export const USAGE = `usage: pnpm bench [name] [--quick] [--budget=<seconds>] [--out=<dir>] [--list] [bench args...]
   name           run only this benchmark (file src/benches/<name>.ts); all of them when omitted
   --quick        small workloads and a 10 s budget (default budget 45 s per benchmark)
+  --smoke        the smallest workloads (a test that each benchmark runs; no figure means anything);
+                 writes no report unless --out is given
   --budget=S     time budget per benchmark in seconds
   --out=DIR      where to write the JSON reports (default <repo>/bench-results)
   --list         list benchmarks and exit
@@ -44,6 +48,7 @@ export const USAGE = `usage: pnpm bench [name] [--quick] [--budget=<seconds>] [-
 export function parseCliArgs(argv: readonly string[]): CliArgs {
   let name: string | null = null;
   let quick = false;
+  let smoke = false;
   let list = false;
   let help = false;
   let budgetMs: number | null = null;
@@ -52,6 +57,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
   for (const arg of argv) {
     if (arg === '--') continue;
     if (arg === '--quick') quick = true;
+    else if (arg === '--smoke') smoke = true;
     else if (arg === '--list') list = true;
     else if (arg === '--help' || arg === '-h') help = true;
     else if (arg.startsWith('--budget=')) {
@@ -64,7 +70,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     else if (name === null && !arg.startsWith('-')) name = arg;
     else rest.push(arg);
   }
-  return { name, quick, list, help, budgetMs, outDir, rest };
+  return { name, quick, smoke, list, help, budgetMs, outDir, rest };
 }
 
 /** The benchmark names found in `dir`: every `*.ts` file that is not a test, sorted. */

@@ -27,7 +27,9 @@ export function formatMeasurement(m: Measurement): string {
   return (
     `  ${m.label}: ${fmtNum(m.opsPerSec.median)} ops/s ` +
     `(min ${fmtNum(m.opsPerSec.min)}, max ${fmtNum(m.opsPerSec.max)}, ${m.reps} reps), ` +
-    `${fmtNum(m.cpuUsPerOp.median)} CPU-µs/op, other CPU ${fmtShare(m.otherCpuShare)}${flag}`
+    `${fmtNum(m.cpuUsPerOp.median)} CPU-µs/op` +
+    (m.processCpuUsPerOp === undefined ? '' : ` (+${fmtNum(m.processCpuUsPerOp.median)} in its servers)`) +
+    `, other CPU ${fmtShare(m.otherCpuShare)}${flag}`
   );
 }
 
@@ -59,16 +61,27 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
 export function formatSummaryTable(report: BenchReport): string[] {
   const out: string[] = [];
   if (report.measurements.length > 0) {
+    const servers = report.measurements.some((m) => m.processCpuUsPerOp !== undefined);
     out.push('');
     out.push(
       ...table(
-        ['measurement', 'ops/s (median)', 'min', 'max', 'CPU-µs/op', 'other CPU', ''],
+        [
+          'measurement',
+          'ops/s (median)',
+          'min',
+          'max',
+          'CPU-µs/op',
+          ...(servers ? ['servers CPU-µs/op'] : []),
+          'other CPU',
+          '',
+        ],
         report.measurements.map((m) => [
           m.label,
           fmtNum(m.opsPerSec.median),
           fmtNum(m.opsPerSec.min),
           fmtNum(m.opsPerSec.max),
           fmtNum(m.cpuUsPerOp.median),
+          ...(servers ? [m.processCpuUsPerOp === undefined ? '' : fmtNum(m.processCpuUsPerOp.median)] : []),
           fmtShare(m.otherCpuShare),
           m.noisy ? '⚠ noisy' : '',
         ]),

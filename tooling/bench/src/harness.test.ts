@@ -7,11 +7,26 @@ import { runBench } from './runner.ts';
 import {
   median,
   otherCpuShare,
+  parsePidStatTicks,
   parseProcStat,
   percentileOfSorted,
   spread,
   summarizeLatencies,
 } from './stats.ts';
+
+describe('/proc/<pid>/stat', () => {
+  it('sums utime and stime after a command name holding spaces and parentheses', () => {
+    const line = '4242 (node (x) y) S 1 4242 4242 0 -1 4194304 100 0 0 0 250 75 0 0 20 0 11 0 5 0 0';
+    expect(parsePidStatTicks(line)).toBe(325);
+  });
+
+  it('rejects text that is not a stat line with INVALID_CONFIG', () => {
+    expect(() => parsePidStatTicks('garbage')).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }));
+    expect(() => parsePidStatTicks('1 (a) S 1 2')).toThrow(
+      expect.objectContaining({ code: 'INVALID_CONFIG' }),
+    );
+  });
+});
 
 describe('statistics', () => {
   it('takes the median of odd and even counts without reordering the input', () => {
@@ -136,7 +151,8 @@ describe('runBench', () => {
     // each slow rep sleeps 30 ms (timers may fire ~1 ms early) for 10 ops: at most ~345 ops/s
     expect(slow!.opsPerSec.max).toBeLessThanOrEqual(350);
     expect(slow!.otherCpuShare).not.toBeNull();
-    expect(slow!.procStatTicks).toBe(100);
+    // /proc/stat is read around each repetition: 3 reps × 100 ticks.
+    expect(slow!.procStatTicks).toBe(300);
     expect(slow!.noisy).toBe(true);
     expect(report.ratios).toEqual([
       {
@@ -150,8 +166,8 @@ describe('runBench', () => {
     expect(report.notes).toEqual(['hello']);
     expect(report.results).toEqual({ extra: 42 });
     expect(report.machine.node).toBe(process.version);
-    // run start, 2 per measurement, run end
-    expect(reads).toBe(6);
+    // run start, 2 per repetition (4 + 3), run end
+    expect(reads).toBe(16);
     expect(report.otherCpuShare).toBeGreaterThan(0.2);
     expect(lines.some((l) => l.includes('NOISY'))).toBe(true);
 

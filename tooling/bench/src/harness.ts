@@ -41,6 +41,12 @@ export interface MeasureOptions {
   readonly reps?: number;
   /** Unmeasured warm-up repetitions first (default 1; `--quick` caps it at 1). */
   readonly warmup?: number;
+  /**
+   * Other processes that are part of the workload (servers the benchmark started), read before each
+   * repetition: their CPU time (from `/proc/<pid>/stat`) is recorded per operation in
+   * {@link Measurement.processCpuUsPerOp} and counted as the benchmark's own, not as noise.
+   */
+  readonly pids?: () => readonly number[];
 }
 
 /** One measured workload, as printed and written to the JSON report. */
@@ -57,6 +63,11 @@ export interface Measurement {
   readonly opsPerSec: Spread;
   /** CPU time (user + system, every thread of this process) per operation, in µs: median with min–max. */
   readonly cpuUsPerOp: Spread;
+  /**
+   * CPU time per operation of the processes given as `pids` (summed, this process excluded), in µs:
+   * median with min–max; absent when no `pids` were given.
+   */
+  readonly processCpuUsPerOp?: Spread;
   /** Wall-clock seconds of each measured repetition, in order. */
   readonly repSeconds: readonly number[];
   /**
@@ -97,8 +108,13 @@ export interface LatencyRecord extends LatencySummary {
 export interface BenchContext {
   /** The benchmark's name. */
   readonly name: string;
-  /** Whether `--quick` was given: size workloads down to finish in a few seconds. */
+  /** Whether `--quick` (or `--smoke`) was given: size workloads down to finish in a few seconds. */
   readonly quick: boolean;
+  /**
+   * Whether `--smoke` was given: the smallest workload that still runs every code path (a test that
+   * the benchmark works, not a measurement). Implies {@link BenchContext.quick}.
+   */
+  readonly smoke: boolean;
   /** Arguments left after the harness took its own flags, for the benchmark to interpret. */
   readonly args: readonly string[];
   /** Aborted when the benchmark's time budget runs out; `measure` checks it between repetitions. */
@@ -107,6 +123,8 @@ export interface BenchContext {
   remainingMs(): number;
   /** Returns `quick` when running with `--quick`, else `full`: a helper to size workloads. */
   pick<T>(full: T, quick: T): T;
+  /** Returns `smoke` under `--smoke`, `quick` under `--quick`, else `full`. */
+  size<T>(full: T, quick: T, smoke: T): T;
   /** Declares parameters: printed now and recorded in the report (later keys overwrite earlier ones). */
   params(obj: Readonly<Record<string, ParamValue>>): void;
   /**
@@ -117,6 +135,18 @@ export interface BenchContext {
    * @throws TimeoutError (`TIMEOUT`) when the time budget runs out between repetitions.
    */
   measure(label: string, opts: MeasureOptions, fn: () => Promise<void> | void): Promise<Measurement>;
+  /**
+   * Like {@link BenchContext.measure} for several workloads at once, interleaved: every warm-up first,
+   * then repetition 1 of each workload, repetition 2 of each, and so on, so a change in the machine's
+   * load falls on all of them alike (e.g. a system and the peer it is compared with). Records one
+   * measurement per workload, in the order given.
+   *
+   * @throws InvalidConfigError (`INVALID_CONFIG`) as `measure` does, or on no workloads.
+   * @throws TimeoutError (`TIMEOUT`) when the time budget runs out between repetitions.
+   */
+  measureInterleaved(
+    specs: readonly { label: string; opts: MeasureOptions; fn: () => Promise<void> | void }[],
+  ): Promise<Measurement[]>;
   /**
    * Records the ratio of two measurements of this run (median ops/s of `numeratorLabel` over that of
    * `denominatorLabel`), e.g. a store's throughput against the raw fsync calibration.
@@ -142,6 +172,11 @@ export interface Bench {
   name: string;
   /** One line saying what it measures. */
   description: string;
+  /**
+   * Its own default time budgets in ms, per mode, for benchmarks that start servers or fill large
+   * logs (a `--budget` on the command line still wins); the harness defaults otherwise.
+   */
+  budgetMs?: { readonly full?: number; readonly quick?: number; readonly smoke?: number };
   /** Runs the benchmark, recording through `ctx`. */
   run(ctx: BenchContext): Promise<void>;
 }
@@ -182,6 +217,8 @@ export interface BenchReport {
   readonly durationSeconds: number;
   /** Whether `--quick` was given. */
   readonly quick: boolean;
+  /** Whether `--smoke` was given (figures from a smoke run measure nothing). */
+  readonly smoke?: boolean;
   /** The time budget in milliseconds. */
   readonly budgetMs: number;
   /** Arguments passed through to the benchmark. */

@@ -37,19 +37,23 @@ export type {
   Spread,
 } from './harness.ts';
 export {
+  CLK_TCK,
   DEFAULT_BUDGET_MS,
   MIN_NOISE_TICKS,
   NOISE_THRESHOLD,
+  pidsCpuMicros,
   QUICK_BUDGET_MS,
   REPO_ROOT,
   type RunOptions,
   type RunOutcome,
   runBench,
+  SMOKE_BUDGET_MS,
 } from './runner.ts';
 export {
   median,
   otherCpuShare,
   type ProcStatSample,
+  parsePidStatTicks,
   parseProcStat,
   percentileOfSorted,
   spread,

@@ -94,4 +94,89 @@ describe('runBench failures', () => {
     expect(report.measurements[0]).toMatchObject({ otherCpuShare: null, procStatTicks: null, noisy: false });
     expect(lines.some((l) => l.includes('✗ odd failed'))).toBe(true);
   });
+
+  it('sizes workloads by mode: smoke implies quick and the smoke budget', async () => {
+    const seen: unknown[] = [];
+    const sizer: Bench = {
+      name: 'sizer',
+      description: 'records its sizes',
+      async run(ctx) {
+        seen.push([ctx.quick, ctx.smoke, ctx.size(3, 2, 1), ctx.pick('f', 'q'), ctx.remainingMs() <= 15_000]);
+      },
+    };
+    const smoke = await runBench(sizer, { smoke: true, outDir: null });
+    await runBench(sizer, { quick: true, outDir: null });
+    await runBench(sizer, { outDir: null });
+    expect(seen).toEqual([
+      [true, true, 1, 'q', true],
+      [true, false, 2, 'q', true],
+      [false, false, 3, 'f', false],
+    ]);
+    expect(smoke.report).toMatchObject({ quick: true, smoke: true, budgetMs: 15_000 });
+    const own = await runBench(
+      { ...sizer, budgetMs: { smoke: 1234, full: 99_000 } },
+      { smoke: true, outDir: null },
+    );
+    expect(own.report.budgetMs).toBe(1234);
+    const full = await runBench({ ...sizer, budgetMs: { smoke: 1234, full: 99_000 } }, { outDir: null });
+    expect(full.report.budgetMs).toBe(99_000);
+    const cli = await runBench(
+      { ...sizer, budgetMs: { smoke: 1234 } },
+      { smoke: true, budgetMs: 500, outDir: null },
+    );
+    expect(cli.report.budgetMs).toBe(500);
+  });
+
+  it('counts the CPU of the processes a measurement names as its own, per operation', async () => {
+    const { spawn } = await import('node:child_process');
+    // A child that burns CPU until killed: its time must land in processCpuUsPerOp.
+    const child = spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' });
+    try {
+      const burner: Bench = {
+        name: 'burner',
+        description: 'waits while a child burns CPU',
+        async run(ctx) {
+          await ctx.measure(
+            'wait',
+            { opsPerRep: 1, warmup: 0, pids: () => [child.pid ?? -1] },
+            () => new Promise((r) => setTimeout(r, 150)),
+          );
+          await ctx.measure('plain', { opsPerRep: 1, warmup: 0 }, () => {});
+        },
+      };
+      const { report } = await runBench(burner, { outDir: null });
+      const [wait, plain] = report.measurements;
+      // 3 reps of 150 ms: at least some ticks of the busy child each (it may share a CPU).
+      expect(wait?.processCpuUsPerOp?.max ?? 0).toBeGreaterThan(10_000);
+      expect(plain?.processCpuUsPerOp).toBeUndefined();
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('interleaves workloads rep by rep after all their warm-ups, one measurement each', async () => {
+    const trace: string[] = [];
+    const pair: Bench = {
+      name: 'pair',
+      description: 'two workloads interleaved',
+      async run(ctx) {
+        const ms = await ctx.measureInterleaved([
+          { label: 'a', opts: { opsPerRep: 1, warmup: 1 }, fn: () => void trace.push('a') },
+          { label: 'b', opts: { opsPerRep: 2, warmup: 0, reps: 4 }, fn: () => void trace.push('b') },
+        ]);
+        expect(ms.map((m) => [m.label, m.reps, m.warmup])).toEqual([
+          ['a', 3, 1],
+          ['b', 4, 0],
+        ]);
+        await expect(
+          ctx.measureInterleaved([{ label: 'a', opts: { opsPerRep: 1 }, fn: () => {} }]),
+        ).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+        await expect(ctx.measureInterleaved([])).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+      },
+    };
+    const { report } = await runBench(pair, { outDir: null });
+    expect(report.error).toBeNull();
+    expect(trace.join('')).toBe('a' + 'ab'.repeat(3) + 'b');
+    expect(report.measurements.map((m) => m.label)).toEqual(['a', 'b']);
+  });
 });

@@ -23,12 +23,37 @@ import type {
   ParamValue,
   Ratio,
 } from './harness.ts';
-import { otherCpuShare, type ProcStatSample, parseProcStat, spread, summarizeLatencies } from './stats.ts';
+import {
+  otherCpuShare,
+  type ProcStatSample,
+  parsePidStatTicks,
+  parseProcStat,
+  spread,
+  summarizeLatencies,
+} from './stats.ts';
+
+/** Clock ticks per second of `/proc/<pid>/stat` (`getconf CLK_TCK`: 100 on Linux). */
+export const CLK_TCK = 100;
+
+/** CPU time (µs) the processes `pids` have used so far, summed; a process that is gone counts 0. */
+export function pidsCpuMicros(pids: readonly number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      ticks += parsePidStatTicks(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    } catch {
+      // gone, or no /proc: counts 0
+    }
+  }
+  return (ticks * 1e6) / CLK_TCK;
+}
 
 /** The default time budget of one benchmark: 45 s. */
 export const DEFAULT_BUDGET_MS = 45_000;
 /** The time budget of one benchmark under `--quick`: 10 s. */
 export const QUICK_BUDGET_MS = 10_000;
+/** The time budget of one benchmark under `--smoke`: 15 s (a smoke run should take 1–3 s). */
+export const SMOKE_BUDGET_MS = 15_000;
 /** Above this share of CPU used by other processes, a measurement is flagged noisy. */
 export const NOISE_THRESHOLD = 0.2;
 
@@ -45,6 +70,8 @@ export const REPO_ROOT: string = fileURLToPath(new URL('../../../', import.meta.
 export interface RunOptions {
   /** Size workloads down (`ctx.quick`) and default to {@link QUICK_BUDGET_MS}. */
   readonly quick?: boolean;
+  /** The smallest workloads (`ctx.smoke`; implies `quick`), default budget {@link SMOKE_BUDGET_MS}. */
+  readonly smoke?: boolean;
   /** The time budget in ms (default {@link DEFAULT_BUDGET_MS}, or {@link QUICK_BUDGET_MS} when quick). */
   readonly budgetMs?: number;
   /** Arguments for the benchmark itself. */
@@ -110,8 +137,16 @@ function errorInfo(err: unknown): BenchReport['error'] {
  * @throws InvalidConfigError (`INVALID_CONFIG`) when `budgetMs` is not a positive number.
  */
 export async function runBench(bench: Bench, options: RunOptions = {}): Promise<RunOutcome> {
-  const quick = options.quick ?? false;
-  const budgetMs = options.budgetMs ?? (quick ? QUICK_BUDGET_MS : DEFAULT_BUDGET_MS);
+  const smoke = options.smoke ?? false;
+  const quick = smoke || (options.quick ?? false);
+  const own = bench.budgetMs;
+  const budgetMs =
+    options.budgetMs ??
+    (smoke
+      ? (own?.smoke ?? SMOKE_BUDGET_MS)
+      : quick
+        ? (own?.quick ?? QUICK_BUDGET_MS)
+        : (own?.full ?? DEFAULT_BUDGET_MS));
   if (!(budgetMs > 0) || !Number.isFinite(budgetMs)) {
     throw new InvalidConfigError('budgetMs', `must be a positive number, got ${budgetMs}`);
   }
@@ -155,73 +190,140 @@ export async function runBench(bench: Bench, options: RunOptions = {}): Promise<
     }
   };
 
-  const ctx: BenchContext = {
-    name: bench.name,
-    quick,
-    args,
-    signal: controller.signal,
-    remainingMs: () => Math.max(0, deadline - performance.now()),
-    pick: (full, quickValue) => (quick ? quickValue : full),
-    params(obj) {
-      Object.assign(params, obj);
-      for (const line of formatParams(obj)) print(line);
-    },
-    async measure(label: string, opts: MeasureOptions, fn: () => Promise<void> | void) {
-      const reps = opts.reps ?? 3;
-      const warmup = Math.min(opts.warmup ?? 1, quick ? 1 : Number.POSITIVE_INFINITY);
-      if (!Number.isInteger(reps) || reps < 3) {
-        throw new InvalidConfigError('reps', `must be an integer ≥ 3, got ${reps}`);
-      }
-      if (!Number.isInteger(warmup) || warmup < 0) {
-        throw new InvalidConfigError('warmup', `must be a non-negative integer, got ${warmup}`);
-      }
-      if (!(opts.opsPerRep > 0) || !Number.isFinite(opts.opsPerRep)) {
-        throw new InvalidConfigError('opsPerRep', `must be a positive number, got ${opts.opsPerRep}`);
-      }
-      claim('measure', label);
-      for (let i = 0; i < warmup; i++) {
+  /** Validated options of one workload. */
+  const validate = (label: string, opts: MeasureOptions): { reps: number; warmup: number } => {
+    const reps = opts.reps ?? 3;
+    const warmup = Math.min(opts.warmup ?? 1, quick ? 1 : Number.POSITIVE_INFINITY);
+    if (!Number.isInteger(reps) || reps < 3) {
+      throw new InvalidConfigError('reps', `must be an integer ≥ 3, got ${reps}`);
+    }
+    if (!Number.isInteger(warmup) || warmup < 0) {
+      throw new InvalidConfigError('warmup', `must be a non-negative integer, got ${warmup}`);
+    }
+    if (!(opts.opsPerRep > 0) || !Number.isFinite(opts.opsPerRep)) {
+      throw new InvalidConfigError('opsPerRep', `must be a positive number, got ${opts.opsPerRep}`);
+    }
+    if (label.length === 0) throw new InvalidConfigError('measure', 'label must not be empty');
+    if (labels.has(label)) throw new InvalidConfigError('measure', `duplicate label "${label}"`);
+    return { reps, warmup };
+  };
+
+  /**
+   * Runs the workloads' warm-ups, then their repetitions in turn (rep 1 of each, rep 2 of each, …),
+   * and records one measurement per workload. The other-process share of a workload sums the
+   * `/proc/stat` deltas, wall time and own CPU of its own repetitions only.
+   */
+  const runInterleaved = async (
+    specs: readonly { label: string; opts: MeasureOptions; fn: () => Promise<void> | void }[],
+  ): Promise<Measurement[]> => {
+    if (specs.length === 0) throw new InvalidConfigError('measure', 'no workloads');
+    const plans = specs.map((sp) => ({ ...sp, ...validate(sp.label, sp.opts) }));
+    if (new Set(specs.map((sp) => sp.label)).size !== specs.length) {
+      throw new InvalidConfigError('measure', 'duplicate label among interleaved workloads');
+    }
+    for (const sp of specs) claim('measure', sp.label);
+    const maxWarmup = Math.max(...plans.map((p) => p.warmup));
+    for (let i = 0; i < maxWarmup; i++) {
+      for (const p of plans) {
+        if (i >= p.warmup) continue;
         checkBudget();
-        await fn();
+        await p.fn();
       }
-      const repSeconds: number[] = [];
-      const opsPerSec: number[] = [];
-      const cpuPerOp: number[] = [];
-      const statBefore = sampleStat();
-      const cpuStart = process.cpuUsage();
-      const wallStart = process.hrtime.bigint();
-      for (let i = 0; i < reps; i++) {
+    }
+    const acc = plans.map(() => ({
+      repSeconds: [] as number[],
+      opsPerSec: [] as number[],
+      cpuPerOp: [] as number[],
+      procCpuPerOp: [] as number[],
+      ownCpu: 0,
+      wallMicros: 0,
+      busy: 0,
+      total: 0,
+      haveStat: true,
+      cpus: 1,
+    }));
+    const maxReps = Math.max(...plans.map((p) => p.reps));
+    for (let i = 0; i < maxReps; i++) {
+      for (const [k, p] of plans.entries()) {
+        if (i >= p.reps) continue;
+        const a = acc[k] as (typeof acc)[number];
         checkBudget();
+        const pids = p.opts.pids?.() ?? [];
+        const statBefore = sampleStat();
+        const p0 = p.opts.pids === undefined ? 0 : pidsCpuMicros(pids);
         const c0 = process.cpuUsage();
         const t0 = process.hrtime.bigint();
-        await fn();
+        await p.fn();
         const ns = Number(process.hrtime.bigint() - t0);
         const cpu = cpuMicros(c0);
+        const procCpu = p.opts.pids === undefined ? 0 : pidsCpuMicros(pids) - p0;
+        const statAfter = sampleStat();
+        if (p.opts.pids !== undefined) a.procCpuPerOp.push(procCpu / p.opts.opsPerRep);
         const seconds = Math.max(ns, 1) / 1e9;
-        repSeconds.push(seconds);
-        opsPerSec.push(opts.opsPerRep / seconds);
-        cpuPerOp.push(cpu / opts.opsPerRep);
+        a.repSeconds.push(seconds);
+        a.opsPerSec.push(p.opts.opsPerRep / seconds);
+        a.cpuPerOp.push(cpu / p.opts.opsPerRep);
+        a.ownCpu += cpu + procCpu;
+        a.wallMicros += ns / 1e3;
+        if (statBefore === null || statAfter === null) a.haveStat = false;
+        else {
+          a.busy += statAfter.busy - statBefore.busy;
+          a.total += statAfter.total - statBefore.total;
+          a.cpus = statAfter.cpus;
+        }
       }
-      const wallMicros = Number(process.hrtime.bigint() - wallStart) / 1e3;
-      const ownCpu = cpuMicros(cpuStart);
-      const statAfter = sampleStat();
-      const haveStat = statBefore !== null && statAfter !== null;
-      const share = haveStat ? otherCpuShare(statBefore, statAfter, ownCpu, wallMicros) : null;
-      const ticks = haveStat ? statAfter.total - statBefore.total : null;
+    }
+    const out: Measurement[] = [];
+    for (const [k, p] of plans.entries()) {
+      const a = acc[k] as (typeof acc)[number];
+      const share = a.haveStat
+        ? otherCpuShare(
+            { busy: 0, total: 0, cpus: a.cpus },
+            { busy: a.busy, total: a.total, cpus: a.cpus },
+            a.ownCpu,
+            a.wallMicros,
+          )
+        : null;
+      const ticks = a.haveStat ? a.total : null;
       const m: Measurement = {
-        label,
-        opsPerRep: opts.opsPerRep,
-        reps,
-        warmup,
-        opsPerSec: spread(opsPerSec),
-        cpuUsPerOp: spread(cpuPerOp),
-        repSeconds,
+        label: p.label,
+        opsPerRep: p.opts.opsPerRep,
+        reps: p.reps,
+        warmup: p.warmup,
+        opsPerSec: spread(a.opsPerSec),
+        cpuUsPerOp: spread(a.cpuPerOp),
+        ...(p.opts.pids === undefined ? {} : { processCpuUsPerOp: spread(a.procCpuPerOp) }),
+        repSeconds: a.repSeconds,
         otherCpuShare: share,
         procStatTicks: ticks,
         noisy: share !== null && ticks !== null && ticks >= MIN_NOISE_TICKS && share > NOISE_THRESHOLD,
       };
       measurements.push(m);
       print(formatMeasurement(m));
-      return m;
+      out.push(m);
+    }
+    return out;
+  };
+
+  const ctx: BenchContext = {
+    name: bench.name,
+    quick,
+    smoke,
+    args,
+    signal: controller.signal,
+    remainingMs: () => Math.max(0, deadline - performance.now()),
+    pick: (full, quickValue) => (quick ? quickValue : full),
+    size: (full, quickValue, smokeValue) => (smoke ? smokeValue : quick ? quickValue : full),
+    params(obj) {
+      Object.assign(params, obj);
+      for (const line of formatParams(obj)) print(line);
+    },
+    async measure(label: string, opts: MeasureOptions, fn: () => Promise<void> | void) {
+      const [m] = await runInterleaved([{ label, opts, fn }]);
+      return m as Measurement;
+    },
+    measureInterleaved(specs) {
+      return runInterleaved(specs);
     },
     ratio(label, numeratorLabel, denominatorLabel) {
       const num = measurements.find((m) => m.label === numeratorLabel);
@@ -259,7 +361,7 @@ export async function runBench(bench: Bench, options: RunOptions = {}): Promise<
     },
   };
 
-  print(`▶ ${bench.name}: ${bench.description}${quick ? ' (quick)' : ''}`);
+  print(`▶ ${bench.name}: ${bench.description}${smoke ? ' (smoke)' : quick ? ' (quick)' : ''}`);
   const runStat = sampleStat();
   const runCpu = process.cpuUsage();
   let error: BenchReport['error'] = null;
@@ -284,6 +386,7 @@ export async function runBench(bench: Bench, options: RunOptions = {}): Promise<
     startedAt: started.toISOString(),
     durationSeconds,
     quick,
+    smoke,
     budgetMs,
     args,
     params,

@@ -170,3 +170,20 @@ export function otherCpuShare(
   const ownFraction = ownCpuMicros / (wallMicros * after.cpus);
   return Math.min(1, Math.max(0, busyFraction - ownFraction));
 }
+
+/**
+ * The CPU time (user + system, in clock ticks) in the text of `/proc/<pid>/stat`: fields 14 and 15,
+ * counted after the command name's closing parenthesis (the name may hold spaces).
+ *
+ * @throws InvalidConfigError (`INVALID_CONFIG`, field `pidStat`) when the text is not such a line.
+ */
+export function parsePidStatTicks(text: string): number {
+  const close = text.lastIndexOf(')');
+  const rest = close < 0 ? [] : text.slice(close + 2).split(' ');
+  const utime = Number(rest[11]);
+  const stime = Number(rest[12]);
+  if (rest.length < 13 || !Number.isFinite(utime) || !Number.isFinite(stime) || utime < 0 || stime < 0) {
+    throw new InvalidConfigError('pidStat', 'not a /proc/<pid>/stat line');
+  }
+  return utime + stime;
+}
