@@ -24,6 +24,9 @@ const APT_PACKAGES = [
   'openssl',
   'iproute2',
   'procps',
+  // The chaos harness cuts links with iptables; the kv-vs-etcd benchmark runs Debian's etcd.
+  'iptables',
+  'etcd-server',
   ...(existsSync(join(ROOT, 'apps/kv/test')) ? ['chromium'] : []),
 ];
 
@@ -319,6 +322,14 @@ testStage('planted-bug runs');
 testStage('cluster tests');
 testStage('demo and browser');
 testStage('chaos smoke');
+
+stage('benchmark smoke', () => {
+  // Every benchmark at a seconds-long size, no speed assertions: none of them rots.
+  check(
+    'benchmark smoke (every benchmark, --smoke)',
+    run('pnpm', ['--filter', '@flotilla/bench', 'run', 'smoke']),
+  );
+});
 
 stage('release checks', () => {
   for (const r of VITEST_RUNS) if (r.stage === 'release checks') vitest(r);

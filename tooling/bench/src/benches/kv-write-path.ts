@@ -339,7 +339,7 @@ export const bench: Bench = {
   description:
     'flotilla-kv writes over real TCP + file stores (3 nodes, one process) at 1 and 16 clients, with the time of each stage',
   async run(ctx) {
-    const ms = ctx.pick(8_000, 2_000);
+    const ms = ctx.size(8_000, 2_000, 200);
     ctx.params({
       nodes: 3,
       durationMs: ms,

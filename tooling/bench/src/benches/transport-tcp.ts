@@ -178,7 +178,7 @@ async function run(ctx: BenchContext): Promise<void> {
   const summary: Record<string, unknown> = {};
   try {
     for (const batch of [1, 64, 1024]) {
-      const entries = batch === 1 ? ctx.pick(50_000, 5_000) : ctx.pick(262_144, 32_768);
+      const entries = batch === 1 ? ctx.size(50_000, 5_000, 500) : ctx.size(262_144, 32_768, 4_096);
       const reqs = requests(batch, entries);
       ctx.params({ [`entries_batch${batch}`]: entries });
       const lastIndex = entries - 1;
@@ -201,7 +201,7 @@ async function run(ctx: BenchContext): Promise<void> {
       };
     }
 
-    const pings = ctx.pick(5_000, 500);
+    const pings = ctx.size(5_000, 500, 50);
     const voteReq: VoteRequest = {
       vote: { term: 2, nodeId: 'a', committed: false },
       lastLogId: { term: 1, index: 9 },
