@@ -26,7 +26,19 @@ describe('copyMessage', () => {
     const out = copyMessage({ data: buf });
     expect(Object.getPrototypeOf(out.data)).toBe(Uint8Array.prototype);
     expect([...out.data]).toEqual([6, 7]);
-    expect(out.data.byteLength).toBe(out.data.buffer.byteLength);
+    buf[0] = 0;
+    expect([...out.data]).toEqual([6, 7]);
+  });
+
+  it('never lets a later copy change the bytes of an earlier one', () => {
+    const copies = Array.from({ length: 5000 }, (_, i) =>
+      copyMessage({ data: new Uint8Array(100).fill(i % 251) }),
+    );
+    copies.push(copyMessage({ data: new Uint8Array(10_000).fill(3) }));
+    copies.forEach((c, i) => {
+      const want = i < 5000 ? i % 251 : 3;
+      expect(c.data.every((b) => b === want)).toBe(true);
+    });
   });
 
   it('hands what is not plain data to structuredClone: copied alike, or refused', () => {

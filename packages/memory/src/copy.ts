@@ -8,6 +8,12 @@
  * it the same way or throws its `DataCloneError`).
  */
 
+/** Byte arrays up to this size are carved from a shared slab (an ArrayBuffer each costs GC time). */
+const SMALL_BYTES = 4096;
+const SLAB_BYTES = 256 * 1024;
+let slab = new ArrayBuffer(SLAB_BYTES);
+let slabUsed = 0;
+
 /** A deep copy of `value`; every byte array and object is new. */
 export function copyMessage<T>(value: T): T {
   return copyValue(value, 0) as T;
@@ -26,15 +32,30 @@ function copyValue(v: unknown, depth: number): unknown {
     for (let i = 0; i < v.length; i++) out[i] = copyValue(v[i], depth + 1);
     return out;
   }
-  if (v instanceof Uint8Array) {
-    // `structuredClone` of a Buffer yields a plain Uint8Array; so does this.
-    const out = new Uint8Array(v.byteLength);
-    out.set(v);
-    return out;
-  }
+  if (v instanceof Uint8Array) return copyBytes(v);
   const proto = Object.getPrototypeOf(v);
   if (proto !== Object.prototype && proto !== null) return structuredClone(v);
   const out: Record<string, unknown> = {};
   for (const key in v) out[key] = copyValue((v as Record<string, unknown>)[key], depth + 1);
+  return out;
+}
+
+/**
+ * A new Uint8Array (never a Buffer, like `structuredClone`'s) with `v`'s bytes. Small ones are views
+ * of a slab that hands each byte out once: no other copy ever writes them.
+ */
+function copyBytes(v: Uint8Array): Uint8Array {
+  const n = v.byteLength;
+  let out: Uint8Array;
+  if (n > SMALL_BYTES) out = new Uint8Array(n);
+  else {
+    if (slabUsed + n > SLAB_BYTES) {
+      slab = new ArrayBuffer(SLAB_BYTES);
+      slabUsed = 0;
+    }
+    out = new Uint8Array(slab, slabUsed, n);
+    slabUsed += (n + 7) & ~7;
+  }
+  out.set(v);
   return out;
 }
