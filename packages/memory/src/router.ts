@@ -27,6 +27,7 @@ import {
   type VoteRequest,
   type VoteResponse,
 } from '@flotilla/types';
+import { copyMessage } from './copy.ts';
 
 /** The RPC kinds the router counts and hooks; `streamAppend` counts each request sent on a stream. */
 export type RpcKind = 'appendEntries' | 'vote' | 'fullSnapshot' | 'transferLeader' | 'streamAppend';
@@ -124,7 +125,7 @@ function lastIdOf(req: AppendEntriesRequest): LogId | null {
  * An in-memory network between Raft nodes with fault injection: isolate a node, fail one direction,
  * mark a node unreachable, random per-message delays, drops, an AppendEntries quota, hooks, per-kind
  * counts, and native pipelined `streamAppend` with ordered cumulative acks. Messages are deep-copied
- * (`structuredClone`) in both directions, as a wire would. Randomness is seeded and the timers
+ * (a deep copy, byte arrays included) in both directions, as a wire would. Randomness is seeded and the timers
  * injectable, so a simulator can replay a run exactly.
  */
 export class MemoryRouter {
@@ -410,13 +411,13 @@ export class MemoryRouter {
         throw new NetworkError(`${kind} ${from} -> ${to}: link failed in flight`);
       let res: Res;
       try {
-        res = await invoke(h, structuredClone(req));
+        res = await invoke(h, copyMessage(req));
       } catch (err) {
         throw toRemote(err);
       }
       await this.#sleep(this.#sampleDelay());
       if (!this.#linkUp(to, from)) throw new NetworkError(`${kind} ${from} -> ${to}: the reply was lost`);
-      const out = structuredClone(res);
+      const out = copyMessage(res);
       for (const hook of this.#after.get(kind) ?? []) await hook({ ...ctx, response: out });
       return out;
     })();
@@ -502,7 +503,7 @@ export class MemoryRouter {
           throw new NetworkError(`streamAppend ${from} -> ${to}: the link failed`);
         if (this.#dropped())
           throw new NetworkError(`streamAppend ${from} -> ${to}: a message was lost; stream reset`);
-        const copy = structuredClone(req);
+        const copy = copyMessage(req);
         outstanding.push(lastIdOf(req));
         if (cancelTimer === null) rearm();
         sendChain = ordered(sendChain, () => toServer.push(copy));
@@ -514,7 +515,7 @@ export class MemoryRouter {
         if (inner.signal.aborted) return;
         if (!this.#linkUp(to, from))
           throw new NetworkError(`streamAppend ${from} -> ${to}: the reply link failed`);
-        const copy = structuredClone(res);
+        const copy = copyMessage(res);
         replyChain = ordered(replyChain, () => {
           if (copy.type === 'matched') {
             while (outstanding.length > 0 && compareLogId(outstanding[0]!, copy.matching) <= 0)

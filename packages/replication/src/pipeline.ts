@@ -23,6 +23,7 @@ import {
   nextIndex,
   RemoteError,
   type StreamAppendResult,
+  type TimerHandle,
   type Vote,
   validateStreamAppendResult,
 } from '@flotilla/types';
@@ -82,6 +83,10 @@ export async function runPipeline(
   let sentUpTo = prev;
   let sentCommit: LogId | null | undefined;
   let leaderChanged = false;
+  /** A request for the commit index alone may go: the turn given to entries to carry it is over. */
+  let commitDue = false;
+  let commitTimer: TimerHandle | null = null;
+  const commitTurn = new Watch(0);
   let readFailure: ReadFailure | null = null;
   const stopForLeaderChange = () => {
     leaderChanged = true;
@@ -122,6 +127,23 @@ export async function runPipeline(
       } else if (sentCommit !== undefined && logIdEquals(o.committed.get(), sentCommit)) {
         await waitAny([o.ioSubmitted, o.committed, o.ioAccepted], since, local.signal);
         continue;
+      } else if (sentCommit !== undefined && !commitDue) {
+        // Only the commit index moved. Entries written meanwhile would carry it: give them until
+        // the clock's next turn to come before a request goes out for the commit index alone.
+        const tv = commitTurn.version;
+        if (commitTimer === null) {
+          commitTimer = host.clock.setTimeout(() => {
+            commitTimer = null;
+            commitDue = true;
+            commitTurn.set(commitTurn.get() + 1);
+          }, 0);
+        }
+        await waitAny(
+          [o.ioSubmitted, o.ioAccepted, commitTurn],
+          [since[0] ?? 0, since[2] ?? 0, tv],
+          local.signal,
+        );
+        continue;
       }
       const leaderCommit = o.committed.get();
       const req = host.request(sentUpTo, entries, leaderCommit);
@@ -132,6 +154,7 @@ export async function runPipeline(
       inflightBytes += bytes;
       sentUpTo = last;
       sentCommit = leaderCommit;
+      commitDue = false;
       host.setInflightRequests(queue.length);
       yield req;
     }
@@ -219,6 +242,7 @@ export async function runPipeline(
     }
     throw e;
   } finally {
+    if (commitTimer !== null) host.clock.clearTimeout(commitTimer);
     signal.removeEventListener('abort', onAbort);
     local.abort(new NetworkError('pipeline finished'));
     void Promise.resolve(it.return?.()).catch(() => {});

@@ -1,3 +1,5 @@
+import { onAbort } from './abort.ts';
+
 /**
  * A read-only view of a {@link Watch}: what replication streams receive from the runtime.
  */
@@ -19,9 +21,8 @@ export interface ReadonlyWatch<T> {
 
 interface Waiter<T> {
   resolve(value: T): void;
-  reject(reason: unknown): void;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
+  /** Unsubscribes from the waiter's signal, if it has one. */
+  off: (() => void) | undefined;
 }
 
 /**
@@ -75,7 +76,7 @@ export class Watch<T> implements ReadonlyWatch<T> {
     const waiters = [...this.#waiters];
     this.#waiters.clear();
     for (const w of waiters) {
-      if (w.onAbort !== undefined) w.signal?.removeEventListener('abort', w.onAbort);
+      w.off?.();
       w.resolve(value);
     }
     return true;
@@ -95,7 +96,7 @@ export class Watch<T> implements ReadonlyWatch<T> {
    * often). Returns a function that cancels it; cancelling after it ran does nothing.
    */
   onNextChange(listener: () => void): () => void {
-    const waiter: Waiter<T> = { resolve: listener, reject: () => {}, signal: undefined, onAbort: undefined };
+    const waiter: Waiter<T> = { resolve: listener, off: undefined };
     this.#waiters.add(waiter);
     return () => {
       this.#waiters.delete(waiter);
@@ -107,13 +108,12 @@ export class Watch<T> implements ReadonlyWatch<T> {
     if (since !== this.#version) return Promise.resolve(this.#value);
     if (signal?.aborted === true) return Promise.reject(signal.reason);
     return new Promise<T>((resolve, reject) => {
-      const waiter: Waiter<T> = { resolve, reject, signal, onAbort: undefined };
+      const waiter: Waiter<T> = { resolve, off: undefined };
       if (signal !== undefined) {
-        waiter.onAbort = () => {
+        waiter.off = onAbort(signal, () => {
           this.#waiters.delete(waiter);
           reject(signal.reason);
-        };
-        signal.addEventListener('abort', waiter.onAbort, { once: true });
+        });
       }
       this.#waiters.add(waiter);
     });
@@ -137,8 +137,7 @@ export async function waitAny(
   if (signal.aborted) throw signal.reason;
   if (watches.every((w) => w instanceof Watch)) return waitAnyWatch(watches, since, signal);
   const local = new AbortController();
-  const onAbort = () => local.abort(signal.reason);
-  signal.addEventListener('abort', onAbort, { once: true });
+  const off = onAbort(signal, () => local.abort(signal.reason));
   try {
     await Promise.race(
       watches.map((w, i) =>
@@ -152,7 +151,7 @@ export async function waitAny(
       ),
     );
   } finally {
-    signal.removeEventListener('abort', onAbort);
+    off();
     local.abort(SETTLED);
   }
   if (signal.aborted) throw signal.reason;
@@ -166,14 +165,14 @@ function waitAnyWatch(watches: readonly Watch<unknown>[], since: readonly number
   return new Promise<void>((resolve, reject) => {
     const cancels: (() => void)[] = [];
     const settle = () => {
-      signal.removeEventListener('abort', onAbort);
       for (const c of cancels) c();
     };
-    const onAbort = () => {
-      settle();
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
+    cancels.push(
+      onAbort(signal, () => {
+        settle();
+        reject(signal.reason);
+      }),
+    );
     for (const w of watches)
       cancels.push(
         w.onNextChange(() => {

@@ -3,6 +3,9 @@ import { NetworkError } from '@flotilla/types';
 import { Packr, Unpackr } from 'msgpackr';
 import { RAFT_MAGIC } from './protocol.ts';
 
+/** Queued frames are written at once when they reach this many bytes (else at the turn's end). */
+const FLUSH_BYTES = 64 * 1024;
+
 /** A frame could not be sent or read: it is over the size limit, or its body is not valid msgpack. */
 export class FrameError extends NetworkError {}
 
@@ -33,6 +36,10 @@ export class FramedSocket {
   #closed = false;
   #closeError: Error | undefined;
   #drainWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  /** Frames (header, body, header, body…) queued for this turn's write. */
+  #out: Uint8Array[] = [];
+  #outBytes = 0;
+  #flushImmediate: NodeJS.Immediate | null = null;
 
   /**
    * @param socket - a connected socket (plain or TLS).
@@ -57,13 +64,18 @@ export class FramedSocket {
 
   /** Writes the magic preamble (client side, before the hello). */
   writeMagic(): void {
+    this.#flush();
     this.socket.write(RAFT_MAGIC);
   }
 
   /**
-   * Encodes and writes one frame. Returns `false` when the socket's buffer is full (wait for
-   * {@link drained}). Throws `FrameError` (and closes) when the body exceeds the limit, and
-   * `NetworkError` when closed.
+   * Encodes one frame and queues it; the frames of one event-loop turn go out together in one
+   * corked write (one `writev`) at the turn's end, or at once past {@link FLUSH_BYTES}. Returns
+   * `false` when the socket's buffer is full (wait for {@link drained}). Throws `FrameError` (and
+   * closes) when the body exceeds the limit, and `NetworkError` when closed.
+   *
+   * The encoded body is handed to the socket as msgpackr returned it (never re-encoded or copied):
+   * msgpackr writes each later frame after it in its buffer, never over it.
    */
   send(body: unknown): boolean {
     if (this.#closed) throw this.#closedError();
@@ -74,15 +86,41 @@ export class FramedSocket {
       this.close(err);
       throw err;
     }
-    const frame = Buffer.allocUnsafe(4 + n);
-    frame.writeUInt32BE(n, 0);
-    frame.set(encoded, 4);
-    return this.socket.write(frame);
+    const header = Buffer.allocUnsafe(4);
+    header.writeUInt32BE(n, 0);
+    this.#out.push(header, encoded);
+    this.#outBytes += 4 + n;
+    if (this.#outBytes >= FLUSH_BYTES) return this.#flush();
+    if (this.#flushImmediate === null) this.#flushImmediate = setImmediate(this.#flushTurn);
+    return !this.socket.writableNeedDrain;
   }
+
+  /** Writes the queued frames now, in one corked write; returns the socket's last `write` answer. */
+  #flush(): boolean {
+    if (this.#flushImmediate !== null) {
+      clearImmediate(this.#flushImmediate);
+      this.#flushImmediate = null;
+    }
+    const out = this.#out;
+    if (out.length === 0 || this.#closed) return !this.socket.writableNeedDrain;
+    this.#out = [];
+    this.#outBytes = 0;
+    let ok = true;
+    this.socket.cork();
+    for (const b of out) ok = this.socket.write(b);
+    this.socket.uncork();
+    return ok;
+  }
+
+  readonly #flushTurn = (): void => {
+    this.#flushImmediate = null;
+    this.#flush();
+  };
 
   /** Resolves once the socket's write buffer has drained; rejects if the connection closes first. */
   drained(): Promise<void> {
     if (this.#closed) return Promise.reject(this.#closedError());
+    if (this.#flush()) return Promise.resolve();
     if (!this.socket.writableNeedDrain) return Promise.resolve();
     return new Promise((resolve, reject) => this.#drainWaiters.push({ resolve, reject }));
   }
@@ -114,6 +152,10 @@ export class FramedSocket {
     if (this.#closed) return;
     this.#closed = true;
     this.#closeError = err;
+    if (this.#flushImmediate !== null) clearImmediate(this.#flushImmediate);
+    this.#flushImmediate = null;
+    this.#out = [];
+    this.#outBytes = 0;
     this.#chunks = [];
     this.#buffered = 0;
     this.#settleDrain(this.#closedError());
@@ -129,6 +171,7 @@ export class FramedSocket {
     } catch {
       return;
     }
+    this.#flush();
     this.socket.end();
     const t = setTimeout(() => this.close(undefined), 1_000);
     t.unref();

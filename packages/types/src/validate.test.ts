@@ -73,6 +73,27 @@ describe('validators', () => {
         }),
       'appendEntries.entries[0].logId.index',
     );
+    // A malformed entry after well-formed ones is named by its own path.
+    for (const [bad, at] of [
+      [{ logId: { term: 1, index: 1 }, payload: { type: 'normal', data: 'x' } }, 'payload.data'],
+      [{ logId: { term: 1, index: -1 }, payload: { type: 'blank' } }, 'logId.index'],
+      [{ logId: { term: 1, index: 1 }, payload: { type: 'odd' } }, 'payload.type'],
+      [
+        { logId: { term: 1, index: 1 }, payload: { type: 'normal', data: new Uint8Array(1), session: {} } },
+        'payload.session',
+      ],
+    ] as const) {
+      invalidAt(
+        () =>
+          validateAppendEntriesRequest({
+            vote: leader,
+            prevLogId: null,
+            entries: [entry(1, 0), bad],
+            leaderCommit: null,
+          }),
+        `appendEntries.entries[1].${at}`,
+      );
+    }
     invalidAt(
       () =>
         validateAppendEntriesRequest({

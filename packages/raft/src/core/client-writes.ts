@@ -78,15 +78,20 @@ export class ClientWrites<D, R> {
     if (this.#pending.size + this.#proposals.length + payloads.length > this.#p.config.maxPendingWrites) {
       return payloads.map(() => Promise.reject(new OverloadedError()));
     }
+    // The first proposal of a batch queues its flush; later ones join the batch (the loop also
+    // flushes what is queued when it runs dry), so a write costs no loop item of its own.
+    const first = this.#proposals.length === 0;
     const out = payloads.map(
       (payload) =>
         new Promise<ClientWriteResponse<R>>((resolve, reject) => {
           this.#proposals.push({ payload, write: { logId: null, resolve, reject } });
         }),
     );
-    this.#p.loop.enqueue(() => this.flush());
+    if (first) this.#p.loop.enqueue(this.#flushItem);
     return out;
   }
+
+  readonly #flushItem = (): void => this.flush();
 
   /** Whether proposals wait for the next batch. */
   get hasQueued(): boolean {

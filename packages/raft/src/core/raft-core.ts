@@ -271,6 +271,9 @@ export class RaftCore<D, R> {
     if (this.#wasLeader && !leader) this.writes.onStepDown();
     this.#wasLeader = leader;
     this.#peers.pruneRemoved();
+    // Acknowledgements of this turn may confirm waiting reads; a next round's heartbeat goes out now.
+    this.reads.check();
+    this.#runCommands();
     this.#publishMetrics(null);
   }
 
@@ -307,6 +310,7 @@ export class RaftCore<D, R> {
     this.#peers.closeAll();
     this.writes.stop(err, stoppedAs);
     this.stateMachine.rejectWaiters(stoppedAs);
+    this.reads.stop(stoppedAs);
     // RPCs waiting for a durable write or an apply will never be answered: the loop fails them.
     for (const p of this.#postponed) p.reply = () => {};
     this.#postponed = [];
