@@ -6,13 +6,17 @@
 //   <!-- example: compile      a fragment: compiled only (the default for a block without a comment);
 //   declare const raft: Raft;  lines after the first are a hidden prelude put before the block
 //   -->
+// Relative imports (`'./x.ts'`, `'../x.ts'`) resolve from the markdown file's directory, or, with
+// `at=PATH` on the marker's first line (`<!-- example: compile at=src/benches/mine.ts`), as if the
+// block were the file PATH (relative to the markdown file): a README can show a file of its package.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, posix, relative, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { exec } from './exec.ts';
+import { ROOT } from './paths.ts';
 
 /** One ```ts block. */
 export interface CodeBlock {
@@ -23,6 +27,8 @@ export interface CodeBlock {
   /** 1-based index among the file's ts blocks. */
   index: number;
   mode: 'run' | 'compile';
+  /** Where the block says it lives (`at=`), relative to the repository root; default: the markdown file's directory. */
+  at?: string;
   prelude: string;
   code: string;
 }
@@ -49,6 +55,7 @@ export function extractBlocks(file: string, text: string): CodeBlock[] {
     for (i++; i < lines.length && !/^```\s*$/.test(lines[i] ?? ''); i++) body.push(lines[i] ?? '');
     let mode: CodeBlock['mode'] = 'compile';
     let prelude = '';
+    let at: string | undefined;
     // the directive: an HTML comment ending on the line before the fence (blank lines allowed)
     let j = start - 1;
     while (j >= 0 && (lines[j] ?? '').trim() === '') j--;
@@ -60,9 +67,19 @@ export function extractBlocks(file: string, text: string): CodeBlock[] {
       if (m !== null) {
         mode = m[1] as CodeBlock['mode'];
         prelude = (m[3] ?? '').trimEnd();
+        const where = /\bat=(\S+)/.exec(m[2] ?? '');
+        if (where !== null) at = posix.join(posix.dirname(file), where[1] ?? '');
       }
     }
-    out.push({ file, line: start + 1, index: out.length + 1, mode, prelude, code: body.join('\n') });
+    const block: CodeBlock = {
+      file,
+      line: start + 1,
+      index: out.length + 1,
+      mode,
+      prelude,
+      code: body.join('\n'),
+    };
+    out.push(at === undefined ? block : { ...block, at });
   }
   return out;
 }
@@ -92,6 +109,8 @@ export interface CheckExamplesOptions {
   runTimeoutMs?: number;
   /** Run nothing, compile only. */
   compileOnly?: boolean;
+  /** The directory `CodeBlock.file` is relative to (default: this repository's root). */
+  root?: string;
 }
 
 /** Compiles every block (one `tsc` for all) and runs the complete ones; resolves with the failures. */
@@ -108,7 +127,11 @@ export async function checkExamples(
     names.set(name, b);
     const head = b.prelude === '' ? '' : `${b.prelude}\n`;
     preludeLines.set(name, head === '' ? 0 : head.split('\n').length - 1);
-    writeFileSync(join(opts.workDir, name), `${head}${b.code}\nexport {};\n`);
+    const from = join(opts.root ?? ROOT, b.at === undefined ? dirname(b.file) : dirname(b.at));
+    writeFileSync(
+      join(opts.workDir, name),
+      rebaseImports(`${head}${b.code}\nexport {};\n`, from, opts.workDir),
+    );
   });
   const failures: ExampleFailure[] = [];
   const broken = new Set<string>();
@@ -161,6 +184,17 @@ export async function checkExamples(
     });
   }
   return dedupe(failures);
+}
+
+/** Rewrites relative import specifiers written for directory `from` so they resolve from `workDir`. */
+function rebaseImports(code: string, from: string, workDir: string): string {
+  return code.replace(
+    /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])(\.\.?\/[^'"]*)\2/g,
+    (_all, head: string, quote: string, spec: string) => {
+      const rel = relative(workDir, join(from, spec)).split(sep).join('/');
+      return `${head}${quote}${rel.startsWith('.') ? rel : `./${rel}`}${quote}`;
+    },
+  );
 }
 
 function dedupe(failures: ExampleFailure[]): ExampleFailure[] {

@@ -1,5 +1,6 @@
 // The markdown example checker: markers, compile errors mapped to markdown lines, complete examples
 // that must exit; and the repository's own markdown against its known-failures list.
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readList } from '../src/api.ts';
@@ -70,6 +71,32 @@ describe('markdown examples', () => {
     expect(failures.find((f) => f.key.includes('#2'))?.detail).toMatch(/^guide\.md:14: TS2322 /);
   }, 120_000);
 
+  it('resolves relative imports from the markdown file, or from where `at=` says the block lives', async () => {
+    const text = [
+      '```ts', // a README of this package importing one of its files
+      "import { ROOT } from './src/paths.ts';",
+      'const root: string = ROOT;',
+      '```',
+      '<!-- example: compile at=src/example.ts -->', // a file of src/ shown in the README
+      '```ts',
+      "import { ROOT } from './paths.ts';",
+      'const root: string = ROOT;',
+      '```',
+      '<!-- example: compile at=test/example.ts -->', // there, ./paths.ts does not exist
+      '```ts',
+      "import { ROOT } from './paths.ts';",
+      '```',
+    ].join('\n');
+    const blocks = extractBlocks('tooling/release/README.md', text);
+    expect(blocks.map((b) => b.at)).toEqual([
+      undefined,
+      'tooling/release/src/example.ts',
+      'tooling/release/test/example.ts',
+    ]);
+    const failures = await checkExamples(blocks, { ...opts, root: ROOT, compileOnly: true });
+    expect(failures.map((f) => f.key)).toEqual(['tooling/release/README.md #3: compile TS2307']);
+  }, 120_000);
+
   it("the repository's markdown fails only where api/known-example-failures.txt says (the list only shrinks)", async () => {
     const files = await markdownFiles(ROOT);
     expect(files).toContain('README.md');
@@ -89,9 +116,15 @@ describe('markdown examples', () => {
   }, 240_000);
 
   it('the command line exits non-zero on a failing file', async () => {
+    // a markdown file of its own (the repository's may all pass), under the git-ignored fixtures dir
+    mkdirSync(join(import.meta.dirname, '../.fixtures'), { recursive: true });
+    writeFileSync(
+      join(import.meta.dirname, '../.fixtures/failing.md'),
+      "```ts\nimport { compareLogId } from '@flotilla/types';\ncompareLogId.nope;\n```\n",
+    );
     const r = await exec(
       process.execPath,
-      ['--import', 'tsx', 'src/examples-cli.ts', '--compile-only', 'packages/types/README.md'],
+      ['--import', 'tsx', 'src/examples-cli.ts', '--compile-only', 'tooling/release/.fixtures/failing.md'],
       {
         cwd: join(import.meta.dirname, '..'),
       },
