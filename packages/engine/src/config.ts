@@ -25,7 +25,7 @@ export interface EngineConfig {
    * At most `electionTimeoutMinMs` (a voter whose own timer fired no longer honours it).
    */
   leaseMs: number;
-  /** Fraction of the lease given up to clock drift (0 <= drift < 1). */
+  /** Fraction of the lease given up to clock drift (`0 <= drift < 1`). */
   maxClockDrift: number;
   /** At most this many entries per replication request. */
   maxPayloadEntries: number;

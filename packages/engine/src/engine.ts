@@ -462,8 +462,8 @@ export class Engine {
    * went back behind what it had acknowledged. With `allowLogReversion` the target's progress is
    * reset and it is repaired (`repaired: true`); without, nothing more is sent to it under that
    * leadership (`repaired: false`) and the runtime should report it. A refused heartbeat counts:
-   * report it with `onReplicationProgress(target, {inflightId: null, result: {type: 'conflict',
-   * prevLogId, sentAt}})` where `prevLogId` is the refused heartbeat's own `prevLogId` (the
+   * report it with `onReplicationProgress(target, {inflightId: null, result})`, `result` being
+   * `{type: 'conflict', prevLogId, sentAt}` with the refused heartbeat's own `prevLogId` (the
    * `matching` its `broadcastHeartbeat` target carried). A refusal never loses the target's
    * progress: one whose `prevLogId` is above the current `matching` (a heartbeat from before a reset)
    * is ignored, one at or below it is a log reversion.

@@ -1,9 +1,9 @@
 /**
  * @packageDocumentation
- * The sans-I/O Raft engine of Flotilla: events in, commands out. An {@link Engine} holds a node's
+ * The sans-I/O Raft engine of Flotilla: events in, commands out. An {@link @flotilla/engine#Engine} holds a node's
  * Raft state; every input is a method call with the current time of an injected clock; everything
  * it wants done (storage writes, replication, replies, applies) comes out of `takeCommands()` as a
- * {@link Command}. No timers, no awaits, no I/O: a runtime (`@flotilla/raft`) or a deterministic
+ * {@link @flotilla/engine#Command}. No timers, no awaits, no I/O: a runtime (`@flotilla/raft`) or a deterministic
  * simulator drives it.
  *
  * @example

@@ -82,7 +82,7 @@ function purgeState(s: MemoryLogState, upto: LogId): void {
 }
 
 /**
- * An in-memory {@link RaftLogStorage} that models durability: it keeps the readable log and,
+ * An in-memory {@link @flotilla/types#RaftLogStorage} that models durability: it keeps the readable log and,
  * apart, the durable one, which a flush catches up. `crash()` returns only what is durable, so a
  * simulator can restart a node with unflushed writes lost. Failures can be injected per operation.
  */
@@ -117,13 +117,13 @@ export class MemoryLogStore implements RaftLogStorage {
     return this.#closed;
   }
 
-  /** @inheritDoc */
+  /** The last purged and the last log id (after a purge past the end, both are the purged id). */
   async getLogState(): Promise<LogState> {
     this.#check('read');
     return { lastPurgedLogId: this.#live.lastPurgedLogId, lastLogId: lastOf(this.#live) };
   }
 
-  /** @inheritDoc */
+  /** The saved vote (a copy), or `null` if none was ever saved. */
   async readVote(): Promise<Vote | null> {
     this.#check('read');
     return this.#live.vote === null ? null : { ...this.#live.vote };
@@ -138,7 +138,7 @@ export class MemoryLogStore implements RaftLogStorage {
     this.flush();
   }
 
-  /** @inheritDoc */
+  /** Appends consecutive entries, readable on resolve; `onFlushed` runs once durable (see `flush`). */
   async append(entries: readonly Entry[], onFlushed: IoFlushed): Promise<void> {
     this.#check('append');
     const next = nextIndex(lastOf(this.#live));
@@ -171,7 +171,7 @@ export class MemoryLogStore implements RaftLogStorage {
     this.#scheduleFlush();
   }
 
-  /** @inheritDoc */
+  /** Deletes every entry with index `>= since.index`; durable, with every earlier write, on resolve. */
   async truncate(since: LogId): Promise<void> {
     this.#check('truncate');
     const last = lastOf(this.#live);
@@ -197,7 +197,7 @@ export class MemoryLogStore implements RaftLogStorage {
    * Deletes every entry with index `<= upto.index` and records `upto` as the last purged id. `upto`
    * may lie beyond the last entry (a snapshot install past the log): the log empties, `upto`
    * becomes the last log id too, and the next append continues at `upto.index + 1`. A purge at or
-   * below the last purged id changes nothing. Durable with the next flush.
+   * below the last purged id changes nothing. Durable, with every earlier write, on resolve.
    */
   async purge(upto: LogId): Promise<void> {
     this.#check('purge');
@@ -208,20 +208,20 @@ export class MemoryLogStore implements RaftLogStorage {
     this.flush();
   }
 
-  /** @inheritDoc */
+  /** Records the committed id; durable with the next flush (losing it only re-applies entries). */
   async saveCommitted(committed: LogId | null): Promise<void> {
     this.#check('append');
     this.#live.committed = committed === null ? null : { ...committed };
     this.#pending.push({ replay: (d) => (d.committed = committed), onFlushed: null });
   }
 
-  /** @inheritDoc */
+  /** The committed id last saved (it may be ahead of the durable one until the next flush). */
   async readCommitted(): Promise<LogId | null> {
     this.#check('read');
     return this.#live.committed;
   }
 
-  /** @inheritDoc */
+  /** A reader of the log: it sees every append once `append` resolved, durable or not. */
   reader(): RaftLogReader {
     return {
       tryGetLogEntries: async (start, end) => {

@@ -48,7 +48,7 @@ export interface MemoryStoredSnapshot {
 type Stored = MemoryStoredSnapshot;
 
 /**
- * An in-memory {@link RaftStateMachine} over a pure `apply` function. Entries must arrive in log
+ * An in-memory {@link @flotilla/types#RaftStateMachine} over a pure `apply` function. Entries must arrive in log
  * order (each right after the last applied one); snapshots capture the state when
  * `snapshotBuilder()` is called; installing a snapshot is atomic.
  */
@@ -97,7 +97,7 @@ export class MemoryStateMachine<S, D, R> implements RaftStateMachine<D, R> {
     return this.#snapshots;
   }
 
-  /** @inheritDoc */
+  /** The last applied log id and the last membership applied (or installed with a snapshot). */
   async appliedState(): Promise<AppliedState> {
     return { lastApplied: this.#lastApplied, lastMembership: this.#membership };
   }
@@ -132,7 +132,7 @@ export class MemoryStateMachine<S, D, R> implements RaftStateMachine<D, R> {
     return out;
   }
 
-  /** @inheritDoc */
+  /** A builder of a snapshot of the state as it is now (later applies do not leak into it). */
   snapshotBuilder(): RaftSnapshotBuilder {
     // Capture now: later applies must not leak into this snapshot.
     const state = this.#state;
@@ -174,7 +174,7 @@ export class MemoryStateMachine<S, D, R> implements RaftStateMachine<D, R> {
     this.#current = { meta, bytes };
   }
 
-  /** @inheritDoc */
+  /** The newest snapshot built or installed, with a fresh data stream, or `null` if none. */
   async getCurrentSnapshot(): Promise<Snapshot | null> {
     const c = this.#current;
     return c === null ? null : { meta: c.meta, data: snapshotDataOf(c.bytes) };

@@ -1,9 +1,9 @@
 /**
  * @packageDocumentation
  * Per-follower Raft replication progress and quorum tracking, pure and without I/O:
- * {@link ProgressEntry} runs the reversed binary search for a target's match point and then the
- * pipeline, with one {@link Inflight} at a time identified by ids from an {@link InflightIdGen};
- * {@link majorityQuorum} / {@link jointQuorum} describe who may decide; {@link VecProgress} keeps
+ * {@link @flotilla/progress#ProgressEntry} runs the reversed binary search for a target's match point and then the
+ * pipeline, with one {@link @flotilla/progress#Inflight} at a time identified by ids from an {@link @flotilla/progress#InflightIdGen};
+ * {@link @flotilla/progress#majorityQuorum} / {@link @flotilla/progress#jointQuorum} describe who may decide; {@link @flotilla/progress#VecProgress} keeps
  * one value per node and the greatest value a quorum has accepted (commit index, lease time).
  *
  * @example

@@ -104,7 +104,7 @@ export function createConfig(input: RaftConfigInput = {}): RaftConfig {
 
 /**
  * Checks every field and their relations; throws `InvalidConfigError` naming the first bad field.
- * Relations: heartbeat < election min < election max; lease ≤ election min (a voter that honours a lease
+ * Relations: `heartbeat < election min < election max`; `lease ≤ election min` (a voter that honours a lease
  * longer than the election timeout would block elections after a leader dies).
  */
 export function validateConfig(c: RaftConfig): RaftConfig {

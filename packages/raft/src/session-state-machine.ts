@@ -24,8 +24,8 @@ export interface ClientSessionsOptions {
 }
 
 /**
- * Wraps a state machine so that writes carrying a client session (`clientWrite(data, {clientId,
- * sequence})`) are applied at most once (Raft thesis §6.3): a write whose sequence is not above the
+ * Wraps a state machine so that writes carrying a client session (`{clientId, sequence}` given to
+ * `clientWrite`) are applied at most once (Raft thesis §6.3): a write whose sequence is not above the
  * last one applied for its client reaches the inner state machine as a `blank` entry (so its applied
  * index still advances) and answers with the response of the first application (`undefined` if that
  * session was forgotten).

@@ -6,7 +6,7 @@
  * snapshot transmitter, the follower side of `streamAppend` (`serveStreamAppend`), and `Watch<T>`,
  * the wake-up primitive the runtime publishes its I/O progress through. Depends on
  * `@flotilla/types` only; the runtime (`@flotilla/raft`) plugs it to the engine through
- * {@link ReplicationCore}.
+ * {@link @flotilla/replication#ReplicationCore}.
  *
  * @example
  * ```ts

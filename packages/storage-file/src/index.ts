@@ -3,7 +3,7 @@
  * `@flotilla/storage-file`: a durable, crash-safe Raft log store in a directory of checksummed
  * segment files, with group commit (one write and one `fdatasync` per batch), an atomic vote/meta
  * file, a compact in-memory index with a tail cache, verified recovery and an exclusive lock; plus a
- * file-backed snapshot store for state machines. All file access goes through {@link FileIO}, so
+ * file-backed snapshot store for state machines. All file access goes through {@link @flotilla/storage-file#FileIO}, so
  * tests can inject crashes and I/O errors: `@flotilla/storage-file/testing` ships `CrashFileIO`, an
  * in-memory file system that simulates power loss.
  *

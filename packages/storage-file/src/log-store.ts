@@ -250,7 +250,7 @@ export class FileLogStore implements RaftLogStorage {
    * every segment goes, `upto` becomes the last log id too, and the next append starts a new
    * segment at `upto.index + 1`. On disk the purged id is written to the meta file before any
    * segment is deleted, so recovery after a crash part-way drops the leftovers. Resolves once
-   * durable, like {@link truncate}.
+   * durable, like {@link FileLogStore.truncate}.
    */
   async purge(upto: LogId): Promise<void> {
     this.#checkWritable();

@@ -29,7 +29,7 @@ import { parseSegmentName } from './segment.ts';
  * Opens (or creates) the file log store in `dir`: takes the directory lock, reads the meta file,
  * scans and verifies every segment, cuts a torn tail and builds the entry locations.
  *
- * @throws {StoreOpenError} `NOT_A_STORE`, `STORE_LOCKED`, `STORE_VERSION`, `STORE_CORRUPT`,
+ * @throws `StoreOpenError` `NOT_A_STORE`, `STORE_LOCKED`, `STORE_VERSION`, `STORE_CORRUPT`,
  *   `STORE_GAP`, `STORE_ACCESS` or `STORE_IO`, naming the file and offset at fault.
  */
 export async function fileLogStore(dir: string, options: FileLogStoreOptions = {}): Promise<FileLogStore> {

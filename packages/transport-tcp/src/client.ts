@@ -61,7 +61,7 @@ export interface TcpNetworkInit {
    * node's own address, so peers and packet filters see connections coming from it (on loopback,
    * every connection otherwise leaves from 127.0.0.1). Default: chosen by the OS.
    *
-   * @throws {InvalidConfigError} from {@link tcpNetwork} when it is not an IPv4 or IPv6 address.
+   * @throws `InvalidConfigError` from {@link tcpNetwork} when it is not an IPv4 or IPv6 address.
    */
   localAddress?: string;
   /** Maps a node to a host and port; the default parses `node.addr` as `host:port` or `[v6]:port`. */
