@@ -62,11 +62,11 @@ export type ReadPolicy =
   /** Rely on the leader lease (no round trip; safe while clock drift stays within `maxClockDrift`). */
   | 'lease';
 
-/** What a follower needs to serve a linearizable read: the leader's read point. */
+/** The leader's read point. A follower read relays `readLogId` and waits there with `wait().appliedIndex`. */
 export interface ReadLinearizer {
   /** The log id the read must see applied. */
   readLogId: LogId | null;
-  /** Waits until this node has applied `readLogId`; then a local read is linearizable. */
+  /** Waits until the node that made it (the leader) has applied `readLogId`; then a read there is linearizable. */
   awaitApplied(opts?: { timeoutMs?: number }): Promise<void>;
 }
 
@@ -120,7 +120,7 @@ export interface RaftApi<D, R> extends RaftRpcHandler {
   clientWriteMany(data: readonly D[]): Promise<ClientWriteResponse<R>[]>;
   /** Confirms this node is the leader and waits until the read point is applied; returns the read point. */
   ensureLinearizable(opts?: { policy?: ReadPolicy }): Promise<LogId | null>;
-  /** The leader's read point, to serve a linearizable read on a follower. */
+  /** Leader only: the read point of a linearizable read, for a follower to wait for (see `ReadLinearizer`). */
   getReadLinearizer(opts?: { policy?: ReadPolicy }): Promise<ReadLinearizer>;
   /** Adds a learner; `blocking` (default true) waits until it has caught up. */
   addLearner(

@@ -147,7 +147,7 @@ export class Raft<D, R> implements RaftApi<D, R> {
     return readLogId;
   }
 
-  /** The leader's read point for a follower read (see `ReadLinearizer`). */
+  /** Leader only (else `ForwardToLeader`): the read point for a follower read (see `ReadLinearizer`). */
   async getReadLinearizer(opts: { policy?: ReadPolicy } = {}): Promise<ReadLinearizer> {
     const readLogId = await this.#core.reads.readPoint(opts.policy ?? 'readIndex');
     return {
