@@ -74,7 +74,7 @@ export interface FileStateMachineOptions<S, D, R> {
 }
 
 /**
- * A durable {@link RaftStateMachine} (see {@link fileStateMachine}). Applies entries in log order,
+ * A durable `RaftStateMachine` (see {@link fileStateMachine}). Applies entries in log order,
  * each exactly once per client session; `snapshotBuilder()` captures the state at once and
  * `buildSnapshot()` writes it durably; `installSnapshot` is atomic and durable before it resolves.
  */
@@ -128,7 +128,7 @@ export class FileStateMachine<S, D, R> implements RaftStateMachine<D, R> {
     return this.#sessions.lastSequence(clientId);
   }
 
-  /** {@inheritDoc @flotilla/types#RaftStateMachine.appliedState} */
+  /** The last applied entry and membership (restored from the snapshot at start-up). */
   async appliedState(): Promise<AppliedState> {
     return { lastApplied: this.#lastApplied, lastMembership: this.#membership };
   }
