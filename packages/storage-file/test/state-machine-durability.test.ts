@@ -163,4 +163,29 @@ describe('fileStateMachine durability', () => {
     });
     expect(await sm.getCurrentSnapshot()).toBeNull();
   });
+
+  it('the default encoding keeps Map, Set, Date, BigInt and shared references across a restart', async () => {
+    type S = { m: Map<number, string>; s: Set<string>; d: Date; big: bigint; pair: [object, object] };
+    const shared = { x: 1 };
+    const initial: S = {
+      m: new Map([[1, 'a']]),
+      s: new Set(['z']),
+      d: new Date(5),
+      big: 2n ** 70n,
+      pair: [shared, shared],
+    };
+    const sm = await fileStateMachine<S, number, null>({ dir, initial, apply: (st) => [st, null] });
+    await sm.apply([{ logId: { term: 1, index: 0 }, payload: { type: 'normal', data: 1 } }]);
+    await sm.snapshotBuilder().buildSnapshot();
+    const again = await fileStateMachine<S, number, null>({
+      dir,
+      initial: { ...initial, m: new Map() },
+      apply: (st) => [st, null],
+    });
+    expect(again.state.m).toEqual(new Map([[1, 'a']]));
+    expect(again.state.s).toEqual(new Set(['z']));
+    expect(again.state.d).toEqual(new Date(5));
+    expect(again.state.big).toBe(2n ** 70n);
+    expect(again.state.pair[0]).toBe(again.state.pair[1]);
+  });
 });
