@@ -67,6 +67,16 @@ describe('hasErrorCode narrowing (types)', () => {
     }
   });
 
+  it('still takes a code that may be absent, narrowing to the base class', () => {
+    function check(err: unknown, code: ErrorCode | undefined): boolean {
+      if (!hasErrorCode(err, code)) return false;
+      expectTypeOf(err).toEqualTypeOf<FlotillaError>();
+      return true;
+    }
+    expect(check(new NotLeaderError(), undefined)).toBe(true);
+    expect(check(new NotLeaderError(), ErrorCode.Stopped)).toBe(false);
+  });
+
   it('narrows a union of codes to the union of their classes', () => {
     function isDown(err: unknown, code: typeof ErrorCode.Storage | typeof ErrorCode.Stopped): boolean {
       if (!hasErrorCode(err, code)) return false;

@@ -74,8 +74,11 @@ export class FlotillaError<C extends ErrorCode = ErrorCode> extends Error {
  * an object carrying a code is trusted to carry that code's fields.
  */
 export function hasErrorCode<C extends ErrorCode>(err: unknown, code: C): err is ErrorOfCode<C>;
-/** Whether `err` carries any Flotilla error code. */
-export function hasErrorCode(err: unknown): err is FlotillaError;
+/**
+ * Whether `err` carries any Flotilla error code (or `code`, when a code that may be absent is
+ * given): narrows to the base class only.
+ */
+export function hasErrorCode(err: unknown, code?: ErrorCode): err is FlotillaError;
 export function hasErrorCode(err: unknown, code?: ErrorCode): boolean {
   if (err === null || typeof err !== 'object') return false;
   const c = (err as { code?: unknown }).code;
