@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { constants, promises as fsp } from 'node:fs';
+import { processAlive } from './process-alive.ts';
 
 /**
  * How to open a file: `read` (must exist, read only), `readWrite` (must exist), `create` (read and
@@ -52,7 +53,10 @@ export interface FileIO {
   mkdir(dir: string): Promise<void>;
   /** Makes the directory's entries (created, renamed, removed files) durable. */
   fsyncDir(dir: string): Promise<void>;
-  /** Whether a process with this pid is alive (for stale lock detection). */
+  /**
+   * Whether a process with this pid is alive (for stale lock detection). A zombie (exited, not yet
+   * reaped) is not alive: it holds nothing.
+   */
   processAlive(pid: number): boolean;
 }
 
@@ -130,12 +134,5 @@ export const nodeFileIO: FileIO = {
       await fh.close();
     }
   },
-  processAlive(pid) {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch (err) {
-      return (err as { code?: string }).code === 'EPERM';
-    }
-  },
+  processAlive,
 };

@@ -34,3 +34,4 @@ export {
   fileSnapshotStore,
   type StoredSnapshot,
 } from './snapshot-store.ts';
+export { FileStateMachine, type FileStateMachineOptions, fileStateMachine } from './state-machine.ts';

@@ -44,11 +44,14 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 /** Codes after which the node has stopped. */
 export const FATAL_CODES: readonly ErrorCode[] = [ErrorCode.Stopped, ErrorCode.Storage, ErrorCode.Panicked];
 
-/** The base of every Flotilla error: a message, a stable `code`, an optional `cause`. */
-export class FlotillaError extends Error {
+/**
+ * The base of every Flotilla error: a message, a stable `code`, an optional `cause`. Each subclass
+ * fixes `C` to its own code, which is what lets `hasErrorCode` narrow to it (see `ErrorOfCode`).
+ */
+export class FlotillaError<C extends ErrorCode = ErrorCode> extends Error {
   /** The stable code. */
-  readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  readonly code: C;
+  constructor(code: C, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
     this.name = new.target.name;
@@ -59,8 +62,24 @@ export class FlotillaError extends Error {
   }
 }
 
-/** Whether `err` is an error carrying `code` (or any Flotilla code when `code` is omitted). */
-export function hasErrorCode(err: unknown, code?: ErrorCode): err is FlotillaError {
+/**
+ * Whether `err` is an error carrying `code` (or any Flotilla code when `code` is omitted). With a
+ * code it narrows to that code's class (`ErrorOfCode`), so its own fields are in reach:
+ *
+ * ```ts
+ * if (hasErrorCode(err, ErrorCode.ForwardToLeader)) redirect(err.leaderNode);
+ * ```
+ *
+ * The check reads `code` only, never `instanceof` (two copies of this package make two classes):
+ * an object carrying a code is trusted to carry that code's fields.
+ */
+export function hasErrorCode<C extends ErrorCode>(err: unknown, code: C): err is ErrorOfCode<C>;
+/**
+ * Whether `err` carries any Flotilla error code (or `code`, when a code that may be absent is
+ * given): narrows to the base class only.
+ */
+export function hasErrorCode(err: unknown, code?: ErrorCode): err is FlotillaError;
+export function hasErrorCode(err: unknown, code?: ErrorCode): boolean {
   if (err === null || typeof err !== 'object') return false;
   const c = (err as { code?: unknown }).code;
   if (typeof c !== 'string') return false;
@@ -75,7 +94,7 @@ export function isFatalError(err: unknown): boolean {
 // ---------------------------------------------------------------- API errors
 
 /** A write or linearizable read went to a node that is not the leader. */
-export class ForwardToLeaderError extends FlotillaError {
+export class ForwardToLeaderError extends FlotillaError<typeof ErrorCode.ForwardToLeader> {
   /** The leader this node knows of, if any. */
   readonly leaderId: NodeId | null;
   /** The leader's node, if known. */
@@ -99,7 +118,7 @@ export type ChangeMembershipReason =
   | 'Invalid';
 
 /** A membership change was refused. */
-export class ChangeMembershipError extends FlotillaError {
+export class ChangeMembershipError extends FlotillaError<typeof ErrorCode.ChangeMembership> {
   /** Why. */
   readonly reason: ChangeMembershipReason;
   constructor(reason: ChangeMembershipReason, message: string, options?: { cause?: unknown }) {
@@ -112,7 +131,7 @@ export class ChangeMembershipError extends FlotillaError {
 export type InitializeReason = 'NotAllowed' | 'NotInMembers' | 'Invalid';
 
 /** `initialize` was refused. */
-export class InitializeError extends FlotillaError {
+export class InitializeError extends FlotillaError<typeof ErrorCode.Initialize> {
   /** Why. */
   readonly reason: InitializeReason;
   constructor(reason: InitializeReason, message: string) {
@@ -122,14 +141,14 @@ export class InitializeError extends FlotillaError {
 }
 
 /** The node lost (or never had) leadership while serving a request that needs it. */
-export class NotLeaderError extends FlotillaError {
+export class NotLeaderError extends FlotillaError<typeof ErrorCode.NotLeader> {
   constructor(message = 'not the leader', options?: { cause?: unknown }) {
     super(ErrorCode.NotLeader, message, options);
   }
 }
 
 /** An API wait (e.g. `wait({timeoutMs})`, `addLearner` blocking) gave up. */
-export class TimeoutError extends FlotillaError {
+export class TimeoutError extends FlotillaError<typeof ErrorCode.Timeout> {
   constructor(message: string) {
     super(ErrorCode.Timeout, message);
   }
@@ -139,7 +158,7 @@ export class TimeoutError extends FlotillaError {
  * A write's fate is unknown: it was proposed but leadership was lost before it was known to be
  * committed. It may or may not be applied; retry with the same `(clientId, sequence)` to be safe.
  */
-export class OutcomeUnknownError extends FlotillaError {
+export class OutcomeUnknownError extends FlotillaError<typeof ErrorCode.OutcomeUnknown> {
   /** The log id the write was given, if it got one. */
   readonly logId: LogId | null;
   constructor(
@@ -153,14 +172,14 @@ export class OutcomeUnknownError extends FlotillaError {
 }
 
 /** Too many pending writes; the write was not proposed. Retry later. */
-export class OverloadedError extends FlotillaError {
+export class OverloadedError extends FlotillaError<typeof ErrorCode.Overloaded> {
   constructor(message = 'too many pending writes') {
     super(ErrorCode.Overloaded, message);
   }
 }
 
 /** An entry exceeded `maxEntryBytes`; it was not proposed. */
-export class EntryTooLargeError extends FlotillaError {
+export class EntryTooLargeError extends FlotillaError<typeof ErrorCode.EntryTooLarge> {
   /** The encoded size. */
   readonly bytes: number;
   /** The limit. */
@@ -173,7 +192,7 @@ export class EntryTooLargeError extends FlotillaError {
 }
 
 /** A configuration value is invalid. */
-export class InvalidConfigError extends FlotillaError {
+export class InvalidConfigError extends FlotillaError<typeof ErrorCode.InvalidConfig> {
   /** The field at fault. */
   readonly field: string;
   constructor(field: string, message: string) {
@@ -192,7 +211,7 @@ export type InvalidMembershipReason =
   | 'InvalidNode';
 
 /** A membership breaks a structural rule. */
-export class InvalidMembershipError extends FlotillaError {
+export class InvalidMembershipError extends FlotillaError<typeof ErrorCode.InvalidMembership> {
   /** Which rule. */
   readonly reason: InvalidMembershipReason;
   constructor(reason: InvalidMembershipReason, message: string) {
@@ -202,7 +221,7 @@ export class InvalidMembershipError extends FlotillaError {
 }
 
 /** A well-framed but invalid request (wrong shape, range or id). Nothing was changed. */
-export class InvalidRequestError extends FlotillaError {
+export class InvalidRequestError extends FlotillaError<typeof ErrorCode.InvalidRequest> {
   /** The path of the offending field, e.g. `entries[3].logId.index`. */
   readonly path: string;
   constructor(path: string, message: string) {
@@ -214,7 +233,7 @@ export class InvalidRequestError extends FlotillaError {
 // ---------------------------------------------------------------- fatal errors
 
 /** The node was shut down (or stopped after a fatal error); the call was not served. */
-export class StoppedError extends FlotillaError {
+export class StoppedError extends FlotillaError<typeof ErrorCode.Stopped> {
   constructor(message = 'the node is stopped', options?: { cause?: unknown }) {
     super(ErrorCode.Stopped, message, options);
   }
@@ -233,7 +252,7 @@ export type StorageOp =
   | 'apply';
 
 /** Storage failed; the node stops rather than risk corruption. */
-export class StorageError extends FlotillaError {
+export class StorageError extends FlotillaError<typeof ErrorCode.Storage> {
   /** What was being done. */
   readonly op: StorageOp;
   constructor(op: StorageOp, message: string, options?: { cause?: unknown }) {
@@ -243,7 +262,7 @@ export class StorageError extends FlotillaError {
 }
 
 /** An internal invariant broke (a bug); the node stops. */
-export class PanickedError extends FlotillaError {
+export class PanickedError extends FlotillaError<typeof ErrorCode.Panicked> {
   constructor(message: string, options?: { cause?: unknown }) {
     super(ErrorCode.Panicked, message, options);
   }
@@ -260,7 +279,7 @@ export type StorageMisuseReason =
   | 'Failed';
 
 /** A caller broke the storage contract (e.g. an append that leaves a hole). Nothing was changed. */
-export class StorageMisuseError extends FlotillaError {
+export class StorageMisuseError extends FlotillaError<typeof ErrorCode.StorageMisuse> {
   /** Which rule. */
   readonly reason: StorageMisuseReason;
   constructor(reason: StorageMisuseReason, message: string) {
@@ -272,28 +291,28 @@ export class StorageMisuseError extends FlotillaError {
 // ---------------------------------------------------------------- RPC errors
 
 /** The target cannot be reached now (no route, refused, isolated). Back off before retrying. */
-export class UnreachableError extends FlotillaError {
+export class UnreachableError extends FlotillaError<typeof ErrorCode.Unreachable> {
   constructor(message: string, options?: { cause?: unknown }) {
     super(ErrorCode.Unreachable, message, options);
   }
 }
 
 /** A connection failed during a call; the request may or may not have been delivered. */
-export class NetworkError extends FlotillaError {
+export class NetworkError extends FlotillaError<typeof ErrorCode.Network> {
   constructor(message: string, options?: { cause?: unknown }) {
     super(ErrorCode.Network, message, options);
   }
 }
 
 /** No answer within the call's timeout. */
-export class RpcTimeoutError extends FlotillaError {
+export class RpcTimeoutError extends FlotillaError<typeof ErrorCode.RpcTimeout> {
   constructor(message: string) {
     super(ErrorCode.RpcTimeout, message);
   }
 }
 
 /** The target answered with an error; `remoteCode` is its code when it had one. */
-export class RemoteError extends FlotillaError {
+export class RemoteError extends FlotillaError<typeof ErrorCode.Remote> {
   /** The remote error's code, if it was a Flotilla error. */
   readonly remoteCode: string | null;
   constructor(remoteCode: string | null, message: string) {
@@ -301,6 +320,41 @@ export class RemoteError extends FlotillaError {
     this.remoteCode = remoteCode;
   }
 }
+
+// ---------------------------------------------------------------- code to class
+
+/**
+ * Every Flotilla error class, one per `ErrorCode`. Each class fixes its own code as the type argument
+ * of `FlotillaError<C>` (checked against the code it passes to `super`), so this union is the one
+ * mapping from code to class: `ErrorOfCode` reads it, nothing restates it.
+ */
+export type AnyFlotillaError =
+  | ForwardToLeaderError
+  | ChangeMembershipError
+  | InitializeError
+  | NotLeaderError
+  | TimeoutError
+  | OutcomeUnknownError
+  | OverloadedError
+  | EntryTooLargeError
+  | InvalidConfigError
+  | InvalidMembershipError
+  | InvalidRequestError
+  | StoppedError
+  | StorageError
+  | PanickedError
+  | StorageMisuseError
+  | UnreachableError
+  | NetworkError
+  | RpcTimeoutError
+  | RemoteError;
+
+/**
+ * The error class of a code (or the union of the classes of a union of codes): what
+ * `hasErrorCode(err, code)` narrows to. `ErrorOfCode<typeof ErrorCode.ForwardToLeader>` is
+ * `ForwardToLeaderError`, with its `leaderId` and `leaderNode`.
+ */
+export type ErrorOfCode<C extends ErrorCode> = Extract<AnyFlotillaError, { readonly code: C }>;
 
 /** A vote that outranks the caller's: carried by errors and responses that depose a leader. */
 export interface HigherVote {
