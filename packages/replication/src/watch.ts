@@ -1,4 +1,5 @@
 import { onAbort } from './abort.ts';
+import { Callbacks } from './callbacks.ts';
 
 /**
  * A read-only view of a {@link Watch}: what replication streams receive from the runtime.
@@ -19,12 +20,6 @@ export interface ReadonlyWatch<T> {
   changed(signal?: AbortSignal, since?: number): Promise<T>;
 }
 
-interface Waiter<T> {
-  resolve(value: T): void;
-  /** Unsubscribes from the waiter's signal, if it has one. */
-  off: (() => void) | undefined;
-}
-
 /**
  * A value that others can wait on: the runtime sets it, replication streams wait for it to change.
  * Waiting never polls. Every waiter is removed when it is woken or its signal aborts, so the number
@@ -40,7 +35,7 @@ interface Waiter<T> {
 export class Watch<T> implements ReadonlyWatch<T> {
   #value: T;
   #version = 0;
-  readonly #waiters = new Set<Waiter<T>>();
+  readonly #waiters = new Callbacks<T>();
   readonly #equals: (a: T, b: T) => boolean;
 
   /**
@@ -73,12 +68,7 @@ export class Watch<T> implements ReadonlyWatch<T> {
     if (this.#equals(this.#value, value)) return false;
     this.#value = value;
     this.#version += 1;
-    const waiters = [...this.#waiters];
-    this.#waiters.clear();
-    for (const w of waiters) {
-      w.off?.();
-      w.resolve(value);
-    }
+    this.#waiters.drain(value);
     return true;
   }
 
@@ -96,10 +86,9 @@ export class Watch<T> implements ReadonlyWatch<T> {
    * often). Returns a function that cancels it; cancelling after it ran does nothing.
    */
   onNextChange(listener: () => void): () => void {
-    const waiter: Waiter<T> = { resolve: listener, off: undefined };
-    this.#waiters.add(waiter);
+    this.#waiters.add(listener);
     return () => {
-      this.#waiters.delete(waiter);
+      this.#waiters.remove(listener);
     };
   }
 
@@ -108,13 +97,18 @@ export class Watch<T> implements ReadonlyWatch<T> {
     if (since !== this.#version) return Promise.resolve(this.#value);
     if (signal?.aborted === true) return Promise.reject(signal.reason);
     return new Promise<T>((resolve, reject) => {
-      const waiter: Waiter<T> = { resolve, off: undefined };
-      if (signal !== undefined) {
-        waiter.off = onAbort(signal, () => {
-          this.#waiters.delete(waiter);
-          reject(signal.reason);
-        });
+      if (signal === undefined) {
+        this.#waiters.add(resolve);
+        return;
       }
+      const waiter = (value: T) => {
+        off();
+        resolve(value);
+      };
+      const off = onAbort(signal, () => {
+        this.#waiters.remove(waiter);
+        reject(signal.reason);
+      });
       this.#waiters.add(waiter);
     });
   }
