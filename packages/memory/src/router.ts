@@ -478,11 +478,14 @@ export class MemoryRouter {
     };
     let sendChain = Promise.resolve();
     let replyChain = Promise.resolve();
+    const deliver = (fn: () => void): void => {
+      if (!inner.signal.aborted) fn();
+    };
     const ordered = (chain: Promise<void>, fn: () => void): Promise<void> => {
-      const ready = this.#sleep(this.#sampleDelay());
-      return Promise.all([chain, ready]).then(() => {
-        if (!inner.signal.aborted) fn();
-      });
+      const ms = this.#sampleDelay();
+      // Without a delay the message only waits for the one before it (no timer, no Promise.all).
+      if (ms <= 0) return chain.then(() => deliver(fn));
+      return Promise.all([chain, this.#sleep(ms)]).then(() => deliver(fn));
     };
     const onAbort = (): void => breakStream(abortError(signal!));
     signal?.addEventListener('abort', onAbort, { once: true });
