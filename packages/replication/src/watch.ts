@@ -155,7 +155,10 @@ export async function waitAny(
 const SETTLED = new Error('waitAny settled');
 
 function waitAnyWatch(watches: readonly Watch<unknown>[], since: readonly number[], signal: AbortSignal) {
-  for (const [i, w] of watches.entries()) if (w.version !== (since[i] ?? w.version)) return Promise.resolve();
+  for (let i = 0; i < watches.length; i++) {
+    const w = watches[i] as Watch<unknown>;
+    if (w.version !== (since[i] ?? w.version)) return Promise.resolve();
+  }
   return new Promise<void>((resolve, reject) => {
     const cancels: (() => void)[] = [];
     const settle = () => {
