@@ -185,16 +185,21 @@ export class StateMachineWorker<D, R> {
           `committed entry ${start} is missing from the log (apply up to ${formatLogId(committed)})`,
         );
       }
-      const decoded: ApplyEntry<D>[] = entries.map((e) => {
+      const decoded = new Array<ApplyEntry<D>>(entries.length);
+      for (let i = 0; i < entries.length; i++) {
+        const e = entries[i] as Entry;
         const p = e.payload;
-        if (p.type !== 'normal') return { logId: e.logId, payload: p };
+        if (p.type !== 'normal') {
+          decoded[i] = { logId: e.logId, payload: p };
+          continue;
+        }
         const data = this.codec.decode(p.data);
-        return {
+        decoded[i] = {
           logId: e.logId,
           payload:
             p.session === undefined ? { type: 'normal', data } : { type: 'normal', data, session: p.session },
         };
-      });
+      }
       let responses: (R | undefined)[];
       try {
         responses = await this.sm.apply(decoded);
@@ -205,10 +210,10 @@ export class StateMachineWorker<D, R> {
       }
       const last = entries[entries.length - 1]?.logId as LogId;
       this.lastApplied = last;
-      this.events.applied(
-        last,
-        entries.map((e, i) => ({ logId: e.logId, response: responses[i] })),
-      );
+      const applied = new Array<AppliedEntry<R>>(entries.length);
+      for (let i = 0; i < entries.length; i++)
+        applied[i] = { logId: (entries[i] as Entry).logId, response: responses[i] };
+      this.events.applied(last, applied);
       start = last.index + 1;
       if (start < end) await this.yieldNow();
     }

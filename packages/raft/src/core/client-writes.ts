@@ -32,10 +32,9 @@ interface PendingWrite<R> {
   reject(e: Error): void;
 }
 
-/** A proposal queued for the next loop turn. */
-interface Proposal<R> {
-  payload: EntryPayload;
-  write: PendingWrite<R>;
+/** A proposal queued for the next loop turn; once appended, it is its own pending write. */
+interface Proposal<R> extends PendingWrite<R> {
+  readonly payload: EntryPayload;
 }
 
 /** The client writes of one node (see the file comment). */
@@ -69,26 +68,36 @@ export class ClientWrites<D, R> {
 
   /** Queues `payloads` for the next turn's batch; each promise settles once applied (or failed). */
   propose(payloads: EntryPayload[]): Promise<ClientWriteResponse<R>>[] {
+    const refused = this.#refusal(payloads.length);
+    if (refused !== null) return payloads.map(() => Promise.reject(refused));
+    return payloads.map((payload) => this.#queue(payload));
+  }
+
+  /** {@link ClientWrites.propose} of one payload (the common `clientWrite`, without the arrays). */
+  proposeOne(payload: EntryPayload): Promise<ClientWriteResponse<R>> {
+    const refused = this.#refusal(1);
+    if (refused !== null) return Promise.reject(refused);
+    return this.#queue(payload);
+  }
+
+  /** Why `n` more proposals are refused now, or `null`. */
+  #refusal(n: number): Error | null {
     const stoppedAs = this.#p.loop.stoppedAs;
-    if (stoppedAs) return payloads.map(() => Promise.reject(stoppedAs));
-    if (!this.#leadership.takesWrites()) {
-      const err = this.#leadership.forwardError();
-      return payloads.map(() => Promise.reject(err));
+    if (stoppedAs) return stoppedAs;
+    if (!this.#leadership.takesWrites()) return this.#leadership.forwardError();
+    if (this.#pending.size + this.#proposals.length + n > this.#p.config.maxPendingWrites) {
+      return new OverloadedError();
     }
-    if (this.#pending.size + this.#proposals.length + payloads.length > this.#p.config.maxPendingWrites) {
-      return payloads.map(() => Promise.reject(new OverloadedError()));
-    }
+    return null;
+  }
+
+  #queue(payload: EntryPayload): Promise<ClientWriteResponse<R>> {
     // The first proposal of a batch queues its flush; later ones join the batch (the loop also
     // flushes what is queued when it runs dry), so a write costs no loop item of its own.
-    const first = this.#proposals.length === 0;
-    const out = payloads.map(
-      (payload) =>
-        new Promise<ClientWriteResponse<R>>((resolve, reject) => {
-          this.#proposals.push({ payload, write: { logId: null, resolve, reject } });
-        }),
-    );
-    if (first) this.#p.loop.enqueue(this.#flushItem);
-    return out;
+    if (this.#proposals.length === 0) this.#p.loop.enqueue(this.#flushItem);
+    return new Promise<ClientWriteResponse<R>>((resolve, reject) => {
+      this.#proposals.push({ payload, logId: null, resolve, reject });
+    });
   }
 
   readonly #flushItem = (): void => this.flush();
@@ -105,26 +114,26 @@ export class ClientWrites<D, R> {
     if (batch.length === 0) return;
     if (!this.#leadership.takesWrites()) {
       const err = this.#leadership.forwardError();
-      for (const q of batch) q.write.reject(err);
+      for (const q of batch) q.reject(err);
       return;
     }
+    const payloads = new Array<EntryPayload>(batch.length);
+    for (let i = 0; i < batch.length; i++) payloads[i] = (batch[i] as Proposal<R>).payload;
     let ids: LogId[];
     try {
-      ids = this.#p.engine.leaderAppend(
-        batch.map((q) => q.payload),
-        this.#p.clock.now(),
-      );
+      ids = this.#p.engine.leaderAppend(payloads, this.#p.clock.now());
     } catch (err) {
       // A refused batch fails its writes (nothing was appended); only an engine panic stops the node.
       if (err instanceof PanickedError || !(err instanceof Error)) throw err;
-      for (const q of batch) q.write.reject(err);
+      for (const q of batch) q.reject(err);
       return;
     }
-    batch.forEach((q, i) => {
+    for (let i = 0; i < batch.length; i++) {
+      const q = batch[i] as Proposal<R>;
       const logId = ids[i] as LogId;
-      q.write.logId = logId;
-      this.#pending.set(logId.index, q.write);
-    });
+      q.logId = logId;
+      this.#pending.set(logId.index, q);
+    }
   }
 
   /**
@@ -177,7 +186,7 @@ export class ClientWrites<D, R> {
     for (const w of this.#pending.values())
       w.reject(new OutcomeUnknownError(w.logId, `the node stopped: ${err.message}`, { cause: err }));
     this.#pending.clear();
-    for (const q of this.#proposals) q.write.reject(stoppedAs); // never appended
+    for (const q of this.#proposals) q.reject(stoppedAs); // never appended
     this.#proposals = [];
   }
 }
