@@ -123,13 +123,22 @@ export class Watch<T> implements ReadonlyWatch<T> {
  * which profiling showed as the busiest function of a loaded leader) when every watch is a
  * {@link Watch}: it registers plain callbacks and removes them when the first fires.
  */
-export async function waitAny(
+export function waitAny(
   watches: readonly ReadonlyWatch<unknown>[],
   since: readonly number[],
   signal: AbortSignal,
 ): Promise<void> {
-  if (signal.aborted) throw signal.reason;
-  if (watches.every((w) => w instanceof Watch)) return waitAnyWatch(watches, since, signal);
+  if (signal.aborted) return Promise.reject(signal.reason);
+  for (const w of watches) if (!(w instanceof Watch)) return waitAnyReadonly(watches, since, signal);
+  return waitAnyWatch(watches as readonly Watch<unknown>[], since, signal);
+}
+
+/** {@link waitAny} over watches that are not all {@link Watch}es: through their `changed`. */
+async function waitAnyReadonly(
+  watches: readonly ReadonlyWatch<unknown>[],
+  since: readonly number[],
+  signal: AbortSignal,
+): Promise<void> {
   const local = new AbortController();
   const off = onAbort(signal, () => local.abort(signal.reason));
   try {
@@ -154,28 +163,30 @@ export async function waitAny(
 /** The reason a settled wait's own controller aborts with: built once, never surfaced. */
 const SETTLED = new Error('waitAny settled');
 
-function waitAnyWatch(watches: readonly Watch<unknown>[], since: readonly number[], signal: AbortSignal) {
+function waitAnyWatch(
+  watches: readonly Watch<unknown>[],
+  since: readonly number[],
+  signal: AbortSignal,
+): Promise<void> {
   for (let i = 0; i < watches.length; i++) {
     const w = watches[i] as Watch<unknown>;
     if (w.version !== (since[i] ?? w.version)) return Promise.resolve();
   }
   return new Promise<void>((resolve, reject) => {
-    const cancels: (() => void)[] = [];
+    // One listener for every watch (the first change wins), the cancels in one array.
+    const cancels = new Array<() => void>(watches.length + 1);
     const settle = () => {
       for (const c of cancels) c();
     };
-    cancels.push(
-      onAbort(signal, () => {
-        settle();
-        reject(signal.reason);
-      }),
-    );
-    for (const w of watches)
-      cancels.push(
-        w.onNextChange(() => {
-          settle();
-          resolve();
-        }),
-      );
+    const wake = () => {
+      settle();
+      resolve();
+    };
+    cancels[0] = onAbort(signal, () => {
+      settle();
+      reject(signal.reason);
+    });
+    for (let i = 0; i < watches.length; i++)
+      cancels[i + 1] = (watches[i] as Watch<unknown>).onNextChange(wake);
   });
 }
