@@ -190,3 +190,51 @@ function waitAnyWatch(
       cancels[i + 1] = (watches[i] as Watch<unknown>).onNextChange(wake);
   });
 }
+
+/**
+ * {@link waitAny} where a change of `watches[i]` only ends the wait when `wakes[i]` (if given) says
+ * so, checked at the change (and at once for a change made since `since[i]`): a replication stream
+ * waits on the accepted I/O for a change of leader, not for every write it accepts. Watches that are
+ * not {@link Watch}es wake on every change (as with `waitAny`). Internal to the package.
+ */
+export function waitAnyWhen(
+  watches: readonly ReadonlyWatch<unknown>[],
+  since: readonly number[],
+  wakes: readonly ((() => boolean) | undefined)[],
+  signal: AbortSignal,
+): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  for (const w of watches) if (!(w instanceof Watch)) return waitAnyReadonly(watches, since, signal);
+  for (let i = 0; i < watches.length; i++) {
+    const w = watches[i] as Watch<unknown>;
+    const when = wakes[i];
+    if (w.version !== (since[i] ?? w.version) && (when === undefined || when())) return Promise.resolve();
+  }
+  return new Promise<void>((resolve, reject) => {
+    const cancels = new Array<() => void>(watches.length + 1);
+    const settle = () => {
+      for (const c of cancels) c();
+    };
+    const wake = () => {
+      settle();
+      resolve();
+    };
+    cancels[0] = onAbort(signal, () => {
+      settle();
+      reject(signal.reason);
+    });
+    for (let i = 0; i < watches.length; i++) {
+      const w = watches[i] as Watch<unknown>;
+      const when = wakes[i];
+      if (when === undefined) {
+        cancels[i + 1] = w.onNextChange(wake);
+        continue;
+      }
+      const listener = () => {
+        if (when()) wake();
+        else cancels[i + 1] = w.onNextChange(listener);
+      };
+      cancels[i + 1] = w.onNextChange(listener);
+    }
+  });
+}
