@@ -44,3 +44,35 @@ describe('Callbacks', () => {
     expect(n).toBe(1);
   });
 });
+
+describe('Callbacks reuse', () => {
+  it('keeps order and once-only calls when callbacks register again during a drain', () => {
+    const c = new Callbacks<number>();
+    const got: string[] = [];
+    c.add((v) => {
+      got.push(`a${v}`);
+      c.add((w) => got.push(`again${w}`));
+    });
+    c.add((v) => got.push(`b${v}`));
+    c.drain(1);
+    expect(c.size).toBe(1);
+    c.add((v) => {
+      got.push(`c${v}`);
+      c.add((w) => got.push(`e${w}`));
+      c.drain(-1); // nested: only what was added since this drain began
+    });
+    c.add((v) => got.push(`d${v}`));
+    c.drain(2);
+    c.drain(3);
+    expect(got).toEqual(['a1', 'b1', 'again2', 'c2', 'e-1', 'd2']);
+    expect(c.size).toBe(0);
+    for (let round = 0; round < 3; round++) {
+      const f = () => got.push(`f${round}`);
+      c.add(f);
+      c.add(() => got.push(`g${round}`));
+      expect(c.remove(f)).toBe(true);
+      c.drain(0);
+    }
+    expect(got.slice(6)).toEqual(['g0', 'g1', 'g2']);
+  });
+});
