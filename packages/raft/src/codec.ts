@@ -16,17 +16,28 @@ export function msgpackCodec<D>(): Codec<D> {
   const wholes = new WeakMap<ArrayBufferLike, Uint8Array>();
   const plainWholes = new WeakMap<ArrayBufferLike, Uint8Array>();
   const range = { start: 0, end: 0 };
+  // Consecutive entries almost always share their buffer: the last one is looked up first (it
+  // keeps that one buffer alive until the next decode).
+  let lastBuffer: ArrayBufferLike | null = null;
+  let lastWhole: Uint8Array | null = null;
   return {
     encode: (value) => packr.pack(value),
     decode: (bytes) => {
       const buffer = bytes.buffer;
       if (bytes.byteLength === buffer.byteLength || bytes.byteLength === 0) return packr.unpack(bytes) as D;
       const isBuffer = Buffer.isBuffer(bytes);
-      const cache = isBuffer ? wholes : plainWholes;
-      let whole = cache.get(buffer);
-      if (whole === undefined) {
-        whole = isBuffer ? Buffer.from(buffer) : new Uint8Array(buffer);
-        cache.set(buffer, whole);
+      let whole: Uint8Array | undefined;
+      if (buffer === lastBuffer && lastWhole !== null && Buffer.isBuffer(lastWhole) === isBuffer) {
+        whole = lastWhole;
+      } else {
+        const cache = isBuffer ? wholes : plainWholes;
+        whole = cache.get(buffer);
+        if (whole === undefined) {
+          whole = isBuffer ? Buffer.from(buffer) : new Uint8Array(buffer);
+          cache.set(buffer, whole);
+        }
+        lastBuffer = buffer;
+        lastWhole = whole;
       }
       range.start = bytes.byteOffset;
       range.end = bytes.byteOffset + bytes.byteLength;
