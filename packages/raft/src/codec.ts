@@ -20,6 +20,7 @@ export function msgpackCodec<D>(): Codec<D> {
   // keeps that one buffer alive until the next decode).
   let lastBuffer: ArrayBufferLike | null = null;
   let lastWhole: Uint8Array | null = null;
+  let lastIsBuffer = false;
   return {
     encode: (value) => packr.pack(value),
     decode: (bytes) => {
@@ -27,7 +28,7 @@ export function msgpackCodec<D>(): Codec<D> {
       if (bytes.byteLength === buffer.byteLength || bytes.byteLength === 0) return packr.unpack(bytes) as D;
       const isBuffer = Buffer.isBuffer(bytes);
       let whole: Uint8Array | undefined;
-      if (buffer === lastBuffer && lastWhole !== null && Buffer.isBuffer(lastWhole) === isBuffer) {
+      if (buffer === lastBuffer && lastWhole !== null && lastIsBuffer === isBuffer) {
         whole = lastWhole;
       } else {
         const cache = isBuffer ? wholes : plainWholes;
@@ -38,6 +39,7 @@ export function msgpackCodec<D>(): Codec<D> {
         }
         lastBuffer = buffer;
         lastWhole = whole;
+        lastIsBuffer = isBuffer;
       }
       range.start = bytes.byteOffset;
       range.end = bytes.byteOffset + bytes.byteLength;

@@ -121,8 +121,10 @@ export class LogIo {
    */
   saveCommitted(committed: LogId): Promise<void> {
     const readable = this.#chain;
-    const save = this.#store.saveCommitted?.bind(this.#store);
-    if (this.#p.config.saveCommitted && save !== undefined) this.#write('write', () => save(committed));
+    const store = this.#store;
+    // No bound function per call when the store does not save it (or saving is off).
+    if (this.#p.config.saveCommitted && store.saveCommitted !== undefined)
+      this.#write('write', async () => store.saveCommitted?.(committed));
     return readable;
   }
 
