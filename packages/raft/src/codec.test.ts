@@ -24,8 +24,9 @@ describe('msgpackCodec', () => {
       views.push(whole.subarray(at, at + p.byteLength));
       at += p.byteLength;
     }
-    for (let round = 0; round < 2; round++)
-      views.forEach((view, i) => expect(c.decode(view)).toEqual(values[i]));
+    for (let round = 0; round < 2; round++) {
+      for (const [i, view] of views.entries()) expect(c.decode(view)).toEqual(values[i]);
+    }
     // Binary values come back as the kind of byte array a direct read of the view gives.
     const inBuffer = Buffer.from(whole.buffer, 0, whole.byteLength);
     const binAt = views[1] as Uint8Array;
