@@ -19,7 +19,9 @@ export const bench: Bench = {
   budgetMs: { full: 120_000, quick: 60_000, smoke: 20_000 },
   async run(ctx) {
     const clients = ctx.size([1, 64, 256, 1024, 4096], [1, 64, 256, 1024, 4096], [1, 256, 4096]);
-    const repMs = ctx.size(1000, 200, 20);
+    // A quick repetition still covers dozens of rounds of every client at C = 4096 (at 200 ms the
+    // ramp-up and drain of each closed loop were a tenth of it).
+    const repMs = ctx.size(1000, 500, 20);
     const warmMs = ctx.size(3000, 1500, 50);
     const reps = 3;
     ctx.params({
