@@ -56,4 +56,29 @@ describe('copyMessage', () => {
     const out = copyMessage(a);
     expect(out.n).toBe(1);
   });
+  it('copies entries of the common shape whole and leaves other shapes to the generic walk', () => {
+    const data = new Uint8Array([1, 2, 3]);
+    const entries = [
+      { logId: { term: 2, index: 7 }, payload: { type: 'normal', data } },
+      {
+        logId: { term: 2, index: 8 },
+        payload: { type: 'normal', data, session: { clientId: 'c', sequence: 1 } },
+      },
+      { logId: { term: 2, index: 9 }, payload: { type: 'normal', data }, extra: 'x' },
+      { logId: { term: 2, index: 10 }, payload: { type: 'blank' } },
+      { logId: { term: 2, index: 11, more: 1 }, payload: { type: 'normal', data } },
+    ];
+    const out = copyMessage({ entries });
+    expect(out).toEqual({ entries });
+    for (const [i, e] of out.entries.entries()) {
+      expect(e).not.toBe(entries[i]);
+      expect(e.logId).not.toBe(entries[i]?.logId);
+      expect(e.payload).not.toBe(entries[i]?.payload);
+    }
+    const first = out.entries[0]?.payload as { data: Uint8Array };
+    expect(first.data).not.toBe(data);
+    expect(first.data.constructor).toBe(Uint8Array);
+    data[0] = 9;
+    expect([...first.data]).toEqual([1, 2, 3]);
+  });
 });

@@ -29,7 +29,10 @@ function copyValue(v: unknown, depth: number): unknown {
   if (depth > MAX_DEPTH) return structuredClone(v);
   if (Array.isArray(v)) {
     const out = new Array<unknown>(v.length);
-    for (let i = 0; i < v.length; i++) out[i] = copyValue(v[i], depth + 1);
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i];
+      out[i] = copyNormalEntry(x) ?? copyValue(x, depth + 1);
+    }
     return out;
   }
   if (v instanceof Uint8Array) return copyBytes(v);
@@ -38,6 +41,46 @@ function copyValue(v: unknown, depth: number): unknown {
   const out: Record<string, unknown> = {};
   for (const key in v) out[key] = copyValue((v as Record<string, unknown>)[key], depth + 1);
   return out;
+}
+
+/**
+ * The copy of a plain `{ logId: { term, index }, payload: { type: 'normal', data } }` (nothing more,
+ * nothing less: the shape of almost every entry a stream carries), or `undefined` for anything else,
+ * which the generic copy takes. Several times faster than the generic walk, whose keyed accesses see
+ * every message shape.
+ */
+function copyNormalEntry(v: unknown): unknown {
+  if (!isPlain(v) || countKeys(v) !== 2) return undefined;
+  const logId = v.logId;
+  const payload = v.payload;
+  if (!isPlain(logId) || !isPlain(payload) || countKeys(logId) !== 2 || countKeys(payload) !== 2)
+    return undefined;
+  const { term, index } = logId;
+  const data = payload.data;
+  if (typeof term !== 'number' || typeof index !== 'number' || payload.type !== 'normal') return undefined;
+  if (!(data instanceof Uint8Array)) return undefined;
+  return { logId: { term, index }, payload: { type: 'normal', data: copyBytes(data) } };
+}
+
+/** What {@link copyNormalEntry} reads of a candidate. */
+interface Candidate {
+  readonly logId?: unknown;
+  readonly payload?: unknown;
+  readonly term?: unknown;
+  readonly index?: unknown;
+  readonly type?: unknown;
+  readonly data?: unknown;
+}
+
+function isPlain(v: unknown): v is Candidate {
+  return typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
+}
+
+/** Own and inherited enumerable keys, as the generic copy's `for…in` sees them. */
+function countKeys(v: object): number {
+  let n = 0;
+  for (const _ in v) n++;
+  return n;
 }
 
 /**

@@ -81,6 +81,9 @@ function purgeState(s: MemoryLogState, upto: LogId): void {
   s.lastPurgedLogId = { ...upto };
 }
 
+/** Settled once: automatic flushes are chained on it. */
+const SETTLED: Promise<void> = Promise.resolve();
+
 /**
  * An in-memory {@link @flotilla/types#RaftLogStorage} that models durability: it keeps the readable log and,
  * apart, the durable one, which a flush catches up. `crash()` returns only what is durable, so a
@@ -325,11 +328,14 @@ export class MemoryLogStore implements RaftLogStorage {
     return from < to ? this.#live.entries.slice(from, to) : [];
   }
 
+  readonly #autoFlushTask = (): void => this.#autoFlush();
+
   #scheduleFlush(): void {
     if (this.#held) return;
     const mode = this.#mode;
     if (mode === 'manual') return;
-    if (mode === 'auto') queueMicrotask(() => this.#autoFlush());
+    // A microtask without the AsyncResource `queueMicrotask` allocates for each.
+    if (mode === 'auto') void SETTLED.then(this.#autoFlushTask);
     else this.#setTimer(() => this.#autoFlush(), mode.delayMs);
   }
 

@@ -108,6 +108,11 @@ function abortError(signal: AbortSignal): unknown {
 // receiving runtime's business. Its own bookkeeping reads them through these tolerant helpers.
 
 /** How many entries an AppendEntries carries (0 when it is malformed). */
+/** The key of one (kind, from, to) message counter. */
+function countKeyOf(kind: RpcKind, from: NodeId, to: NodeId): string {
+  return `${kind}\u0000${from}\u0000${to}`;
+}
+
 function entryCountOf(req: AppendEntriesRequest): number {
   const entries = (req as Partial<AppendEntriesRequest> | null)?.entries;
   return Array.isArray(entries) ? entries.length : 0;
@@ -352,7 +357,10 @@ export class MemoryRouter {
   }
 
   #count(kind: RpcKind, from: NodeId, to: NodeId): void {
-    const k = `${kind}\u0000${from}\u0000${to}`;
+    this.#countKey(countKeyOf(kind, from, to));
+  }
+
+  #countKey(k: string): void {
     this.#counts.set(k, (this.#counts.get(k) ?? 0) + 1);
   }
 
@@ -452,6 +460,14 @@ export class MemoryRouter {
     if (routeErr !== null) throw routeErr;
     const handler = this.#handlers.get(to)!;
     const inner = new AbortController();
+    // Mirrors `inner.signal.aborted`, which is read per message (the getter is not free); `inner`
+    // is only ever aborted through `close`.
+    let closed = false;
+    const close = (): void => {
+      closed = true;
+      inner.abort();
+    };
+    const streamKey = countKeyOf('streamAppend', from, to);
     const toServer = new AsyncQueue<AppendEntriesRequest>();
     const toClient = new AsyncQueue<StreamAppendResult>();
     const outstanding: (LogId | null)[] = [];
@@ -460,12 +476,12 @@ export class MemoryRouter {
     const rearm = (): void => {
       cancelTimer?.();
       cancelTimer = null;
-      if (timeoutMs === undefined || outstanding.length === 0 || inner.signal.aborted) return;
+      if (timeoutMs === undefined || outstanding.length === 0 || closed) return;
       cancelTimer = this.#scheduler.setTimeout(() => {
         toClient.failNow(
           new RpcTimeoutError(`streamAppend ${from} -> ${to}: no reply within ${timeoutMs} ms`),
         );
-        inner.abort();
+        close();
       }, timeoutMs);
     };
     const stopTimer = (): void => {
@@ -474,15 +490,18 @@ export class MemoryRouter {
     };
     const breakStream = (err: unknown): void => {
       toClient.failNow(err);
-      inner.abort();
+      close();
     };
     let sendChain = Promise.resolve();
     let replyChain = Promise.resolve();
+    const deliver = (fn: () => void): void => {
+      if (!closed) fn();
+    };
     const ordered = (chain: Promise<void>, fn: () => void): Promise<void> => {
-      const ready = this.#sleep(this.#sampleDelay());
-      return Promise.all([chain, ready]).then(() => {
-        if (!inner.signal.aborted) fn();
-      });
+      const ms = this.#sampleDelay();
+      // Without a delay the message only waits for the one before it (no timer, no Promise.all).
+      if (ms <= 0) return chain.then(() => deliver(fn));
+      return Promise.all([chain, this.#sleep(ms)]).then(() => deliver(fn));
     };
     const onAbort = (): void => breakStream(abortError(signal!));
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -491,14 +510,19 @@ export class MemoryRouter {
     const pump = async (): Promise<void> => {
       for (;;) {
         const next = await inputIt.next();
-        if (inner.signal.aborted) return;
+        if (closed) return;
         if (next.done) break;
         const req = next.value;
-        await this.#runBefore({ kind: 'streamAppend', from, to, request: req });
-        if (inner.signal.aborted) return;
-        await this.#takeQuota(to, entryCountOf(req), inner.signal);
-        if (inner.signal.aborted) return;
-        this.#count('streamAppend', from, to);
+        // Hooks and quotas are rare: without them a message costs no awaits here.
+        if (this.#before.get('streamAppend')?.size) {
+          await this.#runBefore({ kind: 'streamAppend', from, to, request: req });
+          if (closed) return;
+        }
+        if (this.#quota.has(to)) {
+          await this.#takeQuota(to, entryCountOf(req), inner.signal);
+          if (closed) return;
+        }
+        this.#countKey(streamKey);
         if (!this.#linkUp(from, to) || this.#unreachable.has(to))
           throw new NetworkError(`streamAppend ${from} -> ${to}: the link failed`);
         if (this.#dropped())
@@ -512,7 +536,7 @@ export class MemoryRouter {
     };
     const serve = async (): Promise<void> => {
       for await (const res of handler.streamAppend(toServer, { signal: inner.signal })) {
-        if (inner.signal.aborted) return;
+        if (closed) return;
         if (!this.#linkUp(to, from))
           throw new NetworkError(`streamAppend ${from} -> ${to}: the reply link failed`);
         const copy = copyMessage(res);
@@ -547,7 +571,7 @@ export class MemoryRouter {
     } finally {
       stopTimer();
       signal?.removeEventListener('abort', onAbort);
-      inner.abort();
+      close();
       toServer.end();
       inputIt.return?.().catch(() => {});
     }

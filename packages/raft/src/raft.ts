@@ -117,15 +117,15 @@ export class Raft<D, R> implements RaftApi<D, R> {
   }
 
   /** Proposes `data`; resolves once applied. */
-  clientWrite(data: D, opts: WriteOptions = {}): Promise<ClientWriteResponse<R>> {
+  clientWrite(data: D, opts?: WriteOptions): Promise<ClientWriteResponse<R>> {
     const writes = this.#core.writes;
     let payload: EntryPayload;
     try {
-      payload = writes.encode(data, sessionOf(opts));
+      payload = writes.encode(data, opts === undefined ? undefined : sessionOf(opts));
     } catch (err) {
       return Promise.reject(err);
     }
-    return writes.propose([payload])[0] as Promise<ClientWriteResponse<R>>;
+    return writes.proposeOne(payload);
   }
 
   /** Proposes several writes in one batch. */

@@ -17,7 +17,10 @@ import { type AppliedEntry, StateMachineWorker } from './sm-worker.ts';
 
 const codec = msgpackCodec<number>();
 
-function fixture(n: number, opts: { failReadAt?: number; readGate?: Promise<void> } = {}) {
+function fixture(
+  n: number,
+  opts: { failReadAt?: number; readGate?: Promise<void>; yieldNever?: boolean } = {},
+) {
   const log: Entry[] = [blankEntry(1, 0)];
   for (let i = 1; i < n; i++) log.push(normalEntry(1, i, codec.encode(i * 10)));
   let reads = 0;
@@ -89,7 +92,8 @@ function fixture(n: number, opts: { failReadAt?: number; readGate?: Promise<void
     chunk: 4,
     yieldNow: async () => {
       yields++;
-      await new Promise((r) => setImmediate(r));
+      // A busy microtask queue: the event loop never gets to `setImmediate`.
+      await new Promise((r) => (opts.yieldNever === true ? undefined : setImmediate(r)));
     },
     events: {
       applied: (last, entries) => out.push({ last, entries }),
@@ -128,6 +132,20 @@ describe('StateMachineWorker', () => {
       { logId: { term: 1, index: 3 }, response: 60 },
     ]);
     expect(f.yields()).toBeGreaterThanOrEqual(1);
+  });
+  it('resumes a yielded apply when new work is pushed, even if the event loop never turns', async () => {
+    const f = fixture(12, { yieldNever: true });
+    f.worker.apply(null, { term: 1, index: 11 });
+    await letWorkerRun();
+    expect(f.applied).toEqual([0, 1, 2, 3]); // one chunk, then a yield that never ends by itself
+    f.worker.apply({ term: 1, index: 11 }, { term: 1, index: 11 });
+    await letWorkerRun();
+    expect(f.applied).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    f.worker.buildSnapshot();
+    await letWorkerRun();
+    expect(f.applied).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(f.out.map((o) => o.last.index)).toEqual([3, 7, 11]);
+    expect(f.fatal).toEqual([]);
   });
   it('builds a snapshot without blocking later applies', async () => {
     const f = fixture(10);

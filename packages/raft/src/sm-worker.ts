@@ -59,6 +59,8 @@ export class StateMachineWorker<D, R> {
   private readonly events: StateMachineWorkerEvents<R>;
   private readonly chunk: number;
   private readonly yieldNow: () => Promise<void>;
+  /** Ends the current yield between chunks early (set while one runs). */
+  private resumeFromYield: (() => void) | null = null;
   private readonly jobs: Job[] = [];
   private running = false;
   /** The running job loop, awaited by `stop` (never polled). */
@@ -130,9 +132,32 @@ export class StateMachineWorker<D, R> {
     for (const job of this.jobs.splice(0)) if (job.type === 'install') job.done.reject(err);
   }
 
+  /**
+   * Yields to the event loop between chunks of a large apply, so timers and I/O run; a job pushed
+   * meanwhile resumes the apply at once. When promise reactions keep the microtask queue busy (an
+   * in-process cluster under load never leaves it), `setImmediate` never fires, nor does any timer:
+   * waiting for it only stalls a follower's applies (and its purges) while its log grows. New work
+   * arriving shows the node is busy, not idle; the apply then runs one more chunk and yields again.
+   */
+  private yieldBetweenChunks(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      let done = false;
+      const go = () => {
+        if (done) return;
+        done = true;
+        if (this.resumeFromYield === go) this.resumeFromYield = null;
+        resolve();
+      };
+      this.resumeFromYield = go;
+      this.yieldNow().then(go, go);
+    });
+  }
+
   private push(job: Job): void {
     if (this.stopped) return;
     this.jobs.push(job);
+    // New work ends a yield between chunks: whoever pushed it got its turn of the event loop.
+    this.resumeFromYield?.();
     if (!this.running) {
       this.running = true;
       this.loop = this.run();
@@ -185,16 +210,21 @@ export class StateMachineWorker<D, R> {
           `committed entry ${start} is missing from the log (apply up to ${formatLogId(committed)})`,
         );
       }
-      const decoded: ApplyEntry<D>[] = entries.map((e) => {
+      const decoded = new Array<ApplyEntry<D>>(entries.length);
+      for (let i = 0; i < entries.length; i++) {
+        const e = entries[i] as Entry;
         const p = e.payload;
-        if (p.type !== 'normal') return { logId: e.logId, payload: p };
+        if (p.type !== 'normal') {
+          decoded[i] = { logId: e.logId, payload: p };
+          continue;
+        }
         const data = this.codec.decode(p.data);
-        return {
+        decoded[i] = {
           logId: e.logId,
           payload:
             p.session === undefined ? { type: 'normal', data } : { type: 'normal', data, session: p.session },
         };
-      });
+      }
       let responses: (R | undefined)[];
       try {
         responses = await this.sm.apply(decoded);
@@ -205,12 +235,12 @@ export class StateMachineWorker<D, R> {
       }
       const last = entries[entries.length - 1]?.logId as LogId;
       this.lastApplied = last;
-      this.events.applied(
-        last,
-        entries.map((e, i) => ({ logId: e.logId, response: responses[i] })),
-      );
+      const applied = new Array<AppliedEntry<R>>(entries.length);
+      for (let i = 0; i < entries.length; i++)
+        applied[i] = { logId: (entries[i] as Entry).logId, response: responses[i] };
+      this.events.applied(last, applied);
       start = last.index + 1;
-      if (start < end) await this.yieldNow();
+      if (start < end) await this.yieldBetweenChunks();
     }
   }
 

@@ -59,7 +59,8 @@ export async function readEntries(
   if (entries.length === 0 || entries.length > end - start) throw bad(`returned ${entries.length} entries`);
   if (exact && entries.length !== end - start) throw bad(`missing (got ${entries.length})`);
   let prevTerm = prev?.term ?? 0;
-  for (const [i, e] of entries.entries()) {
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i] as Entry;
     if (e.logId.index !== start + i) throw bad(`has index ${e.logId.index} at position ${i}`);
     if (e.logId.term < prevTerm) throw bad(`has a term going down at index ${e.logId.index}`);
     prevTerm = e.logId.term;

@@ -32,7 +32,7 @@ import type { ReplicationEvent } from './events.ts';
 import { ReadFailure, storageReadError } from './log-read.ts';
 import { lastLogIdOf, sequentialStreamAppend } from './sequential.ts';
 import type { ReplicationStreamOptions } from './stream-options.ts';
-import { Watch, waitAny } from './watch.ts';
+import { Watch, waitAnyWhen } from './watch.ts';
 
 /** What a pipeline run needs of its stream. */
 export interface PipelineHost {
@@ -88,6 +88,9 @@ export async function runPipeline(
   let commitTimer: TimerHandle | null = null;
   const commitTurn = new Watch(0);
   let readFailure: ReadFailure | null = null;
+  // The accepted I/O changes with every write this leader accepts; a waiting producer only cares
+  // when it stops being this leader's (the checks after every wake and read still run).
+  const leaderLost = () => !host.leaderValid();
   const stopForLeaderChange = () => {
     leaderChanged = true;
     local.abort(new NetworkError('leader changed'));
@@ -125,7 +128,12 @@ export async function runPipeline(
         if (!host.leaderValid()) return stopForLeaderChange();
         if (local.signal.aborted) return;
       } else if (sentCommit !== undefined && logIdEquals(o.committed.get(), sentCommit)) {
-        await waitAny([o.ioSubmitted, o.committed, o.ioAccepted], since, local.signal);
+        await waitAnyWhen(
+          [o.ioSubmitted, o.committed, o.ioAccepted],
+          since,
+          [undefined, undefined, leaderLost],
+          local.signal,
+        );
         continue;
       } else if (sentCommit !== undefined && !commitDue) {
         // Only the commit index moved. Entries written meanwhile would carry it: give them until
@@ -138,9 +146,10 @@ export async function runPipeline(
             commitTurn.set(commitTurn.get() + 1);
           }, 0);
         }
-        await waitAny(
+        await waitAnyWhen(
           [o.ioSubmitted, o.ioAccepted, commitTurn],
           [since[0] ?? 0, since[2] ?? 0, tv],
+          [undefined, leaderLost, undefined],
           local.signal,
         );
         continue;

@@ -5,8 +5,8 @@ import {
   RemoteError,
   type StreamAppendResult,
 } from '@flotilla/types';
+import { onAbort } from './abort.ts';
 import { lastLogIdOf } from './sequential.ts';
-import { Watch } from './watch.ts';
 
 /**
  * Handles one AppendEntries on the receiving node, resolving only once the accepted entries are
@@ -53,8 +53,29 @@ export async function* serveStreamAppend(
   if (!Number.isSafeInteger(window) || window < 1)
     throw new InvalidConfigError('window', `expected an integer ≥ 1, got ${window}`);
   const queue: Slot[] = [];
-  const changed = new Watch(0);
-  const bump = () => changed.set(changed.get() + 1);
+  // Hand-offs between the pump and the consumer: each side waits on its own resolver, woken by the
+  // other (one promise per wait, no watch, no abort subscription per wait).
+  let wakeConsumer: (() => void) | null = null;
+  let wakePump: (() => void) | null = null;
+  const consumerMayGo = () => {
+    const w = wakeConsumer;
+    wakeConsumer = null;
+    w?.();
+  };
+  const pumpMayGo = () => {
+    const w = wakePump;
+    wakePump = null;
+    w?.();
+  };
+  const signal = opts.signal;
+  let aborted = signal?.aborted === true;
+  const offAbort =
+    signal === undefined || aborted
+      ? null
+      : onAbort(signal, () => {
+          aborted = true;
+          consumerMayGo();
+        });
   let inputDone = false;
   let inputError: unknown = null;
   let stopped = false;
@@ -63,26 +84,27 @@ export async function* serveStreamAppend(
   const pump = async () => {
     try {
       while (!stopped) {
-        const v = changed.version;
         if (queue.length >= window) {
-          await changed.changed(undefined, v);
+          await new Promise<void>((resolve) => {
+            wakePump = resolve;
+          });
           continue;
         }
         const r = await it.next();
         if (r.done === true || stopped) break;
         const slot: Slot = { req: r.value, settled: false, response: undefined, error: null };
         queue.push(slot);
-        bump();
+        consumerMayGo();
         handle(r.value).then(
           (resp) => {
             slot.response = resp;
             slot.settled = true;
-            bump();
+            consumerMayGo();
           },
           (e: unknown) => {
             slot.error = e ?? new RemoteError(null, 'append handler failed');
             slot.settled = true;
-            bump();
+            consumerMayGo();
           },
         );
       }
@@ -90,30 +112,34 @@ export async function* serveStreamAppend(
       inputError = e ?? new RemoteError(null, 'request stream failed');
     } finally {
       inputDone = true;
-      bump();
+      consumerMayGo();
     }
   };
   const pumping = pump();
+  const consumerWaits = (): Promise<void> =>
+    new Promise<void>((resolve) => {
+      wakeConsumer = resolve;
+    });
 
   try {
     for (;;) {
-      const v = changed.version;
+      if (aborted) throw signal?.reason;
       const head = queue[0];
       if (head === undefined) {
         if (inputDone) {
           if (inputError !== null) throw inputError;
           return;
         }
-        await changed.changed(opts.signal, v);
+        await consumerWaits();
         continue;
       }
       if (!head.settled) {
-        await changed.changed(opts.signal, v);
+        await consumerWaits();
         continue;
       }
       if (head.error !== null) throw head.error;
       queue.shift();
-      bump();
+      pumpMayGo();
       const resp = head.response as AppendEntriesResponse;
       switch (resp.type) {
         case 'success': {
@@ -127,7 +153,7 @@ export async function* serveStreamAppend(
             queue.shift();
             matching = lastLogIdOf(next.req);
           }
-          bump();
+          pumpMayGo();
           yield { type: 'matched', matching };
           break;
         }
@@ -146,7 +172,8 @@ export async function* serveStreamAppend(
     }
   } finally {
     stopped = true;
-    bump();
+    offAbort?.();
+    pumpMayGo();
     if (!inputDone) void Promise.resolve(it.return?.()).catch(() => {});
     void pumping;
   }

@@ -1,6 +1,6 @@
 import { compareLogId, type LogId } from '@flotilla/types';
 import { describe, expect, it } from 'vitest';
-import { type ReadonlyWatch, Watch, waitAny } from './watch.ts';
+import { type ReadonlyWatch, Watch, waitAny, waitAnyWhen } from './watch.ts';
 
 describe('Watch', () => {
   it('gets, sets and wakes waiters with the new value', async () => {
@@ -121,5 +121,53 @@ describe('Watch.onNextChange', () => {
     w.set(2);
     expect(calls).toEqual(['a']);
     expect(w.listenerCount).toBe(0);
+  });
+});
+
+describe('waitAnyWhen', () => {
+  it('wakes on a filtered watch only when its predicate holds, and leaves no listener', async () => {
+    const a = new Watch(0);
+    const vote = new Watch(0);
+    let lost = false;
+    let done = false;
+    const p = waitAnyWhen(
+      [a, vote],
+      [a.version, vote.version],
+      [undefined, () => lost],
+      new AbortController().signal,
+    );
+    void p.then(() => {
+      done = true;
+    });
+    vote.set(1); // not lost yet: keeps waiting
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(done).toBe(false);
+    expect(vote.listenerCount).toBe(1);
+    lost = true;
+    vote.set(2);
+    await p;
+    expect(a.listenerCount).toBe(0);
+    expect(vote.listenerCount).toBe(0);
+  });
+
+  it('returns at once for a change made since `since` only if its predicate holds', async () => {
+    const a = new Watch(0);
+    const seen = a.version;
+    a.set(1);
+    let done = false;
+    const ac = new AbortController();
+    const p = waitAnyWhen([a], [seen], [() => false], ac.signal).then(
+      () => {
+        done = true;
+      },
+      () => 'aborted',
+    );
+    await Promise.resolve();
+    expect(done).toBe(false);
+    ac.abort(new Error('stop'));
+    await expect(p).resolves.toBe('aborted');
+    expect(a.listenerCount).toBe(0);
+    await waitAnyWhen([a], [seen], [() => true], new AbortController().signal);
   });
 });

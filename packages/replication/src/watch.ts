@@ -1,4 +1,5 @@
 import { onAbort } from './abort.ts';
+import { Callbacks } from './callbacks.ts';
 
 /**
  * A read-only view of a {@link Watch}: what replication streams receive from the runtime.
@@ -19,12 +20,6 @@ export interface ReadonlyWatch<T> {
   changed(signal?: AbortSignal, since?: number): Promise<T>;
 }
 
-interface Waiter<T> {
-  resolve(value: T): void;
-  /** Unsubscribes from the waiter's signal, if it has one. */
-  off: (() => void) | undefined;
-}
-
 /**
  * A value that others can wait on: the runtime sets it, replication streams wait for it to change.
  * Waiting never polls. Every waiter is removed when it is woken or its signal aborts, so the number
@@ -40,7 +35,7 @@ interface Waiter<T> {
 export class Watch<T> implements ReadonlyWatch<T> {
   #value: T;
   #version = 0;
-  readonly #waiters = new Set<Waiter<T>>();
+  readonly #waiters = new Callbacks<T>();
   readonly #equals: (a: T, b: T) => boolean;
 
   /**
@@ -73,12 +68,7 @@ export class Watch<T> implements ReadonlyWatch<T> {
     if (this.#equals(this.#value, value)) return false;
     this.#value = value;
     this.#version += 1;
-    const waiters = [...this.#waiters];
-    this.#waiters.clear();
-    for (const w of waiters) {
-      w.off?.();
-      w.resolve(value);
-    }
+    this.#waiters.drain(value);
     return true;
   }
 
@@ -96,10 +86,9 @@ export class Watch<T> implements ReadonlyWatch<T> {
    * often). Returns a function that cancels it; cancelling after it ran does nothing.
    */
   onNextChange(listener: () => void): () => void {
-    const waiter: Waiter<T> = { resolve: listener, off: undefined };
-    this.#waiters.add(waiter);
+    this.#waiters.add(listener);
     return () => {
-      this.#waiters.delete(waiter);
+      this.#waiters.remove(listener);
     };
   }
 
@@ -108,13 +97,18 @@ export class Watch<T> implements ReadonlyWatch<T> {
     if (since !== this.#version) return Promise.resolve(this.#value);
     if (signal?.aborted === true) return Promise.reject(signal.reason);
     return new Promise<T>((resolve, reject) => {
-      const waiter: Waiter<T> = { resolve, off: undefined };
-      if (signal !== undefined) {
-        waiter.off = onAbort(signal, () => {
-          this.#waiters.delete(waiter);
-          reject(signal.reason);
-        });
+      if (signal === undefined) {
+        this.#waiters.add(resolve);
+        return;
       }
+      const waiter = (value: T) => {
+        off();
+        resolve(value);
+      };
+      const off = onAbort(signal, () => {
+        this.#waiters.remove(waiter);
+        reject(signal.reason);
+      });
       this.#waiters.add(waiter);
     });
   }
@@ -129,13 +123,22 @@ export class Watch<T> implements ReadonlyWatch<T> {
  * which profiling showed as the busiest function of a loaded leader) when every watch is a
  * {@link Watch}: it registers plain callbacks and removes them when the first fires.
  */
-export async function waitAny(
+export function waitAny(
   watches: readonly ReadonlyWatch<unknown>[],
   since: readonly number[],
   signal: AbortSignal,
 ): Promise<void> {
-  if (signal.aborted) throw signal.reason;
-  if (watches.every((w) => w instanceof Watch)) return waitAnyWatch(watches, since, signal);
+  if (signal.aborted) return Promise.reject(signal.reason);
+  for (const w of watches) if (!(w instanceof Watch)) return waitAnyReadonly(watches, since, signal);
+  return waitAnyWatch(watches as readonly Watch<unknown>[], since, signal);
+}
+
+/** {@link waitAny} over watches that are not all {@link Watch}es: through their `changed`. */
+async function waitAnyReadonly(
+  watches: readonly ReadonlyWatch<unknown>[],
+  since: readonly number[],
+  signal: AbortSignal,
+): Promise<void> {
   const local = new AbortController();
   const off = onAbort(signal, () => local.abort(signal.reason));
   try {
@@ -160,25 +163,78 @@ export async function waitAny(
 /** The reason a settled wait's own controller aborts with: built once, never surfaced. */
 const SETTLED = new Error('waitAny settled');
 
-function waitAnyWatch(watches: readonly Watch<unknown>[], since: readonly number[], signal: AbortSignal) {
-  for (const [i, w] of watches.entries()) if (w.version !== (since[i] ?? w.version)) return Promise.resolve();
+function waitAnyWatch(
+  watches: readonly Watch<unknown>[],
+  since: readonly number[],
+  signal: AbortSignal,
+): Promise<void> {
+  for (let i = 0; i < watches.length; i++) {
+    const w = watches[i] as Watch<unknown>;
+    if (w.version !== (since[i] ?? w.version)) return Promise.resolve();
+  }
   return new Promise<void>((resolve, reject) => {
-    const cancels: (() => void)[] = [];
+    // One listener for every watch (the first change wins), the cancels in one array.
+    const cancels = new Array<() => void>(watches.length + 1);
     const settle = () => {
       for (const c of cancels) c();
     };
-    cancels.push(
-      onAbort(signal, () => {
-        settle();
-        reject(signal.reason);
-      }),
-    );
-    for (const w of watches)
-      cancels.push(
-        w.onNextChange(() => {
-          settle();
-          resolve();
-        }),
-      );
+    const wake = () => {
+      settle();
+      resolve();
+    };
+    cancels[0] = onAbort(signal, () => {
+      settle();
+      reject(signal.reason);
+    });
+    for (let i = 0; i < watches.length; i++)
+      cancels[i + 1] = (watches[i] as Watch<unknown>).onNextChange(wake);
+  });
+}
+
+/**
+ * {@link waitAny} where a change of `watches[i]` only ends the wait when `wakes[i]` (if given) says
+ * so, checked at the change (and at once for a change made since `since[i]`): a replication stream
+ * waits on the accepted I/O for a change of leader, not for every write it accepts. Watches that are
+ * not {@link Watch}es wake on every change (as with `waitAny`). Internal to the package.
+ */
+export function waitAnyWhen(
+  watches: readonly ReadonlyWatch<unknown>[],
+  since: readonly number[],
+  wakes: readonly ((() => boolean) | undefined)[],
+  signal: AbortSignal,
+): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  for (const w of watches) if (!(w instanceof Watch)) return waitAnyReadonly(watches, since, signal);
+  for (let i = 0; i < watches.length; i++) {
+    const w = watches[i] as Watch<unknown>;
+    const when = wakes[i];
+    if (w.version !== (since[i] ?? w.version) && (when === undefined || when())) return Promise.resolve();
+  }
+  return new Promise<void>((resolve, reject) => {
+    const cancels = new Array<() => void>(watches.length + 1);
+    const settle = () => {
+      for (const c of cancels) c();
+    };
+    const wake = () => {
+      settle();
+      resolve();
+    };
+    cancels[0] = onAbort(signal, () => {
+      settle();
+      reject(signal.reason);
+    });
+    for (let i = 0; i < watches.length; i++) {
+      const w = watches[i] as Watch<unknown>;
+      const when = wakes[i];
+      if (when === undefined) {
+        cancels[i + 1] = w.onNextChange(wake);
+        continue;
+      }
+      const listener = () => {
+        if (when()) wake();
+        else cancels[i + 1] = w.onNextChange(listener);
+      };
+      cancels[i + 1] = w.onNextChange(listener);
+    }
   });
 }

@@ -32,10 +32,9 @@ interface PendingWrite<R> {
   reject(e: Error): void;
 }
 
-/** A proposal queued for the next loop turn. */
-interface Proposal<R> {
-  payload: EntryPayload;
-  write: PendingWrite<R>;
+/** A proposal queued for the next loop turn; once appended, it is its own pending write. */
+interface Proposal<R> extends PendingWrite<R> {
+  readonly payload: EntryPayload;
 }
 
 /** The client writes of one node (see the file comment). */
@@ -44,8 +43,15 @@ export class ClientWrites<D, R> {
   readonly #codec: Codec<D>;
   readonly #leadership: Leadership;
   #proposals: Proposal<R>[] = [];
-  /** Writes appended by this leader, by log index. */
-  readonly #pending = new Map<number, PendingWrite<R>>();
+  /**
+   * Proposals appended by this leader, in log order (from `#head` on): a queue, not a map, so a write
+   * costs the same with 4,096 others pending as with one (a large `Map` under churn costs cache
+   * misses and rehashes per write).
+   */
+  #appended: PendingWrite<R>[] = [];
+  #head = 0;
+  /** Writes waiting for an entry by index (`awaitApplied`, and proposals left out of log order). */
+  readonly #byIndex = new Map<number, PendingWrite<R>>();
 
   constructor(parts: CoreParts, codec: Codec<D>, leadership: Leadership) {
     this.#p = parts;
@@ -69,26 +75,37 @@ export class ClientWrites<D, R> {
 
   /** Queues `payloads` for the next turn's batch; each promise settles once applied (or failed). */
   propose(payloads: EntryPayload[]): Promise<ClientWriteResponse<R>>[] {
+    const refused = this.#refusal(payloads.length);
+    if (refused !== null) return payloads.map(() => Promise.reject(refused));
+    return payloads.map((payload) => this.#queue(payload));
+  }
+
+  /** {@link ClientWrites.propose} of one payload (the common `clientWrite`, without the arrays). */
+  proposeOne(payload: EntryPayload): Promise<ClientWriteResponse<R>> {
+    const refused = this.#refusal(1);
+    if (refused !== null) return Promise.reject(refused);
+    return this.#queue(payload);
+  }
+
+  /** Why `n` more proposals are refused now, or `null`. */
+  #refusal(n: number): Error | null {
     const stoppedAs = this.#p.loop.stoppedAs;
-    if (stoppedAs) return payloads.map(() => Promise.reject(stoppedAs));
-    if (!this.#leadership.takesWrites()) {
-      const err = this.#leadership.forwardError();
-      return payloads.map(() => Promise.reject(err));
+    if (stoppedAs) return stoppedAs;
+    if (!this.#leadership.takesWrites()) return this.#leadership.forwardError();
+    const pending = this.#appended.length - this.#head + this.#byIndex.size;
+    if (pending + this.#proposals.length + n > this.#p.config.maxPendingWrites) {
+      return new OverloadedError();
     }
-    if (this.#pending.size + this.#proposals.length + payloads.length > this.#p.config.maxPendingWrites) {
-      return payloads.map(() => Promise.reject(new OverloadedError()));
-    }
+    return null;
+  }
+
+  #queue(payload: EntryPayload): Promise<ClientWriteResponse<R>> {
     // The first proposal of a batch queues its flush; later ones join the batch (the loop also
     // flushes what is queued when it runs dry), so a write costs no loop item of its own.
-    const first = this.#proposals.length === 0;
-    const out = payloads.map(
-      (payload) =>
-        new Promise<ClientWriteResponse<R>>((resolve, reject) => {
-          this.#proposals.push({ payload, write: { logId: null, resolve, reject } });
-        }),
-    );
-    if (first) this.#p.loop.enqueue(this.#flushItem);
-    return out;
+    if (this.#proposals.length === 0) this.#p.loop.enqueue(this.#flushItem);
+    return new Promise<ClientWriteResponse<R>>((resolve, reject) => {
+      this.#proposals.push({ payload, logId: null, resolve, reject });
+    });
   }
 
   readonly #flushItem = (): void => this.flush();
@@ -105,26 +122,28 @@ export class ClientWrites<D, R> {
     if (batch.length === 0) return;
     if (!this.#leadership.takesWrites()) {
       const err = this.#leadership.forwardError();
-      for (const q of batch) q.write.reject(err);
+      for (const q of batch) q.reject(err);
       return;
     }
+    const payloads = new Array<EntryPayload>(batch.length);
+    for (let i = 0; i < batch.length; i++) payloads[i] = (batch[i] as Proposal<R>).payload;
     let ids: LogId[];
     try {
-      ids = this.#p.engine.leaderAppend(
-        batch.map((q) => q.payload),
-        this.#p.clock.now(),
-      );
+      ids = this.#p.engine.leaderAppend(payloads, this.#p.clock.now());
     } catch (err) {
       // A refused batch fails its writes (nothing was appended); only an engine panic stops the node.
       if (err instanceof PanickedError || !(err instanceof Error)) throw err;
-      for (const q of batch) q.write.reject(err);
+      for (const q of batch) q.reject(err);
       return;
     }
-    batch.forEach((q, i) => {
+    for (let i = 0; i < batch.length; i++) {
+      const q = batch[i] as Proposal<R>;
       const logId = ids[i] as LogId;
-      q.write.logId = logId;
-      this.#pending.set(logId.index, q.write);
-    });
+      q.logId = logId;
+      const tail = this.#appended[this.#appended.length - 1];
+      if (tail === undefined || (tail.logId as LogId).index < logId.index) this.#appended.push(q);
+      else this.#byIndex.set(logId.index, q); // never expected: a leader appends after its last
+    }
   }
 
   /**
@@ -139,11 +158,11 @@ export class ClientWrites<D, R> {
         return;
       }
       const write: PendingWrite<R> = { logId, resolve, reject };
-      this.#pending.set(logId.index, write);
+      this.#byIndex.set(logId.index, write);
       this.#p.loop.enqueue(() => {
-        if (this.#pending.get(logId.index) !== write) return; // settled meanwhile
+        if (this.#byIndex.get(logId.index) !== write) return; // settled meanwhile
         if (compareLogId(this.#p.engine.applied(), logId) >= 0) {
-          this.#pending.delete(logId.index);
+          this.#byIndex.delete(logId.index);
           resolve({ logId, response: undefined as R });
         }
       });
@@ -152,32 +171,81 @@ export class ClientWrites<D, R> {
 
   /** Answers the writes of applied entries: their response, or a forward if another entry took the slot. */
   onApplied(entries: AppliedEntry<R>[]): void {
+    const appended = this.#appended;
     for (const e of entries) {
-      const w = this.#pending.get(e.logId.index);
-      if (w === undefined) continue;
-      this.#pending.delete(e.logId.index);
-      if (w.logId !== null && logIdEquals(w.logId, e.logId))
-        w.resolve({ logId: e.logId, response: e.response as R });
-      else w.reject(new ForwardToLeaderError(this.#p.engine.currentLeader(), this.#leadership.leaderNode()));
+      const index = e.logId.index;
+      // Proposals whose entries were never reported applied (a snapshot covered them): as before
+      // this queue, they wait by index.
+      for (let w = appended[this.#head]; w !== undefined && (w.logId as LogId).index < index; ) {
+        this.#byIndex.set((w.logId as LogId).index, w);
+        w = appended[++this.#head];
+      }
+      const head = appended[this.#head];
+      if (head !== undefined && (head.logId as LogId).index === index) {
+        appended[this.#head++] = undefined as unknown as PendingWrite<R>;
+        this.#answer(head, e);
+      }
+      if (this.#byIndex.size > 0) {
+        const w = this.#byIndex.get(index);
+        if (w !== undefined) {
+          this.#byIndex.delete(index);
+          this.#answer(w, e);
+        }
+      }
+    }
+    this.#compact();
+  }
+
+  #answer(w: PendingWrite<R>, e: AppliedEntry<R>): void {
+    if (w.logId !== null && logIdEquals(w.logId, e.logId))
+      w.resolve({ logId: e.logId, response: e.response as R });
+    else w.reject(new ForwardToLeaderError(this.#p.engine.currentLeader(), this.#leadership.leaderNode()));
+  }
+
+  /** Drops the answered front of the queue once it is most of it. */
+  #compact(): void {
+    const head = this.#head;
+    if (head === this.#appended.length) {
+      this.#appended = [];
+      this.#head = 0;
+    } else if (head > 1024 && head * 2 > this.#appended.length) {
+      this.#appended = this.#appended.slice(head);
+      this.#head = 0;
     }
   }
 
   /** Writes proposed by this leader that are not committed have an unknown fate now. */
   onStepDown(): void {
     const committed = this.#p.engine.committed();
-    for (const [index, w] of this.#pending) {
-      if (committed !== null && index <= committed.index) continue; // committed: will be applied
-      this.#pending.delete(index);
+    const unknown = (w: PendingWrite<R>) =>
       w.reject(new OutcomeUnknownError(w.logId, 'leadership was lost before the write was known committed'));
+    // Committed writes will be applied; the queue is in log order, so the rest is its tail.
+    let cut = this.#appended.length;
+    while (cut > this.#head) {
+      const w = this.#appended[cut - 1] as PendingWrite<R>;
+      if (committed !== null && (w.logId as LogId).index <= committed.index) break;
+      cut--;
     }
+    const lost = this.#appended.slice(cut);
+    this.#appended.length = cut;
+    for (const [index, w] of this.#byIndex) {
+      if (committed !== null && index <= committed.index) continue;
+      this.#byIndex.delete(index);
+      unknown(w);
+    }
+    for (const w of lost) unknown(w);
+    this.#compact();
   }
 
   /** At a stop: appended writes have an unknown fate, queued ones fail with the stop. */
   stop(err: Error, stoppedAs: StoppedError): void {
-    for (const w of this.#pending.values())
+    const all = [...this.#appended.slice(this.#head), ...this.#byIndex.values()];
+    this.#appended = [];
+    this.#head = 0;
+    this.#byIndex.clear();
+    for (const w of all)
       w.reject(new OutcomeUnknownError(w.logId, `the node stopped: ${err.message}`, { cause: err }));
-    this.#pending.clear();
-    for (const q of this.#proposals) q.write.reject(stoppedAs); // never appended
+    for (const q of this.#proposals) q.reject(stoppedAs); // never appended
     this.#proposals = [];
   }
 }

@@ -23,6 +23,9 @@ import type { CoreParts } from './parts.ts';
 
 type CommandOf<T extends Command['type']> = Extract<Command, { type: T }>;
 
+/** The kinds of storage write, as a failure names them. */
+type WriteOp = 'vote' | 'write' | 'truncate' | 'purge';
+
 /** The log I/O of one node (see the file comment). */
 export class LogIo {
   readonly #p: CoreParts;
@@ -121,23 +124,39 @@ export class LogIo {
    */
   saveCommitted(committed: LogId): Promise<void> {
     const readable = this.#chain;
-    const save = this.#store.saveCommitted?.bind(this.#store);
-    if (this.#p.config.saveCommitted && save !== undefined) this.#write('write', () => save(committed));
+    const store = this.#store;
+    // No bound function per call when the store does not save it (or saving is off).
+    if (this.#p.config.saveCommitted && store.saveCommitted !== undefined)
+      this.#write('write', async () => store.saveCommitted?.(committed));
     return readable;
   }
 
   /** Serializes storage writes: each is issued after the previous one resolved. */
-  #write(op: 'vote' | 'write' | 'truncate' | 'purge', fn: () => Promise<void>): void {
+  #write(op: WriteOp, fn: () => Promise<void>): void {
     const loop = this.#p.loop;
-    this.#chain = this.#chain.then(async () => {
-      if (loop.stopped) return;
+    const fail = this.#failOf[op];
+    // A plain reaction, not an async wrapper: one promise and one microtask fewer per write.
+    this.#chain = this.#chain.then(() => {
+      if (loop.stopped) return undefined;
       try {
-        await fn();
+        return fn().catch(fail);
       } catch (err) {
-        // Stop at once: no later write in the chain may run after a failed one.
-        loop.fail(isFatalError(err) ? (err as Error) : new StorageError(op, String(err), { cause: err }));
+        fail(err);
+        return undefined;
       }
     });
+  }
+
+  /** Per kind of write: stop at once, no later write in the chain may run after a failed one. */
+  readonly #failOf: Record<WriteOp, (err: unknown) => void> = {
+    vote: (err) => this.#fail('vote', err),
+    write: (err) => this.#fail('write', err),
+    truncate: (err) => this.#fail('truncate', err),
+    purge: (err) => this.#fail('purge', err),
+  };
+
+  #fail(op: WriteOp, err: unknown): void {
+    this.#p.loop.fail(isFatalError(err) ? (err as Error) : new StorageError(op, String(err), { cause: err }));
   }
 
   /** Reports an I/O completion to the engine (`flushed`: also durable). */

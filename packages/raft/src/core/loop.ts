@@ -9,6 +9,9 @@
  */
 import { type Logger, PanickedError, StoppedError } from '@flotilla/types';
 
+/** Settled once: `#schedule` chains each turn's drain on it. */
+const SETTLED: Promise<void> = Promise.resolve();
+
 /** What `RaftCore` plugs into the loop. */
 export interface LoopHooks {
   /** Runs after every work item: executes the engine's commands. */
@@ -176,10 +179,14 @@ export class CoreLoop {
     this.#hooks?.afterStopRejects(err, stoppedAs);
   }
 
+  readonly #drainTurn = (): void => this.#drain();
+
   #schedule(): void {
     if (this.#draining) return;
     this.#draining = true;
-    queueMicrotask(() => this.#drain());
+    // A reaction on a settled promise is a microtask like `queueMicrotask`'s, without the
+    // AsyncResource Node wraps around each of those (profiling: a large share of a turn's garbage).
+    void SETTLED.then(this.#drainTurn);
   }
 
   #drain(): void {

@@ -30,9 +30,10 @@ import {
 import type { RaftOptions, RuntimeToggles } from '../api.ts';
 import { msgpackCodec } from '../codec.ts';
 import { createConfig, type RaftConfig } from '../config.ts';
-import { MetricsHub, Wait } from '../metrics.ts';
+import { Wait } from '../metrics.ts';
 import { loadStartup } from '../startup.ts';
 import { ClientWrites } from './client-writes.ts';
+import { LazyMetricsHub } from './lazy-metrics.ts';
 import { Leadership } from './leadership.ts';
 import { LogIo } from './log-io.ts';
 import { CoreLoop } from './loop.ts';
@@ -57,8 +58,8 @@ interface Postponed {
 export class RaftCore<D, R> {
   /** The shared components. */
   readonly parts: CoreParts;
-  /** Metrics, published after every turn. */
-  readonly hub: MetricsHub;
+  /** Metrics, published after every turn (computed then only while someone listens). */
+  readonly hub: LazyMetricsHub;
   /** Who leads, and the leadership transfer in progress. */
   readonly leadership: Leadership;
   /** Client writes and their responders. */
@@ -80,8 +81,16 @@ export class RaftCore<D, R> {
   private constructor(parts: CoreParts, opts: RaftOptions<D, R>, codec: Codec<D>, applied: LogId | null) {
     this.parts = parts;
     const { id, engine, config, logger, loop } = parts;
-    this.hub = new MetricsHub(metricsOf(id, engine, engine.applied(), config, 0, null), (err) =>
-      logger.warn('a metrics subscriber threw', { err: String(err) }),
+    let first = true;
+    this.hub = new LazyMetricsHub(
+      () => {
+        // The first value is built before the state machine driver exists.
+        const applied = first ? engine.applied() : this.stateMachine.appliedForMetrics;
+        const now = first ? 0 : parts.clock.now();
+        first = false;
+        return metricsOf(id, engine, applied, config, now, null);
+      },
+      (err) => logger.warn('a metrics subscriber threw', { err: String(err) }),
     );
     this.leadership = new Leadership(parts);
     this.writes = new ClientWrites<D, R>(parts, codec, this.leadership);
@@ -274,13 +283,14 @@ export class RaftCore<D, R> {
     // Acknowledgements of this turn may confirm waiting reads; a next round's heartbeat goes out now.
     this.reads.check();
     this.#runCommands();
-    this.#publishMetrics(null);
+    this.hub.changed();
   }
 
-  #publishMetrics(err: Error | null): void {
+  /** The stop's last metrics: `Shutdown`, with the error. */
+  #publishStopped(err: Error): void {
     const { id, engine, config, clock } = this.parts;
     const m = metricsOf(id, engine, this.stateMachine.appliedForMetrics, config, clock.now(), err);
-    this.hub.publish(err === null ? m : { ...m, state: 'Shutdown' });
+    this.hub.publish({ ...m, state: 'Shutdown' });
   }
 
   #scheduleTick(): void {
@@ -317,7 +327,7 @@ export class RaftCore<D, R> {
   }
 
   #afterStopRejects(err: Error, stoppedAs: StoppedError): void {
-    this.#publishMetrics(err);
+    this.#publishStopped(err);
     this.hub.close(stoppedAs);
     void this.stateMachine.stop();
   }
