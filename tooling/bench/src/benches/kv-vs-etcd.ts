@@ -18,6 +18,7 @@ import {
   etcdVersion,
   type HttpCluster,
   KvHttpCluster,
+  kvEntryLabel,
   warmUp,
 } from '../lib/servers.ts';
 import { REPO_ROOT } from '../runner.ts';
@@ -28,7 +29,7 @@ export const bench: Bench = {
   name: 'kv-vs-etcd',
   description:
     'flotilla-kv vs etcd (3 members each, loopback, same HTTP/JSON load generator, interleaved): writes at C = 1, 16, 64, 256, linearizable reads at 64',
-  // Six servers start first (the kv nodes from TypeScript sources): a few seconds before any load.
+  // A build check (turbo, cached) and six servers start first: a few seconds before any load.
   budgetMs: { full: 240_000, quick: 90_000, smoke: 40_000 },
   async run(ctx) {
     const etcdBin = ensureEtcd();
@@ -46,7 +47,7 @@ export const bench: Bench = {
       repMs,
       warmUpMsPerCluster: warmMs,
       etcd: etcdVersion(etcdBin),
-      kv: 'apps/kv bin (tsx, from source), default flotilla-kv settings',
+      kv: `${kvEntryLabel()}, default flotilla-kv settings`,
     });
     const dir = await mkdtemp(join(REPO_ROOT, 'bench-results', '.kv-etcd-'));
     const clusters: HttpCluster[] = [];

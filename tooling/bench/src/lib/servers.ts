@@ -1,6 +1,7 @@
 /**
  * Server clusters on loopback for the HTTP benchmarks, each node its own process: flotilla-kv (its
- * `bin/flotilla-kv`, durable file store, event-loop delay measured by a preloaded monitor) and etcd
+ * built entry `dist/main.js`, what a deployment runs, built first through turbo; durable file store,
+ * event-loop delay measured by a preloaded monitor) and etcd
  * (Debian's `etcd-server`, installed with apt-get when missing, default settings), and the closed-loop
  * HTTP/JSON load generator both are driven by.
  *
@@ -11,7 +12,8 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import http from 'node:http';
 import { join } from 'node:path';
-import { BIN_PATH, freePort } from 'flotilla-kv';
+import { BIN_PATH, BUILT_BIN_PATH, freePort } from 'flotilla-kv';
+import { REPO_ROOT } from '../runner.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -101,14 +103,22 @@ async function withRetry<T>(start: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Kills the servers (their data is scratch: no graceful shutdown to wait for) and waits for them. */
-async function stopProcs(procs: readonly ChildProcess[]): Promise<void> {
+/**
+ * Kills the servers (their data is scratch: no graceful shutdown to wait for) and waits for them.
+ * With `'SIGTERM'` they stop gracefully (so a `--cpu-prof` profile gets written), killed after 10 s.
+ */
+async function stopProcs(
+  procs: readonly ChildProcess[],
+  signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL',
+): Promise<void> {
   await Promise.all(
     procs.map(async (p) => {
       if (!running(p)) return;
       const gone = new Promise<void>((r) => p.once('exit', () => r()));
-      p.kill('SIGKILL');
+      p.kill(signal);
+      const t = signal === 'SIGKILL' ? undefined : setTimeout(() => p.kill('SIGKILL'), 10_000);
       await gone;
+      clearTimeout(t);
     }),
   );
 }
@@ -126,6 +136,48 @@ function tail(p: ChildProcess): () => string {
 // ------------------------------------------------------------------ flotilla-kv
 
 const ELD_PRELOAD = join(import.meta.dirname, 'procs', 'eld-preload.mjs');
+
+/**
+ * Extra node flags for every kv process, from `FLOTILLA_BENCH_KV_NODE_FLAGS` (space-separated),
+ * e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the nodes under load (they then stop with
+ * SIGTERM so the profiles get written).
+ */
+const ENV_NODE_FLAGS: readonly string[] = (process.env.FLOTILLA_BENCH_KV_NODE_FLAGS ?? '')
+  .split(' ')
+  .filter((f) => f !== '');
+
+/** `FLOTILLA_BENCH_KV_FROM_SOURCE=1` runs the kv nodes from their TypeScript sources (tsx) instead. */
+const FROM_SOURCE = process.env.FLOTILLA_BENCH_KV_FROM_SOURCE === '1';
+
+let built: string | null = null;
+
+/**
+ * The entry the kv nodes run from: `apps/kv/dist/main.js`, after `turbo run build` of flotilla-kv
+ * and the packages it depends on (a cache hit when nothing changed), so a benchmark never measures
+ * a stale build; or the source entry with `FLOTILLA_BENCH_KV_FROM_SOURCE=1`.
+ */
+export function kvEntry(): string {
+  if (FROM_SOURCE) return BIN_PATH;
+  if (built === null) {
+    execFileSync(
+      'pnpm',
+      ['exec', 'turbo', 'run', 'build', '--filter=flotilla-kv...', '--output-logs=errors-only'],
+      {
+        cwd: REPO_ROOT,
+        stdio: ['ignore', 'ignore', 'inherit'],
+        timeout: 300_000,
+      },
+    );
+    if (!existsSync(BUILT_BIN_PATH)) throw new Error(`the kv build did not produce ${BUILT_BIN_PATH}`);
+    built = BUILT_BIN_PATH;
+  }
+  return built;
+}
+
+/** How the kv nodes run, for the benchmarks' parameters. */
+export function kvEntryLabel(): string {
+  return FROM_SOURCE ? 'apps/kv bin/flotilla-kv (tsx, from source)' : 'apps/kv dist/main.js (built JS)';
+}
 
 /** Event-loop delay of a kv node over a window, in ms (from the preloaded monitor). */
 export interface LoopDelay {
@@ -178,6 +230,7 @@ export class KvHttpCluster implements HttpCluster {
     nodeArgs: readonly string[],
     nodeFlags: readonly string[],
   ): Promise<KvHttpCluster> {
+    const entry = kvEntry();
     const addrs: string[] = [];
     for (let i = 0; i < voters; i++) addrs.push(`127.0.0.1:${await freePort()}`);
     const procs: ChildProcess[] = [];
@@ -190,9 +243,10 @@ export class KvHttpCluster implements HttpCluster {
           process.execPath,
           [
             ...nodeFlags,
+            ...ENV_NODE_FLAGS,
             '--import',
             ELD_PRELOAD,
-            BIN_PATH,
+            entry,
             '--id',
             String(i + 1),
             '--http-addr',
@@ -311,7 +365,7 @@ export class KvHttpCluster implements HttpCluster {
   }
 
   async stop(): Promise<void> {
-    await stopProcs(this.procs);
+    await stopProcs(this.procs, ENV_NODE_FLAGS.length > 0 ? 'SIGTERM' : 'SIGKILL');
   }
 }
 
