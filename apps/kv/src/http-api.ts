@@ -264,33 +264,46 @@ export function kvHttpHandler(opts: KvHttpOptions): KvHttpHandler {
     });
   }
 
+  /** The `/metrics/prometheus` request counter key of each (route, status), made once. */
+  const countKeys = new Map<string, Map<number, string>>();
+  const count = (routeKey: string, status: number): void => {
+    let byStatus = countKeys.get(routeKey);
+    if (byStatus === undefined) {
+      byStatus = new Map();
+      countKeys.set(routeKey, byStatus);
+    }
+    let k = byStatus.get(status);
+    if (k === undefined) {
+      k = `${routeKey} ${status}`;
+      byStatus.set(status, k);
+    }
+    counters.requests.set(k, (counters.requests.get(k) ?? 0) + 1);
+  };
+
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
     const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
-    const count = (status: number): void => {
-      const k = `${route === undefined ? 'unknown' : path} ${status}`;
-      counters.requests.set(k, (counters.requests.get(k) ?? 0) + 1);
-    };
-    const respond = (reply: Reply, headers: Record<string, string> = {}): void => {
-      count(reply.status);
+    const respond = (reply: Reply, headers?: Record<string, string>): void => {
+      count(route === undefined ? 'unknown' : path, reply.status);
       if (res.headersSent || res.destroyed) return;
-      const common = { 'cache-control': 'no-store', 'access-control-allow-origin': '*', ...headers };
-      if (reply.kind === 'json') {
-        const text = JSON.stringify(reply.body);
-        res.writeHead(reply.status, {
-          ...common,
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(text),
-        });
-        res.end(text);
-      } else {
-        res.writeHead(reply.status, {
-          ...common,
-          'content-type': reply.type,
-          'content-length': Buffer.byteLength(reply.text),
-        });
-        res.end(reply.text);
-      }
+      const text = reply.kind === 'json' ? JSON.stringify(reply.body) : reply.text;
+      const type = reply.kind === 'json' ? 'application/json' : reply.type;
+      // A flat [name, value, …] list: no header object built, merged or validated name by name.
+      const raw: (string | number)[] = [
+        'cache-control',
+        'no-store',
+        'access-control-allow-origin',
+        '*',
+        'content-type',
+        type,
+        'content-length',
+        Buffer.byteLength(text),
+      ];
+      if (headers !== undefined) for (const [k, v] of Object.entries(headers)) raw.push(k, v);
+      res.writeHead(reply.status, raw);
+      res.end(text);
     };
     const fail = (e: unknown): void => {
       if (e instanceof HttpError) {
@@ -406,6 +419,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 
 /** Parses a JSON body; an empty body is `undefined`. */
 function parseJsonBody(buf: Buffer): unknown {
+  if (buf.byteLength === 0) return undefined;
   const text = buf.toString('utf8');
   if (text.trim() === '') return undefined;
   try {
