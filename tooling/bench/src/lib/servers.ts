@@ -146,7 +146,10 @@ const ENV_NODE_FLAGS: readonly string[] = (process.env.FLOTILLA_BENCH_KV_NODE_FL
   .split(' ')
   .filter((f) => f !== '');
 
-/** `FLOTILLA_BENCH_KV_FROM_SOURCE=1` runs the kv nodes from their TypeScript sources (tsx) instead. */
+/**
+ * `FLOTILLA_BENCH_KV_FROM_SOURCE=1` runs the kv nodes from their TypeScript sources (tsx) instead;
+ * `FLOTILLA_BENCH_KV_ENTRY=<path>` runs them from that entry (e.g. an older build, for an A/B run).
+ */
 const FROM_SOURCE = process.env.FLOTILLA_BENCH_KV_FROM_SOURCE === '1';
 
 let built: string | null = null;
@@ -158,6 +161,8 @@ let built: string | null = null;
  */
 export function kvEntry(): string {
   if (FROM_SOURCE) return BIN_PATH;
+  const override = process.env.FLOTILLA_BENCH_KV_ENTRY;
+  if (override !== undefined && override !== '') return override;
   if (built === null) {
     execFileSync(
       'pnpm',
