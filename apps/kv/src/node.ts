@@ -207,7 +207,9 @@ export async function startKvNode(opts: KvNodeOptions): Promise<KvNode> {
     { requestTimeout: 120_000 },
     opts.wrapHttp === undefined ? handler : opts.wrapHttp(handler),
   );
-  const front = net.createServer((socket) => sniff(socket, raftServer, web));
+  // Nagle off for every accepted connection, as `http.createServer` does for its own (its option
+  // applies only to sockets it accepts itself; these are accepted here and handed over).
+  const front = net.createServer({ noDelay: true }, (socket) => sniff(socket, raftServer, web));
   front.on('error', (e) => log.error('listener failed', { error: String(e) }));
   try {
     await new Promise<void>((resolve, reject) => {
