@@ -19,6 +19,7 @@ import {
   parseKvRequest,
   parseKvSession,
 } from './kv-state.ts';
+import type { LoopDelayMonitor, LoopDelaySnapshot } from './loop-delay.ts';
 import {
   compareIds,
   err,
@@ -54,6 +55,11 @@ export interface KvHttpOptions {
   peerTimeoutMs?: number;
   /** How long a blocking `/add-learner` waits for the learner to catch up, in ms (default 60 000). */
   addLearnerTimeoutMs?: number;
+  /**
+   * This process's event-loop delay monitor, served by `GET /metrics/event-loop` (reset by
+   * `POST /metrics/event-loop/reset`) and `/metrics/prometheus`; without it those routes answer 404.
+   */
+  loopDelay?: LoopDelayMonitor;
   /** Fetches a peer's JSON (default: `fetch`). Injected by tests. */
   fetchJson?: (url: string, timeoutMs: number) => Promise<unknown>;
   /** Where failures are reported. */
@@ -133,6 +139,11 @@ export function kvHttpHandler(opts: KvHttpOptions): KvHttpHandler {
     }
   };
 
+  const needLoopDelay = (): LoopDelayMonitor => {
+    if (opts.loopDelay === undefined) throw invalid(404, 'NotFound', 'no event-loop delay monitor');
+    return opts.loopDelay;
+  };
+
   const readKey = (body: unknown): string => {
     if (typeof body !== 'string') throw invalid(400, 'InvalidRequest', 'expected a JSON string: the key');
     return body;
@@ -172,8 +183,21 @@ export function kvHttpHandler(opts: KvHttpOptions): KvHttpHandler {
         kind: 'text',
         status: 200,
         type: 'text/plain; version=0.0.4; charset=utf-8',
-        text: prometheusText(raft.metrics.current, counters, store.size),
+        text: prometheusText(raft.metrics.current, counters, store.size, opts.loopDelay?.snapshot()),
       }),
+    },
+    '/metrics/event-loop': {
+      method: 'GET',
+      body: false,
+      run: async () => json(ok(loopDelayJson(needLoopDelay().snapshot()))),
+    },
+    '/metrics/event-loop/reset': {
+      method: 'POST',
+      body: false,
+      run: async () => {
+        needLoopDelay().reset();
+        return json(ok(null));
+      },
     },
     '/cluster/metrics': {
       method: 'GET',
@@ -337,6 +361,18 @@ export function kvHttpHandler(opts: KvHttpOptions): KvHttpHandler {
     serve().catch(fail);
   };
   return Object.assign(handler, { counters });
+}
+
+/** The body of `GET /metrics/event-loop`: the window's delay in ms, openraft-style field names. */
+function loopDelayJson(d: LoopDelaySnapshot): Json {
+  return {
+    count: d.count,
+    p50_ms: d.p50Ms,
+    p99_ms: d.p99Ms,
+    max_ms: d.maxMs,
+    mean_ms: d.meanMs,
+    window_ms: d.windowMs,
+  };
 }
 
 /**

@@ -35,6 +35,7 @@ export {
   LocalCluster,
   type LocalClusterOptions,
 } from './local-cluster.ts';
+export { type LoopDelayMonitor, type LoopDelaySnapshot, startLoopDelayMonitor } from './loop-delay.ts';
 export {
   isKvTransport,
   KV_COMMITTED_FLUSH_MS,

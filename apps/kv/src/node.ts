@@ -21,6 +21,7 @@ import {
 } from '@flotilla/types';
 import { type KvHttpHandler, type KvReader, kvHttpHandler } from './http-api.ts';
 import type { KvRequest, KvResponse } from './kv-state.ts';
+import { startLoopDelayMonitor } from './loop-delay.ts';
 import { type KvStateMachine, openKvStateMachine } from './state-machine.ts';
 
 /** Raft timing used by flotilla-kv unless overridden: suits shared, busy machines. */
@@ -193,7 +194,9 @@ export async function startKvNode(opts: KvNodeOptions): Promise<KvNode> {
   });
   const raftServer = raftNet.server(raft);
   let advertised = opts.addr;
+  const loopDelay = startLoopDelayMonitor();
   const handler = kvHttpHandler({
+    loopDelay,
     raft: opts.wrapRaft === undefined ? raft : opts.wrapRaft(raft, stateMachine),
     ...(opts.readPolicy === undefined ? {} : { readPolicy: opts.readPolicy }),
     store: stateMachine,
@@ -220,6 +223,7 @@ export async function startKvNode(opts: KvNodeOptions): Promise<KvNode> {
       });
     });
   } catch (e) {
+    loopDelay.stop();
     await raft.shutdown();
     await network.close();
     await logStore.close();
@@ -237,6 +241,7 @@ export async function startKvNode(opts: KvNodeOptions): Promise<KvNode> {
         web.closeAllConnections();
       });
       web.close();
+      loopDelay.stop();
       await raftServer.close();
       await raft.shutdown();
       await network.close();
