@@ -1,7 +1,7 @@
 /**
  * Server clusters on loopback for the HTTP benchmarks, each node its own process: flotilla-kv (its
  * built entry `dist/main.js`, what a deployment runs, built first through turbo; durable file store,
- * event-loop delay measured by a preloaded monitor) and etcd
+ * event-loop delay read from the node's own `/metrics/event-loop`) and etcd
  * (Debian's `etcd-server`, installed with apt-get when missing, default settings), and the closed-loop
  * HTTP/JSON load generator both are driven by.
  *
@@ -135,7 +135,7 @@ function tail(p: ChildProcess): () => string {
 
 // ------------------------------------------------------------------ flotilla-kv
 
-const ELD_PRELOAD = join(import.meta.dirname, 'procs', 'eld-preload.mjs');
+const MEM_PRELOAD = join(import.meta.dirname, 'procs', 'mem-preload.mjs');
 
 /**
  * Extra node flags for every kv process, from `FLOTILLA_BENCH_KV_NODE_FLAGS` (space-separated),
@@ -250,7 +250,7 @@ export class KvHttpCluster implements HttpCluster {
             ...nodeFlags,
             ...ENV_NODE_FLAGS,
             '--import',
-            ELD_PRELOAD,
+            MEM_PRELOAD,
             entry,
             '--id',
             String(i + 1),
@@ -329,16 +329,36 @@ export class KvHttpCluster implements HttpCluster {
 
   #dumpId = 0;
 
-  /** Starts a new event-loop delay window on node `index` (0-based). */
-  resetLoopDelay(index: number): void {
-    const p = this.procs[index];
-    if (p !== undefined && running(p) && p.connected) p.send({ eld: 'reset' });
+  readonly #metricsAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+
+  /**
+   * Starts a new event-loop delay window on node `index` (0-based): the node's own metric,
+   * `POST /metrics/event-loop/reset`. Resolves once it has (errors are ignored: the figure is then
+   * missing, not wrong).
+   */
+  async resetLoopDelay(index: number): Promise<void> {
+    const addr = this.addrs[index];
+    if (addr === undefined) return;
+    await postJson(this.#metricsAgent, addr, '/metrics/event-loop/reset', null).catch(() => undefined);
   }
 
-  /** The event-loop delay of node `index` since its last reset; `null` if it cannot answer in 5 s. */
+  /**
+   * The event-loop delay of node `index` since its last reset, from its `GET /metrics/event-loop`;
+   * `null` if it does not answer.
+   */
   async dumpLoopDelay(index: number): Promise<LoopDelay | null> {
-    const m = await this.#ask<LoopDelay>(index, 'dump');
-    return m === null ? null : { count: m.count, p50: m.p50, p99: m.p99, max: m.max, mean: m.mean };
+    const addr = this.addrs[index];
+    if (addr === undefined) return null;
+    const r = await getJson(this.#metricsAgent, addr, '/metrics/event-loop').catch(() => null);
+    const m = (r?.body as { Ok?: Record<string, number> } | undefined)?.Ok;
+    if (m === undefined) return null;
+    return {
+      count: m.count ?? 0,
+      p50: m.p50_ms ?? 0,
+      p99: m.p99_ms ?? 0,
+      max: m.max_ms ?? 0,
+      mean: m.mean_ms ?? 0,
+    };
   }
 
   /**
@@ -370,6 +390,7 @@ export class KvHttpCluster implements HttpCluster {
   }
 
   async stop(): Promise<void> {
+    this.#metricsAgent.destroy();
     await stopProcs(this.procs, ENV_NODE_FLAGS.length > 0 ? 'SIGTERM' : 'SIGKILL');
   }
 }
