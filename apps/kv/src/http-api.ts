@@ -19,6 +19,7 @@ import {
   parseKvRequest,
   parseKvSession,
 } from './kv-state.ts';
+import type { LoopDelayMonitor, LoopDelaySnapshot } from './loop-delay.ts';
 import {
   compareIds,
   err,
@@ -54,6 +55,11 @@ export interface KvHttpOptions {
   peerTimeoutMs?: number;
   /** How long a blocking `/add-learner` waits for the learner to catch up, in ms (default 60 000). */
   addLearnerTimeoutMs?: number;
+  /**
+   * This process's event-loop delay monitor, served by `GET /metrics/event-loop` (reset by
+   * `POST /metrics/event-loop/reset`) and `/metrics/prometheus`; without it those routes answer 404.
+   */
+  loopDelay?: LoopDelayMonitor;
   /** Fetches a peer's JSON (default: `fetch`). Injected by tests. */
   fetchJson?: (url: string, timeoutMs: number) => Promise<unknown>;
   /** Where failures are reported. */
@@ -133,6 +139,11 @@ export function kvHttpHandler(opts: KvHttpOptions): KvHttpHandler {
     }
   };
 
+  const needLoopDelay = (): LoopDelayMonitor => {
+    if (opts.loopDelay === undefined) throw invalid(404, 'NotFound', 'no event-loop delay monitor');
+    return opts.loopDelay;
+  };
+
   const readKey = (body: unknown): string => {
     if (typeof body !== 'string') throw invalid(400, 'InvalidRequest', 'expected a JSON string: the key');
     return body;
@@ -172,8 +183,21 @@ export function kvHttpHandler(opts: KvHttpOptions): KvHttpHandler {
         kind: 'text',
         status: 200,
         type: 'text/plain; version=0.0.4; charset=utf-8',
-        text: prometheusText(raft.metrics.current, counters, store.size),
+        text: prometheusText(raft.metrics.current, counters, store.size, opts.loopDelay?.snapshot()),
       }),
+    },
+    '/metrics/event-loop': {
+      method: 'GET',
+      body: false,
+      run: async () => json(ok(loopDelayJson(needLoopDelay().snapshot()))),
+    },
+    '/metrics/event-loop/reset': {
+      method: 'POST',
+      body: false,
+      run: async () => {
+        needLoopDelay().reset();
+        return json(ok(null));
+      },
     },
     '/cluster/metrics': {
       method: 'GET',
@@ -264,33 +288,46 @@ export function kvHttpHandler(opts: KvHttpOptions): KvHttpHandler {
     });
   }
 
+  /** The `/metrics/prometheus` request counter key of each (route, status), made once. */
+  const countKeys = new Map<string, Map<number, string>>();
+  const count = (routeKey: string, status: number): void => {
+    let byStatus = countKeys.get(routeKey);
+    if (byStatus === undefined) {
+      byStatus = new Map();
+      countKeys.set(routeKey, byStatus);
+    }
+    let k = byStatus.get(status);
+    if (k === undefined) {
+      k = `${routeKey} ${status}`;
+      byStatus.set(status, k);
+    }
+    counters.requests.set(k, (counters.requests.get(k) ?? 0) + 1);
+  };
+
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
     const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
-    const count = (status: number): void => {
-      const k = `${route === undefined ? 'unknown' : path} ${status}`;
-      counters.requests.set(k, (counters.requests.get(k) ?? 0) + 1);
-    };
-    const respond = (reply: Reply, headers: Record<string, string> = {}): void => {
-      count(reply.status);
+    const respond = (reply: Reply, headers?: Record<string, string>): void => {
+      count(route === undefined ? 'unknown' : path, reply.status);
       if (res.headersSent || res.destroyed) return;
-      const common = { 'cache-control': 'no-store', 'access-control-allow-origin': '*', ...headers };
-      if (reply.kind === 'json') {
-        const text = JSON.stringify(reply.body);
-        res.writeHead(reply.status, {
-          ...common,
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(text),
-        });
-        res.end(text);
-      } else {
-        res.writeHead(reply.status, {
-          ...common,
-          'content-type': reply.type,
-          'content-length': Buffer.byteLength(reply.text),
-        });
-        res.end(reply.text);
-      }
+      const text = reply.kind === 'json' ? JSON.stringify(reply.body) : reply.text;
+      const type = reply.kind === 'json' ? 'application/json' : reply.type;
+      // A flat [name, value, …] list: no header object built, merged or validated name by name.
+      const raw: (string | number)[] = [
+        'cache-control',
+        'no-store',
+        'access-control-allow-origin',
+        '*',
+        'content-type',
+        type,
+        'content-length',
+        Buffer.byteLength(text),
+      ];
+      if (headers !== undefined) for (const [k, v] of Object.entries(headers)) raw.push(k, v);
+      res.writeHead(reply.status, raw);
+      res.end(text);
     };
     const fail = (e: unknown): void => {
       if (e instanceof HttpError) {
@@ -324,6 +361,18 @@ export function kvHttpHandler(opts: KvHttpOptions): KvHttpHandler {
     serve().catch(fail);
   };
   return Object.assign(handler, { counters });
+}
+
+/** The body of `GET /metrics/event-loop`: the window's delay in ms, openraft-style field names. */
+function loopDelayJson(d: LoopDelaySnapshot): Json {
+  return {
+    count: d.count,
+    p50_ms: d.p50Ms,
+    p99_ms: d.p99Ms,
+    max_ms: d.maxMs,
+    mean_ms: d.meanMs,
+    window_ms: d.windowMs,
+  };
 }
 
 /**
@@ -406,6 +455,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 
 /** Parses a JSON body; an empty body is `undefined`. */
 function parseJsonBody(buf: Buffer): unknown {
+  if (buf.byteLength === 0) return undefined;
   const text = buf.toString('utf8');
   if (text.trim() === '') return undefined;
   try {

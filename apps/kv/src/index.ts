@@ -27,7 +27,15 @@ export {
   kvHttpHandler,
 } from './http-api.ts';
 export { type KvRequest, type KvResponse, KvState, MAX_KEY_LENGTH, parseKvRequest } from './kv-state.ts';
-export { BIN_PATH, freePort, LocalCluster, type LocalClusterOptions } from './local-cluster.ts';
+export {
+  BIN_PATH,
+  BUILT_BIN_PATH,
+  DEFAULT_BIN_PATH,
+  freePort,
+  LocalCluster,
+  type LocalClusterOptions,
+} from './local-cluster.ts';
+export { type LoopDelayMonitor, type LoopDelaySnapshot, startLoopDelayMonitor } from './loop-delay.ts';
 export {
   isKvTransport,
   KV_COMMITTED_FLUSH_MS,

@@ -6,8 +6,20 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KvClient } from './client.ts';
 
-/** The executable that starts a node (`apps/kv/bin/flotilla-kv`). */
+/** The development entry that starts a node from the TypeScript sources (`apps/kv/bin/flotilla-kv`). */
 export const BIN_PATH: string = fileURLToPath(new URL('../bin/flotilla-kv', import.meta.url));
+
+/**
+ * The built entry that starts a node (`apps/kv/dist/main.js`, made by `pnpm build`): plain
+ * JavaScript on the workspace packages' built `dist`, what a deployment runs. Absent until built.
+ */
+export const BUILT_BIN_PATH: string = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+
+/**
+ * The entry a {@link LocalCluster} starts by default: the one this module itself runs from, so the
+ * built CLI (`dist/main.js … cluster`, `… demo`) starts built nodes and the sources start sources.
+ */
+export const DEFAULT_BIN_PATH: string = import.meta.url.endsWith('.js') ? BUILT_BIN_PATH : BIN_PATH;
 
 /** Options of {@link LocalCluster.start}. */
 export interface LocalClusterOptions {
@@ -23,7 +35,7 @@ export interface LocalClusterOptions {
   nodeArgs?: string[];
   /** How long to wait for each node to answer `/health`, in ms (default 30 000). */
   startTimeoutMs?: number;
-  /** The executable that starts a node (default {@link BIN_PATH}). */
+  /** The executable that starts a node (default {@link DEFAULT_BIN_PATH}). */
   bin?: string;
 }
 
@@ -82,7 +94,7 @@ export class LocalCluster {
       addrs,
       opts.nodeArgs ?? [],
       opts.startTimeoutMs ?? 30_000,
-      opts.bin ?? BIN_PATH,
+      opts.bin ?? DEFAULT_BIN_PATH,
     );
     try {
       await Promise.all([...addrs.keys()].map((id) => c.startNode(id)));

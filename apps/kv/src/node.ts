@@ -21,6 +21,7 @@ import {
 } from '@flotilla/types';
 import { type KvHttpHandler, type KvReader, kvHttpHandler } from './http-api.ts';
 import type { KvRequest, KvResponse } from './kv-state.ts';
+import { startLoopDelayMonitor } from './loop-delay.ts';
 import { type KvStateMachine, openKvStateMachine } from './state-machine.ts';
 
 /** Raft timing used by flotilla-kv unless overridden: suits shared, busy machines. */
@@ -193,7 +194,9 @@ export async function startKvNode(opts: KvNodeOptions): Promise<KvNode> {
   });
   const raftServer = raftNet.server(raft);
   let advertised = opts.addr;
+  const loopDelay = startLoopDelayMonitor();
   const handler = kvHttpHandler({
+    loopDelay,
     raft: opts.wrapRaft === undefined ? raft : opts.wrapRaft(raft, stateMachine),
     ...(opts.readPolicy === undefined ? {} : { readPolicy: opts.readPolicy }),
     store: stateMachine,
@@ -207,7 +210,9 @@ export async function startKvNode(opts: KvNodeOptions): Promise<KvNode> {
     { requestTimeout: 120_000 },
     opts.wrapHttp === undefined ? handler : opts.wrapHttp(handler),
   );
-  const front = net.createServer((socket) => sniff(socket, raftServer, web));
+  // Nagle off for every accepted connection, as `http.createServer` does for its own (its option
+  // applies only to sockets it accepts itself; these are accepted here and handed over).
+  const front = net.createServer({ noDelay: true }, (socket) => sniff(socket, raftServer, web));
   front.on('error', (e) => log.error('listener failed', { error: String(e) }));
   try {
     await new Promise<void>((resolve, reject) => {
@@ -218,6 +223,7 @@ export async function startKvNode(opts: KvNodeOptions): Promise<KvNode> {
       });
     });
   } catch (e) {
+    loopDelay.stop();
     await raft.shutdown();
     await network.close();
     await logStore.close();
@@ -235,6 +241,7 @@ export async function startKvNode(opts: KvNodeOptions): Promise<KvNode> {
         web.closeAllConnections();
       });
       web.close();
+      loopDelay.stop();
       await raftServer.close();
       await raft.shutdown();
       await network.close();

@@ -1,4 +1,5 @@
 import type { RaftMetrics, ServerState } from '@flotilla/types';
+import type { LoopDelaySnapshot } from './loop-delay.ts';
 
 /** Counters the HTTP layer keeps, exported next to the Raft metrics. */
 export interface KvCounters {
@@ -27,7 +28,12 @@ function esc(v: string): string {
  * Renders metrics in the Prometheus text exposition format (version 0.0.4). Every series carries a
  * `node` label; missing log ids are reported as -1.
  */
-export function prometheusText(m: RaftMetrics, counters: KvCounters, keys: number): string {
+export function prometheusText(
+  m: RaftMetrics,
+  counters: KvCounters,
+  keys: number,
+  loop?: LoopDelaySnapshot,
+): string {
   const node = `node="${esc(m.id)}"`;
   const lines: string[] = [];
   const gauge = (name: string, help: string, series: [string, number][]): void => {
@@ -84,5 +90,18 @@ export function prometheusText(m: RaftMetrics, counters: KvCounters, keys: numbe
       return [`${node},route="${esc(route ?? '')}",status="${status ?? ''}"`, v];
     }),
   );
+  if (loop !== undefined) {
+    const name = 'flotilla_kv_event_loop_delay_seconds';
+    lines.push(
+      `# HELP ${name} Event-loop delay since the node started or its last POST /metrics/event-loop/reset.`,
+      `# TYPE ${name} summary`,
+      `${name}{${node},quantile="0.5"} ${loop.p50Ms / 1000}`,
+      `${name}{${node},quantile="0.99"} ${loop.p99Ms / 1000}`,
+      `${name}_count{${node}} ${loop.count}`,
+    );
+    gauge('flotilla_kv_event_loop_delay_max_seconds', 'Largest event-loop delay in the same window.', [
+      [node, loop.maxMs / 1000],
+    ]);
+  }
   return `${lines.join('\n')}\n`;
 }

@@ -23,6 +23,14 @@ export interface FileHandleIO {
   writev(bufs: readonly Uint8Array[], position: number): Promise<void>;
   /** Makes the file's data (and the metadata needed to read it, such as its size) durable. */
   datasync(): Promise<void>;
+  /**
+   * Optional: writes all of `bufs` at `position` and makes them durable, as `writev` then
+   * `datasync` would (the data and the metadata needed to read it, such as the size; what earlier
+   * writes of this handle left unsynced need not be), in as few system calls as it can. The group
+   * commit writer uses it when present, so each batch costs one trip to the file system instead of
+   * two. `nodeFileIO` writes through a second descriptor opened with `O_DSYNC`.
+   */
+  writeDurable?(bufs: readonly Uint8Array[], position: number): Promise<void>;
   /** Sets the file's size. */
   truncate(length: number): Promise<void>;
   /** The file's current size in bytes. */
@@ -70,10 +78,29 @@ const FLAGS: Record<OpenMode, number> = {
   createTruncate: constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC,
 };
 
+/** Writes all of `bufs` at `position` through `fh`, finishing a short vectored write from a copy. */
+async function writevAll(fh: fsp.FileHandle, bufs: readonly Uint8Array[], position: number): Promise<void> {
+  let total = 0;
+  for (const b of bufs) total += b.byteLength;
+  const { bytesWritten } = await fh.writev(bufs as Uint8Array[], position);
+  if (bytesWritten >= total) return;
+  const rest = Buffer.concat(bufs as Uint8Array[], total).subarray(bytesWritten);
+  let done = 0;
+  while (done < rest.byteLength) {
+    const r = await fh.write(rest, done, rest.byteLength - done, position + bytesWritten + done);
+    done += r.bytesWritten;
+  }
+}
+
 class NodeFileHandle implements FileHandleIO {
   readonly #fh: fsp.FileHandle;
-  constructor(fh: fsp.FileHandle) {
+  readonly #path: string;
+  /** A second descriptor of the file, opened with `O_DSYNC` on the first `writeDurable`. */
+  #dsync: Promise<fsp.FileHandle> | null = null;
+  #closed = false;
+  constructor(fh: fsp.FileHandle, path: string) {
     this.#fh = fh;
+    this.#path = path;
   }
   async read(buf: Uint8Array, offset: number, length: number, position: number): Promise<number> {
     let done = 0;
@@ -91,17 +118,27 @@ class NodeFileHandle implements FileHandleIO {
       done += bytesWritten;
     }
   }
-  async writev(bufs: readonly Uint8Array[], position: number): Promise<void> {
-    let total = 0;
-    for (const b of bufs) total += b.byteLength;
-    const { bytesWritten } = await this.#fh.writev(bufs as Uint8Array[], position);
-    if (bytesWritten >= total) return;
-    // A short vectored write: write what is left from a copy.
-    const all = Buffer.concat(bufs as Uint8Array[], total);
-    await this.write(all.subarray(bytesWritten), position + bytesWritten);
+  writev(bufs: readonly Uint8Array[], position: number): Promise<void> {
+    return writevAll(this.#fh, bufs, position);
   }
   datasync(): Promise<void> {
     return this.#fh.datasync();
+  }
+  /**
+   * One `pwritev` on an `O_DSYNC` descriptor: durable when it returns, like `writev` + `datasync`
+   * but one trip through libuv's thread pool instead of two (the event loop is free meanwhile, and
+   * a busy one no longer delays the `fdatasync` until it has noticed the write's completion).
+   */
+  async writeDurable(bufs: readonly Uint8Array[], position: number): Promise<void> {
+    if (this.#closed) throw Object.assign(new Error(`EBADF: ${this.#path} is closed`), { code: 'EBADF' });
+    if (this.#dsync === null) {
+      const opening = fsp.open(this.#path, constants.O_WRONLY | constants.O_DSYNC);
+      this.#dsync = opening;
+      opening.catch(() => {
+        if (this.#dsync === opening) this.#dsync = null;
+      });
+    }
+    await writevAll(await this.#dsync, bufs, position);
   }
   truncate(length: number): Promise<void> {
     return this.#fh.truncate(length);
@@ -109,8 +146,15 @@ class NodeFileHandle implements FileHandleIO {
   async size(): Promise<number> {
     return (await this.#fh.stat()).size;
   }
-  close(): Promise<void> {
-    return this.#fh.close();
+  async close(): Promise<void> {
+    this.#closed = true;
+    const dsync = this.#dsync;
+    this.#dsync = null;
+    try {
+      if (dsync !== null) await (await dsync.catch(() => null))?.close();
+    } finally {
+      await this.#fh.close();
+    }
   }
 }
 
@@ -118,7 +162,7 @@ class NodeFileHandle implements FileHandleIO {
 export const nodeFileIO: FileIO = {
   incarnation: NODE_INCARNATION,
   async open(path, mode) {
-    return new NodeFileHandle(await fsp.open(path, FLAGS[mode], 0o644));
+    return new NodeFileHandle(await fsp.open(path, FLAGS[mode], 0o644), path);
   },
   rename: (from, to) => fsp.rename(from, to),
   unlink: (path) => fsp.unlink(path),

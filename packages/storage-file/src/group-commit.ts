@@ -247,9 +247,12 @@ export class GroupCommitWriter {
         created = true;
       }
       const h = await g.segment.open(this.#io);
-      if (g.parts.length === 1) await h.write(g.parts[0] as Uint8Array, g.position);
-      else await h.writev(g.parts, g.position);
-      await h.datasync();
+      if (h.writeDurable !== undefined) await h.writeDurable(g.parts, g.position);
+      else {
+        if (g.parts.length === 1) await h.write(g.parts[0] as Uint8Array, g.position);
+        else await h.writev(g.parts, g.position);
+        await h.datasync();
+      }
       this.#counters.logSyncs++;
     }
     if (created) await this.#io.fsyncDir(this.#dir);

@@ -122,7 +122,7 @@ export class CrashFileIO implements FileIO {
     const live = () => {
       if (closed) throw ioError('EBADF', `${path} is closed`);
     };
-    return {
+    const handle: FileHandleIO = {
       read: async (buf, offset, length, position) => {
         this.#enter('read', path, false);
         live();
@@ -171,7 +171,13 @@ export class CrashFileIO implements FileIO {
       close: async () => {
         closed = true;
       },
+      // As `O_DSYNC` behaves: the write, then its sync (a crash in between loses or tears it).
+      writeDurable: async (bufs, position) => {
+        await handle.writev(bufs, position);
+        await handle.datasync();
+      },
     };
+    return handle;
   }
 
   /** Renames a file (volatile until `fsyncDir`). */

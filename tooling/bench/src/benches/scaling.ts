@@ -4,7 +4,7 @@
  * running side by side and measured interleaved repetition by repetition; on the 3-member clusters
  * also entries of 1 KiB and 16 KiB (interleaved per size).
  * Every kv measurement records its leader's event-loop delay (p99, max) over the measured
- * repetitions, from `perf_hooks.monitorEventLoopDelay` preloaded into the node.
+ * repetitions, from the node's own metric (`GET /metrics/event-loop`, reset before each).
  *
  * @module
  */

@@ -62,7 +62,7 @@ export async function measureHttp(
           fn: async () => {
             // The leader's event-loop delay over this repetition only (the peer's are interleaved).
             const measured = p.runs++ > 0;
-            if (measured) kv?.resetLoopDelay(kv.leaderIndex);
+            if (measured) await kv?.resetLoopDelay(kv.leaderIndex);
             const r = await once(n);
             if (measured && kv !== null) p.delays.push(kv.dumpLoopDelay(kv.leaderIndex));
             // The warm-up repetition (the first run) is left out of the latencies.

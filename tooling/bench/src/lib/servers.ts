@@ -1,6 +1,7 @@
 /**
  * Server clusters on loopback for the HTTP benchmarks, each node its own process: flotilla-kv (its
- * `bin/flotilla-kv`, durable file store, event-loop delay measured by a preloaded monitor) and etcd
+ * built entry `dist/main.js`, what a deployment runs, built first through turbo; durable file store,
+ * event-loop delay read from the node's own `/metrics/event-loop`) and etcd
  * (Debian's `etcd-server`, installed with apt-get when missing, default settings), and the closed-loop
  * HTTP/JSON load generator both are driven by.
  *
@@ -11,7 +12,8 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import http from 'node:http';
 import { join } from 'node:path';
-import { BIN_PATH, freePort } from 'flotilla-kv';
+import { BIN_PATH, BUILT_BIN_PATH, freePort } from 'flotilla-kv';
+import { REPO_ROOT } from '../runner.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -101,14 +103,22 @@ async function withRetry<T>(start: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Kills the servers (their data is scratch: no graceful shutdown to wait for) and waits for them. */
-async function stopProcs(procs: readonly ChildProcess[]): Promise<void> {
+/**
+ * Kills the servers (their data is scratch: no graceful shutdown to wait for) and waits for them.
+ * With `'SIGTERM'` they stop gracefully (so a `--cpu-prof` profile gets written), killed after 10 s.
+ */
+async function stopProcs(
+  procs: readonly ChildProcess[],
+  signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL',
+): Promise<void> {
   await Promise.all(
     procs.map(async (p) => {
       if (!running(p)) return;
       const gone = new Promise<void>((r) => p.once('exit', () => r()));
-      p.kill('SIGKILL');
+      p.kill(signal);
+      const t = signal === 'SIGKILL' ? undefined : setTimeout(() => p.kill('SIGKILL'), 10_000);
       await gone;
+      clearTimeout(t);
     }),
   );
 }
@@ -125,7 +135,54 @@ function tail(p: ChildProcess): () => string {
 
 // ------------------------------------------------------------------ flotilla-kv
 
-const ELD_PRELOAD = join(import.meta.dirname, 'procs', 'eld-preload.mjs');
+const MEM_PRELOAD = join(import.meta.dirname, 'procs', 'mem-preload.mjs');
+
+/**
+ * Extra node flags for every kv process, from `FLOTILLA_BENCH_KV_NODE_FLAGS` (space-separated),
+ * e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the nodes under load (they then stop with
+ * SIGTERM so the profiles get written).
+ */
+const ENV_NODE_FLAGS: readonly string[] = (process.env.FLOTILLA_BENCH_KV_NODE_FLAGS ?? '')
+  .split(' ')
+  .filter((f) => f !== '');
+
+/**
+ * `FLOTILLA_BENCH_KV_FROM_SOURCE=1` runs the kv nodes from their TypeScript sources (tsx) instead;
+ * `FLOTILLA_BENCH_KV_ENTRY=<path>` runs them from that entry (e.g. an older build, for an A/B run).
+ */
+const FROM_SOURCE = process.env.FLOTILLA_BENCH_KV_FROM_SOURCE === '1';
+
+let built: string | null = null;
+
+/**
+ * The entry the kv nodes run from: `apps/kv/dist/main.js`, after `turbo run build` of flotilla-kv
+ * and the packages it depends on (a cache hit when nothing changed), so a benchmark never measures
+ * a stale build; or the source entry with `FLOTILLA_BENCH_KV_FROM_SOURCE=1`.
+ */
+export function kvEntry(): string {
+  if (FROM_SOURCE) return BIN_PATH;
+  const override = process.env.FLOTILLA_BENCH_KV_ENTRY;
+  if (override !== undefined && override !== '') return override;
+  if (built === null) {
+    execFileSync(
+      'pnpm',
+      ['exec', 'turbo', 'run', 'build', '--filter=flotilla-kv...', '--output-logs=errors-only'],
+      {
+        cwd: REPO_ROOT,
+        stdio: ['ignore', 'ignore', 'inherit'],
+        timeout: 300_000,
+      },
+    );
+    if (!existsSync(BUILT_BIN_PATH)) throw new Error(`the kv build did not produce ${BUILT_BIN_PATH}`);
+    built = BUILT_BIN_PATH;
+  }
+  return built;
+}
+
+/** How the kv nodes run, for the benchmarks' parameters. */
+export function kvEntryLabel(): string {
+  return FROM_SOURCE ? 'apps/kv bin/flotilla-kv (tsx, from source)' : 'apps/kv dist/main.js (built JS)';
+}
 
 /** Event-loop delay of a kv node over a window, in ms (from the preloaded monitor). */
 export interface LoopDelay {
@@ -178,6 +235,7 @@ export class KvHttpCluster implements HttpCluster {
     nodeArgs: readonly string[],
     nodeFlags: readonly string[],
   ): Promise<KvHttpCluster> {
+    const entry = kvEntry();
     const addrs: string[] = [];
     for (let i = 0; i < voters; i++) addrs.push(`127.0.0.1:${await freePort()}`);
     const procs: ChildProcess[] = [];
@@ -190,9 +248,10 @@ export class KvHttpCluster implements HttpCluster {
           process.execPath,
           [
             ...nodeFlags,
+            ...ENV_NODE_FLAGS,
             '--import',
-            ELD_PRELOAD,
-            BIN_PATH,
+            MEM_PRELOAD,
+            entry,
             '--id',
             String(i + 1),
             '--http-addr',
@@ -270,16 +329,36 @@ export class KvHttpCluster implements HttpCluster {
 
   #dumpId = 0;
 
-  /** Starts a new event-loop delay window on node `index` (0-based). */
-  resetLoopDelay(index: number): void {
-    const p = this.procs[index];
-    if (p !== undefined && running(p) && p.connected) p.send({ eld: 'reset' });
+  readonly #metricsAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+
+  /**
+   * Starts a new event-loop delay window on node `index` (0-based): the node's own metric,
+   * `POST /metrics/event-loop/reset`. Resolves once it has (errors are ignored: the figure is then
+   * missing, not wrong).
+   */
+  async resetLoopDelay(index: number): Promise<void> {
+    const addr = this.addrs[index];
+    if (addr === undefined) return;
+    await postJson(this.#metricsAgent, addr, '/metrics/event-loop/reset', null).catch(() => undefined);
   }
 
-  /** The event-loop delay of node `index` since its last reset; `null` if it cannot answer in 5 s. */
+  /**
+   * The event-loop delay of node `index` since its last reset, from its `GET /metrics/event-loop`;
+   * `null` if it does not answer.
+   */
   async dumpLoopDelay(index: number): Promise<LoopDelay | null> {
-    const m = await this.#ask<LoopDelay>(index, 'dump');
-    return m === null ? null : { count: m.count, p50: m.p50, p99: m.p99, max: m.max, mean: m.mean };
+    const addr = this.addrs[index];
+    if (addr === undefined) return null;
+    const r = await getJson(this.#metricsAgent, addr, '/metrics/event-loop').catch(() => null);
+    const m = (r?.body as { Ok?: Record<string, number> } | undefined)?.Ok;
+    if (m === undefined) return null;
+    return {
+      count: m.count ?? 0,
+      p50: m.p50_ms ?? 0,
+      p99: m.p99_ms ?? 0,
+      max: m.max_ms ?? 0,
+      mean: m.mean_ms ?? 0,
+    };
   }
 
   /**
@@ -311,7 +390,8 @@ export class KvHttpCluster implements HttpCluster {
   }
 
   async stop(): Promise<void> {
-    await stopProcs(this.procs);
+    this.#metricsAgent.destroy();
+    await stopProcs(this.procs, ENV_NODE_FLAGS.length > 0 ? 'SIGTERM' : 'SIGKILL');
   }
 }
 
