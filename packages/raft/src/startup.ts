@@ -4,6 +4,7 @@ import {
   type Entry,
   type LogId,
   nextIndex,
+  type RaftLogReader,
   type RaftLogStorage,
   type RaftStateMachine,
   StorageError,
@@ -12,6 +13,27 @@ import {
 
 /** Entries read per call while scanning the log for membership entries at startup. */
 const SCAN_CHUNK = 1024;
+
+/**
+ * Refuses to start when the state machine applied an entry the log holds differently: the same index
+ * with another term at the purge point or in the log. Applied entries were committed and committed
+ * entries are never replaced, so such stores lost or mixed up data; going on would apply a different
+ * entry at that index than the rest of the cluster.
+ */
+async function refuseConflict(reader: RaftLogReader, purged: LogId | null, applied: LogId): Promise<void> {
+  let held: LogId | null = null;
+  if (purged !== null && purged.index === applied.index) held = purged;
+  else if (purged === null || applied.index > purged.index) {
+    const [e] = await reader.tryGetLogEntries(applied.index, applied.index + 1);
+    held = e?.logId ?? null;
+  }
+  if (held !== null && held.term !== applied.term) {
+    throw new StorageError(
+      'open',
+      `the state machine applied ${applied.term}-${applied.index} but the log holds ${held.term}-${held.index} at that index`,
+    );
+  }
+}
 
 /**
  * Reads what the engine needs to start from storage and the state machine: the vote, purge point,
@@ -31,9 +53,22 @@ export async function loadStartup<D, R>(
       sm.appliedState(),
       sm.getCurrentSnapshot(),
     ]);
-    const purged = state.lastPurgedLogId;
-    const last = state.lastLogId;
+    let purged = state.lastPurgedLogId;
+    let last = state.lastLogId;
     const reader = store.reader();
+    const lastApplied = applied.lastApplied;
+    if (lastApplied !== null) {
+      if (lastApplied.index > (last?.index ?? -1)) {
+        // The state machine is ahead of the whole log (a snapshot installed, its purge lost, or a state
+        // machine that persists every apply): the log below it is history. Purge it, as openraft does,
+        // so the next entry continues after what was applied and nothing applied is offered again.
+        await store.purge(lastApplied);
+        purged = lastApplied;
+        last = lastApplied;
+      } else {
+        await refuseConflict(reader, purged, lastApplied);
+      }
+    }
     const keyLogIds: LogId[] = [];
     if (last !== null && compareLogId(last, purged) > 0) {
       const [first] = await reader.tryGetLogEntries(nextIndex(purged), nextIndex(purged) + 1);
@@ -54,7 +89,7 @@ export async function loadStartup<D, R>(
     const appliedM = applied.lastMembership;
     if (appliedM.logId !== null && compareLogId(appliedM.logId, purged) > 0) memberships.push(appliedM);
     if (last !== null) {
-      let at = Math.max(nextIndex(purged), nextIndex(applied.lastApplied));
+      let at = Math.max(nextIndex(purged), nextIndex(lastApplied));
       while (at <= last.index) {
         const chunk: Entry[] = await reader.tryGetLogEntries(at, Math.min(last.index + 1, at + SCAN_CHUNK));
         if (chunk.length === 0) break;
@@ -70,7 +105,7 @@ export async function loadStartup<D, R>(
       purged,
       keyLogIds,
       committed,
-      applied: applied.lastApplied,
+      applied: lastApplied,
       snapshot: snapshot?.meta ?? null,
       memberships: memberships.slice(-2),
     };

@@ -48,6 +48,23 @@ export function startupCases<D, R>(harness: StartupHarness<D, R>): ConformanceCa
       }
     },
   });
+  /** Fills fresh stores with `fill` and expects the node to refuse them with a `StorageError`. */
+  const refused = (name: string, fill: (s: Stores) => Promise<void>): ConformanceCase => ({
+    name,
+    run: async () => {
+      const stores = await harness.setup();
+      try {
+        await fill(stores);
+        const started = harness.start(stores, STARTUP_NODE_ID);
+        await expect(started, 'the node starts on contradicting stores').rejects.toMatchObject({
+          code: 'STORAGE',
+        });
+        await started.then((n) => n.stop()).catch(() => {});
+      } finally {
+        await harness.teardown?.(stores);
+      }
+    },
+  });
   const stored = (term: number, index: number, voters: readonly string[]): StoredMembership => ({
     logId: logId(term, index),
     membership: uniform(voters),
@@ -173,6 +190,53 @@ export function startupCases<D, R>(harness: StartupHarness<D, R>): ConformanceCa
           lastApplied: logId(3, 4),
           snapshot: logId(3, 4),
         });
+      },
+    ),
+    c(
+      'a state machine ahead of the log without a snapshot: the log is purged up to what it applied',
+      async ({ logStore, stateMachine }) => {
+        await appendDurable(logStore, [blank(1, 0), blank(1, 1), blank(1, 2)]);
+        await applyAll(stateMachine, [blank(1, 0), blank(1, 1), blank(1, 2), blank(3, 3)]);
+      },
+      async (node, { logStore }) => {
+        expect(picture(node.metrics())).toMatchObject({
+          lastLogIndex: 3,
+          purged: logId(3, 3),
+          lastApplied: logId(3, 3),
+        });
+        // the store itself continues after the applied entry
+        expect(await logStore.getLogState()).toEqual({
+          lastPurgedLogId: logId(3, 3),
+          lastLogId: logId(3, 3),
+        });
+      },
+    ),
+    c(
+      'an empty log under a state machine that applied entries: the log continues after them',
+      async ({ stateMachine }) => {
+        await applyAll(stateMachine, [blank(1, 0), blank(1, 1), blank(1, 2)]);
+      },
+      async (node) => {
+        expect(picture(node.metrics())).toMatchObject({
+          lastLogIndex: 2,
+          purged: logId(1, 2),
+          lastApplied: logId(1, 2),
+        });
+      },
+    ),
+    refused(
+      'a state machine that applied another term at an index the log holds is refused',
+      async ({ logStore, stateMachine }) => {
+        await appendDurable(logStore, [blank(1, 0), blank(1, 1), blank(1, 2)]);
+        await applyAll(stateMachine, [blank(1, 0), blank(1, 1), blank(3, 2)]);
+      },
+    ),
+    refused(
+      'a state machine that applied another term at the purge point is refused',
+      async ({ logStore, stateMachine }) => {
+        await appendDurable(logStore, [blank(1, 0), blank(1, 1), blank(1, 2)]);
+        await logStore.purge(logId(1, 1));
+        await applyAll(stateMachine, [blank(1, 0), blank(3, 1)]);
       },
     ),
     c(
