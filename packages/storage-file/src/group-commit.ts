@@ -61,7 +61,17 @@ export interface WriterCounters {
   batches: number;
   logSyncs: number;
   metaWrites: number;
+  preallocations: number;
 }
+
+/** How the writer preallocates: zeros kept ahead of the tail (`bytes`, 0: off), never past `limit`. */
+export interface Preallocation {
+  bytes: number;
+  limit: number;
+}
+
+/** Zeros written by preallocation (shared, never modified). */
+const ZEROS = new Uint8Array(256 * 1024);
 
 /** See the file comment. */
 export class GroupCommitWriter {
@@ -76,14 +86,27 @@ export class GroupCommitWriter {
   /** Appends queued and not written yet, in order (empty ones included). */
   #unwritten: AppendWrite[] = [];
   #unwrittenFrom = Number.POSITIVE_INFINITY;
-  readonly #counters: WriterCounters = { batches: 0, logSyncs: 0, metaWrites: 0 };
+  readonly #counters: WriterCounters = { batches: 0, logSyncs: 0, metaWrites: 0, preallocations: 0 };
+  readonly #preallocation: Preallocation;
+  /** The segment the last batch of appends ended in. */
+  #tail: Segment | null = null;
 
-  /** `onAppendsWritten` runs after each batch of appends is durable, before their callbacks. */
-  constructor(io: FileIO, dir: string, logger: Logger | undefined, onAppendsWritten: () => void) {
+  /**
+   * `onAppendsWritten` runs after each batch of appends is durable, before their callbacks;
+   * `preallocation` says how far to keep zeros ahead of the tail segment's end (default: off).
+   */
+  constructor(
+    io: FileIO,
+    dir: string,
+    logger: Logger | undefined,
+    onAppendsWritten: () => void,
+    preallocation: Preallocation = { bytes: 0, limit: 0 },
+  ) {
     this.#io = io;
     this.#dir = dir;
     this.#logger = logger;
     this.#onAppendsWritten = onAppendsWritten;
+    this.#preallocation = preallocation;
   }
 
   /** The first I/O error, after which every write fails; `null` while healthy. */
@@ -161,6 +184,8 @@ export class GroupCommitWriter {
             done = end;
             this.#appendsWritten(run.length);
             for (const a of run) this.#callFlushed(a.onFlushed);
+            // Between batches only: a write queued meanwhile waits for the zeros, never the reverse.
+            if (done === batch.length && this.#queue.length === 0) await this.#preallocate();
           } else if (op.kind === 'meta') {
             let end = done;
             while (end < batch.length && (batch[end] as Write).kind === 'meta') end++;
@@ -256,7 +281,38 @@ export class GroupCommitWriter {
       this.#counters.logSyncs++;
     }
     if (created) await this.#io.fsyncDir(this.#dir);
+    const last = groups[groups.length - 1];
+    if (last !== undefined) {
+      this.#tail = last.segment;
+      if (last.end > last.segment.allocated) last.segment.allocated = last.end;
+    }
     this.#counters.batches++;
+  }
+
+  /**
+   * Keeps zeros ahead of the tail segment's logical end: when less than half of
+   * `preallocation.bytes` is left, writes zeros from the end of what the file holds up to
+   * `preallocation.bytes` past the logical end (never past `preallocation.limit`), then makes them
+   * and the file's new size durable, so later `O_DSYNC` overwrites need no metadata flush. Zeros go
+   * only past the logical size, which counts every queued append: they never cover an entry, and
+   * appends queued meanwhile are written after them, in queue order.
+   */
+  async #preallocate(): Promise<void> {
+    const { bytes, limit } = this.#preallocation;
+    const segment = this.#tail;
+    if (bytes === 0 || segment === null || segment.deleted) return;
+    const from = Math.max(segment.allocated, segment.size);
+    if (from - segment.size >= bytes / 2) return;
+    const to = Math.min(segment.size + bytes, limit);
+    if (to <= from) return;
+    const parts: Uint8Array[] = [];
+    for (let at = from; at < to; at += ZEROS.byteLength)
+      parts.push(at + ZEROS.byteLength <= to ? ZEROS : ZEROS.subarray(0, to - at));
+    const h = await segment.open(this.#io);
+    await h.writev(parts, from);
+    await h.datasync();
+    if (to > segment.allocated) segment.allocated = to;
+    this.#counters.preallocations++;
   }
 
   async #writeMeta(meta: MetaState): Promise<void> {
@@ -287,6 +343,7 @@ export class GroupCommitWriter {
       const h = await op.tail.open(this.#io);
       await h.truncate(op.keepSize);
       await h.datasync();
+      op.tail.allocated = op.keepSize; // preallocated zeros are cut too
     }
   }
 }

@@ -69,7 +69,10 @@ export class FileLogStore implements RaftLogStorage {
     this.#io = io;
     this.#lock = lock;
     this.#options = resolveOptions(options);
-    this.#writer = new GroupCommitWriter(io, dir, options.logger, () => this.#evict());
+    this.#writer = new GroupCommitWriter(io, dir, options.logger, () => this.#evict(), {
+      bytes: this.#options.preallocateBytes,
+      limit: this.#options.segmentBytes,
+    });
     this.#meta = meta;
     this.#segments = segments;
     this.#locations = locations;

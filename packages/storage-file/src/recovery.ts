@@ -1,6 +1,7 @@
 /**
  * Recovery at open: reads every segment, verifies every record, cuts a torn tail, refuses corruption
- * in the middle and gaps, and builds the entry locations. Must never run after the store is open.
+ * in the middle and gaps, and builds the entry locations. A segment's all-zero remainder is space
+ * the writer preallocated: its clean end, kept for the next appends. Must never run after the store is open.
  */
 
 import { EntryLocations } from './entry-locations.ts';
@@ -74,6 +75,12 @@ export function peekTermIndex(body: Uint8Array): { term: number; index: number }
   const i = readUint(body, t[1]);
   if (i === null) return null;
   return { term: t[0], index: i[0] };
+}
+
+/** Whether every byte of `buf` from `from` on is zero (the preallocated rest of a segment). */
+function zeroFrom(buf: Uint8Array, from: number): boolean {
+  for (let p = from; p < buf.byteLength; p++) if (buf[p] !== 0) return false;
+  return true;
 }
 
 function findLaterRecord(buf: Uint8Array, from: number, expected: number): boolean {
@@ -159,9 +166,16 @@ export async function recoverSegments(
     }
     let at = SEGMENT_HEADER_BYTES;
     let idx: number = first;
+    let zeroTail = false;
     while (at < buf.byteLength) {
       const c = checkRecord(buf, at);
       if (!c.ok) {
+        // Zeros to the end of the file: space the writer preallocated, the segment's clean end
+        // (in any segment: the next one's first index still has to follow on, or it is a gap).
+        if (zeroFrom(buf, at)) {
+          zeroTail = true;
+          break;
+        }
         if (isLast && !findLaterRecord(buf, at + 1, idx)) {
           tornTail = { file: seg.path, offset: at, bytesCut: buf.byteLength - at, reason: c.why };
           break;
@@ -199,6 +213,7 @@ export async function recoverSegments(
     if (!isLast && idx === first)
       throw new StoreOpenError('STORE_CORRUPT', seg.path, at, 'a segment before the last one is empty');
     seg.size = at;
+    if (zeroTail) seg.allocated = buf.byteLength;
     segments.push(seg);
     expected = idx;
   }

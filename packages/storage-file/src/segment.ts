@@ -29,6 +29,11 @@ export class Segment {
   readonly path: string;
   /** Logical size in bytes. */
   size: number;
+  /**
+   * How far the file is known to reach: past `size`, the bytes up to here are zeros preallocated by
+   * the writer (or found at recovery). Never less than what was written.
+   */
+  allocated: number;
   /** The open handle, once opened (created by the writer, or opened lazily for recovered files). */
   handle: FileHandleIO | null = null;
   #opening: Promise<FileHandleIO> | null = null;
@@ -39,6 +44,7 @@ export class Segment {
     this.firstIndex = firstIndex;
     this.path = join(dir, segmentName(firstIndex));
     this.size = size;
+    this.allocated = size;
   }
 
   /** The handle, opening the existing file read-write if needed. */

@@ -15,6 +15,7 @@ describe('the tail cache never evicts an entry that is not written yet', () => {
     const gate = new GatedIO(nodeFileIO);
     const s = await fileLogStore(dir, { io: gate.io, cacheEntries: 0, cacheBytes: 0 });
     await appendDurable(s, entries(1, 0, 1));
+    await s.sync(); // and the zeros preallocated after that batch
     gate.hold(); // the meta write below stalls in its sync: entries 1-2 stay unwritten meanwhile
     const flushed: string[] = [];
     const a = s.append([], () => flushed.push('empty'));

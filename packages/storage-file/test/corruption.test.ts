@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fileLogStore } from '../src/index.ts';
 import { encodeMeta } from '../src/meta.ts';
-import { appendDurable, entries, tempDir } from './helpers.ts';
+import { appendDurable, entries, recordsEnd, tempDir } from './helpers.ts';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -54,7 +54,7 @@ describe('corruption is detected at open', () => {
     const segs = await segments();
     const last = join(dir, segs[segs.length - 1] as string);
     const buf = await readFile(last);
-    await flip(last, buf.byteLength - 2);
+    await flip(last, recordsEnd(buf) - 2); // the last record, before the preallocated zeros
     const s = await fileLogStore(dir);
     expect(s.recovery.tornTail).toMatchObject({ file: last, reason: 'checksum' });
     const cut = s.recovery.tornTail?.offset ?? 0;

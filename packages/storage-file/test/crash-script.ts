@@ -81,14 +81,25 @@ export function modelStates(): ModelState[] {
 export const CRASH_OPTS = { segmentBytes: 120, cacheEntries: 2 };
 
 /**
+ * The preallocation settings the crash enumeration runs under: none (every batch grows its file),
+ * zeros a record or so ahead (refilled often, crashes land in and between fills), and the default
+ * (each segment zero-filled to `segmentBytes` after its first batch).
+ */
+export const CRASH_PREALLOCATIONS: { name: string; opts: { preallocateBytes?: number } }[] = [
+  { name: 'no preallocation', opts: { preallocateBytes: 0 } },
+  { name: 'preallocating 40 bytes ahead', opts: { preallocateBytes: 40 } },
+  { name: 'default preallocation', opts: {} },
+];
+
+/**
  * Runs the script on `io` (which may crash part-way) and returns the number of the last step whose
  * durability was acknowledged (flush callback without error, or a resolved vote/commit save).
  */
-export async function runScript(io: CrashFileIO): Promise<number> {
+export async function runScript(io: CrashFileIO, opts: { preallocateBytes?: number } = {}): Promise<number> {
   let durable = 0;
   let store: Awaited<ReturnType<typeof fileLogStore>>;
   try {
-    store = await fileLogStore('/s', { ...CRASH_OPTS, io });
+    store = await fileLogStore('/s', { ...CRASH_OPTS, ...opts, io });
   } catch {
     return durable;
   }

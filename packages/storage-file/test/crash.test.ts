@@ -3,7 +3,15 @@ import { compareVote } from '@flotilla/types';
 import { describe, expect, it } from 'vitest';
 import { fileLogStore } from '../src/index.ts';
 import { CrashFileIO, type CrashVariant } from '../src/testing/index.ts';
-import { CRASH_OPTS, type ModelState, modelStates, runScript, SCRIPT } from './crash-script.ts';
+import {
+  CRASH_OPTS,
+  CRASH_PREALLOCATIONS,
+  type ModelState,
+  modelStates,
+  runScript,
+  SCRIPT,
+} from './crash-script.ts';
+import { recordsEnd } from './helpers.ts';
 
 const STATES = modelStates();
 
@@ -33,8 +41,10 @@ function candidateLogs(d: number): Entry[][] {
 
 const key = (x: LogId | Vote | null) => JSON.stringify(x);
 
-async function checkRecovered(io: CrashFileIO, durable: number, what: string): Promise<void> {
-  const s = await fileLogStore('/s', { ...CRASH_OPTS, io });
+type Prealloc = { preallocateBytes?: number };
+
+async function checkRecovered(io: CrashFileIO, durable: number, what: string, opts: Prealloc): Promise<void> {
+  const s = await fileLogStore('/s', { ...CRASH_OPTS, ...opts, io });
   try {
     const state = await s.getLogState();
     const log = await s.reader().tryGetLogEntries(0, 1_000);
@@ -72,7 +82,7 @@ async function checkRecovered(io: CrashFileIO, durable: number, what: string): P
       s.append([added], (err) => (err ? reject(err) : resolve())).catch(reject);
     });
     await s.close();
-    const again = await fileLogStore('/s', { ...CRASH_OPTS, io });
+    const again = await fileLogStore('/s', { ...CRASH_OPTS, ...opts, io });
     try {
       expect(await again.getLogState(), `${what}: state after append and re-open`).toEqual({
         lastPurgedLogId: purged,
@@ -90,11 +100,17 @@ async function checkRecovered(io: CrashFileIO, durable: number, what: string): P
   }
 }
 
-describe('crash consistency: every crash point of the script × every crash variant', () => {
-  it('recovers a consistent, durable history', async () => {
+describe.each(CRASH_PREALLOCATIONS)('crash consistency, $name', ({ opts }) => {
+  it('every crash point of the script × every crash variant recovers a consistent, durable history', async () => {
     const clean = freshIo();
-    const all = await runScript(clean);
+    const all = await runScript(clean, opts);
     expect(all).toBe(SCRIPT.length);
+    // Preallocating runs really leave zeros after the records (and crash points inside the fills).
+    const zeroTails = (await clean.readdir('/s'))
+      .filter((n) => n.endsWith('.seg'))
+      .map((n) => clean.peek(`/s/${n}`) as Uint8Array)
+      .filter((b) => b.byteLength > recordsEnd(b)).length;
+    expect(zeroTails > 0).toBe(opts.preallocateBytes !== 0);
     const points = clean.mutations;
     expect(points).toBeGreaterThan(40);
     let runs = 0;
@@ -102,7 +118,7 @@ describe('crash consistency: every crash point of the script × every crash vari
     for (let n = 0; n <= points; n++) {
       const probe = freshIo();
       probe.crashAfter = n;
-      const durable = await runScript(probe);
+      const durable = await runScript(probe, opts);
       const pending = probe.pendingCount;
       const variants: CrashVariant[] = [
         'loseUnsynced',
@@ -114,9 +130,9 @@ describe('crash consistency: every crash point of the script × every crash vari
       ];
       for (const v of variants) {
         const io = probe.crash(v);
-        await checkRecovered(io, durable, `crash after ${n} mutations, ${JSON.stringify(v)}`);
+        await checkRecovered(io, durable, `crash after ${n} mutations, ${JSON.stringify(v)}`, opts);
         runs++;
-        const s2 = await fileLogStore('/s', { ...CRASH_OPTS, io: probe.crash(v) });
+        const s2 = await fileLogStore('/s', { ...CRASH_OPTS, ...opts, io: probe.crash(v) });
         if (s2.recovery.tornTail !== null) torn++;
         await s2.close();
       }

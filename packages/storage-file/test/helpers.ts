@@ -49,3 +49,18 @@ export function appendDurable(
     store.append(es, (err) => (err === undefined ? resolve() : reject(err))).catch(reject);
   });
 }
+
+/**
+ * Where the records of a segment file's bytes end: walks the record headers (u32 length, u32 CRC)
+ * from after the 16-byte segment header until one says length 0 (preallocated zeros) or the file ends.
+ */
+export function recordsEnd(buf: Uint8Array): number {
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  let at = 16;
+  while (at + 8 <= buf.byteLength) {
+    const length = view.getUint32(at, true);
+    if (length === 0) break;
+    at += 8 + length;
+  }
+  return at;
+}

@@ -151,9 +151,11 @@ export class CrashFileIO implements FileIO {
         live();
         this.#pending = this.#pending.filter((op) => {
           if (op.kind === 'link' || op.inode !== inode) return true;
+          // In place when it does not grow: no one else holds `durable` (crash() and plant() copy),
+          // so a sync costs what it syncs, not the file's size (preallocated files are long).
           inode.durable =
             op.kind === 'write'
-              ? applyWrite(inode.durable.slice(), op.position, op.bytes)
+              ? applyWrite(inode.durable, op.position, op.bytes)
               : applyTruncate(inode.durable, op.length);
           return false;
         });
