@@ -32,7 +32,9 @@ Node options:
   --bind HOST            bind this host instead (e.g. 0.0.0.0)
   --dir PATH             data directory (default ./data/<id>)
   --cluster-id ID        peers of another cluster are refused (default flotilla-kv)
-  --secret-file F        shared secret Raft peers must prove they know
+  --secret-file F        shared secret Raft peers must prove they know; also guards the admin
+                         routes (/init, /add-learner, /change-membership: Authorization: Bearer <it>)
+  --admin-token-file F   bearer token of the admin routes instead of the secret
   --transport T          Raft transport: tcp (default) or grpc; HTTP and Raft share the port either way
   --local-address HOST   bind outgoing Raft connections to this IP (e.g. the node's own; tcp only)
   --read-policy P        /linearizable_read confirms leadership by readIndex (default: a heartbeat
@@ -111,6 +113,7 @@ export async function serve(
       dir: { type: 'string' },
       'cluster-id': { type: 'string' },
       'secret-file': { type: 'string' },
+      'admin-token-file': { type: 'string' },
       transport: { type: 'string' },
       'local-address': { type: 'string' },
       'read-policy': { type: 'string' },
@@ -159,6 +162,9 @@ export async function serve(
     ...(values.bind === undefined ? {} : { bindHost: values.bind }),
     ...(values['cluster-id'] === undefined ? {} : { clusterId: values['cluster-id'] }),
     ...(values['secret-file'] === undefined ? {} : { secret: await readSecretFile(values['secret-file']) }),
+    ...(values['admin-token-file'] === undefined
+      ? {}
+      : { adminToken: await readSecretFile(values['admin-token-file'], 'admin-token-file') }),
     transport,
     ...(values['local-address'] === undefined ? {} : { localAddress: values['local-address'] }),
     readPolicy,

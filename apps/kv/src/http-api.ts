@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Logger, type RaftApi, type ReadPolicy, silentLogger } from '@flotilla/raft';
 import {
@@ -60,6 +61,13 @@ export interface KvHttpOptions {
    * `POST /metrics/event-loop/reset`) and `/metrics/prometheus`; without it those routes answer 404.
    */
   loopDelay?: LoopDelayMonitor;
+  /**
+   * The credential of the admin routes (`/init`, `/add-learner`, `/change-membership`): when set, a
+   * request to one of them must carry `Authorization: Bearer <adminToken>` (compared in constant time)
+   * or is answered 401 before its body is read; reads, writes, metrics and the dashboard are not
+   * affected. Unset: the admin routes are open to anyone who reaches the port.
+   */
+  adminToken?: string;
   /** Fetches a peer's JSON (default: `fetch`). Injected by tests. */
   fetchJson?: (url: string, timeoutMs: number) => Promise<unknown>;
   /** Where failures are reported. */
@@ -99,6 +107,15 @@ interface Route {
   run: (body: unknown) => Promise<Reply>;
   /** Whether the route reads a JSON body. */
   body: boolean;
+  /** Whether the route changes the cluster (guarded by `adminToken`). */
+  admin?: true;
+}
+
+/** Whether `header` is `Bearer <token>`, compared in constant time (digests: no length leak). */
+function bearerMatches(header: string | undefined, token: string): boolean {
+  if (header === undefined || !header.startsWith('Bearer ')) return false;
+  const digest = (v: string) => createHash('sha256').update(v).digest();
+  return timingSafeEqual(digest(header.slice('Bearer '.length)), digest(token));
 }
 
 type Reply =
@@ -207,6 +224,7 @@ export function kvHttpHandler(opts: KvHttpOptions): KvHttpHandler {
     '/init': {
       method: 'POST',
       body: true,
+      admin: true,
       run: async (body) => {
         const nodes = parseInitBody(body, raft.id, opts.addr);
         return raftCall(async () => {
@@ -218,6 +236,7 @@ export function kvHttpHandler(opts: KvHttpOptions): KvHttpHandler {
     '/add-learner': {
       method: 'POST',
       body: true,
+      admin: true,
       run: async (body) => {
         if (!Array.isArray(body) || body.length !== 2) {
           throw invalid(400, 'InvalidRequest', 'expected [node_id, "host:port"]');
@@ -240,6 +259,7 @@ export function kvHttpHandler(opts: KvHttpOptions): KvHttpHandler {
     '/change-membership': {
       method: 'POST',
       body: true,
+      admin: true,
       run: async (body) => {
         if (!Array.isArray(body)) throw invalid(400, 'InvalidRequest', 'expected an array of node ids');
         const ids = body.map((v, i) => fromWireId(v, `$[${i}]`));
@@ -352,6 +372,17 @@ export function kvHttpHandler(opts: KvHttpOptions): KvHttpHandler {
           405,
           { MethodNotAllowed: { path, message: `${path} accepts ${route.method} only` } },
           { allow: route.method },
+        );
+      }
+      if (
+        route.admin &&
+        opts.adminToken !== undefined &&
+        !bearerMatches(req.headers.authorization, opts.adminToken)
+      ) {
+        throw new HttpError(
+          401,
+          { Unauthorized: { path, message: `${path} needs the admin token: Authorization: Bearer <token>` } },
+          { 'www-authenticate': 'Bearer realm="flotilla-kv admin"' },
         );
       }
       let body: unknown;

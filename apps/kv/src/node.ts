@@ -63,6 +63,12 @@ export interface KvNodeOptions {
   /** Shared secret every Raft peer must prove it knows. */
   secret?: string;
   /**
+   * Bearer token of the HTTP admin routes (`/init`, `/add-learner`, `/change-membership`). Default:
+   * the `secret` when one is set (a node that makes its peers prove a secret does not let anyone who
+   * reaches its HTTP port change its membership); no secret and no token leaves them open.
+   */
+  adminToken?: string;
+  /**
    * The Raft transport: `tcp` (default, `@flotilla/transport-tcp`) or `grpc`
    * (`@flotilla/transport-grpc`, plain HTTP/2). Either way HTTP and Raft share the node's one port.
    */
@@ -125,11 +131,17 @@ export function parseHostPort(addr: string, field = 'addr'): { host: string; por
   return { host, port };
 }
 
-/** Reads a secret file, trimming one trailing newline; refuses an empty secret. */
-export async function readSecretFile(path: string): Promise<string> {
+/** Reads a secret file, trimming one trailing newline; refuses an empty secret (named `field`). */
+export async function readSecretFile(path: string, field = 'secret-file'): Promise<string> {
   const text = (await readFile(path, 'utf8')).replace(/\r?\n$/, '');
-  if (text.length === 0) throw new InvalidConfigError('secret-file', `${path} is empty`);
+  if (text.length === 0) throw new InvalidConfigError(field, `${path} is empty`);
   return text;
+}
+
+/** The admin token the HTTP API enforces: the explicit one, else the Raft secret, else none. */
+function adminTokenOpt(opts: KvNodeOptions): { adminToken?: string } {
+  const token = opts.adminToken ?? opts.secret;
+  return token === undefined ? {} : { adminToken: token };
 }
 
 /**
@@ -204,6 +216,7 @@ export async function startKvNode(opts: KvNodeOptions): Promise<KvNode> {
       return advertised;
     },
     ...(opts.maxBodyBytes === undefined ? {} : { maxBodyBytes: opts.maxBodyBytes }),
+    ...adminTokenOpt(opts),
     logger: log,
   });
   const web = http.createServer(
