@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { parseHostPort } from './addr.ts';
 import { main, USAGE } from './cli.ts';
 import { forwardTarget } from './client.ts';
 import { fromWireId, toWireId } from './ids.ts';
 import { percentile } from './load.ts';
-import { parseHostPort } from './node.ts';
 import { type Out, ProgressBar } from './terminal.ts';
 
 function sink(isTTY = false): Out & { text: string } {

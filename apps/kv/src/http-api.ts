@@ -9,6 +9,7 @@ import {
   type Node,
   type NodeId,
 } from '@flotilla/types';
+import { parseHostPort } from './addr.ts';
 import { dashboardHtml } from './dashboard.ts';
 import { fromWireId, toWireId } from './ids.ts';
 import {
@@ -242,10 +243,7 @@ export function kvHttpHandler(opts: KvHttpOptions): KvHttpHandler {
           throw invalid(400, 'InvalidRequest', 'expected [node_id, "host:port"]');
         }
         const id = fromWireId(body[0], '$[0]');
-        if (typeof body[1] !== 'string' || body[1] === '') {
-          throw invalid(400, 'InvalidRequest', 'expected an address "host:port"', '$[1]');
-        }
-        const node: Node = { addr: body[1] };
+        const node: Node = { addr: wireAddr(body[1], '$[1]') };
         return raftCall(async () => {
           const timeoutMs = opts.addLearnerTimeoutMs ?? 60_000;
           const res = await whenNotInProgress(() => raft.addLearner(id, node, { blocking: true, timeoutMs }));
@@ -515,13 +513,27 @@ export function parseInitBody(body: unknown, selfId: NodeId, selfAddr: string): 
       throw new InvalidRequestError(`$[${i}]`, 'expected [node_id, "host:port"]');
     }
     const id = fromWireId(pair[0], `$[${i}][0]`);
-    if (typeof pair[1] !== 'string' || pair[1] === '') {
-      throw new InvalidRequestError(`$[${i}][1]`, 'expected an address "host:port"');
-    }
+    const addr = wireAddr(pair[1], `$[${i}][1]`);
     if (Object.hasOwn(nodes, id)) throw new InvalidRequestError(`$[${i}][0]`, `node ${id} listed twice`);
-    nodes[id] = { addr: pair[1] };
+    nodes[id] = { addr };
   });
   return nodes;
+}
+
+/** A node address from a request body: `host:port` or `[v6]:port`, else a 400 naming `path`. */
+function wireAddr(v: unknown, path: string): string {
+  if (typeof v === 'string') {
+    try {
+      parseHostPort(v);
+      return v;
+    } catch {
+      // answered below, with the request's path
+    }
+  }
+  throw new InvalidRequestError(
+    path,
+    `expected an address "host:port", got ${JSON.stringify(v) ?? 'nothing'}`,
+  );
 }
 
 async function defaultFetchJson(url: string, timeoutMs: number): Promise<unknown> {

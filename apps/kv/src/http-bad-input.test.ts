@@ -98,3 +98,27 @@ describe('HTTP API: bad input gets a 4xx JSON error, never a crash', () => {
     expect(p.text).toContain('flotilla_state{node="1",state="Leader"} 1');
   });
 });
+
+describe('HTTP API: node addresses are checked where they enter', () => {
+  it('/add-learner and /init refuse an address that is not host:port, changing nothing', async () => {
+    const { s, raft } = await start();
+    const before = raft.calls.length;
+    const cases: [string, string, string][] = [
+      ['/add-learner', '[9, "not-an-address"]', '$[1]'],
+      ['/add-learner', '[9, "localhost"]', '$[1]'],
+      ['/add-learner', '[9, "host:99999"]', '$[1]'],
+      ['/add-learner', '[9, 7]', '$[1]'],
+      ['/init', '[[1, "127.0.0.1:21001"], [2, "nope"]]', '$[1][1]'],
+    ];
+    for (const [path, body, at] of cases) {
+      const r = await s.post(path, body);
+      expect(r.status, `${path} ${body}`).toBe(400);
+      expect(r.json).toMatchObject({
+        Err: { InvalidRequest: { path: at, message: expect.stringMatching(/host:port/) } },
+      });
+    }
+    expect(raft.calls.slice(before)).toEqual([]);
+    // a real address still goes through
+    expect((await s.post('/add-learner', '[9, "[::1]:21009"]')).status).toBe(200);
+  });
+});

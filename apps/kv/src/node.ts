@@ -19,6 +19,7 @@ import {
   type RaftNetworkFactory,
   type RaftRpcHandler,
 } from '@flotilla/types';
+import { parseHostPort } from './addr.ts';
 import { type KvHttpHandler, type KvReader, kvHttpHandler } from './http-api.ts';
 import type { KvRequest, KvResponse } from './kv-state.ts';
 import { startLoopDelayMonitor } from './loop-delay.ts';
@@ -118,17 +119,6 @@ export interface KvNode {
   readonly http: KvHttpHandler;
   /** Stops serving, shuts Raft down and closes the stores. Idempotent. */
   close(): Promise<void>;
-}
-
-/** Splits `host:port` (or `[v6]:port`); throws `InvalidConfigError` on anything else. */
-export function parseHostPort(addr: string, field = 'addr'): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(addr);
-  const port = Number(m?.[3]);
-  const host = m?.[1] ?? m?.[2];
-  if (m === null || host === undefined || !Number.isInteger(port) || port > 65535) {
-    throw new InvalidConfigError(field, `expected host:port, got "${addr}"`);
-  }
-  return { host, port };
 }
 
 /** Reads a secret file, trimming one trailing newline; refuses an empty secret (named `field`). */
