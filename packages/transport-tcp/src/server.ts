@@ -177,8 +177,15 @@ class Server implements TcpServer {
       server === undefined
         ? Promise.resolve()
         : new Promise<void>((resolve) => server.close(() => resolve()));
-    for (const c of [...this.#conns]) c.close(new NetworkError('server closed'));
+    for (const c of [...this.#conns]) c.close(new ServerClosed());
     await done;
+  }
+}
+
+/** The reason of connections closed by the server's own `close()`: orderly, logged at debug only. */
+class ServerClosed extends NetworkError {
+  constructor() {
+    super('server closed');
   }
 }
 
@@ -216,7 +223,7 @@ class ServerConnection {
     framed.onClose = (err) => {
       clearTimeout(this.#handshakeTimer);
       this.#abort.abort(new NetworkError('connection closed', { cause: err }));
-      if (err !== undefined && this.#state !== 'done')
+      if (err !== undefined && this.#state !== 'done' && !(err instanceof ServerClosed))
         this.#log.warn(`connection closed on error: ${err.message}`, this.#fields);
       else this.#log.debug('connection closed', this.#fields);
       this.#onClosed(new NetworkError('connection closed', { cause: err }));
