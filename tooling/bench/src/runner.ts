@@ -82,6 +82,19 @@ export interface RunOptions {
   readonly print?: (line: string) => void;
   /** Reads `/proc/stat` (injectable for tests); returns `null` where unavailable. */
   readonly readProcStat?: () => string | null;
+  /**
+   * Settles the heap before every repetition (warm-up or measured), outside the timed part, so one
+   * workload's garbage is not collected on the next one's time. Default: a full collection with
+   * `globalThis.gc` when node runs with `--expose-gc` (the `bench` and `smoke` scripts do), else
+   * nothing (and the report gets a note saying so); `null` never settles.
+   */
+  readonly settleHeap?: (() => void) | null;
+}
+
+/** `globalThis.gc` when node exposes it (`--expose-gc`), else `null`. */
+export function exposedGc(): (() => void) | null {
+  const gc = (globalThis as { gc?: unknown }).gc;
+  return typeof gc === 'function' ? () => (gc as () => void)() : null;
 }
 
 /** What {@link runBench} returns. */
@@ -161,6 +174,7 @@ export async function runBench(bench: Bench, options: RunOptions = {}): Promise<
       return null;
     }
   };
+  const settleHeap = options.settleHeap === undefined ? exposedGc() : options.settleHeap;
   const args = options.args ?? [];
   const params: Record<string, ParamValue> = {};
   const measurements: Measurement[] = [];
@@ -227,6 +241,7 @@ export async function runBench(bench: Bench, options: RunOptions = {}): Promise<
       for (const p of plans) {
         if (i >= p.warmup) continue;
         checkBudget();
+        settleHeap?.();
         await p.fn();
       }
     }
@@ -248,6 +263,7 @@ export async function runBench(bench: Bench, options: RunOptions = {}): Promise<
         if (i >= p.reps) continue;
         const a = acc[k] as (typeof acc)[number];
         checkBudget();
+        settleHeap?.();
         const pids = p.opts.pids?.() ?? [];
         const statBefore = sampleStat();
         const p0 = p.opts.pids === undefined ? 0 : pidsCpuMicros(pids);
@@ -372,6 +388,9 @@ export async function runBench(bench: Bench, options: RunOptions = {}): Promise<
     print(`  ✗ ${bench.name} failed: ${error?.code ?? error?.name}: ${error?.message}`);
   } finally {
     clearTimeout(timer);
+  }
+  if (settleHeap === null && options.settleHeap === undefined && measurements.length > 0) {
+    notes.push('the heap was not settled between repetitions (node ran without --expose-gc)');
   }
   const durationSeconds = Number(process.hrtime.bigint() - startNs) / 1e9;
   const runStatEnd = sampleStat();
