@@ -85,16 +85,24 @@ export interface RunOptions {
   /**
    * Settles the heap before every repetition (warm-up or measured), outside the timed part, so one
    * workload's garbage is not collected on the next one's time. Default: a full collection with
-   * `globalThis.gc` when node runs with `--expose-gc` (the `bench` and `smoke` scripts do), else
+   * `globalThis.gc` when node runs with `--expose-gc` (the `bench` and `smoke` scripts do), then a
+   * pause of {@link SETTLE_PAUSE_MS} for V8's concurrent sweeping to finish off the clock; else
    * nothing (and the report gets a note saying so); `null` never settles.
    */
-  readonly settleHeap?: (() => void) | null;
+  readonly settleHeap?: (() => void | Promise<void>) | null;
 }
 
-/** `globalThis.gc` when node exposes it (`--expose-gc`), else `null`. */
-export function exposedGc(): (() => void) | null {
+/** The pause after a settling collection: V8 sweeps the old generation on other threads after it. */
+export const SETTLE_PAUSE_MS = 20;
+
+/** A full collection then a short pause, when node exposes `gc` (`--expose-gc`); else `null`. */
+export function exposedGc(): (() => Promise<void>) | null {
   const gc = (globalThis as { gc?: unknown }).gc;
-  return typeof gc === 'function' ? () => (gc as () => void)() : null;
+  if (typeof gc !== 'function') return null;
+  return () => {
+    (gc as () => void)();
+    return new Promise((resolve) => setTimeout(resolve, SETTLE_PAUSE_MS));
+  };
 }
 
 /** What {@link runBench} returns. */
@@ -241,7 +249,7 @@ export async function runBench(bench: Bench, options: RunOptions = {}): Promise<
       for (const p of plans) {
         if (i >= p.warmup) continue;
         checkBudget();
-        settleHeap?.();
+        await settleHeap?.();
         await p.fn();
       }
     }
@@ -263,7 +271,7 @@ export async function runBench(bench: Bench, options: RunOptions = {}): Promise<
         if (i >= p.reps) continue;
         const a = acc[k] as (typeof acc)[number];
         checkBudget();
-        settleHeap?.();
+        await settleHeap?.();
         const pids = p.opts.pids?.() ?? [];
         const statBefore = sampleStat();
         const p0 = p.opts.pids === undefined ? 0 : pidsCpuMicros(pids);
