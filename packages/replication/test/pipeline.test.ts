@@ -111,6 +111,33 @@ describe('pipelining', () => {
     r.stream.close();
   });
 
+  it('lets the next entries carry a new commit index instead of a commit-only request', async () => {
+    const r = rig({ leaderLog: entries(1, 0, 10), net: { delayMs: 1 }, config: { heartbeatIntervalMs: 40 } });
+    r.stream.replicate({ inflightId: 1, payload: { type: 'logsSince', prev: null } });
+    await r.clock.run(50);
+    expect(r.follower.log).toEqual(r.leaderLog);
+    const before = r.net.requestsSent;
+    r.committed.set({ term: 1, index: 9 });
+    // Nothing goes for the commit index alone before a quarter of the heartbeat interval.
+    await r.clock.run(9);
+    expect(r.net.requestsSent).toBe(before);
+    r.append(entries(1, 10, 2));
+    await r.clock.run(50);
+    // One request: the entries, carrying the commit index; no commit-only request after them.
+    expect(r.net.requestsSent).toBe(before + 1);
+    expect(r.follower.log).toEqual(r.leaderLog);
+    expect(r.follower.committed).toEqual({ term: 1, index: 9 });
+    // Alone, the commit index goes after a quarter of the heartbeat interval.
+    r.committed.set({ term: 1, index: 11 });
+    await r.clock.run(9);
+    expect(r.net.requestsSent).toBe(before + 1);
+    await r.clock.run(5);
+    expect(r.net.requestsSent).toBe(before + 2);
+    await r.clock.run(5);
+    expect(r.follower.committed).toEqual({ term: 1, index: 11 });
+    r.stream.close();
+  });
+
   it('does no log reads and sends nothing while idle, over many heartbeat intervals', async () => {
     const r = rig({ leaderLog: entries(1, 0, 30), net: { delayMs: 1 } });
     r.stream.replicate({ inflightId: 1, payload: { type: 'logsSince', prev: null } });

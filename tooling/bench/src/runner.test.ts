@@ -179,4 +179,56 @@ describe('runBench failures', () => {
     expect(trace.join('')).toBe('a' + 'ab'.repeat(3) + 'b');
     expect(report.measurements.map((m) => m.label)).toEqual(['a', 'b']);
   });
+  it('settles the heap before every repetition, outside the timed part', async () => {
+    const trace: string[] = [];
+    const pair: Bench = {
+      name: 'settled',
+      description: 'two workloads interleaved, heap settled between them',
+      async run(ctx) {
+        await ctx.measureInterleaved([
+          { label: 'a', opts: { opsPerRep: 1, warmup: 1 }, fn: () => void trace.push('a') },
+          // A slow settle must not count: both workloads would read ≤ 20 ops/s if it did.
+          { label: 'b', opts: { opsPerRep: 1, warmup: 0 }, fn: () => void trace.push('b') },
+        ]);
+      },
+    };
+    const settleHeap = () => {
+      trace.push('.');
+      const until = performance.now() + 50;
+      while (performance.now() < until) {}
+    };
+    const { report } = await runBench(pair, { outDir: null, settleHeap });
+    expect(trace.join('')).toBe('.a' + '.a.b'.repeat(3));
+    for (const m of report.measurements) expect(m.opsPerSec.min).toBeGreaterThan(100);
+    expect(report.notes).toEqual([]);
+  });
+
+  it('settles with an exposed gc by default, and notes when there is none', async () => {
+    const one: Bench = {
+      name: 'one',
+      description: 'one workload',
+      async run(ctx) {
+        await ctx.measure('x', { opsPerRep: 1, warmup: 0 }, () => {});
+      },
+    };
+    const g = globalThis as { gc?: () => void };
+    const saved = g.gc;
+    try {
+      let calls = 0;
+      g.gc = () => {
+        calls++;
+      };
+      const withGc = await runBench(one, { outDir: null });
+      expect(calls).toBe(3);
+      expect(withGc.report.notes).toEqual([]);
+      delete g.gc;
+      const without = await runBench(one, { outDir: null });
+      expect(without.report.notes.join(' ')).toContain('--expose-gc');
+      const never = await runBench(one, { outDir: null, settleHeap: null });
+      expect(never.report.notes).toEqual([]);
+    } finally {
+      if (saved === undefined) delete g.gc;
+      else g.gc = saved;
+    }
+  });
 });

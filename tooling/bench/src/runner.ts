@@ -82,6 +82,27 @@ export interface RunOptions {
   readonly print?: (line: string) => void;
   /** Reads `/proc/stat` (injectable for tests); returns `null` where unavailable. */
   readonly readProcStat?: () => string | null;
+  /**
+   * Settles the heap before every repetition (warm-up or measured), outside the timed part, so one
+   * workload's garbage is not collected on the next one's time. Default: a full collection with
+   * `globalThis.gc` when node runs with `--expose-gc` (the `bench` and `smoke` scripts do), then a
+   * pause of {@link SETTLE_PAUSE_MS} for V8's concurrent sweeping to finish off the clock; else
+   * nothing (and the report gets a note saying so); `null` never settles.
+   */
+  readonly settleHeap?: (() => void | Promise<void>) | null;
+}
+
+/** The pause after a settling collection: V8 sweeps the old generation on other threads after it. */
+export const SETTLE_PAUSE_MS = 20;
+
+/** A full collection then a short pause, when node exposes `gc` (`--expose-gc`); else `null`. */
+export function exposedGc(): (() => Promise<void>) | null {
+  const gc = (globalThis as { gc?: unknown }).gc;
+  if (typeof gc !== 'function') return null;
+  return () => {
+    (gc as () => void)();
+    return new Promise((resolve) => setTimeout(resolve, SETTLE_PAUSE_MS));
+  };
 }
 
 /** What {@link runBench} returns. */
@@ -161,6 +182,7 @@ export async function runBench(bench: Bench, options: RunOptions = {}): Promise<
       return null;
     }
   };
+  const settleHeap = options.settleHeap === undefined ? exposedGc() : options.settleHeap;
   const args = options.args ?? [];
   const params: Record<string, ParamValue> = {};
   const measurements: Measurement[] = [];
@@ -227,6 +249,7 @@ export async function runBench(bench: Bench, options: RunOptions = {}): Promise<
       for (const p of plans) {
         if (i >= p.warmup) continue;
         checkBudget();
+        await settleHeap?.();
         await p.fn();
       }
     }
@@ -248,6 +271,7 @@ export async function runBench(bench: Bench, options: RunOptions = {}): Promise<
         if (i >= p.reps) continue;
         const a = acc[k] as (typeof acc)[number];
         checkBudget();
+        await settleHeap?.();
         const pids = p.opts.pids?.() ?? [];
         const statBefore = sampleStat();
         const p0 = p.opts.pids === undefined ? 0 : pidsCpuMicros(pids);
@@ -372,6 +396,9 @@ export async function runBench(bench: Bench, options: RunOptions = {}): Promise<
     print(`  ✗ ${bench.name} failed: ${error?.code ?? error?.name}: ${error?.message}`);
   } finally {
     clearTimeout(timer);
+  }
+  if (settleHeap === null && options.settleHeap === undefined && measurements.length > 0) {
+    notes.push('the heap was not settled between repetitions (node ran without --expose-gc)');
   }
   const durationSeconds = Number(process.hrtime.bigint() - startNs) / 1e9;
   const runStatEnd = sampleStat();

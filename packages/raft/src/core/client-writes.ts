@@ -37,6 +37,17 @@ interface Proposal<R> extends PendingWrite<R> {
   readonly payload: EntryPayload;
 }
 
+const unset = (): void => {};
+/** The proposal {@link capture} fills in: set right before each `new Promise(capture)`. */
+let capturing: PendingWrite<unknown> | null = null;
+/** The executor of every proposal's promise (runs synchronously inside `new Promise`). */
+function capture(resolve: (r: never) => void, reject: (e: Error) => void): void {
+  const q = capturing as PendingWrite<unknown>;
+  capturing = null;
+  q.resolve = resolve;
+  q.reject = reject;
+}
+
 /** The client writes of one node (see the file comment). */
 export class ClientWrites<D, R> {
   readonly #p: CoreParts;
@@ -103,9 +114,12 @@ export class ClientWrites<D, R> {
     // The first proposal of a batch queues its flush; later ones join the batch (the loop also
     // flushes what is queued when it runs dry), so a write costs no loop item of its own.
     if (this.#proposals.length === 0) this.#p.loop.enqueue(this.#flushItem);
-    return new Promise<ClientWriteResponse<R>>((resolve, reject) => {
-      this.#proposals.push({ payload, logId: null, resolve, reject });
-    });
+    const q: Proposal<R> = { payload, logId: null, resolve: unset, reject: unset };
+    // One shared executor, not a closure per write: it fills in the proposal named just before.
+    capturing = q as Proposal<unknown>;
+    const promise = new Promise<ClientWriteResponse<R>>(capture);
+    this.#proposals.push(q);
+    return promise;
   }
 
   readonly #flushItem = (): void => this.flush();

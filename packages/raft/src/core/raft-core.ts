@@ -265,13 +265,16 @@ export class RaftCore<D, R> {
   }
 
   #releasePostponed(): void {
-    if (this.#postponed.length === 0) return;
-    const still: Postponed[] = [];
-    for (const p of this.#postponed) {
+    const postponed = this.#postponed;
+    if (postponed.length === 0) return;
+    // Kept in place, in order: no new array per I/O completion.
+    let kept = 0;
+    for (let i = 0; i < postponed.length; i++) {
+      const p = postponed[i] as Postponed;
       if (this.#conditionMet(p.when)) p.reply(p.response);
-      else still.push(p);
+      else postponed[kept++] = p;
     }
-    this.#postponed = still;
+    postponed.length = kept;
   }
 
   /** Bookkeeping after the queue ran dry: leadership changes, metrics. */
