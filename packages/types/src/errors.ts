@@ -99,10 +99,15 @@ export class ForwardToLeaderError extends FlotillaError<typeof ErrorCode.Forward
   readonly leaderId: NodeId | null;
   /** The leader's node, if known. */
   readonly leaderNode: Node | null;
-  constructor(leaderId: NodeId | null, leaderNode: Node | null) {
+  /**
+   * @param detail - replaces the default message when the node knows more (e.g. that it was never
+   * initialized, so no leader will ever be known through it until it joins a cluster).
+   */
+  constructor(leaderId: NodeId | null, leaderNode: Node | null, detail?: string) {
     super(
       ErrorCode.ForwardToLeader,
-      leaderId === null ? 'not the leader; leader unknown' : `not the leader; forward to ${leaderId}`,
+      detail ??
+        (leaderId === null ? 'not the leader; leader unknown' : `not the leader; forward to ${leaderId}`),
     );
     this.leaderId = leaderId;
     this.leaderNode = leaderNode;

@@ -8,6 +8,10 @@
 import { ForwardToLeaderError, getNode, type Node, type NodeId } from '@flotilla/types';
 import type { CoreParts } from './parts.ts';
 
+/** What a node that has no membership yet answers instead of "leader unknown". */
+const NOT_INITIALIZED =
+  'not the leader; this node is not initialized (it has no membership yet): call initialize() on one node of a new cluster, or add this node to a running cluster with addLearner()';
+
 /** Where the leadership stands for API calls (see the file comment). */
 export class Leadership {
   readonly #p: CoreParts;
@@ -66,6 +70,9 @@ export class Leadership {
       return new ForwardToLeaderError(to, getNode(engine.membership().effective.membership, to) ?? null);
     }
     const leader = engine.currentLeader();
+    if (leader === null && engine.membership().effective.logId === null) {
+      return new ForwardToLeaderError(null, null, NOT_INITIALIZED);
+    }
     const self = leader === this.#p.id;
     return new ForwardToLeaderError(self ? null : leader, self ? null : this.leaderNode());
   }
