@@ -18,6 +18,11 @@ describe('createConfig', () => {
       snapshotChunkBytes: defaultReplicationConfig.snapshotChunkBytes,
     });
   });
+  it('takes the snapshot transfer timeout from the replication package and keeps a given one as is', () => {
+    expect(DEFAULT_CONFIG.installSnapshotTimeoutMs).toBe(defaultReplicationConfig.installSnapshotTimeoutMs);
+    expect(createConfig({ installSnapshotTimeoutMs: 200 }).installSnapshotTimeoutMs).toBe(200);
+    expect(() => createConfig({ installSnapshotTimeoutMs: 0 })).toThrow(/installSnapshotTimeoutMs/);
+  });
   it('keeps given values and derives the lease from the election timeout', () => {
     const c = createConfig({
       heartbeatIntervalMs: 100,

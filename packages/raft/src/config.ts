@@ -30,7 +30,11 @@ export interface RaftConfig {
   maxInSnapshotLogToKeep: number;
   /** Purge only when at least this many entries can go at once. */
   purgeBatchSize: number;
-  /** Timeout of one snapshot transfer, in ms. */
+  /**
+   * Timeout of one whole snapshot transfer to a follower (every chunk, and the follower's install), in
+   * ms; honoured as given. Default 60 000. openraft's `install_snapshot_timeout` (200 ms) bounds one
+   * chunk; this bounds the transfer, so size it for your largest snapshot over your slowest link.
+   */
   installSnapshotTimeoutMs: number;
   /** Chunk size for snapshot transfers, in bytes. */
   snapshotChunkBytes: number;
@@ -73,7 +77,7 @@ export const DEFAULT_CONFIG: Readonly<RaftConfig> = Object.freeze({
   snapshotPolicy: Object.freeze({ ...engineDefaults.snapshotPolicy }) as { sinceLast: number | null },
   maxInSnapshotLogToKeep: engineDefaults.maxInSnapshotLogToKeep,
   purgeBatchSize: engineDefaults.purgeBatchSize,
-  installSnapshotTimeoutMs: 200,
+  installSnapshotTimeoutMs: defaultReplicationConfig.installSnapshotTimeoutMs,
   snapshotChunkBytes: defaultReplicationConfig.snapshotChunkBytes,
   enablePreVote: engineDefaults.enablePreVote,
   leaseMs: engineDefaults.leaseMs,

@@ -110,7 +110,7 @@ export class ReplicationDriver<D, R> {
         maxInflightBytes: config.maxInflightBytes,
         heartbeatIntervalMs: config.heartbeatIntervalMs,
         appendTimeoutMs: Math.max(config.electionTimeoutMaxMs, config.heartbeatIntervalMs * 4),
-        installSnapshotTimeoutMs: Math.max(config.installSnapshotTimeoutMs, 1000),
+        installSnapshotTimeoutMs: config.installSnapshotTimeoutMs,
         snapshotChunkBytes: config.snapshotChunkBytes,
       },
       snapshots: { getCurrentSnapshot: () => this.#sm.getCurrentSnapshot() },
