@@ -4,7 +4,11 @@ import { InvalidConfigError } from '@flotilla/types';
 
 /** Every tunable of a Raft node. Build one with `createConfig(partial)`; every field has a default. */
 export interface RaftConfig {
-  /** Name of the cluster; transports refuse peers of another cluster. */
+  /**
+   * Name of the cluster, put with the node id on every line the node logs (`{ cluster, node }`), as
+   * openraft puts `cluster_name` on its spans. It is a label: keeping clusters apart on the wire is the
+   * transport's job (e.g. the TCP and gRPC transports' `clusterId`, which refuses peers of another).
+   */
   clusterName: string;
   /** How often the leader sends heartbeats, in ms. */
   heartbeatIntervalMs: number;

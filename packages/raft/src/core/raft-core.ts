@@ -33,6 +33,7 @@ import { createConfig, type RaftConfig } from '../config.ts';
 import { Wait } from '../metrics.ts';
 import { loadStartup } from '../startup.ts';
 import { ClientWrites } from './client-writes.ts';
+import { labelledLogger } from './labelled-logger.ts';
 import { LazyMetricsHub } from './lazy-metrics.ts';
 import { Leadership } from './leadership.ts';
 import { LogIo } from './log-io.ts';
@@ -132,7 +133,7 @@ export class RaftCore<D, R> {
   static async create<D, R>(opts: RaftOptions<D, R>): Promise<RaftCore<D, R>> {
     const config = createConfig(opts.config);
     const clock = opts.clock ?? systemClock;
-    const logger: Logger = opts.logger ?? silentLogger;
+    const logger: Logger = labelledLogger(opts.logger ?? silentLogger, config.clusterName, opts.id);
     const engine = new Engine({
       id: opts.id,
       config: engineConfig(config),
