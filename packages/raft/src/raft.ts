@@ -13,11 +13,14 @@ import {
   ForwardToLeaderError,
   InvalidRequestError,
   type LogId,
+  learnerIds,
   logIdEquals,
   type Membership,
   type Node,
   type NodeId,
   type RaftMetrics,
+  type RaftStateMachine,
+  type Snapshot,
   type SnapshotData,
   type SnapshotMeta,
   type SnapshotResponse,
@@ -29,6 +32,7 @@ import {
   type Vote,
   type VoteRequest,
   type VoteResponse,
+  voterIds,
 } from '@flotilla/types';
 import { RpcHandler } from './api/rpc-handler.ts';
 import type {
@@ -66,11 +70,13 @@ export class Raft<D, R> implements RaftApi<D, R> {
   readonly id: NodeId;
   readonly #core: RaftCore<D, R>;
   readonly #rpc: RpcHandler<D, R>;
+  readonly #sm: RaftStateMachine<D, R>;
 
-  private constructor(core: RaftCore<D, R>, rpc: RpcHandler<D, R>) {
+  private constructor(core: RaftCore<D, R>, rpc: RpcHandler<D, R>, sm: RaftStateMachine<D, R>) {
     this.id = core.id;
     this.#core = core;
     this.#rpc = rpc;
+    this.#sm = sm;
   }
 
   /**
@@ -80,7 +86,7 @@ export class Raft<D, R> implements RaftApi<D, R> {
    */
   static async create<D, R>(opts: RaftOptions<D, R>): Promise<Raft<D, R>> {
     const core = await RaftCore.create<D, R>(opts);
-    return new Raft<D, R>(core, new RpcHandler<D, R>(core, opts.stateMachine));
+    return new Raft<D, R>(core, new RpcHandler<D, R>(core, opts.stateMachine), opts.stateMachine);
   }
 
   // ================================================================== application API
@@ -94,6 +100,45 @@ export class Raft<D, R> implements RaftApi<D, R> {
       },
       subscribe: (l) => hub.subscribe(l),
     };
+  }
+
+  // ================================================================== queries (from the metrics)
+
+  /**
+   * Whether this node already has a log or a vote, so `initialize` would refuse it (openraft's
+   * `is_initialized`): a node that was initialized, or joined a cluster, or voted in one.
+   */
+  isInitialized(): boolean {
+    const m = this.#core.hub.current;
+    return m.lastLogIndex !== null || m.vote.term !== 0 || m.vote.nodeId !== null;
+  }
+
+  /** Whether this node is the leader now (it may learn otherwise a moment later; writes tell). */
+  isLeader(): boolean {
+    return this.#core.hub.current.state === 'Leader';
+  }
+
+  /** The leader this node knows of (itself when leading), or `null` (openraft's `current_leader`). */
+  currentLeader(): NodeId | null {
+    return this.#core.hub.current.currentLeader;
+  }
+
+  /** The voters of the effective membership (both sets' during a joint change), in id order. */
+  voterIds(): NodeId[] {
+    return voterIds(this.#core.hub.current.membership.membership);
+  }
+
+  /** The learners of the effective membership: members that receive the log but do not vote. */
+  learnerIds(): NodeId[] {
+    return learnerIds(this.#core.hub.current.membership.membership);
+  }
+
+  /**
+   * The state machine's current snapshot (meta and a fresh data stream), or `null` when none was built
+   * or installed yet (openraft's `get_snapshot`).
+   */
+  getSnapshot(): Promise<Snapshot | null> {
+    return this.#sm.getCurrentSnapshot();
   }
 
   /** The validated configuration in force. */
