@@ -58,6 +58,15 @@ export interface RaftConfig {
   checkQuorum: boolean;
   /** Persist the committed log id (if the store supports it) so a restart re-applies at once. */
   saveCommitted: boolean;
+  /**
+   * Whether the node's tick runs from the start (openraft's `enable_tick`); without it the node
+   * neither elects nor sends heartbeats until `runtimeConfig.tick(true)`. Default `true`.
+   */
+  enableTick: boolean;
+  /** Whether a leader sends heartbeats from the start (openraft's `enable_heartbeat`). Default `true`. */
+  enableHeartbeat: boolean;
+  /** Whether a follower starts an election on timeout from the start (openraft's `enable_elect`). Default `true`. */
+  enableElect: boolean;
 }
 
 const engineDefaults = defaultEngineConfig();
@@ -89,6 +98,9 @@ export const DEFAULT_CONFIG: Readonly<RaftConfig> = Object.freeze({
   allowLogReversion: engineDefaults.allowLogReversion,
   checkQuorum: engineDefaults.checkQuorum,
   saveCommitted: true,
+  enableTick: true,
+  enableHeartbeat: true,
+  enableElect: true,
 });
 
 /** A partial configuration, as users write it. */
@@ -133,7 +145,15 @@ export function validateConfig(c: RaftConfig): RaftConfig {
   if (typeof c.clusterName !== 'string' || c.clusterName.length === 0) {
     throw new InvalidConfigError('clusterName', 'must be a non-empty string');
   }
-  for (const k of ['enablePreVote', 'allowLogReversion', 'checkQuorum', 'saveCommitted'] as const) {
+  for (const k of [
+    'enablePreVote',
+    'allowLogReversion',
+    'checkQuorum',
+    'saveCommitted',
+    'enableTick',
+    'enableHeartbeat',
+    'enableElect',
+  ] as const) {
     if (typeof c[k] !== 'boolean') throw new InvalidConfigError(k, 'must be a boolean');
   }
   if (typeof c.maxClockDrift !== 'number' || !(c.maxClockDrift >= 0 && c.maxClockDrift < 1)) {

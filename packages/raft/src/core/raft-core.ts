@@ -74,14 +74,18 @@ export class RaftCore<D, R> {
   readonly #replication: ReplicationDriver<D, R>;
   #postponed: Postponed[] = [];
   #tickTimer: TimerHandle | null = null;
-  #tickEnabled = true;
-  #heartbeatEnabled = true;
-  #electEnabled = true;
+  // Start-up values from the config (enableTick / enableHeartbeat / enableElect); `toggles` flips them.
+  #tickEnabled: boolean;
+  #heartbeatEnabled: boolean;
+  #electEnabled: boolean;
   #wasLeader = false;
 
   private constructor(parts: CoreParts, opts: RaftOptions<D, R>, codec: Codec<D>, applied: LogId | null) {
     this.parts = parts;
     const { id, engine, config, logger, loop } = parts;
+    this.#tickEnabled = config.enableTick;
+    this.#heartbeatEnabled = config.enableHeartbeat;
+    this.#electEnabled = config.enableElect;
     let first = true;
     this.hub = new LazyMetricsHub(
       () => {
