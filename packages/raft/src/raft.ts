@@ -173,6 +173,27 @@ export class Raft<D, R> implements RaftApi<D, R> {
     return writes.proposeOne(payload);
   }
 
+  /**
+   * Proposes `data` without waiting for it to be applied (openraft's `client_write_ff`): resolves with
+   * its log id once this leader appended it to its log, and rejects only if it was refused before that
+   * (`ForwardToLeader`, `Overloaded`, a bad payload). Whether it then commits is reported to
+   * `opts.onOutcome` (the response `clientWrite` would have resolved with, or its error), or dropped
+   * when none is given.
+   */
+  clientWriteFf(
+    data: D,
+    opts: WriteOptions & { onOutcome?: (outcome: ClientWriteResponse<R> | Error) => void } = {},
+  ): Promise<LogId> {
+    const writes = this.#core.writes;
+    let payload: EntryPayload;
+    try {
+      payload = writes.encode(data, sessionOf(opts));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return writes.proposeFf(payload, opts.onOutcome);
+  }
+
   /** Proposes several writes in one batch. */
   clientWriteMany(data: readonly D[]): Promise<ClientWriteResponse<R>[]> {
     const writes = this.#core.writes;

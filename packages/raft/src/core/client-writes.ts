@@ -35,6 +35,11 @@ interface PendingWrite<R> {
 /** A proposal queued for the next loop turn; once appended, it is its own pending write. */
 interface Proposal<R> extends PendingWrite<R> {
   readonly payload: EntryPayload;
+  /**
+   * A fire-and-forget write (`clientWriteFf`): told its log id once the leader appended it. It waits
+   * for its apply only when `resolve` reports the outcome (not `unset`).
+   */
+  readonly accepted: ((logId: LogId) => void) | undefined;
 }
 
 const unset = (): void => {};
@@ -114,12 +119,36 @@ export class ClientWrites<D, R> {
     // The first proposal of a batch queues its flush; later ones join the batch (the loop also
     // flushes what is queued when it runs dry), so a write costs no loop item of its own.
     if (this.#proposals.length === 0) this.#p.loop.enqueue(this.#flushItem);
-    const q: Proposal<R> = { payload, logId: null, resolve: unset, reject: unset };
+    const q: Proposal<R> = { payload, logId: null, resolve: unset, reject: unset, accepted: undefined };
     // One shared executor, not a closure per write: it fills in the proposal named just before.
     capturing = q as Proposal<unknown>;
     const promise = new Promise<ClientWriteResponse<R>>(capture);
     this.#proposals.push(q);
     return promise;
+  }
+
+  /**
+   * Queues a fire-and-forget write: the promise resolves with its log id once this leader appended it
+   * (or rejects if it was refused before that); `onOutcome`, when given, gets what `clientWrite` would
+   * have resolved or rejected with after that, else the outcome is dropped.
+   */
+  proposeFf(
+    payload: EntryPayload,
+    onOutcome: ((outcome: ClientWriteResponse<R> | Error) => void) | undefined,
+  ): Promise<LogId> {
+    const refused = this.#refusal(1);
+    if (refused !== null) return Promise.reject(refused);
+    return new Promise<LogId>((accept, refuse) => {
+      if (this.#proposals.length === 0) this.#p.loop.enqueue(this.#flushItem);
+      const q: Proposal<R> = {
+        payload,
+        logId: null,
+        resolve: onOutcome ?? unset,
+        reject: (e) => (q.logId === null ? refuse(e) : onOutcome?.(e)),
+        accepted: accept,
+      };
+      this.#proposals.push(q);
+    });
   }
 
   readonly #flushItem = (): void => this.flush();
@@ -154,6 +183,10 @@ export class ClientWrites<D, R> {
       const q = batch[i] as Proposal<R>;
       const logId = ids[i] as LogId;
       q.logId = logId;
+      if (q.accepted !== undefined) {
+        q.accepted(logId);
+        if (q.resolve === unset) continue; // nobody waits for its outcome
+      }
       const tail = this.#appended[this.#appended.length - 1];
       if (tail === undefined || (tail.logId as LogId).index < logId.index) this.#appended.push(q);
       else this.#byIndex.set(logId.index, q); // never expected: a leader appends after its last
