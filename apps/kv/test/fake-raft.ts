@@ -1,4 +1,5 @@
 import {
+  type AddLearnerResponse,
   type ClientWriteResponse,
   MetricsHub,
   type RaftApi,
@@ -146,12 +147,12 @@ export class FakeRaft implements RaftApi<KvRequest, KvResponse> {
     id: NodeId,
     node: Node,
     opts?: { blocking?: boolean; timeoutMs?: number },
-  ): Promise<ClientWriteResponse<KvResponse>> {
+  ): Promise<AddLearnerResponse<KvResponse>> {
     this.#requireLeader();
     this.calls.push(`addLearner ${id} ${node.addr} blocking=${String(opts?.blocking)}`);
     this.#membership = { ...this.#membership, nodes: { ...this.#membership.nodes, [id]: node } };
     this.#append(true);
-    return { logId: this.#membershipLogId as LogId, response: { value: null, applied: true } };
+    return { logId: this.#membershipLogId as LogId, response: { value: null, applied: true }, added: true };
   }
 
   async changeMembership(voters: Iterable<NodeId>): Promise<ClientWriteResponse<KvResponse>> {

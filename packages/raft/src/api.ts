@@ -55,6 +55,15 @@ export interface ClientWriteResponse<R> {
   response: R;
 }
 
+/** What `addLearner` resolves with. */
+export interface AddLearnerResponse<R> extends ClientWriteResponse<R> {
+  /**
+   * `false` when the node already was a member (voter or learner): nothing was appended or changed
+   * (not even its address; `changeMembership` changes that), and `logId` is the current membership's.
+   */
+  added: boolean;
+}
+
 /** How a linearizable read is confirmed. */
 export type ReadPolicy =
   /** Confirm leadership with a round of heartbeats to a quorum (always safe). */
@@ -127,7 +136,7 @@ export interface RaftApi<D, R> extends RaftRpcHandler {
     id: NodeId,
     node: Node,
     opts?: { blocking?: boolean; timeoutMs?: number },
-  ): Promise<ClientWriteResponse<R>>;
+  ): Promise<AddLearnerResponse<R>>;
   /** Changes the voter set (joint, then uniform); `retain` keeps removed voters as learners. */
   changeMembership(voters: Iterable<NodeId>, opts?: { retain?: boolean }): Promise<ClientWriteResponse<R>>;
   /** Current metrics and a subscription. */

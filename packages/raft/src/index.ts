@@ -44,6 +44,7 @@ export {
   type TimerHandle,
 } from '@flotilla/types';
 export type {
+  AddLearnerResponse,
   ClientWriteResponse,
   RaftApi,
   RaftOptions,

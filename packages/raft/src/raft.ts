@@ -12,6 +12,7 @@ import {
   type EntryPayload,
   ForwardToLeaderError,
   InvalidRequestError,
+  isMember,
   type LogId,
   learnerIds,
   logIdEquals,
@@ -36,6 +37,7 @@ import {
 } from '@flotilla/types';
 import { RpcHandler } from './api/rpc-handler.ts';
 import type {
+  AddLearnerResponse,
   ClientWriteResponse,
   RaftApi,
   RaftOptions,
@@ -229,20 +231,37 @@ export class Raft<D, R> implements RaftApi<D, R> {
 
   // ================================================================== management API
 
-  /** Adds a learner; with `blocking` (default) waits until it has caught up. */
+  /**
+   * Adds a learner; with `blocking` (default) waits until it has caught up. A node that already is a
+   * member (voter or learner) is left as it is, as openraft does: the result says `added: false` and
+   * carries the current membership's log id (blocking still waits for the node to catch up, unless
+   * it is this leader).
+   */
   async addLearner(
     id: NodeId,
     node: Node,
     opts: { blocking?: boolean; timeoutMs?: number } = {},
-  ): Promise<ClientWriteResponse<R>> {
+  ): Promise<AddLearnerResponse<R>> {
     const { loop, engine } = this.#core.parts;
     const leadership = this.#core.leadership;
     loop.ensureRunning();
-    const logId = await loop.call(() =>
-      leadership.requireLeader((now) => engine.addLearner(id, node, now), { writes: true }),
+    const plan = await loop.call(() =>
+      leadership.requireLeader(
+        (now) => {
+          const current = engine.membership().effective;
+          if (current.logId !== null && isMember(current.membership, id)) {
+            return { logId: current.logId, added: false };
+          }
+          return { logId: engine.addLearner(id, node, now), added: true };
+        },
+        { writes: true },
+      ),
     );
-    const res = await this.#core.writes.awaitApplied(logId);
-    if (opts.blocking ?? true) {
+    const logId = plan.logId;
+    const res: AddLearnerResponse<R> = plan.added
+      ? { ...(await this.#core.writes.awaitApplied(logId)), added: true }
+      : { logId, response: undefined as R, added: false };
+    if ((opts.blocking ?? true) && id !== this.id) {
       const timeoutMs = opts.timeoutMs ?? this.#core.config.electionTimeoutMaxMs * 20;
       const target = logId.index;
       await this.wait({ timeoutMs }).until((m) => {

@@ -30,6 +30,26 @@ describe('membership', () => {
     expect(w).toHaveLength(3);
   });
 
+  it('addLearner on an existing member changes nothing and says so (added: false), as openraft does', async () => {
+    c = await TestCluster.create(['a', 'b', 'c'], { voters: ['a', 'b'] });
+    const l = c.raft(await c.leader(['a', 'b']));
+    const first = await l.addLearner('c', { addr: 'c' });
+    expect(first.added).toBe(true);
+    const before = l.metrics.current.membership;
+    const lastIndex = l.metrics.current.lastLogIndex;
+    for (const [id, addr] of [
+      ['c', 'c'],
+      ['c', 'elsewhere'],
+      ['a', 'a'],
+      ['b', 'b'],
+    ] as const) {
+      const again = await l.addLearner(id, { addr });
+      expect(again).toMatchObject({ added: false, logId: before.logId });
+    }
+    expect(l.metrics.current.membership).toEqual(before); // not even the address changed
+    expect(l.metrics.current.lastLogIndex).toBe(lastIndex); // nothing appended
+  });
+
   const table: [string, string[], string[], string[]][] = [
     ['{a} → {a,b,c}', ['a', 'b', 'c'], ['a'], ['a', 'b', 'c']],
     ['{a,b} → {c}', ['a', 'b', 'c'], ['a', 'b'], ['c']],
