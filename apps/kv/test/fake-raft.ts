@@ -140,7 +140,11 @@ export class FakeRaft implements RaftApi<KvRequest, KvResponse> {
 
   async getReadLinearizer(): Promise<ReadLinearizer> {
     this.#requireLeader();
-    return { readLogId: this.hub.current.committed, awaitApplied: async () => {} };
+    return {
+      readLogId: this.hub.current.committed,
+      applied: this.hub.current.lastApplied,
+      awaitApplied: async () => {},
+    };
   }
 
   async addLearner(

@@ -75,6 +75,11 @@ export type ReadPolicy =
 export interface ReadLinearizer {
   /** The log id the read must see applied. */
   readLogId: LogId | null;
+  /**
+   * What the leader had applied when the read point was confirmed (openraft's `Linearizer::applied`):
+   * when it is at or past `readLogId`, a read needs no wait on the leader.
+   */
+  applied: LogId | null;
   /** Waits until the node that made it (the leader) has applied `readLogId`; then a read there is linearizable. */
   awaitApplied(opts?: { timeoutMs?: number }): Promise<void>;
 }

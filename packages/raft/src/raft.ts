@@ -220,6 +220,7 @@ export class Raft<D, R> implements RaftApi<D, R> {
     const readLogId = await this.#core.reads.readPoint(opts.policy ?? 'readIndex');
     return {
       readLogId,
+      applied: this.#core.hub.current.lastApplied,
       awaitApplied: async (o = {}) => {
         if (readLogId === null) return;
         await this.wait(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }).appliedIndex(

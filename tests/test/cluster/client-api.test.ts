@@ -114,6 +114,9 @@ describe('client API', () => {
     const follower = c.node(['a', 'b', 'c'].find((id) => id !== leader) as string);
     for (let i = 1; i <= 20; i++) await c.raft(leader).clientWrite({ key: 'x', value: i });
     const lin = await c.raft(leader).getReadLinearizer();
+    // every write was applied on the leader before it answered: the linearizer says so
+    expect(lin.applied?.index).toBeGreaterThanOrEqual(lin.readLogId?.index ?? 0);
+    expect(lin.applied).toEqual(c.raft(leader).metrics.current.lastApplied);
     // The follower waits until it applied the leader's read point, then reads locally.
     await follower.raft.wait(WAIT).appliedIndex(lin.readLogId?.index ?? 0);
     expect(kv(follower).x).toBe(20);
