@@ -190,6 +190,32 @@ export async function lonelyNode(
   return raft;
 }
 
+/**
+ * Counter node `id` on `router` (memory stores, a state machine summing the numbers written),
+ * registered with the router and pushed onto `track` so the test's `afterEach` shuts it down.
+ */
+export async function counterNode(
+  router: MemoryRouter,
+  id: NodeId,
+  track: Raft<number, number>[],
+  opts: { config?: RaftConfigInput; logger?: Logger } = {},
+): Promise<Raft<number, number>> {
+  const raft = await Raft.create<number, number>({
+    id,
+    config: opts.config ?? CONFIG,
+    network: router.factory(id),
+    logStore: memoryLogStore(),
+    stateMachine: memoryStateMachine<number, number, number>({
+      initial: 0,
+      apply: (s, n) => [s + n, s + n] as const,
+    }),
+    ...(opts.logger === undefined ? {} : { logger: opts.logger }),
+  });
+  router.register(id, raft);
+  track.push(raft);
+  return raft;
+}
+
 export function nodesOf(ids: NodeId[]): Record<NodeId, Node> {
   return Object.fromEntries(ids.map((id) => [id, { addr: id }]));
 }

@@ -1,31 +1,15 @@
 // A node that was never initialized says so when asked to write or read, instead of "leader
 // unknown"; once it belongs to a cluster the usual ForwardToLeader (with the leader) comes back.
-import { MemoryRouter, memoryLogStore, memoryStateMachine } from '@flotilla/memory';
-import { Raft } from '@flotilla/raft';
+import { MemoryRouter } from '@flotilla/memory';
+import type { Raft } from '@flotilla/raft';
 import { ErrorCode, hasErrorCode } from '@flotilla/types';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CONFIG } from './harness.ts';
+import { counterNode } from './harness.ts';
 
 const nodes: Raft<number, number>[] = [];
 afterEach(async () => {
   for (const n of nodes.splice(0)) await n.shutdown();
 });
-
-async function node(router: MemoryRouter, id: string): Promise<Raft<number, number>> {
-  const raft = await Raft.create<number, number>({
-    id,
-    config: CONFIG,
-    network: router.factory(id),
-    logStore: memoryLogStore(),
-    stateMachine: memoryStateMachine({
-      initial: 0,
-      apply: (s: number, n: number) => [s + n, s + n] as const,
-    }),
-  });
-  router.register(id, raft);
-  nodes.push(raft);
-  return raft;
-}
 
 async function refusal(p: Promise<unknown>): Promise<Error> {
   const e = await p.then(
@@ -40,7 +24,7 @@ async function refusal(p: Promise<unknown>): Promise<Error> {
 describe('a node that was never initialized', () => {
   it('answers writes and reads with ForwardToLeader saying it is not initialized', async () => {
     const router = new MemoryRouter();
-    const a = await node(router, 'a');
+    const a = await counterNode(router, 'a', nodes);
     const w = await refusal(a.clientWrite(1));
     expect(w.message).toMatch(/not initialized/);
     const r = await refusal(a.ensureLinearizable());
@@ -49,8 +33,8 @@ describe('a node that was never initialized', () => {
 
   it('once in a cluster, a follower names the leader instead', async () => {
     const router = new MemoryRouter();
-    const a = await node(router, 'a');
-    const b = await node(router, 'b');
+    const a = await counterNode(router, 'a', nodes);
+    const b = await counterNode(router, 'b', nodes);
     await a.initialize({ a: { addr: 'a' }, b: { addr: 'b' } });
     await a.wait({ timeoutMs: 10_000 }).until((m) => m.currentLeader !== null);
     const { currentLeader } = await b.wait({ timeoutMs: 10_000 }).until((m) => m.currentLeader !== null);

@@ -1,36 +1,24 @@
 // The query methods of the public API (openraft's is_initialized, current_leader, voter_ids,
 // learner_ids, get_snapshot, and isLeader) on a 2-voter cluster with a learner.
-import { MemoryRouter, memoryLogStore, memoryStateMachine } from '@flotilla/memory';
-import { Raft } from '@flotilla/raft';
+import { MemoryRouter } from '@flotilla/memory';
+import type { Raft } from '@flotilla/raft';
 import { collectSnapshotData } from '@flotilla/types';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CONFIG } from './harness.ts';
+import { counterNode } from './harness.ts';
 
 const nodes: Raft<number, number>[] = [];
 afterEach(async () => {
   for (const n of nodes.splice(0)) await n.shutdown();
 });
 
-async function node(router: MemoryRouter, id: string): Promise<Raft<number, number>> {
-  const raft = await Raft.create<number, number>({
-    id,
-    config: CONFIG,
-    network: router.factory(id),
-    logStore: memoryLogStore(),
-    stateMachine: memoryStateMachine({
-      initial: 0,
-      apply: (s: number, n: number) => [s + n, s + n] as const,
-    }),
-  });
-  router.register(id, raft);
-  nodes.push(raft);
-  return raft;
-}
-
 describe('queries', () => {
   it('isInitialized, isLeader, currentLeader, voterIds, learnerIds, getSnapshot', async () => {
     const router = new MemoryRouter();
-    const [a, b, c] = [await node(router, 'a'), await node(router, 'b'), await node(router, 'c')];
+    const [a, b, c] = [
+      await counterNode(router, 'a', nodes),
+      await counterNode(router, 'b', nodes),
+      await counterNode(router, 'c', nodes),
+    ];
     for (const n of [a, b, c]) {
       expect(n.isInitialized()).toBe(false);
       expect(n.isLeader()).toBe(false);

@@ -3,6 +3,7 @@
 import { MemoryRouter, memoryLogStore, memoryStateMachine } from '@flotilla/memory';
 import { Raft, type RaftConfigInput } from '@flotilla/raft';
 import { afterEach, describe, expect, it } from 'vitest';
+import { counterNode } from './harness.ts';
 
 const FAST: RaftConfigInput = {
   heartbeatIntervalMs: 50,
@@ -14,24 +15,8 @@ afterEach(async () => {
   for (const n of nodes.splice(0)) await n.shutdown();
 });
 
-async function node(
-  router: MemoryRouter,
-  id: string,
-  config: RaftConfigInput,
-): Promise<Raft<number, number>> {
-  const raft = await Raft.create<number, number>({
-    id,
-    config: { ...FAST, ...config },
-    network: router.factory(id),
-    logStore: memoryLogStore(),
-    stateMachine: memoryStateMachine({
-      initial: 0,
-      apply: (s: number, n: number) => [s + n, s + n] as const,
-    }),
-  });
-  router.register(id, raft);
-  nodes.push(raft);
-  return raft;
+function node(router: MemoryRouter, id: string, config: RaftConfigInput): Promise<Raft<number, number>> {
+  return counterNode(router, id, nodes, { config: { ...FAST, ...config } });
 }
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
