@@ -34,6 +34,7 @@ export {
   type BackoffConfig,
   defaultReplicationConfig,
   exponentialBackoff,
+  isTransientError,
   type ReplicationConfig,
   type ReplicationConfigInput,
   resolveReplicationConfig,

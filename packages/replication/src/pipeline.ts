@@ -63,15 +63,68 @@ interface Queued {
   last: LogId | null;
   sentAt: number;
   bytes: number;
+  /**
+   * An ack landed inside this request (only ever the head of the queue): it stays queued so that a
+   * later ack of its rest takes its `sentAt`, but no longer counts against flow control (the target
+   * may never answer for the rest).
+   */
+  partial: boolean;
 }
 
-/** Runs pipeline mode from `prev` until a conflict, a higher vote, a failure, a leader change or `signal`. */
+/** Requests still counted against `maxInflightRequests`. */
+function unanswered(queue: readonly Queued[]): number {
+  return queue.length - (queue[0]?.partial === true ? 1 : 0);
+}
+
+/**
+ * Runs pipeline mode from `prev` until a conflict, a higher vote, a failure, a leader change or
+ * `signal`. As openraft's pipeline does, a result stream that ends (the network or the sequential
+ * fallback stopped after part of what was sent, e.g. a partial success) starts a new one at once
+ * from the last acknowledged log id, in the same inflight, when it made progress; a run that ended
+ * without moving the watermark is a transport error (so a network that keeps ending streams early
+ * backs off instead of spinning).
+ */
 export async function runPipeline(
   host: PipelineHost,
   inflightId: number,
   prev: LogId | null,
   signal: AbortSignal,
 ): Promise<void> {
+  let from = prev;
+  let first = true;
+  for (;;) {
+    const end = await runStream(host, inflightId, from, first, signal);
+    if (end === null) return;
+    if (compareLogId(end.matched, from) <= 0)
+      throw new NetworkError(`stream ended with ${end.unacked} request(s) unacknowledged`);
+    host.logger.debug('stream ended after progress; continuing from the watermark', {
+      target: host.target,
+      streamId: host.id,
+      matching: formatLogId(end.matched),
+    });
+    from = end.matched;
+    first = false;
+  }
+}
+
+/** How a result stream ended when it simply ran out: the last watermark and what it left unacked. */
+interface StreamEnd {
+  matched: LogId | null;
+  unacked: number;
+}
+
+/**
+ * One `streamAppend` call from `prev`; `null` when the pipeline is over (conflict, higher vote,
+ * leader change), a {@link StreamEnd} when the result stream ran out. `first`: the first ack is
+ * reported even if it only confirms `prev` (a later run's start was reported already).
+ */
+async function runStream(
+  host: PipelineHost,
+  inflightId: number,
+  prev: LogId | null,
+  first: boolean,
+  signal: AbortSignal,
+): Promise<StreamEnd | null> {
   const o = host.options;
   const cfg = o.config;
   const local = new AbortController();
@@ -87,6 +140,8 @@ export async function runPipeline(
   let commitDue = false;
   let commitTimer: TimerHandle | null = null;
   const commitTurn = new Watch(0);
+  /** Set when an ack lands inside a request: the producer sends the next request even if empty. */
+  const nudge = new Watch(0);
   const commitDelayMs = Math.max(1, cfg.heartbeatIntervalMs / 4);
   let readFailure: ReadFailure | null = null;
   // The accepted I/O changes with every write this leader accepts; a waiting producer only cares
@@ -100,15 +155,13 @@ export async function runPipeline(
   const produce = (async function* (): AsyncGenerator<AppendEntriesRequest> {
     for (;;) {
       const av = acked.version;
-      if (
-        queue.length >= cfg.maxInflightRequests ||
-        (queue.length > 0 && inflightBytes >= cfg.maxInflightBytes)
-      ) {
+      const waiting = unanswered(queue);
+      if (waiting >= cfg.maxInflightRequests || (waiting > 0 && inflightBytes >= cfg.maxInflightBytes)) {
         await acked.changed(local.signal, av);
         continue;
       }
       if (!host.leaderValid()) return stopForLeaderChange();
-      const since = [o.ioSubmitted.version, o.committed.version, o.ioAccepted.version];
+      const since = [o.ioSubmitted.version, o.committed.version, o.ioAccepted.version, nudge.version];
       const start = nextIndex(sentUpTo);
       const readableEnd = nextIndex(o.ioSubmitted.get().logId);
       let entries: Entry[] = [];
@@ -130,9 +183,9 @@ export async function runPipeline(
         if (local.signal.aborted) return;
       } else if (sentCommit !== undefined && logIdEquals(o.committed.get(), sentCommit)) {
         await waitAnyWhen(
-          [o.ioSubmitted, o.committed, o.ioAccepted],
+          [o.ioSubmitted, o.committed, o.ioAccepted, nudge],
           since,
-          [undefined, undefined, leaderLost],
+          [undefined, undefined, leaderLost, undefined],
           local.signal,
         );
         continue;
@@ -150,9 +203,9 @@ export async function runPipeline(
           }, commitDelayMs);
         }
         await waitAnyWhen(
-          [o.ioSubmitted, o.ioAccepted, commitTurn],
-          [since[0] ?? 0, since[2] ?? 0, tv],
-          [undefined, leaderLost, undefined],
+          [o.ioSubmitted, o.ioAccepted, commitTurn, nudge],
+          [since[0] ?? 0, since[2] ?? 0, tv, since[3] ?? 0],
+          [undefined, leaderLost, undefined, undefined],
           local.signal,
         );
         continue;
@@ -162,7 +215,7 @@ export async function runPipeline(
       let bytes = 0;
       for (const e of entries) bytes += entryDataBytes(e);
       const last = lastLogIdOf(req);
-      queue.push({ prev: req.prevLogId, last, sentAt: host.clock.now(), bytes });
+      queue.push({ prev: req.prevLogId, last, sentAt: host.clock.now(), bytes, partial: false });
       inflightBytes += bytes;
       sentUpTo = last;
       sentCommit = leaderCommit;
@@ -172,7 +225,7 @@ export async function runPipeline(
         host.clock.clearTimeout(commitTimer);
         commitTimer = null;
       }
-      host.setInflightRequests(queue.length);
+      host.setInflightRequests(unanswered(queue));
       yield req;
     }
   })();
@@ -186,7 +239,7 @@ export async function runPipeline(
   const it = results[Symbol.asyncIterator]();
   // The first ack is reported even if it only confirms `prev`.
   let lastReported: LogId | null = prev;
-  let firstAck = true;
+  let firstAck = first;
   try {
     for (;;) {
       const r = await raceAbort(it.next(), local.signal);
@@ -206,7 +259,22 @@ export async function runPipeline(
           const h = queue.shift() as Queued;
           inflightBytes -= h.bytes;
         }
-        host.setInflightRequests(queue.length);
+        // A watermark inside a request (the follower holds a prefix of it; acks need not map 1:1 to
+        // requests) keeps the pipeline going, as openraft does: a later reply acks the rest, or the
+        // follower's prevLogId check refuses the next request with a conflict and the engine
+        // searches again from `m`. The request no longer holds back the next ones, and one more
+        // request goes out even with nothing new to send, so that the target answers for the rest.
+        const head = queue[0];
+        if (head !== undefined && !head.partial && compareLogId(m, head.prev) > 0) {
+          head.partial = true;
+          inflightBytes -= head.bytes;
+          head.bytes = 0;
+          if (queue.length === 1) {
+            sentCommit = undefined;
+            nudge.set(nudge.get() + 1);
+          }
+        }
+        host.setInflightRequests(unanswered(queue));
         host.succeeded();
         acked.set(acked.get() + 1);
         if (sentAt !== null) {
@@ -221,13 +289,6 @@ export async function runPipeline(
             sentAt,
           });
         }
-        // A watermark inside a request: the network delivered only part of it (or the follower
-        // accepted a prefix). Nothing after it can follow; end the stream so the engine restarts at `m`.
-        const head = queue[0];
-        if (head !== undefined && compareLogId(m, head.prev) > 0)
-          throw new NetworkError(
-            `ack ${formatLogId(m)} inside request (${formatLogId(head.prev)}, ${formatLogId(head.last)}]: not delivered whole`,
-          );
       } else if (reply.type === 'conflict') {
         host.succeeded();
         host.emit({
@@ -237,25 +298,25 @@ export async function runPipeline(
           inflightId,
           logId: reply.logId,
         });
-        return;
+        return null;
       } else {
         host.succeeded();
         host.higherVote(inflightId, reply.vote);
-        return;
+        return null;
       }
     }
     if (readFailure !== null) throw readFailure;
     if (leaderChanged) {
       host.close();
-      return;
+      return null;
     }
-    throw new NetworkError(`stream ended with ${queue.length} request(s) unacknowledged`);
+    return { matched: lastReported, unacked: queue.length };
   } catch (e) {
     if (readFailure !== null) throw readFailure;
     if (leaderChanged) {
       host.logger.debug('leader changed; stream stops', { target: host.target, streamId: host.id });
       host.close();
-      return;
+      return null;
     }
     throw e;
   } finally {

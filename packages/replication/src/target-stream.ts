@@ -32,7 +32,7 @@ import {
   voteEquals,
   voteGt,
 } from '@flotilla/types';
-import { Backoff, exponentialBackoff } from './config.ts';
+import { Backoff, exponentialBackoff, isTransientError } from './config.ts';
 import { withDeadline } from './deadline.ts';
 import type { ReplicationEvent } from './events.ts';
 import { asError, ReadFailure, readEntries } from './log-read.ts';
@@ -91,7 +91,10 @@ export class ReplicationStream {
     this.#logger = opts.logger ?? silentLogger;
     const network = opts.network;
     const cfg = opts.config.backoff;
-    this.#backoff = new Backoff(() => network.backoff?.() ?? exponentialBackoff(cfg));
+    this.#backoff = new Backoff(
+      () => network.backoff?.() ?? exponentialBackoff(cfg),
+      cfg.errorsBeforeBackoff,
+    );
     this.done = this.#run();
   }
 
@@ -237,9 +240,11 @@ export class ReplicationStream {
         this.#fail(req.inflightId, e.error);
         return;
       }
-      const backoffMs = this.#backoff.next();
-      this.#retryAt = this.#clock.now() + backoffMs;
       const error = asError(e);
+      // Transient errors are retried at once until they repeat (openraft's back-off ranks); a failed
+      // snapshot transfer always backs off (retrying a whole transfer at once would only repeat it).
+      const backoffMs = this.#backoff.failed(req.payload.type !== 'snapshot' && isTransientError(error));
+      this.#retryAt = this.#clock.now() + backoffMs;
       this.#logger.debug('transport error', { target: this.target, error, backoffMs });
       this.#emit({
         type: req.payload.type === 'snapshot' ? 'snapshotFailed' : 'transportError',

@@ -144,7 +144,7 @@ describe('failures', () => {
     expect(r.core.ofType('progress')[0]?.sentAt).toBe(700);
   });
 
-  it('reports a broken stream as a transport error', async () => {
+  it('reports a broken stream as a transport error, retried at once (a transient error)', async () => {
     const r = rig({ leaderLog: entries(5, 0, 5), net: { delayMs: 1 } });
     r.stream.replicate({ inflightId: 1, payload: { type: 'logsSince', prev: null } });
     await r.clock.run(20);
@@ -153,7 +153,7 @@ describe('failures', () => {
     const [err] = r.core.ofType('transportError');
     expect(err?.inflightId).toBe(1);
     expect(err?.error.message).toBe('reset by peer');
-    expect(err?.backoffMs).toBe(50);
+    expect(err?.backoffMs).toBe(0);
     expect(r.stream.state).toBe('idle');
   });
 

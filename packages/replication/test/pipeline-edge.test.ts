@@ -33,7 +33,7 @@ describe('pipeline edge cases', () => {
     r.stream.close();
   });
 
-  it('sequential fallback: a partial success ends the stream early, reported after its progress', async () => {
+  it('sequential fallback: a partial success ends the stream; the next starts at its watermark', async () => {
     const r = rig({
       leaderLog: entries(5, 0, 40),
       net: { delayMs: 1, streaming: false },
@@ -42,10 +42,25 @@ describe('pipeline edge cases', () => {
     r.net.cutRequest = (n) => n === 1;
     r.stream.replicate({ inflightId: 1, payload: { type: 'logsSince', prev: null } });
     await r.clock.run(100);
-    expect(r.core.events.map((e) => e.type)).toEqual(['progress', 'progress', 'transportError']);
-    expect(lastMatching(r.core)).toEqual({ term: 5, index: 14 });
-    expect(r.follower.log).toEqual(r.leaderLog.slice(0, 15));
+    // As openraft: a result stream that ran out after progress goes on from the last ack, in the
+    // same inflight, with no error and no back-off.
+    expect(r.core.ofType('transportError')).toHaveLength(0);
+    expect(r.core.ofType('progress').map((p) => p.matching?.index)).toEqual([9, 14, 24, 34, 39]);
+    expect(r.core.events.every((e) => e.type === 'progress' && e.inflightId === 1)).toBe(true);
+    expect(r.follower.log).toEqual(r.leaderLog);
+    expect(r.stream.backoffMs).toBe(0);
+    r.stream.close();
+  });
+
+  it('a stream that ends without moving the watermark is a transport error', async () => {
+    const r = rig({ leaderLog: entries(5, 0, 10), net: { delayMs: 1 } });
+    // A network that ends every result stream before any reply.
+    r.net.streamAppend = async function* () {};
+    r.stream.replicate({ inflightId: 1, payload: { type: 'logsSince', prev: null } });
+    await r.clock.run(20);
     const [err] = r.core.ofType('transportError');
-    expect(err?.backoffMs).toBe(50);
+    expect(err?.error.message).toContain('unacknowledged');
+    expect(r.core.ofType('progress')).toHaveLength(0);
+    r.stream.close();
   });
 });

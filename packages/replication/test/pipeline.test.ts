@@ -73,23 +73,52 @@ describe('pipelining', () => {
     r.stream.close();
   });
 
-  it('catches a network that delivers half of a request: the stream ends, never a gap', async () => {
+  it('an ack inside a request keeps the pipeline going; the next request then conflicts (never a gap)', async () => {
     const r = rig({ leaderLog: entries(1, 0, 100), net: { delayMs: 1 }, config: { maxPayloadEntries: 10 } });
     r.net.cutRequest = (n) => n === 2;
     r.stream.replicate({ inflightId: 1, payload: { type: 'logsSince', prev: null } });
-    expect(await r.clock.runUntil(() => r.core.ofType('transportError').length > 0)).toBe(true);
+    expect(await r.clock.runUntil(() => r.core.ofType('conflict').length > 0)).toBe(true);
     await r.clock.run(100);
     expect(r.follower.gaps).toBe(0);
     // The follower holds a prefix of the leader's log, nothing else: requests after the cut one
     // were refused by the follower's prevLogId check.
     expect(r.leaderLog.slice(0, r.follower.log.length)).toEqual(r.follower.log);
     expect(r.follower.log.length).toBe(25);
-    // Progress reached the cut and no further; then the stream reported the broken delivery.
+    // The ack at 24 lands inside request (19, 29]: reported as progress, and the stream went on
+    // (as openraft's pipeline) until the follower refused the next request's prevLogId 29.
     expect(lastMatching(r.core)).toEqual({ term: 1, index: 24 });
-    const [err] = r.core.ofType('transportError');
-    expect(err?.error.message).toContain('not delivered whole');
-    expect(r.core.ofType('conflict')).toHaveLength(0);
+    expect(r.core.ofType('transportError')).toHaveLength(0);
+    const [conflict] = r.core.ofType('conflict');
+    expect(conflict).toMatchObject({ inflightId: 1, logId: { term: 1, index: 29 } });
+    expect(r.stream.backoffMs).toBe(0);
     expect(r.stream.state).toBe('idle');
+  });
+
+  it('an ack inside a request that the follower completes later keeps one stream to the end', async () => {
+    // A network whose replies are not 1:1 with requests: the first reply of each request acks only
+    // part of it, then the rest is acknowledged by the next reply.
+    const r = rig({ leaderLog: entries(1, 0, 30), net: { delayMs: 1 }, config: { maxPayloadEntries: 10 } });
+    const net = r.net;
+    const inner = net.streamAppend?.bind(net);
+    if (inner === undefined) throw new Error('streaming network expected');
+    net.streamAppend = async function* (input, opts) {
+      for await (const res of inner(input, opts)) {
+        if (res.type === 'matched' && res.matching !== null && res.matching.index >= 5)
+          yield { type: 'matched', matching: { term: 1, index: res.matching.index - 5 } };
+        yield res;
+      }
+    };
+    r.stream.replicate({ inflightId: 4, payload: { type: 'logsSince', prev: null } });
+    expect(await r.clock.runUntil(() => logIdEquals(lastMatching(r.core) ?? null, lastOf(r.leaderLog)))).toBe(
+      true,
+    );
+    expect(net.streamsOpened).toBe(1);
+    expect(r.core.events.every((e) => e.type === 'progress' && e.inflightId === 4)).toBe(true);
+    // Mid-request watermarks were reported (4, 14, 24 among them), each under the one inflight.
+    const seen = r.core.ofType('progress').map((p) => p.matching?.index);
+    expect(seen).toEqual(expect.arrayContaining([4, 14, 24, 29]));
+    expect(r.follower.log).toEqual(r.leaderLog);
+    r.stream.close();
   });
 
   it('streams new entries as they become readable, and commit-only changes as empty requests', async () => {
