@@ -34,6 +34,21 @@ describe('createConfig', () => {
     ]);
     expect(createConfig({ snapshotPolicy: { sinceLast: null } }).snapshotPolicy).toEqual({ sinceLast: null });
   });
+  it("takes the replication timeout and back-off from replication's defaults, merging a partial back-off", () => {
+    const d = createConfig();
+    expect(d.replicationTimeoutMs).toBe(defaultReplicationConfig.appendTimeoutMs);
+    expect(d.replicationBackoff).toEqual(defaultReplicationConfig.backoff);
+    const c = createConfig({
+      replicationTimeoutMs: 250,
+      replicationBackoff: { errorsBeforeBackoff: 0, maxMs: 800 },
+    });
+    expect(c.replicationTimeoutMs).toBe(250);
+    expect(c.replicationBackoff).toEqual({
+      ...defaultReplicationConfig.backoff,
+      errorsBeforeBackoff: 0,
+      maxMs: 800,
+    });
+  });
   it.each([
     [{ heartbeatIntervalMs: 0 }, 'heartbeatIntervalMs'],
     [{ heartbeatIntervalMs: 1.5 }, 'heartbeatIntervalMs'],
@@ -47,6 +62,13 @@ describe('createConfig', () => {
     [{ enablePreVote: 'yes' }, 'enablePreVote'],
     [{ clusterName: '' }, 'clusterName'],
     [{ heartbeat: 10 }, 'heartbeat'],
+    [{ replicationTimeoutMs: 0 }, 'replicationTimeoutMs'],
+    [{ replicationBackoff: null }, 'replicationBackoff'],
+    [{ replicationBackoff: { initialMs: -1 } }, 'replicationBackoff.initialMs'],
+    [{ replicationBackoff: { initialMs: 500, maxMs: 100 } }, 'replicationBackoff.maxMs'],
+    [{ replicationBackoff: { multiplier: 0.5 } }, 'replicationBackoff.multiplier'],
+    [{ replicationBackoff: { errorsBeforeBackoff: -1 } }, 'replicationBackoff.errorsBeforeBackoff'],
+    [{ replicationBackoff: { jitter: 1 } }, 'replicationBackoff.jitter'],
   ])('refuses %j naming %s', (input, field) => {
     expect(() => createConfig(input as never)).toThrow(
       expect.objectContaining({ code: ErrorCode.InvalidConfig, field }),

@@ -1,5 +1,5 @@
 import { defaultEngineConfig } from '@flotilla/engine';
-import { defaultReplicationConfig } from '@flotilla/replication';
+import { type BackoffConfig, defaultReplicationConfig } from '@flotilla/replication';
 import { InvalidConfigError } from '@flotilla/types';
 
 /** Every tunable of a Raft node. Build one with `createConfig(partial)`; every field has a default. */
@@ -42,6 +42,20 @@ export interface RaftConfig {
   installSnapshotTimeoutMs: number;
   /** Chunk size for snapshot transfers, in bytes. */
   snapshotChunkBytes: number;
+  /**
+   * Timeout of one AppendEntries sent by a replication stream, and of the wait for the next reply on
+   * a pipelined stream while requests are outstanding (never the stream's lifetime), in ms. A target
+   * that stays silent this long is retried (see `replicationBackoff`). Default 1 000.
+   */
+  replicationTimeoutMs: number;
+  /**
+   * Back-off of a replication stream after transport errors, used when the network has no
+   * `backoff()` of its own: delays from `initialMs`, times `multiplier` each time, capped at `maxMs`.
+   * As openraft, `errorsBeforeBackoff` consecutive transient errors (lost connection, timeout) are
+   * retried at once; the next one, or any `UNREACHABLE`/remote error, starts the back-off. A success
+   * clears it. Default `{initialMs: 50, maxMs: 2000, multiplier: 2, errorsBeforeBackoff: 10}`.
+   */
+  replicationBackoff: BackoffConfig;
   /** Ask for pre-votes before a real election, so a rejoining node cannot depose a healthy leader. */
   enablePreVote: boolean;
   /** Leader lease, in ms: voters refuse other candidates this long after hearing from a leader. */
@@ -92,6 +106,8 @@ export const DEFAULT_CONFIG: Readonly<RaftConfig> = Object.freeze({
   purgeBatchSize: engineDefaults.purgeBatchSize,
   installSnapshotTimeoutMs: defaultReplicationConfig.installSnapshotTimeoutMs,
   snapshotChunkBytes: defaultReplicationConfig.snapshotChunkBytes,
+  replicationTimeoutMs: defaultReplicationConfig.appendTimeoutMs,
+  replicationBackoff: defaultReplicationConfig.backoff,
   enablePreVote: engineDefaults.enablePreVote,
   leaseMs: engineDefaults.leaseMs,
   maxClockDrift: engineDefaults.maxClockDrift,
@@ -104,8 +120,10 @@ export const DEFAULT_CONFIG: Readonly<RaftConfig> = Object.freeze({
 });
 
 /** A partial configuration, as users write it. */
-export type RaftConfigInput = Partial<Omit<RaftConfig, 'snapshotPolicy'>> & {
+export type RaftConfigInput = Partial<Omit<RaftConfig, 'snapshotPolicy' | 'replicationBackoff'>> & {
   snapshotPolicy?: { sinceLast: number | null };
+  /** Any field left out takes its default. */
+  replicationBackoff?: Partial<BackoffConfig>;
 };
 
 /** Fills defaults into `input` and validates the result (see `validateConfig`). */
@@ -115,6 +133,14 @@ export function createConfig(input: RaftConfigInput = {}): RaftConfig {
   }
   const config: RaftConfig = { ...DEFAULT_CONFIG, ...stripUndefined(input) } as RaftConfig;
   if (input.snapshotPolicy === undefined) config.snapshotPolicy = { ...DEFAULT_CONFIG.snapshotPolicy };
+  const backoff: unknown = input.replicationBackoff;
+  if (backoff !== undefined && (backoff === null || typeof backoff !== 'object')) {
+    throw new InvalidConfigError('replicationBackoff', 'must be an object');
+  }
+  config.replicationBackoff = {
+    ...DEFAULT_CONFIG.replicationBackoff,
+    ...stripUndefined(input.replicationBackoff ?? {}),
+  };
   if (input.leaseMs === undefined && input.electionTimeoutMinMs !== undefined) {
     // The lease follows the election timeout unless set: a voter must not outlive it.
     config.leaseMs = config.electionTimeoutMinMs;
@@ -141,7 +167,9 @@ export function validateConfig(c: RaftConfig): RaftConfig {
   positiveInt(c, 'purgeBatchSize');
   positiveInt(c, 'installSnapshotTimeoutMs');
   positiveInt(c, 'snapshotChunkBytes');
+  positiveInt(c, 'replicationTimeoutMs');
   nonNegativeInt(c, 'leaseMs');
+  validateBackoff(c.replicationBackoff);
   if (typeof c.clusterName !== 'string' || c.clusterName.length === 0) {
     throw new InvalidConfigError('clusterName', 'must be a non-empty string');
   }
@@ -176,6 +204,29 @@ export function validateConfig(c: RaftConfig): RaftConfig {
     throw new InvalidConfigError('leaseMs', 'must not exceed electionTimeoutMinMs');
   }
   return c;
+}
+
+/** `replicationBackoff`: delays ≥ 0 with `initialMs ≤ maxMs`, a multiplier ≥ 1, a count ≥ 0. */
+function validateBackoff(b: BackoffConfig): void {
+  const f = (k: keyof BackoffConfig, msg: string) => new InvalidConfigError(`replicationBackoff.${k}`, msg);
+  if (b === null || typeof b !== 'object')
+    throw new InvalidConfigError('replicationBackoff', 'must be an object');
+  for (const k of Object.keys(b)) {
+    if (!Object.hasOwn(DEFAULT_CONFIG.replicationBackoff, k))
+      throw f(k as keyof BackoffConfig, 'unknown field');
+  }
+  if (typeof b.initialMs !== 'number' || !Number.isInteger(b.initialMs) || b.initialMs < 0)
+    throw f('initialMs', 'must be a non-negative integer');
+  if (typeof b.maxMs !== 'number' || !Number.isInteger(b.maxMs) || b.maxMs < b.initialMs)
+    throw f('maxMs', 'must be an integer ≥ initialMs');
+  if (typeof b.multiplier !== 'number' || !Number.isFinite(b.multiplier) || b.multiplier < 1)
+    throw f('multiplier', 'must be a finite number ≥ 1');
+  if (
+    typeof b.errorsBeforeBackoff !== 'number' ||
+    !Number.isInteger(b.errorsBeforeBackoff) ||
+    b.errorsBeforeBackoff < 0
+  )
+    throw f('errorsBeforeBackoff', 'must be a non-negative integer');
 }
 
 function positiveInt(c: RaftConfig, k: keyof RaftConfig): void {

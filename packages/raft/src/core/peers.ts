@@ -8,7 +8,9 @@
  * a node that left the membership.
  */
 import {
+  ErrorCode,
   getNode,
+  hasErrorCode,
   type LogId,
   logIdEquals,
   NetworkError,
@@ -33,6 +35,8 @@ export class Peers {
   readonly #voteClients = new Map<NodeId, RaftNetwork>();
   /** The effective membership's log id when `#voteClients` was last pruned. */
   #prunedAt: LogId | null = null;
+  /** Peers reported unreachable or refusing at warn, until they answer again. */
+  readonly #down = new Set<NodeId>();
 
   constructor(parts: CoreParts, network: RaftNetworkFactory) {
     this.#p = parts;
@@ -55,6 +59,30 @@ export class Peers {
     }
   }
 
+  /**
+   * A call to `target` failed. An `UNREACHABLE` error (down, no route, or a refused handshake:
+   * authentication or cluster mismatch) is logged at warn once per peer, until it answers again;
+   * anything else at debug.
+   */
+  reportFailure(target: NodeId, err: unknown): void {
+    if (!hasErrorCode(err, ErrorCode.Unreachable)) {
+      this.#p.logger.debug('call to peer failed', { target, err: String(err) });
+      return;
+    }
+    if (this.#down.has(target)) return;
+    this.#down.add(target);
+    this.#p.logger.warn('peer unreachable or refusing; retrying quietly until it answers', {
+      target,
+      err: String(err),
+    });
+  }
+
+  /** `target` answered: a peer reported down is logged as recovered (info), once. */
+  reportContact(target: NodeId): void {
+    if (this.#down.size === 0 || !this.#down.delete(target)) return;
+    this.#p.logger.info('peer answers again', { target });
+  }
+
   /** Sends a vote request; a valid answer is queued to the engine, anything else only logged. */
   sendVote(target: NodeId, request: VoteRequest): void {
     const p = this.#p;
@@ -73,9 +101,10 @@ export class Peers {
           p.logger.warn('malformed vote response dropped', { target, err: String(err) });
           return;
         }
+        this.reportContact(target);
         p.loop.enqueue(() => p.engine.handleVoteResponse(target, valid, p.clock.now()));
       },
-      (err: unknown) => p.logger.debug('vote request failed', { target, err: String(err) }),
+      (err: unknown) => this.reportFailure(target, err),
     );
   }
 

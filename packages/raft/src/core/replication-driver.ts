@@ -109,9 +109,10 @@ export class ReplicationDriver<D, R> {
         maxInflightRequests: config.maxInflightRequests,
         maxInflightBytes: config.maxInflightBytes,
         heartbeatIntervalMs: config.heartbeatIntervalMs,
-        appendTimeoutMs: Math.max(config.electionTimeoutMaxMs, config.heartbeatIntervalMs * 4),
+        appendTimeoutMs: config.replicationTimeoutMs,
         installSnapshotTimeoutMs: config.installSnapshotTimeoutMs,
         snapshotChunkBytes: config.snapshotChunkBytes,
+        backoff: config.replicationBackoff,
       },
       snapshots: { getCurrentSnapshot: () => this.#sm.getCurrentSnapshot() },
       clock: p.clock,
@@ -126,6 +127,9 @@ export class ReplicationDriver<D, R> {
     const now = p.clock.now();
     const report = (inflightId: number | null, result: ReplicationResult) =>
       p.engine.onReplicationProgress(ev.target, { inflightId, result }, now);
+    if (ev.type === 'transportError' || ev.type === 'snapshotFailed')
+      this.#peers.reportFailure(ev.target, ev.error);
+    else if (ev.type !== 'fatal') this.#peers.reportContact(ev.target);
     switch (ev.type) {
       case 'progress':
         report(ev.inflightId, { type: 'matched', matching: ev.matching, sentAt: ev.sentAt });
@@ -138,7 +142,6 @@ export class ReplicationDriver<D, R> {
         report(ev.inflightId, { type: 'higherVote', vote: ev.vote });
         return;
       case 'transportError':
-        p.logger.debug('replication transport error', { target: ev.target, err: String(ev.error) });
         report(ev.inflightId, { type: 'failed' });
         return;
       case 'fatal':
