@@ -13,6 +13,7 @@ import type {
 } from '@flotilla/types';
 import type { RaftConfigInput } from './config.ts';
 import type { Wait } from './metrics.ts';
+import type { LeaderChange, WatchKind, WatchListener } from './metrics-watch.ts';
 
 /** What `Raft.create` needs. */
 export interface RaftOptions<D, R> {
@@ -34,6 +35,22 @@ export interface RaftOptions<D, R> {
   random?: () => number;
   /** Logger. Default: silent. */
   logger?: Logger;
+}
+
+/** A node's metrics: the current value and subscriptions (openraft's `metrics()`, `watch_*_progress`, `on_cluster_leader_change`). */
+export interface RaftMetricsApi {
+  /** The current metrics (a plain, immutable object). */
+  readonly current: RaftMetrics;
+  /** Calls `listener` with every new metrics value from now on; returns the unsubscribe function. */
+  subscribe(listener: (m: RaftMetrics) => void): () => void;
+  /**
+   * Calls `listener(value, previous)` only when the `kind` value changes (`applied`, `committed`,
+   * `log`, `vote`, `snapshot`, `membership`, `state`), so a caller does not diff whole metrics
+   * objects; returns the unsubscribe function. An unknown kind throws `InvalidRequestError`.
+   */
+  watch<K extends WatchKind>(kind: K, listener: WatchListener<K>): () => void;
+  /** Calls `listener` each time the leader this node knows of changes; returns the unsubscribe function. */
+  onLeaderChange(listener: (change: LeaderChange) => void): () => void;
 }
 
 /** Options of a write. */
@@ -144,11 +161,8 @@ export interface RaftApi<D, R> extends RaftRpcHandler {
   ): Promise<AddLearnerResponse<R>>;
   /** Changes the voter set (joint, then uniform); `retain` keeps removed voters as learners. */
   changeMembership(voters: Iterable<NodeId>, opts?: { retain?: boolean }): Promise<ClientWriteResponse<R>>;
-  /** Current metrics and a subscription. */
-  readonly metrics: {
-    readonly current: RaftMetrics;
-    subscribe(listener: (m: RaftMetrics) => void): () => void;
-  };
+  /** Current metrics, a subscription to every change, and per-kind subscriptions. */
+  readonly metrics: RaftMetricsApi;
   /** Waits for metrics predicates. */
   wait(opts?: { timeoutMs?: number }): Wait;
   /** Manual triggers. */

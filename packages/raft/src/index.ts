@@ -47,6 +47,7 @@ export type {
   AddLearnerResponse,
   ClientWriteResponse,
   RaftApi,
+  RaftMetricsApi,
   RaftOptions,
   ReadLinearizer,
   ReadPolicy,
@@ -63,6 +64,13 @@ export {
   validateConfig,
 } from './config.ts';
 export { MetricsHub, type MetricsListener, Wait } from './metrics.ts';
+export {
+  type LeaderChange,
+  WATCH_KINDS,
+  type WatchedValues,
+  type WatchKind,
+  type WatchListener,
+} from './metrics-watch.ts';
 export { Raft } from './raft.ts';
 export { type ClientSessionsOptions, withClientSessions } from './session-state-machine.ts';
 export { ClientSessions } from './sessions.ts';

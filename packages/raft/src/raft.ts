@@ -19,7 +19,6 @@ import {
   type Membership,
   type Node,
   type NodeId,
-  type RaftMetrics,
   type RaftStateMachine,
   type Snapshot,
   type SnapshotData,
@@ -40,6 +39,7 @@ import type {
   AddLearnerResponse,
   ClientWriteResponse,
   RaftApi,
+  RaftMetricsApi,
   RaftOptions,
   ReadLinearizer,
   ReadPolicy,
@@ -51,6 +51,7 @@ import type { RaftConfig } from './config.ts';
 import { sessionOf } from './core/client-writes.ts';
 import { RaftCore } from './core/raft-core.ts';
 import type { Wait } from './metrics.ts';
+import { onLeaderChange, watchMetric } from './metrics-watch.ts';
 
 /**
  * A Raft node: the public API and the RPC handler its transport calls. Create one with `Raft.create`.
@@ -93,14 +94,16 @@ export class Raft<D, R> implements RaftApi<D, R> {
 
   // ================================================================== application API
 
-  /** Current metrics and a subscription. */
-  get metrics(): { readonly current: RaftMetrics; subscribe(l: (m: RaftMetrics) => void): () => void } {
+  /** Current metrics, a subscription to every change, and per-kind subscriptions (see {@link RaftMetricsApi}). */
+  get metrics(): RaftMetricsApi {
     const hub = this.#core.hub;
     return {
       get current() {
         return hub.current;
       },
       subscribe: (l) => hub.subscribe(l),
+      watch: (kind, l) => watchMetric(hub, kind, l),
+      onLeaderChange: (l) => onLeaderChange(hub, l),
     };
   }
 
