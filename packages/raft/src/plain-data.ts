@@ -66,6 +66,16 @@ function fault(v: unknown, depth: number): string | null {
   }
 }
 
+/**
+ * The early exit for the common leaves, tested in the loops before a call to `fault`: a finite
+ * number or a well-formed string. `false` says only "look closer".
+ */
+function passes(x: unknown): boolean {
+  return typeof x === 'number'
+    ? x - x === 0
+    : typeof x === 'string' && (x as unknown as WellFormed).isWellFormed();
+}
+
 const LONE_SURROGATE = 'a string with an unpaired surrogate: UTF-8 reads it back as U+FFFD';
 
 function objectFault(o: object, depth: number): string | null {
@@ -74,6 +84,7 @@ function objectFault(o: object, depth: number): string | null {
   if (Array.isArray(o)) {
     for (let i = 0; i < o.length; i++) {
       const x: unknown = o[i];
+      if (passes(x)) continue;
       const f =
         x === undefined
           ? i in o
@@ -96,7 +107,8 @@ function objectFault(o: object, depth: number): string | null {
         f = 'the key "__proto__" reads back renamed: msgpackr guards against prototype pollution';
       else if (!(k as unknown as WellFormed).isWellFormed())
         f = 'a key with an unpaired surrogate: UTF-8 reads it back as U+FFFD';
-      else if (x !== undefined) f = fault(x, depth + 1);
+      else if (x === undefined || passes(x)) continue;
+      else f = fault(x, depth + 1);
       if (f !== null) {
         trail.push(k);
         return f;
