@@ -1,9 +1,26 @@
 import type { Codec } from '@flotilla/types';
 import { Packr } from 'msgpackr';
+import { assertPlainData } from './plain-data.ts';
 
 /**
  * The default application codec: msgpack through msgpackr, without shared record structures (every
  * node must decode every entry on its own, across restarts and versions).
+ *
+ * `encode` accepts plain data only, what msgpack reads back as the same value: it throws
+ * `InvalidRequestError` (code `INVALID_REQUEST`) naming the path of the first value that would not
+ * come back as written, e.g. `data.items[3].fn` for a function. Accepted: `null`, booleans,
+ * finite numbers, strings, `Uint8Array`, valid `Date`s, arrays and plain objects of these (object
+ * properties may be `undefined`). Refused: functions, symbols, BigInts, `NaN` and ±`Infinity`,
+ * `undefined` in an array or as the value itself, `Map`, `Set`, other typed arrays, class
+ * instances, circular references. The check is one walk over the value during `encode`, with no
+ * decode; `clientWrite` rejects with the error and appends nothing.
+ *
+ * @example
+ * ```ts
+ * const codec = msgpackCodec<{ items: unknown[] }>();
+ * codec.encode({ items: [1, 'two', new Uint8Array([3])] }); // bytes
+ * codec.encode({ items: [() => 1] }); // throws InvalidRequestError at data.items[0]
+ * ```
  */
 export function msgpackCodec<D>(): Codec<D> {
   const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false });
@@ -22,7 +39,10 @@ export function msgpackCodec<D>(): Codec<D> {
   let lastWhole: Uint8Array | null = null;
   let lastIsBuffer = false;
   return {
-    encode: (value) => packr.pack(value),
+    encode: (value) => {
+      assertPlainData(value);
+      return packr.pack(value);
+    },
     decode: (bytes) => {
       const buffer = bytes.buffer;
       if (bytes.byteLength === buffer.byteLength || bytes.byteLength === 0) return packr.unpack(bytes) as D;

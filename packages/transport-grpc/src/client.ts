@@ -15,6 +15,7 @@ import {
   NetworkError,
   type Node,
   type NodeId,
+  parseHostPort,
   type RaftNetwork,
   type RaftNetworkFactory,
   type RpcOptions,
@@ -80,7 +81,12 @@ export interface GrpcNetworkInit {
   keepalive?: { timeMs?: number; timeoutMs?: number };
   /** Snapshot chunk size in bytes when the call gives none (default 256 KiB). */
   snapshotChunkBytes?: number;
-  /** Maps a node to a gRPC target (`host:port`); the default is `node.addr`. */
+  /**
+   * Maps a node to a gRPC target; the default is `node.addr`, which must then be `host:port` or
+   * `[v6]:port` (`parseHostPort` of `@flotilla/types`). Give a mapping of your own for other gRPC
+   * target forms (`dns:///name:port`, `unix:/path`): `validateAddress` then accepts every address,
+   * what an address means being yours to check.
+   */
   resolve?: (target: NodeId, node: Node) => string | undefined;
   /** Extra grpc-js channel options (applied last; the defaults above are tuned for Raft). */
   channelOptions?: ChannelOptions;
@@ -92,6 +98,20 @@ export interface GrpcNetworkInit {
 export interface GrpcNetworkFactory extends RaftNetworkFactory {
   /** A client to `target`; connects lazily, on first use. */
   newClient(target: NodeId, node: Node): GrpcNetworkClient;
+  /**
+   * Why this transport cannot use `node.addr`, or `null` when it can: the runtime asks before a node
+   * enters the membership (`initialize`, `addLearner`, `changeMembership`), so a bad address is
+   * refused where it is given instead of leaving a peer that never connects. Without a `resolve` of
+   * your own, `node.addr` must be `host:port` with a port in 1–65535, host a host name, a dotted
+   * IPv4 address or a bracketed IPv6 address (`[::1]:7000`); with one, every address is accepted.
+   *
+   * @example
+   * ```ts
+   * network.validateAddress({ addr: '10.0.0.2:7000' }); // null
+   * network.validateAddress({ addr: 'localhost' }); // '"localhost" has no port: expected host:port, e.g. "localhost:7000"'
+   * ```
+   */
+  validateAddress(node: Node): string | null;
   /** Closes every client made by this factory. */
   close(): Promise<void>;
 }
@@ -133,6 +153,11 @@ export function grpcNetwork(init: GrpcNetworkInit): GrpcNetworkFactory {
       const c = new GrpcClient(init, secret, creds, target, node, () => clients.delete(c));
       clients.add(c);
       return c;
+    },
+    validateAddress(node: Node): string | null {
+      if (init.resolve !== undefined) return null;
+      const r = parseHostPort(node.addr);
+      return r.ok ? null : r.reason;
     },
     async close(): Promise<void> {
       await Promise.all([...clients].map((c) => c.close()));
@@ -193,14 +218,25 @@ class GrpcClient implements GrpcNetworkClient {
     this.#onClose = onClose;
   }
 
+  /** The gRPC target to connect to, or `UnreachableError` saying why there is none. */
+  #address(): string {
+    if (this.#init.resolve !== undefined) {
+      const address = this.#init.resolve(this.target, this.#node);
+      if (address === undefined || address === '')
+        throw new UnreachableError(`node ${this.target} has no usable address`);
+      return address;
+    }
+    const r = parseHostPort(this.#node.addr);
+    if (!r.ok) throw new UnreachableError(`node ${this.target} has no usable address: ${r.reason}`);
+    return this.#node.addr;
+  }
+
   /** The channel of `kind`, made on first use. */
   #channel(kind: ChannelKind): PeerChannel {
     if (this.#closed) throw new NetworkError('client closed');
     let ch = this.#channels.get(kind);
     if (ch !== undefined) return ch;
-    const address = (this.#init.resolve ?? ((_t: NodeId, n: Node) => n.addr))(this.target, this.#node);
-    if (address === undefined || address === '')
-      throw new UnreachableError(`node ${this.target} has no usable address`);
+    const address = this.#address();
     const i = this.#init;
     const options: ChannelOptions = {
       // Each kind gets its own connection: heartbeats never queue behind entries or snapshots.

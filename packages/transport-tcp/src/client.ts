@@ -13,6 +13,7 @@ import {
   NetworkError,
   type Node,
   type NodeId,
+  parseHostPort,
   type RaftNetwork,
   type RaftNetworkFactory,
   RemoteError,
@@ -31,7 +32,7 @@ import {
   type VoteResponse,
 } from '@flotilla/types';
 import { secretBytes } from './auth.ts';
-import { dial, parseAddr } from './dial.ts';
+import { dial } from './dial.ts';
 import type { FramedSocket } from './framing.ts';
 import { type ConnectionKind, DEFAULT_MAX_FRAME_BYTES, Frame, type UnaryMethod } from './protocol.ts';
 
@@ -64,7 +65,11 @@ export interface TcpNetworkInit {
    * @throws `InvalidConfigError` from {@link tcpNetwork} when it is not an IPv4 or IPv6 address.
    */
   localAddress?: string;
-  /** Maps a node to a host and port; the default parses `node.addr` as `host:port` or `[v6]:port`. */
+  /**
+   * Maps a node to a host and port; the default parses `node.addr` as `host:port` or `[v6]:port`
+   * (`parseHostPort` of `@flotilla/types`). With a mapping of your own, `validateAddress` accepts
+   * every address: what an address means is then yours to check.
+   */
   resolve?: (target: NodeId, node: Node) => { host: string; port: number } | undefined;
   /** Where connection events are reported. */
   logger?: Logger;
@@ -74,6 +79,20 @@ export interface TcpNetworkInit {
 export interface TcpNetworkFactory extends RaftNetworkFactory {
   /** A client to `target`; connects lazily, on first use. */
   newClient(target: NodeId, node: Node): TcpNetworkClient;
+  /**
+   * Why this transport cannot use `node.addr`, or `null` when it can: the runtime asks before a node
+   * enters the membership (`initialize`, `addLearner`, `changeMembership`), so a bad address is
+   * refused where it is given instead of leaving a peer that never connects. Without a `resolve` of
+   * your own, `node.addr` must be `host:port` with a port in 1–65535, host a host name, a dotted
+   * IPv4 address or a bracketed IPv6 address (`[::1]:7000`); with one, every address is accepted.
+   *
+   * @example
+   * ```ts
+   * network.validateAddress({ addr: '10.0.0.2:7000' }); // null
+   * network.validateAddress({ addr: 'localhost' }); // '"localhost" has no port: expected host:port, e.g. "localhost:7000"'
+   * ```
+   */
+  validateAddress(node: Node): string | null;
   /** Closes every client made by this factory. */
   close(): Promise<void>;
 }
@@ -115,6 +134,11 @@ export function tcpNetwork(init: TcpNetworkInit): TcpNetworkFactory {
       const c = new TcpClient(init, target, node, () => clients.delete(c));
       clients.add(c);
       return c;
+    },
+    validateAddress(node: Node): string | null {
+      if (init.resolve !== undefined) return null;
+      const r = parseHostPort(node.addr);
+      return r.ok ? null : r.reason;
     },
     async close(): Promise<void> {
       await Promise.all([...clients].map((c) => c.close()));
@@ -303,14 +327,22 @@ class TcpClient implements TcpNetworkClient {
     this.#onClose = onClose;
   }
 
+  /** The host and port to dial, or `UnreachableError` saying why there is none. */
+  #address(): { host: string; port: number } {
+    if (this.#init.resolve !== undefined) {
+      const addr = this.#init.resolve(this.target, this.#node);
+      if (addr === undefined) throw new UnreachableError(`node ${this.target} has no usable address`);
+      return addr;
+    }
+    const r = parseHostPort(this.#node.addr);
+    if (!r.ok) throw new UnreachableError(`node ${this.target} has no usable address: ${r.reason}`);
+    return r.value;
+  }
+
   /** Opens a connection of `kind` (internal). */
   async connect(kind: ConnectionKind): Promise<FramedSocket> {
     if (this.#closed) throw new NetworkError('client closed');
-    const addr = (this.#init.resolve ?? ((_t: NodeId, n: Node) => parseAddr(n.addr)))(
-      this.target,
-      this.#node,
-    );
-    if (addr === undefined) throw new UnreachableError(`node ${this.target} has no usable address`);
+    const addr = this.#address();
     const now = Date.now();
     if (now < this.#retryAt)
       throw new UnreachableError(`backing off from ${this.target} for ${this.#retryAt - now} ms`);

@@ -111,12 +111,3 @@ export function dial(p: DialParams): Promise<FramedSocket> {
     };
   });
 }
-
-/** Parses `host:port` or `[v6]:port`; `undefined` when it is not one. */
-export function parseAddr(addr: string): { host: string; port: number } | undefined {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(addr);
-  if (m === null) return undefined;
-  const port = Number(m[3]);
-  if (port < 1 || port > 65535) return undefined;
-  return { host: (m[1] ?? m[2])!, port };
-}

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { newNonce, proof, proofMatches } from './auth.ts';
-import { parseAddr } from './dial.ts';
 import { looksLikeRaft, RAFT_MAGIC } from './protocol.ts';
 
 describe('looksLikeRaft', () => {
@@ -10,16 +9,6 @@ describe('looksLikeRaft', () => {
     expect(looksLikeRaft(RAFT_MAGIC.subarray(0, 3))).toBe(false);
     expect(looksLikeRaft(new TextEncoder().encode('GET / HTTP/1.1'))).toBe(false);
     expect(looksLikeRaft(Uint8Array.of(0x16, 0x03, 0x01, 0x00))).toBe(false);
-  });
-});
-
-describe('parseAddr', () => {
-  it('parses host:port and [v6]:port, refuses the rest', () => {
-    expect(parseAddr('127.0.0.1:7000')).toEqual({ host: '127.0.0.1', port: 7000 });
-    expect(parseAddr('node-a.local:1')).toEqual({ host: 'node-a.local', port: 1 });
-    expect(parseAddr('[::1]:65535')).toEqual({ host: '::1', port: 65535 });
-    for (const bad of ['', 'host', 'host:', ':80', 'h:0', 'h:65536', 'h:12x', '::1:80'])
-      expect(parseAddr(bad)).toBeUndefined();
   });
 });
 

@@ -15,6 +15,7 @@
  * try { await raft.clientWrite(x); } catch (e) { if (hasErrorCode(e, ErrorCode.ForwardToLeader)) { ... } }
  * ```
  */
+export * from './address.ts';
 export * from './async-queue.ts';
 export * from './clock.ts';
 export * from './codec.ts';
