@@ -25,46 +25,54 @@ import type { AppliedEntry } from '../sm-worker.ts';
 import type { Leadership } from './leadership.ts';
 import type { CoreParts } from './parts.ts';
 
-/** A write waiting for its entry to be applied. */
+/** A write waiting for its entry to be applied (off the hot path: by index, or when settling all). */
 interface PendingWrite<R> {
   logId: LogId | null;
   resolve(r: ClientWriteResponse<R>): void;
   reject(e: Error): void;
 }
 
-/** A proposal queued for the next loop turn; once appended, it is its own pending write. */
-interface Proposal<R> extends PendingWrite<R> {
-  readonly payload: EntryPayload;
-  /**
-   * A fire-and-forget write (`clientWriteFf`): told its log id once the leader appended it. It waits
-   * for its apply only when `resolve` reports the outcome (not `unset`).
-   */
-  readonly accepted: ((logId: LogId) => void) | undefined;
-}
+type Resolve<R> = (r: ClientWriteResponse<R>) => void;
+type Reject = (e: Error) => void;
 
 const unset = (): void => {};
-/** The proposal {@link capture} fills in: set right before each `new Promise(capture)`. */
-let capturing: PendingWrite<unknown> | null = null;
+/** What {@link capture} took from the last `new Promise(capture)` (read right after it). */
+let capturedResolve: Resolve<never> = unset;
+let capturedReject: Reject = unset;
 /** The executor of every proposal's promise (runs synchronously inside `new Promise`). */
-function capture(resolve: (r: never) => void, reject: (e: Error) => void): void {
-  const q = capturing as PendingWrite<unknown>;
-  capturing = null;
-  q.resolve = resolve;
-  q.reject = reject;
+function capture(resolve: Resolve<never>, reject: Reject): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
 }
 
-/** The client writes of one node (see the file comment). */
+/**
+ * The client writes of one node (see the file comment).
+ *
+ * A write in flight is kept as slots of parallel arrays, not as an object of its own: with thousands
+ * of writes waiting for their round trip, every per-write object survives a minor GC and is copied
+ * (or promoted), so the state a write keeps alive is held to its payload, its log id and the promise's
+ * two resolving functions.
+ */
 export class ClientWrites<D, R> {
   readonly #p: CoreParts;
   readonly #codec: Codec<D>;
   readonly #leadership: Leadership;
-  #proposals: Proposal<R>[] = [];
+  /** Proposals queued for the next turn's batch, as parallel arrays. */
+  #qPayload: EntryPayload[] = [];
+  #qResolve: Resolve<R>[] = [];
+  #qReject: Reject[] = [];
+  /** Per queued proposal: the fire-and-forget write's acceptance callback, or `undefined`. */
+  #qAccepted: (((logId: LogId) => void) | undefined)[] = [];
+  /** Whether a queued proposal is fire-and-forget (so the batch must look at `#qAccepted`). */
+  #qHasFf = false;
   /**
-   * Proposals appended by this leader, in log order (from `#head` on): a queue, not a map, so a write
-   * costs the same with 4,096 others pending as with one (a large `Map` under churn costs cache
-   * misses and rehashes per write).
+   * Proposals appended by this leader, in log order (from `#head` on), as parallel arrays: a queue,
+   * not a map, so a write costs the same with 4,096 others pending as with one (a large `Map` under
+   * churn costs cache misses and rehashes per write).
    */
-  #appended: PendingWrite<R>[] = [];
+  #aLogId: LogId[] = [];
+  #aResolve: Resolve<R>[] = [];
+  #aReject: Reject[] = [];
   #head = 0;
   /** Writes waiting for an entry by index (`awaitApplied`, and proposals left out of log order). */
   readonly #byIndex = new Map<number, PendingWrite<R>>();
@@ -108,8 +116,8 @@ export class ClientWrites<D, R> {
     const stoppedAs = this.#p.loop.stoppedAs;
     if (stoppedAs) return stoppedAs;
     if (!this.#leadership.takesWrites()) return this.#leadership.forwardError();
-    const pending = this.#appended.length - this.#head + this.#byIndex.size;
-    if (pending + this.#proposals.length + n > this.#p.config.maxPendingWrites) {
+    const pending = this.#aLogId.length - this.#head + this.#byIndex.size;
+    if (pending + this.#qPayload.length + n > this.#p.config.maxPendingWrites) {
       return new OverloadedError();
     }
     return null;
@@ -118,12 +126,15 @@ export class ClientWrites<D, R> {
   #queue(payload: EntryPayload): Promise<ClientWriteResponse<R>> {
     // The first proposal of a batch queues its flush; later ones join the batch (the loop also
     // flushes what is queued when it runs dry), so a write costs no loop item of its own.
-    if (this.#proposals.length === 0) this.#p.loop.enqueue(this.#flushItem);
-    const q: Proposal<R> = { payload, logId: null, resolve: unset, reject: unset, accepted: undefined };
-    // One shared executor, not a closure per write: it fills in the proposal named just before.
-    capturing = q as Proposal<unknown>;
+    if (this.#qPayload.length === 0) this.#p.loop.enqueue(this.#flushItem);
+    // One shared executor, not a closure per write: it hands over the resolving functions.
     const promise = new Promise<ClientWriteResponse<R>>(capture);
-    this.#proposals.push(q);
+    this.#qPayload.push(payload);
+    this.#qResolve.push(capturedResolve as Resolve<R>);
+    this.#qReject.push(capturedReject);
+    this.#qAccepted.push(undefined);
+    capturedResolve = unset;
+    capturedReject = unset;
     return promise;
   }
 
@@ -139,15 +150,16 @@ export class ClientWrites<D, R> {
     const refused = this.#refusal(1);
     if (refused !== null) return Promise.reject(refused);
     return new Promise<LogId>((accept, refuse) => {
-      if (this.#proposals.length === 0) this.#p.loop.enqueue(this.#flushItem);
-      const q: Proposal<R> = {
-        payload,
-        logId: null,
-        resolve: onOutcome ?? unset,
-        reject: (e) => (q.logId === null ? refuse(e) : onOutcome?.(e)),
-        accepted: accept,
-      };
-      this.#proposals.push(q);
+      if (this.#qPayload.length === 0) this.#p.loop.enqueue(this.#flushItem);
+      let appended = false;
+      this.#qPayload.push(payload);
+      this.#qResolve.push(onOutcome ?? unset);
+      this.#qReject.push((e) => (appended ? onOutcome?.(e) : refuse(e)));
+      this.#qAccepted.push((logId) => {
+        appended = true;
+        accept(logId);
+      });
+      this.#qHasFf = true;
     });
   }
 
@@ -155,41 +167,66 @@ export class ClientWrites<D, R> {
 
   /** Whether proposals wait for the next batch. */
   get hasQueued(): boolean {
-    return this.#proposals.length > 0;
+    return this.#qPayload.length > 0;
+  }
+
+  /** Takes the queued proposals (the queue starts over empty). */
+  #takeQueued(): {
+    payloads: EntryPayload[];
+    resolves: Resolve<R>[];
+    rejects: Reject[];
+    accepted: (((logId: LogId) => void) | undefined)[] | null;
+  } {
+    const taken = {
+      payloads: this.#qPayload,
+      resolves: this.#qResolve,
+      rejects: this.#qReject,
+      accepted: this.#qHasFf ? this.#qAccepted : null,
+    };
+    this.#qPayload = [];
+    this.#qResolve = [];
+    this.#qReject = [];
+    this.#qAccepted = [];
+    this.#qHasFf = false;
+    return taken;
   }
 
   /** Hands every queued proposal to the engine as one batch (one `append`). */
   flush(): void {
-    const batch = this.#proposals;
-    this.#proposals = [];
-    if (batch.length === 0) return;
+    if (this.#qPayload.length === 0) return;
+    const { payloads, resolves, rejects, accepted } = this.#takeQueued();
     if (!this.#leadership.takesWrites()) {
       const err = this.#leadership.forwardError();
-      for (const q of batch) q.reject(err);
+      for (const reject of rejects) reject(err);
       return;
     }
-    const payloads = new Array<EntryPayload>(batch.length);
-    for (let i = 0; i < batch.length; i++) payloads[i] = (batch[i] as Proposal<R>).payload;
     let ids: LogId[];
     try {
       ids = this.#p.engine.leaderAppend(payloads, this.#p.clock.now());
     } catch (err) {
       // A refused batch fails its writes (nothing was appended); only an engine panic stops the node.
       if (err instanceof PanickedError || !(err instanceof Error)) throw err;
-      for (const q of batch) q.reject(err);
+      for (const reject of rejects) reject(err);
       return;
     }
-    for (let i = 0; i < batch.length; i++) {
-      const q = batch[i] as Proposal<R>;
+    const aLogId = this.#aLogId;
+    const aResolve = this.#aResolve;
+    const aReject = this.#aReject;
+    for (let i = 0; i < ids.length; i++) {
       const logId = ids[i] as LogId;
-      q.logId = logId;
-      if (q.accepted !== undefined) {
-        q.accepted(logId);
-        if (q.resolve === unset) continue; // nobody waits for its outcome
+      const resolve = resolves[i] as Resolve<R>;
+      const reject = rejects[i] as Reject;
+      const accept = accepted?.[i];
+      if (accept !== undefined) {
+        accept(logId);
+        if (resolve === unset) continue; // nobody waits for its outcome
       }
-      const tail = this.#appended[this.#appended.length - 1];
-      if (tail === undefined || (tail.logId as LogId).index < logId.index) this.#appended.push(q);
-      else this.#byIndex.set(logId.index, q); // never expected: a leader appends after its last
+      const tail = aLogId[aLogId.length - 1];
+      if (tail === undefined || tail.index < logId.index) {
+        aLogId.push(logId);
+        aResolve.push(resolve);
+        aReject.push(reject);
+      } else this.#byIndex.set(logId.index, { logId, resolve, reject }); // never expected: a leader appends after its last
     }
   }
 
@@ -216,49 +253,91 @@ export class ClientWrites<D, R> {
     });
   }
 
+  /** The appended write at `#head` as a record (it moves to `#byIndex` or is settled). */
+  #takeHead(): PendingWrite<R> {
+    const h = this.#head++;
+    const w = {
+      logId: this.#aLogId[h] as LogId,
+      resolve: this.#aResolve[h] as Resolve<R>,
+      reject: this.#aReject[h] as Reject,
+    };
+    this.#clearSlot(h);
+    return w;
+  }
+
+  #clearSlot(h: number): void {
+    this.#aLogId[h] = undefined as unknown as LogId;
+    this.#aResolve[h] = unset;
+    this.#aReject[h] = unset;
+  }
+
   /** Answers the writes of applied entries: their response, or a forward if another entry took the slot. */
   onApplied(entries: AppliedEntry<R>[]): void {
-    const appended = this.#appended;
+    const aLogId = this.#aLogId;
     for (const e of entries) {
       const index = e.logId.index;
       // Proposals whose entries were never reported applied (a snapshot covered them): as before
       // this queue, they wait by index.
-      for (let w = appended[this.#head]; w !== undefined && (w.logId as LogId).index < index; ) {
-        this.#byIndex.set((w.logId as LogId).index, w);
-        w = appended[++this.#head];
+      for (let id = aLogId[this.#head]; id !== undefined && id.index < index; id = aLogId[this.#head]) {
+        const w = this.#takeHead();
+        this.#byIndex.set(id.index, w);
       }
-      const head = appended[this.#head];
-      if (head !== undefined && (head.logId as LogId).index === index) {
-        appended[this.#head++] = undefined as unknown as PendingWrite<R>;
-        this.#answer(head, e);
+      const h = this.#head;
+      const id = aLogId[h];
+      if (id !== undefined && id.index === index) {
+        const resolve = this.#aResolve[h] as Resolve<R>;
+        const reject = this.#aReject[h] as Reject;
+        this.#clearSlot(h);
+        this.#head = h + 1;
+        this.#answer(id, resolve, reject, e);
       }
       if (this.#byIndex.size > 0) {
         const w = this.#byIndex.get(index);
         if (w !== undefined) {
           this.#byIndex.delete(index);
-          this.#answer(w, e);
+          this.#answer(w.logId, w.resolve, w.reject, e);
         }
       }
     }
     this.#compact();
   }
 
-  #answer(w: PendingWrite<R>, e: AppliedEntry<R>): void {
-    if (w.logId !== null && logIdEquals(w.logId, e.logId))
-      w.resolve({ logId: e.logId, response: e.response as R });
-    else w.reject(new ForwardToLeaderError(this.#p.engine.currentLeader(), this.#leadership.leaderNode()));
+  #answer(logId: LogId | null, resolve: Resolve<R>, reject: Reject, e: AppliedEntry<R>): void {
+    if (logId !== null && logIdEquals(logId, e.logId)) resolve({ logId: e.logId, response: e.response as R });
+    else reject(new ForwardToLeaderError(this.#p.engine.currentLeader(), this.#leadership.leaderNode()));
   }
 
   /** Drops the answered front of the queue once it is most of it. */
   #compact(): void {
     const head = this.#head;
-    if (head === this.#appended.length) {
-      this.#appended = [];
+    const n = this.#aLogId.length;
+    if (head === n) {
+      this.#aLogId = [];
+      this.#aResolve = [];
+      this.#aReject = [];
       this.#head = 0;
-    } else if (head > 1024 && head * 2 > this.#appended.length) {
-      this.#appended = this.#appended.slice(head);
+    } else if (head > 1024 && head * 2 > n) {
+      this.#aLogId = this.#aLogId.slice(head);
+      this.#aResolve = this.#aResolve.slice(head);
+      this.#aReject = this.#aReject.slice(head);
       this.#head = 0;
     }
+  }
+
+  /** The appended writes from slot `from` on, as records, and the queue cut there. */
+  #cutAppended(from: number): PendingWrite<R>[] {
+    const out: PendingWrite<R>[] = [];
+    for (let i = from; i < this.#aLogId.length; i++) {
+      out.push({
+        logId: this.#aLogId[i] as LogId,
+        resolve: this.#aResolve[i] as Resolve<R>,
+        reject: this.#aReject[i] as Reject,
+      });
+    }
+    this.#aLogId.length = from;
+    this.#aResolve.length = from;
+    this.#aReject.length = from;
+    return out;
   }
 
   /** Writes proposed by this leader that are not committed have an unknown fate now. */
@@ -267,14 +346,13 @@ export class ClientWrites<D, R> {
     const unknown = (w: PendingWrite<R>) =>
       w.reject(new OutcomeUnknownError(w.logId, 'leadership was lost before the write was known committed'));
     // Committed writes will be applied; the queue is in log order, so the rest is its tail.
-    let cut = this.#appended.length;
+    let cut = this.#aLogId.length;
     while (cut > this.#head) {
-      const w = this.#appended[cut - 1] as PendingWrite<R>;
-      if (committed !== null && (w.logId as LogId).index <= committed.index) break;
+      const id = this.#aLogId[cut - 1] as LogId;
+      if (committed !== null && id.index <= committed.index) break;
       cut--;
     }
-    const lost = this.#appended.slice(cut);
-    this.#appended.length = cut;
+    const lost = this.#cutAppended(cut);
     for (const [index, w] of this.#byIndex) {
       if (committed !== null && index <= committed.index) continue;
       this.#byIndex.delete(index);
@@ -286,14 +364,16 @@ export class ClientWrites<D, R> {
 
   /** At a stop: appended writes have an unknown fate, queued ones fail with the stop. */
   stop(err: Error, stoppedAs: StoppedError): void {
-    const all = [...this.#appended.slice(this.#head), ...this.#byIndex.values()];
-    this.#appended = [];
+    const all = [...this.#cutAppended(this.#head), ...this.#byIndex.values()];
+    this.#aLogId = [];
+    this.#aResolve = [];
+    this.#aReject = [];
     this.#head = 0;
     this.#byIndex.clear();
     for (const w of all)
       w.reject(new OutcomeUnknownError(w.logId, `the node stopped: ${err.message}`, { cause: err }));
-    for (const q of this.#proposals) q.reject(stoppedAs); // never appended
-    this.#proposals = [];
+    const { rejects } = this.#takeQueued();
+    for (const reject of rejects) reject(stoppedAs); // never appended
   }
 }
 
