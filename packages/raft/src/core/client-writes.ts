@@ -36,6 +36,8 @@ type Resolve<R> = (r: ClientWriteResponse<R>) => void;
 type Reject = (e: Error) => void;
 
 const unset = (): void => {};
+/** The first capacity of the appended-writes ring (a power of two). */
+const RING_START = 64;
 /** What {@link capture} took from the last `new Promise(capture)` (read right after it). */
 let capturedResolve: Resolve<never> = unset;
 let capturedReject: Reject = unset;
@@ -61,19 +63,23 @@ export class ClientWrites<D, R> {
   #qPayload: EntryPayload[] = [];
   #qResolve: Resolve<R>[] = [];
   #qReject: Reject[] = [];
-  /** Per queued proposal: the fire-and-forget write's acceptance callback, or `undefined`. */
-  #qAccepted: (((logId: LogId) => void) | undefined)[] = [];
-  /** Whether a queued proposal is fire-and-forget (so the batch must look at `#qAccepted`). */
-  #qHasFf = false;
   /**
-   * Proposals appended by this leader, in log order (from `#head` on), as parallel arrays: a queue,
-   * not a map, so a write costs the same with 4,096 others pending as with one (a large `Map` under
-   * churn costs cache misses and rehashes per write).
+   * Per queued proposal: the fire-and-forget write's acceptance callback, or `undefined`; `null`
+   * while no fire-and-forget write is queued (the common batch carries no such array).
    */
-  #aLogId: LogId[] = [];
-  #aResolve: Resolve<R>[] = [];
-  #aReject: Reject[] = [];
+  #qAccepted: (((logId: LogId) => void) | undefined)[] | null = null;
+  /**
+   * Proposals appended by this leader, in log order: a ring of parallel arrays (`#count` slots from
+   * `#head`), not a map, so a write costs the same with 4,096 others pending as with one (a large
+   * `Map` under churn costs cache misses and rehashes per write), and the slots are reused rather
+   * than reallocated as writes come and go. It grows by doubling, never past `maxPendingWrites`.
+   */
+  #aLogId: (LogId | undefined)[] = new Array<LogId | undefined>(RING_START).fill(undefined);
+  #aResolve: Resolve<R>[] = new Array<Resolve<R>>(RING_START).fill(unset);
+  #aReject: Reject[] = new Array<Reject>(RING_START).fill(unset);
+  #mask = RING_START - 1;
   #head = 0;
+  #count = 0;
   /** Writes waiting for an entry by index (`awaitApplied`, and proposals left out of log order). */
   readonly #byIndex = new Map<number, PendingWrite<R>>();
 
@@ -116,7 +122,7 @@ export class ClientWrites<D, R> {
     const stoppedAs = this.#p.loop.stoppedAs;
     if (stoppedAs) return stoppedAs;
     if (!this.#leadership.takesWrites()) return this.#leadership.forwardError();
-    const pending = this.#aLogId.length - this.#head + this.#byIndex.size;
+    const pending = this.#count + this.#byIndex.size;
     if (pending + this.#qPayload.length + n > this.#p.config.maxPendingWrites) {
       return new OverloadedError();
     }
@@ -132,7 +138,7 @@ export class ClientWrites<D, R> {
     this.#qPayload.push(payload);
     this.#qResolve.push(capturedResolve as Resolve<R>);
     this.#qReject.push(capturedReject);
-    this.#qAccepted.push(undefined);
+    this.#qAccepted?.push(undefined);
     capturedResolve = unset;
     capturedReject = unset;
     return promise;
@@ -155,11 +161,11 @@ export class ClientWrites<D, R> {
       this.#qPayload.push(payload);
       this.#qResolve.push(onOutcome ?? unset);
       this.#qReject.push((e) => (appended ? onOutcome?.(e) : refuse(e)));
+      this.#qAccepted ??= new Array<undefined>(this.#qPayload.length - 1).fill(undefined);
       this.#qAccepted.push((logId) => {
         appended = true;
         accept(logId);
       });
-      this.#qHasFf = true;
     });
   }
 
@@ -181,13 +187,12 @@ export class ClientWrites<D, R> {
       payloads: this.#qPayload,
       resolves: this.#qResolve,
       rejects: this.#qReject,
-      accepted: this.#qHasFf ? this.#qAccepted : null,
+      accepted: this.#qAccepted,
     };
     this.#qPayload = [];
     this.#qResolve = [];
     this.#qReject = [];
-    this.#qAccepted = [];
-    this.#qHasFf = false;
+    this.#qAccepted = null;
     return taken;
   }
 
@@ -209,9 +214,6 @@ export class ClientWrites<D, R> {
       for (const reject of rejects) reject(err);
       return;
     }
-    const aLogId = this.#aLogId;
-    const aResolve = this.#aResolve;
-    const aReject = this.#aReject;
     for (let i = 0; i < ids.length; i++) {
       const logId = ids[i] as LogId;
       const resolve = resolves[i] as Resolve<R>;
@@ -221,12 +223,9 @@ export class ClientWrites<D, R> {
         accept(logId);
         if (resolve === unset) continue; // nobody waits for its outcome
       }
-      const tail = aLogId[aLogId.length - 1];
-      if (tail === undefined || tail.index < logId.index) {
-        aLogId.push(logId);
-        aResolve.push(resolve);
-        aReject.push(reject);
-      } else this.#byIndex.set(logId.index, { logId, resolve, reject }); // never expected: a leader appends after its last
+      const tail = this.#count === 0 ? undefined : this.#aLogId[(this.#head + this.#count - 1) & this.#mask];
+      if (tail === undefined || tail.index < logId.index) this.#pushAppended(logId, resolve, reject);
+      else this.#byIndex.set(logId.index, { logId, resolve, reject }); // never expected: a leader appends after its last
     }
   }
 
@@ -253,42 +252,79 @@ export class ClientWrites<D, R> {
     });
   }
 
-  /** The appended write at `#head` as a record (it moves to `#byIndex` or is settled). */
-  #takeHead(): PendingWrite<R> {
-    const h = this.#head++;
+  #pushAppended(logId: LogId, resolve: Resolve<R>, reject: Reject): void {
+    if (this.#count > this.#mask) this.#grow();
+    const slot = (this.#head + this.#count++) & this.#mask;
+    this.#aLogId[slot] = logId;
+    this.#aResolve[slot] = resolve;
+    this.#aReject[slot] = reject;
+  }
+
+  /** Doubles the ring, its slots in order from 0. */
+  #grow(): void {
+    const cap = (this.#mask + 1) * 2;
+    const ids = new Array<LogId | undefined>(cap).fill(undefined);
+    const resolves = new Array<Resolve<R>>(cap).fill(unset);
+    const rejects = new Array<Reject>(cap).fill(unset);
+    for (let k = 0; k < this.#count; k++) {
+      const slot = (this.#head + k) & this.#mask;
+      ids[k] = this.#aLogId[slot];
+      resolves[k] = this.#aResolve[slot] as Resolve<R>;
+      rejects[k] = this.#aReject[slot] as Reject;
+    }
+    this.#aLogId = ids;
+    this.#aResolve = resolves;
+    this.#aReject = rejects;
+    this.#mask = cap - 1;
+    this.#head = 0;
+  }
+
+  /** Removes the ring's slot `slot` (its head or its tail) as a record. */
+  #take(slot: number): PendingWrite<R> {
     const w = {
-      logId: this.#aLogId[h] as LogId,
-      resolve: this.#aResolve[h] as Resolve<R>,
-      reject: this.#aReject[h] as Reject,
+      logId: this.#aLogId[slot] as LogId,
+      resolve: this.#aResolve[slot] as Resolve<R>,
+      reject: this.#aReject[slot] as Reject,
     };
-    this.#clearSlot(h);
+    this.#aLogId[slot] = undefined;
+    this.#aResolve[slot] = unset;
+    this.#aReject[slot] = unset;
     return w;
   }
 
-  #clearSlot(h: number): void {
-    this.#aLogId[h] = undefined as unknown as LogId;
-    this.#aResolve[h] = unset;
-    this.#aReject[h] = unset;
+  /** Removes the oldest appended write. */
+  #takeHead(): PendingWrite<R> {
+    const w = this.#take(this.#head);
+    this.#head = (this.#head + 1) & this.#mask;
+    this.#count--;
+    return w;
+  }
+
+  /** Removes the newest appended write. */
+  #takeTail(): PendingWrite<R> {
+    return this.#take((this.#head + --this.#count) & this.#mask);
   }
 
   /** Answers the writes of applied entries: their response, or a forward if another entry took the slot. */
   onApplied(entries: AppliedEntry<R>[]): void {
-    const aLogId = this.#aLogId;
     for (const e of entries) {
       const index = e.logId.index;
       // Proposals whose entries were never reported applied (a snapshot covered them): as before
       // this queue, they wait by index.
-      for (let id = aLogId[this.#head]; id !== undefined && id.index < index; id = aLogId[this.#head]) {
+      while (this.#count > 0 && (this.#aLogId[this.#head] as LogId).index < index) {
         const w = this.#takeHead();
-        this.#byIndex.set(id.index, w);
+        this.#byIndex.set((w.logId as LogId).index, w);
       }
-      const h = this.#head;
-      const id = aLogId[h];
-      if (id !== undefined && id.index === index) {
+      if (this.#count > 0 && (this.#aLogId[this.#head] as LogId).index === index) {
+        const h = this.#head;
+        const id = this.#aLogId[h] as LogId;
         const resolve = this.#aResolve[h] as Resolve<R>;
         const reject = this.#aReject[h] as Reject;
-        this.#clearSlot(h);
-        this.#head = h + 1;
+        this.#aLogId[h] = undefined;
+        this.#aResolve[h] = unset;
+        this.#aReject[h] = unset;
+        this.#head = (h + 1) & this.#mask;
+        this.#count--;
         this.#answer(id, resolve, reject, e);
       }
       if (this.#byIndex.size > 0) {
@@ -299,45 +335,11 @@ export class ClientWrites<D, R> {
         }
       }
     }
-    this.#compact();
   }
 
   #answer(logId: LogId | null, resolve: Resolve<R>, reject: Reject, e: AppliedEntry<R>): void {
     if (logId !== null && logIdEquals(logId, e.logId)) resolve({ logId: e.logId, response: e.response as R });
     else reject(new ForwardToLeaderError(this.#p.engine.currentLeader(), this.#leadership.leaderNode()));
-  }
-
-  /** Drops the answered front of the queue once it is most of it. */
-  #compact(): void {
-    const head = this.#head;
-    const n = this.#aLogId.length;
-    if (head === n) {
-      this.#aLogId = [];
-      this.#aResolve = [];
-      this.#aReject = [];
-      this.#head = 0;
-    } else if (head > 1024 && head * 2 > n) {
-      this.#aLogId = this.#aLogId.slice(head);
-      this.#aResolve = this.#aResolve.slice(head);
-      this.#aReject = this.#aReject.slice(head);
-      this.#head = 0;
-    }
-  }
-
-  /** The appended writes from slot `from` on, as records, and the queue cut there. */
-  #cutAppended(from: number): PendingWrite<R>[] {
-    const out: PendingWrite<R>[] = [];
-    for (let i = from; i < this.#aLogId.length; i++) {
-      out.push({
-        logId: this.#aLogId[i] as LogId,
-        resolve: this.#aResolve[i] as Resolve<R>,
-        reject: this.#aReject[i] as Reject,
-      });
-    }
-    this.#aLogId.length = from;
-    this.#aResolve.length = from;
-    this.#aReject.length = from;
-    return out;
   }
 
   /** Writes proposed by this leader that are not committed have an unknown fate now. */
@@ -346,29 +348,26 @@ export class ClientWrites<D, R> {
     const unknown = (w: PendingWrite<R>) =>
       w.reject(new OutcomeUnknownError(w.logId, 'leadership was lost before the write was known committed'));
     // Committed writes will be applied; the queue is in log order, so the rest is its tail.
-    let cut = this.#aLogId.length;
-    while (cut > this.#head) {
-      const id = this.#aLogId[cut - 1] as LogId;
+    const lost: PendingWrite<R>[] = [];
+    while (this.#count > 0) {
+      const id = this.#aLogId[(this.#head + this.#count - 1) & this.#mask] as LogId;
       if (committed !== null && id.index <= committed.index) break;
-      cut--;
+      lost.push(this.#takeTail());
     }
-    const lost = this.#cutAppended(cut);
+    lost.reverse();
     for (const [index, w] of this.#byIndex) {
       if (committed !== null && index <= committed.index) continue;
       this.#byIndex.delete(index);
       unknown(w);
     }
     for (const w of lost) unknown(w);
-    this.#compact();
   }
 
   /** At a stop: appended writes have an unknown fate, queued ones fail with the stop. */
   stop(err: Error, stoppedAs: StoppedError): void {
-    const all = [...this.#cutAppended(this.#head), ...this.#byIndex.values()];
-    this.#aLogId = [];
-    this.#aResolve = [];
-    this.#aReject = [];
-    this.#head = 0;
+    const all: PendingWrite<R>[] = [];
+    while (this.#count > 0) all.push(this.#takeHead());
+    all.push(...this.#byIndex.values());
     this.#byIndex.clear();
     for (const w of all)
       w.reject(new OutcomeUnknownError(w.logId, `the node stopped: ${err.message}`, { cause: err }));
