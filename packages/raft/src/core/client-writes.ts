@@ -25,47 +25,61 @@ import type { AppliedEntry } from '../sm-worker.ts';
 import type { Leadership } from './leadership.ts';
 import type { CoreParts } from './parts.ts';
 
-/** A write waiting for its entry to be applied. */
+/** A write waiting for its entry to be applied (off the hot path: by index, or when settling all). */
 interface PendingWrite<R> {
   logId: LogId | null;
   resolve(r: ClientWriteResponse<R>): void;
   reject(e: Error): void;
 }
 
-/** A proposal queued for the next loop turn; once appended, it is its own pending write. */
-interface Proposal<R> extends PendingWrite<R> {
-  readonly payload: EntryPayload;
-  /**
-   * A fire-and-forget write (`clientWriteFf`): told its log id once the leader appended it. It waits
-   * for its apply only when `resolve` reports the outcome (not `unset`).
-   */
-  readonly accepted: ((logId: LogId) => void) | undefined;
-}
+type Resolve<R> = (r: ClientWriteResponse<R>) => void;
+type Reject = (e: Error) => void;
 
 const unset = (): void => {};
-/** The proposal {@link capture} fills in: set right before each `new Promise(capture)`. */
-let capturing: PendingWrite<unknown> | null = null;
+/** The first capacity of the appended-writes ring (a power of two). */
+const RING_START = 64;
+/** What {@link capture} took from the last `new Promise(capture)` (read right after it). */
+let capturedResolve: Resolve<never> = unset;
+let capturedReject: Reject = unset;
 /** The executor of every proposal's promise (runs synchronously inside `new Promise`). */
-function capture(resolve: (r: never) => void, reject: (e: Error) => void): void {
-  const q = capturing as PendingWrite<unknown>;
-  capturing = null;
-  q.resolve = resolve;
-  q.reject = reject;
+function capture(resolve: Resolve<never>, reject: Reject): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
 }
 
-/** The client writes of one node (see the file comment). */
+/**
+ * The client writes of one node (see the file comment).
+ *
+ * A write in flight is kept as slots of parallel arrays, not as an object of its own: with thousands
+ * of writes waiting for their round trip, every per-write object survives a minor GC and is copied
+ * (or promoted), so the state a write keeps alive is held to its payload, its log id and the promise's
+ * two resolving functions.
+ */
 export class ClientWrites<D, R> {
   readonly #p: CoreParts;
   readonly #codec: Codec<D>;
   readonly #leadership: Leadership;
-  #proposals: Proposal<R>[] = [];
+  /** Proposals queued for the next turn's batch, as parallel arrays. */
+  #qPayload: EntryPayload[] = [];
+  #qResolve: Resolve<R>[] = [];
+  #qReject: Reject[] = [];
   /**
-   * Proposals appended by this leader, in log order (from `#head` on): a queue, not a map, so a write
-   * costs the same with 4,096 others pending as with one (a large `Map` under churn costs cache
-   * misses and rehashes per write).
+   * Per queued proposal: the fire-and-forget write's acceptance callback, or `undefined`; `null`
+   * while no fire-and-forget write is queued (the common batch carries no such array).
    */
-  #appended: PendingWrite<R>[] = [];
+  #qAccepted: (((logId: LogId) => void) | undefined)[] | null = null;
+  /**
+   * Proposals appended by this leader, in log order: a ring of parallel arrays (`#count` slots from
+   * `#head`), not a map, so a write costs the same with 4,096 others pending as with one (a large
+   * `Map` under churn costs cache misses and rehashes per write), and the slots are reused rather
+   * than reallocated as writes come and go. It grows by doubling, never past `maxPendingWrites`.
+   */
+  #aLogId: (LogId | undefined)[] = new Array<LogId | undefined>(RING_START).fill(undefined);
+  #aResolve: Resolve<R>[] = new Array<Resolve<R>>(RING_START).fill(unset);
+  #aReject: Reject[] = new Array<Reject>(RING_START).fill(unset);
+  #mask = RING_START - 1;
   #head = 0;
+  #count = 0;
   /** Writes waiting for an entry by index (`awaitApplied`, and proposals left out of log order). */
   readonly #byIndex = new Map<number, PendingWrite<R>>();
 
@@ -108,8 +122,8 @@ export class ClientWrites<D, R> {
     const stoppedAs = this.#p.loop.stoppedAs;
     if (stoppedAs) return stoppedAs;
     if (!this.#leadership.takesWrites()) return this.#leadership.forwardError();
-    const pending = this.#appended.length - this.#head + this.#byIndex.size;
-    if (pending + this.#proposals.length + n > this.#p.config.maxPendingWrites) {
+    const pending = this.#count + this.#byIndex.size;
+    if (pending + this.#qPayload.length + n > this.#p.config.maxPendingWrites) {
       return new OverloadedError();
     }
     return null;
@@ -118,12 +132,15 @@ export class ClientWrites<D, R> {
   #queue(payload: EntryPayload): Promise<ClientWriteResponse<R>> {
     // The first proposal of a batch queues its flush; later ones join the batch (the loop also
     // flushes what is queued when it runs dry), so a write costs no loop item of its own.
-    if (this.#proposals.length === 0) this.#p.loop.enqueue(this.#flushItem);
-    const q: Proposal<R> = { payload, logId: null, resolve: unset, reject: unset, accepted: undefined };
-    // One shared executor, not a closure per write: it fills in the proposal named just before.
-    capturing = q as Proposal<unknown>;
+    if (this.#qPayload.length === 0) this.#p.loop.enqueue(this.#flushItem);
+    // One shared executor, not a closure per write: it hands over the resolving functions.
     const promise = new Promise<ClientWriteResponse<R>>(capture);
-    this.#proposals.push(q);
+    this.#qPayload.push(payload);
+    this.#qResolve.push(capturedResolve as Resolve<R>);
+    this.#qReject.push(capturedReject);
+    this.#qAccepted?.push(undefined);
+    capturedResolve = unset;
+    capturedReject = unset;
     return promise;
   }
 
@@ -139,15 +156,16 @@ export class ClientWrites<D, R> {
     const refused = this.#refusal(1);
     if (refused !== null) return Promise.reject(refused);
     return new Promise<LogId>((accept, refuse) => {
-      if (this.#proposals.length === 0) this.#p.loop.enqueue(this.#flushItem);
-      const q: Proposal<R> = {
-        payload,
-        logId: null,
-        resolve: onOutcome ?? unset,
-        reject: (e) => (q.logId === null ? refuse(e) : onOutcome?.(e)),
-        accepted: accept,
-      };
-      this.#proposals.push(q);
+      if (this.#qPayload.length === 0) this.#p.loop.enqueue(this.#flushItem);
+      let appended = false;
+      this.#qPayload.push(payload);
+      this.#qResolve.push(onOutcome ?? unset);
+      this.#qReject.push((e) => (appended ? onOutcome?.(e) : refuse(e)));
+      this.#qAccepted ??= new Array<undefined>(this.#qPayload.length - 1).fill(undefined);
+      this.#qAccepted.push((logId) => {
+        appended = true;
+        accept(logId);
+      });
     });
   }
 
@@ -155,41 +173,59 @@ export class ClientWrites<D, R> {
 
   /** Whether proposals wait for the next batch. */
   get hasQueued(): boolean {
-    return this.#proposals.length > 0;
+    return this.#qPayload.length > 0;
+  }
+
+  /** Takes the queued proposals (the queue starts over empty). */
+  #takeQueued(): {
+    payloads: EntryPayload[];
+    resolves: Resolve<R>[];
+    rejects: Reject[];
+    accepted: (((logId: LogId) => void) | undefined)[] | null;
+  } {
+    const taken = {
+      payloads: this.#qPayload,
+      resolves: this.#qResolve,
+      rejects: this.#qReject,
+      accepted: this.#qAccepted,
+    };
+    this.#qPayload = [];
+    this.#qResolve = [];
+    this.#qReject = [];
+    this.#qAccepted = null;
+    return taken;
   }
 
   /** Hands every queued proposal to the engine as one batch (one `append`). */
   flush(): void {
-    const batch = this.#proposals;
-    this.#proposals = [];
-    if (batch.length === 0) return;
+    if (this.#qPayload.length === 0) return;
+    const { payloads, resolves, rejects, accepted } = this.#takeQueued();
     if (!this.#leadership.takesWrites()) {
       const err = this.#leadership.forwardError();
-      for (const q of batch) q.reject(err);
+      for (const reject of rejects) reject(err);
       return;
     }
-    const payloads = new Array<EntryPayload>(batch.length);
-    for (let i = 0; i < batch.length; i++) payloads[i] = (batch[i] as Proposal<R>).payload;
     let ids: LogId[];
     try {
       ids = this.#p.engine.leaderAppend(payloads, this.#p.clock.now());
     } catch (err) {
       // A refused batch fails its writes (nothing was appended); only an engine panic stops the node.
       if (err instanceof PanickedError || !(err instanceof Error)) throw err;
-      for (const q of batch) q.reject(err);
+      for (const reject of rejects) reject(err);
       return;
     }
-    for (let i = 0; i < batch.length; i++) {
-      const q = batch[i] as Proposal<R>;
+    for (let i = 0; i < ids.length; i++) {
       const logId = ids[i] as LogId;
-      q.logId = logId;
-      if (q.accepted !== undefined) {
-        q.accepted(logId);
-        if (q.resolve === unset) continue; // nobody waits for its outcome
+      const resolve = resolves[i] as Resolve<R>;
+      const reject = rejects[i] as Reject;
+      const accept = accepted?.[i];
+      if (accept !== undefined) {
+        accept(logId);
+        if (resolve === unset) continue; // nobody waits for its outcome
       }
-      const tail = this.#appended[this.#appended.length - 1];
-      if (tail === undefined || (tail.logId as LogId).index < logId.index) this.#appended.push(q);
-      else this.#byIndex.set(logId.index, q); // never expected: a leader appends after its last
+      const tail = this.#count === 0 ? undefined : this.#aLogId[(this.#head + this.#count - 1) & this.#mask];
+      if (tail === undefined || tail.index < logId.index) this.#pushAppended(logId, resolve, reject);
+      else this.#byIndex.set(logId.index, { logId, resolve, reject }); // never expected: a leader appends after its last
     }
   }
 
@@ -216,49 +252,94 @@ export class ClientWrites<D, R> {
     });
   }
 
+  #pushAppended(logId: LogId, resolve: Resolve<R>, reject: Reject): void {
+    if (this.#count > this.#mask) this.#grow();
+    const slot = (this.#head + this.#count++) & this.#mask;
+    this.#aLogId[slot] = logId;
+    this.#aResolve[slot] = resolve;
+    this.#aReject[slot] = reject;
+  }
+
+  /** Doubles the ring, its slots in order from 0. */
+  #grow(): void {
+    const cap = (this.#mask + 1) * 2;
+    const ids = new Array<LogId | undefined>(cap).fill(undefined);
+    const resolves = new Array<Resolve<R>>(cap).fill(unset);
+    const rejects = new Array<Reject>(cap).fill(unset);
+    for (let k = 0; k < this.#count; k++) {
+      const slot = (this.#head + k) & this.#mask;
+      ids[k] = this.#aLogId[slot];
+      resolves[k] = this.#aResolve[slot] as Resolve<R>;
+      rejects[k] = this.#aReject[slot] as Reject;
+    }
+    this.#aLogId = ids;
+    this.#aResolve = resolves;
+    this.#aReject = rejects;
+    this.#mask = cap - 1;
+    this.#head = 0;
+  }
+
+  /** Removes the ring's slot `slot` (its head or its tail) as a record. */
+  #take(slot: number): PendingWrite<R> {
+    const w = {
+      logId: this.#aLogId[slot] as LogId,
+      resolve: this.#aResolve[slot] as Resolve<R>,
+      reject: this.#aReject[slot] as Reject,
+    };
+    this.#aLogId[slot] = undefined;
+    this.#aResolve[slot] = unset;
+    this.#aReject[slot] = unset;
+    return w;
+  }
+
+  /** Removes the oldest appended write. */
+  #takeHead(): PendingWrite<R> {
+    const w = this.#take(this.#head);
+    this.#head = (this.#head + 1) & this.#mask;
+    this.#count--;
+    return w;
+  }
+
+  /** Removes the newest appended write. */
+  #takeTail(): PendingWrite<R> {
+    return this.#take((this.#head + --this.#count) & this.#mask);
+  }
+
   /** Answers the writes of applied entries: their response, or a forward if another entry took the slot. */
   onApplied(entries: AppliedEntry<R>[]): void {
-    const appended = this.#appended;
     for (const e of entries) {
       const index = e.logId.index;
       // Proposals whose entries were never reported applied (a snapshot covered them): as before
       // this queue, they wait by index.
-      for (let w = appended[this.#head]; w !== undefined && (w.logId as LogId).index < index; ) {
+      while (this.#count > 0 && (this.#aLogId[this.#head] as LogId).index < index) {
+        const w = this.#takeHead();
         this.#byIndex.set((w.logId as LogId).index, w);
-        w = appended[++this.#head];
       }
-      const head = appended[this.#head];
-      if (head !== undefined && (head.logId as LogId).index === index) {
-        appended[this.#head++] = undefined as unknown as PendingWrite<R>;
-        this.#answer(head, e);
+      if (this.#count > 0 && (this.#aLogId[this.#head] as LogId).index === index) {
+        const h = this.#head;
+        const id = this.#aLogId[h] as LogId;
+        const resolve = this.#aResolve[h] as Resolve<R>;
+        const reject = this.#aReject[h] as Reject;
+        this.#aLogId[h] = undefined;
+        this.#aResolve[h] = unset;
+        this.#aReject[h] = unset;
+        this.#head = (h + 1) & this.#mask;
+        this.#count--;
+        this.#answer(id, resolve, reject, e);
       }
       if (this.#byIndex.size > 0) {
         const w = this.#byIndex.get(index);
         if (w !== undefined) {
           this.#byIndex.delete(index);
-          this.#answer(w, e);
+          this.#answer(w.logId, w.resolve, w.reject, e);
         }
       }
     }
-    this.#compact();
   }
 
-  #answer(w: PendingWrite<R>, e: AppliedEntry<R>): void {
-    if (w.logId !== null && logIdEquals(w.logId, e.logId))
-      w.resolve({ logId: e.logId, response: e.response as R });
-    else w.reject(new ForwardToLeaderError(this.#p.engine.currentLeader(), this.#leadership.leaderNode()));
-  }
-
-  /** Drops the answered front of the queue once it is most of it. */
-  #compact(): void {
-    const head = this.#head;
-    if (head === this.#appended.length) {
-      this.#appended = [];
-      this.#head = 0;
-    } else if (head > 1024 && head * 2 > this.#appended.length) {
-      this.#appended = this.#appended.slice(head);
-      this.#head = 0;
-    }
+  #answer(logId: LogId | null, resolve: Resolve<R>, reject: Reject, e: AppliedEntry<R>): void {
+    if (logId !== null && logIdEquals(logId, e.logId)) resolve({ logId: e.logId, response: e.response as R });
+    else reject(new ForwardToLeaderError(this.#p.engine.currentLeader(), this.#leadership.leaderNode()));
   }
 
   /** Writes proposed by this leader that are not committed have an unknown fate now. */
@@ -267,33 +348,31 @@ export class ClientWrites<D, R> {
     const unknown = (w: PendingWrite<R>) =>
       w.reject(new OutcomeUnknownError(w.logId, 'leadership was lost before the write was known committed'));
     // Committed writes will be applied; the queue is in log order, so the rest is its tail.
-    let cut = this.#appended.length;
-    while (cut > this.#head) {
-      const w = this.#appended[cut - 1] as PendingWrite<R>;
-      if (committed !== null && (w.logId as LogId).index <= committed.index) break;
-      cut--;
+    const lost: PendingWrite<R>[] = [];
+    while (this.#count > 0) {
+      const id = this.#aLogId[(this.#head + this.#count - 1) & this.#mask] as LogId;
+      if (committed !== null && id.index <= committed.index) break;
+      lost.push(this.#takeTail());
     }
-    const lost = this.#appended.slice(cut);
-    this.#appended.length = cut;
+    lost.reverse();
     for (const [index, w] of this.#byIndex) {
       if (committed !== null && index <= committed.index) continue;
       this.#byIndex.delete(index);
       unknown(w);
     }
     for (const w of lost) unknown(w);
-    this.#compact();
   }
 
   /** At a stop: appended writes have an unknown fate, queued ones fail with the stop. */
   stop(err: Error, stoppedAs: StoppedError): void {
-    const all = [...this.#appended.slice(this.#head), ...this.#byIndex.values()];
-    this.#appended = [];
-    this.#head = 0;
+    const all: PendingWrite<R>[] = [];
+    while (this.#count > 0) all.push(this.#takeHead());
+    all.push(...this.#byIndex.values());
     this.#byIndex.clear();
     for (const w of all)
       w.reject(new OutcomeUnknownError(w.logId, `the node stopped: ${err.message}`, { cause: err }));
-    for (const q of this.#proposals) q.reject(stoppedAs); // never appended
-    this.#proposals = [];
+    const { rejects } = this.#takeQueued();
+    for (const reject of rejects) reject(stoppedAs); // never appended
   }
 }
 
