@@ -560,8 +560,10 @@ async function defaultFetchJson(url: string, timeoutMs: number): Promise<unknown
 
 /**
  * Every member's `/metrics`, fetched in parallel (this node's own from memory): the body of
- * `GET /cluster/metrics`, which the dashboard polls. A member that does not answer in time is listed
- * with `ok: false` and the error.
+ * `GET /cluster/metrics`, which the dashboard polls. Each node says what it is in this node's
+ * effective membership, `member`: `"voter"` (in a config), `"learner"` (in the node table only)
+ * or `null` (this node, not a member yet). A member that does not answer in time is listed with
+ * `ok: false` and the error.
  */
 export async function clusterMetrics(
   raft: RaftApi<KvRequest, KvResponse>,
@@ -577,7 +579,8 @@ export async function clusterMetrics(
   const nodes = await Promise.all(
     ids.map(async (id): Promise<Json> => {
       const addr = members[id]?.addr ?? null;
-      const base = { id: toWireId(id), addr, voter: voters.has(id) };
+      const member = voters.has(id) ? 'voter' : Object.hasOwn(members, id) ? 'learner' : null;
+      const base = { id: toWireId(id), addr, member };
       if (id === local.id) return { ...base, ok: true, metrics: metricsJson(local) };
       if (addr === null) return { ...base, ok: false, error: 'no address' };
       try {
