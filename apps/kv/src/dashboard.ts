@@ -1,12 +1,14 @@
 /**
  * The web dashboard served at `GET /`: one self-contained HTML page (no external resources) that
- * polls `/cluster/metrics` twice a second and shows every node's role, term, last log, committed and
- * applied indexes, the leader's view of each follower (matching index, replication mode), and a
- * write-rate chart. When the node that served the page stops answering, the page polls the other
+ * polls `/cluster/metrics` twice a second and shows the voters and learners, every node's role,
+ * membership (voter or learner), term, last log, committed and applied indexes, the leader's view of
+ * each replication target (membership, matching index, replication mode), and a write-rate chart. When the node that served the page stops answering, the page polls the other
  * members it has seen (their `/cluster/metrics` allow cross-origin reads).
  *
- * Stable hooks for tests and scripts: every node card is `[data-node-id]` with `data-role`;
- * `#leader` holds the leader's id (or `none`); `#status` says where the last poll went.
+ * Stable hooks for tests and scripts: every node card is `[data-node-id]` with `data-role` (its
+ * Raft state) and `data-member` (`voter`, `learner`, or `none` for a node not in the membership);
+ * every replication row is `tr[data-target]` with `data-member`; `#voters` and `#learners` list the
+ * ids (or `-`); `#leader` holds the leader's id (or `none`); `#status` says where the last poll went.
  */
 export function dashboardHtml(): string {
   return PAGE;
@@ -35,6 +37,8 @@ const PAGE = `<!doctype html>
   .role.Leader { background:var(--lead); color:#1b1300; }
   .role.Candidate { background:var(--cand); color:#04121f; }
   .role.down { background:var(--bad); color:#fff; }
+  .member { font-size:11px; padding:1px 6px; border-radius:999px; border:1px solid #3a4a5b; color:var(--dim); margin-left:6px; }
+  .member.learner { border-color:var(--cand); color:var(--cand); }
   dl { display:grid; grid-template-columns:auto 1fr; gap:2px 12px; margin:0; }
   dt { color:var(--dim); } dd { margin:0; font-variant-numeric:tabular-nums; text-align:right; }
   section { background:var(--card); border-radius:10px; padding:12px 14px; }
@@ -51,13 +55,15 @@ const PAGE = `<!doctype html>
   <h1>flotilla-kv</h1>
   <span>leader: <strong id="leader">none</strong></span>
   <span>term: <strong id="term">-</strong></span>
+  <span>voters: <strong id="voters">-</strong></span>
+  <span>learners: <strong id="learners">-</strong></span>
   <span>writes/s: <strong id="rate">0</strong></span>
   <span class="dim" id="status">connecting…</span>
 </header>
 <main>
   <div id="nodes"></div>
   <section><h3>Replication (leader's view)</h3>
-    <table><thead><tr><th>target</th><th>matching</th><th>lag</th><th>mode</th></tr></thead><tbody id="replication"></tbody></table>
+    <table><thead><tr><th>target</th><th>member</th><th>matching</th><th>lag</th><th>mode</th></tr></thead><tbody id="replication"></tbody></table>
   </section>
   <section><h3>Write rate (entries applied per second on the leader, last 2 minutes)</h3><canvas id="chart" width="1200" height="160"></canvas></section>
 </main>
@@ -94,16 +100,21 @@ const PAGE = `<!doctype html>
     $('leader').textContent = leader ? String(leader.id) : 'none';
     $('term').textContent = up.length ? String(Math.max(...up.map((n) => n.metrics.current_term))) : '-';
     $('status').textContent = 'via ' + from + ' · ' + new Date(data.time).toLocaleTimeString();
+    const memberOf = new Map(nodes.map((n) => [String(n.id), n.member ?? 'none']));
+    const idsOf = (kind) => nodes.filter((n) => n.member === kind).map((n) => String(n.id)).join(', ') || '-';
+    $('voters').textContent = idsOf('voter');
+    $('learners').textContent = idsOf('learner');
+    const badge = (member) => '<span class="member ' + esc(member) + '">' + esc(member) + '</span>';
     $('nodes').innerHTML = nodes.map((n) => {
       if (!n.ok) {
-        return '<div class="node down" data-node-id="' + esc(n.id) + '" data-role="Unreachable"><h2>node ' + esc(n.id) +
-          ' <span class="role down">unreachable</span></h2><div class="addr">' + esc(n.addr ?? '') + '</div><div class="dim">' + esc(n.error ?? '') + '</div></div>';
+        return '<div class="node down" data-node-id="' + esc(n.id) + '" data-role="Unreachable" data-member="' + esc(n.member ?? 'none') + '"><h2><span>node ' + esc(n.id) +
+          badge(n.member ?? 'none') + '</span> <span class="role down">unreachable</span></h2><div class="addr">' + esc(n.addr ?? '') + '</div><div class="dim">' + esc(n.error ?? '') + '</div></div>';
       }
       const m = n.metrics;
       const isLeader = leader !== null && n.id === leader.id;
-      return '<div class="node' + (isLeader ? ' leader' : '') + '" data-node-id="' + esc(n.id) + '" data-role="' + esc(m.state) + '">' +
-        '<h2>node ' + esc(n.id) + ' <span class="role ' + esc(m.state) + '">' + esc(m.state) + '</span></h2>' +
-        '<div class="addr">' + esc(n.addr ?? '') + (n.voter ? '' : ' · learner') + '</div><dl>' +
+      return '<div class="node' + (isLeader ? ' leader' : '') + '" data-node-id="' + esc(n.id) + '" data-role="' + esc(m.state) + '" data-member="' + esc(n.member ?? 'none') + '">' +
+        '<h2><span>node ' + esc(n.id) + badge(n.member ?? 'none') + '</span> <span class="role ' + esc(m.state) + '">' + esc(m.state) + '</span></h2>' +
+        '<div class="addr">' + esc(n.addr ?? '') + '</div><dl>' +
         '<dt>term</dt><dd>' + m.current_term + '</dd>' +
         '<dt>last log</dt><dd>' + (m.last_log_index ?? '-') + '</dd>' +
         '<dt>committed</dt><dd>' + fmtLog(m.committed) + '</dd>' +
@@ -117,11 +128,12 @@ const PAGE = `<!doctype html>
       for (const [target, matching] of Object.entries(lm.replication)) {
         const mode = lm.replication_mode ? lm.replication_mode[target] : '';
         const lag = (lm.last_log_index ?? -1) - idx(matching);
-        rows.push('<tr data-target="' + esc(target) + '"><td>node ' + esc(target) + '</td><td>' + fmtLog(matching) + '</td><td>' + lag +
+        const member = memberOf.get(target) ?? 'none';
+        rows.push('<tr data-target="' + esc(target) + '" data-member="' + esc(member) + '"><td>node ' + esc(target) + '</td><td>' + badge(member) + '</td><td>' + fmtLog(matching) + '</td><td>' + lag +
           '</td><td class="mode-' + esc(mode) + '">' + esc(mode) + '</td></tr>');
       }
     }
-    $('replication').innerHTML = rows.join('') || '<tr><td colspan="4" class="dim">no leader</td></tr>';
+    $('replication').innerHTML = rows.join('') || '<tr><td colspan="5" class="dim">no leader</td></tr>';
     const applied = Math.max(-1, ...up.map((n) => idx(n.metrics.last_applied)));
     const now = performance.now();
     if (last !== null && now > last.t) {

@@ -160,6 +160,10 @@ describe('HTTP API: cluster metrics and dashboard', () => {
         },
       }),
     );
+    const before = (await server.get('/cluster/metrics')).json as {
+      Ok: { nodes: Record<string, unknown>[] };
+    };
+    expect(before.Ok.nodes.map((n) => [n.id, n.member])).toEqual([[1, null]]); // not a member yet
     await server.post('/init', '');
     await server.post('/add-learner', '[2, "127.0.0.1:21002"]');
     await server.post('/add-learner', '[3, "127.0.0.1:21003"]');
@@ -168,10 +172,10 @@ describe('HTTP API: cluster metrics and dashboard', () => {
     const body = r.json as { Ok: { self: number; nodes: Record<string, unknown>[] } };
     expect(body.Ok.self).toBe(1);
     expect(fetched.sort()).toEqual(['http://127.0.0.1:21002/metrics', 'http://127.0.0.1:21003/metrics']);
-    expect(body.Ok.nodes.map((n) => [n.id, n.voter, n.ok])).toEqual([
-      [1, true, true],
-      [2, false, true],
-      [3, false, false],
+    expect(body.Ok.nodes.map((n) => [n.id, n.member, n.ok])).toEqual([
+      [1, 'voter', true],
+      [2, 'learner', true],
+      [3, 'learner', false],
     ]);
     expect(body.Ok.nodes[2]?.error).toBe('connect ECONNREFUSED');
     expect(body.Ok.nodes[0]?.metrics).toMatchObject({ state: 'Leader' });

@@ -10,6 +10,7 @@ import {
   type NodeId,
 } from '@flotilla/types';
 import { parseHostPort } from './addr.ts';
+import { applyChangeMembers, ChangeMembersUnsupportedError, parseChangeMembers } from './change-members.ts';
 import { dashboardHtml } from './dashboard.ts';
 import { fromWireId, toWireId } from './ids.ts';
 import {
@@ -147,6 +148,9 @@ export function kvHttpHandler(opts: KvHttpOptions): KvHttpHandler {
     try {
       return json(ok(await f()));
     } catch (e) {
+      if (e instanceof ChangeMembersUnsupportedError) {
+        return json(err({ NotImplemented: { path: '$', message: e.message } }), 501);
+      }
       if (e instanceof SessionRefused) {
         const { client_id, sequence } = e.session;
         return json(err({ APIError: { [e.reason]: { client_id, sequence, message: e.message } } }));
@@ -259,7 +263,20 @@ export function kvHttpHandler(opts: KvHttpOptions): KvHttpHandler {
       body: true,
       admin: true,
       run: async (body) => {
-        if (!Array.isArray(body)) throw invalid(400, 'InvalidRequest', 'expected an array of node ids');
+        if (isPlainObject(body)) {
+          const changes = parseChangeMembers(body);
+          return raftCall(async () => {
+            const res = await whenNotInProgress(() => applyChangeMembers(raft, changes));
+            return writeResponseJson(res, null, raft.metrics.current.membership.membership);
+          });
+        }
+        if (!Array.isArray(body)) {
+          throw invalid(
+            400,
+            'InvalidRequest',
+            'expected an array of voter ids or an openraft ChangeMembers object such as {"AddVoterIds":[4]}',
+          );
+        }
         const ids = body.map((v, i) => fromWireId(v, `$[${i}]`));
         return raftCall(async () => {
           const res = await whenNotInProgress(() => raft.changeMembership(ids, { retain: false }));
@@ -543,8 +560,10 @@ async function defaultFetchJson(url: string, timeoutMs: number): Promise<unknown
 
 /**
  * Every member's `/metrics`, fetched in parallel (this node's own from memory): the body of
- * `GET /cluster/metrics`, which the dashboard polls. A member that does not answer in time is listed
- * with `ok: false` and the error.
+ * `GET /cluster/metrics`, which the dashboard polls. Each node says what it is in this node's
+ * effective membership, `member`: `"voter"` (in a config), `"learner"` (in the node table only)
+ * or `null` (this node, not a member yet). A member that does not answer in time is listed with
+ * `ok: false` and the error.
  */
 export async function clusterMetrics(
   raft: RaftApi<KvRequest, KvResponse>,
@@ -560,7 +579,8 @@ export async function clusterMetrics(
   const nodes = await Promise.all(
     ids.map(async (id): Promise<Json> => {
       const addr = members[id]?.addr ?? null;
-      const base = { id: toWireId(id), addr, voter: voters.has(id) };
+      const member = voters.has(id) ? 'voter' : Object.hasOwn(members, id) ? 'learner' : null;
+      const base = { id: toWireId(id), addr, member };
       if (id === local.id) return { ...base, ok: true, metrics: metricsJson(local) };
       if (addr === null) return { ...base, ok: false, error: 'no address' };
       try {

@@ -26,7 +26,14 @@ export {
   type KvReader,
   kvHttpHandler,
 } from './http-api.ts';
-export { type KvRequest, type KvResponse, KvState, MAX_KEY_LENGTH, parseKvRequest } from './kv-state.ts';
+export {
+  type KvRequest,
+  type KvResponse,
+  KvState,
+  type KvStateOptions,
+  MAX_KEY_LENGTH,
+  parseKvRequest,
+} from './kv-state.ts';
 export {
   BIN_PATH,
   BUILT_BIN_PATH,
@@ -50,7 +57,7 @@ export {
   decodeKvSnapshot,
   encodeKvSnapshot,
   KV_SNAPSHOT_VERSION,
-  KvStateMachine,
+  type KvStateMachine,
   type KvStateMachineOptions,
   openKvStateMachine,
 } from './state-machine.ts';

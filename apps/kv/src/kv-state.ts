@@ -1,3 +1,4 @@
+import { ClientSessions } from '@flotilla/raft';
 import { InvalidRequestError } from '@flotilla/types';
 
 /**
@@ -136,21 +137,66 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
+/** Default bound of the client sessions table (see {@link KvStateOptions.maxSessions}). */
+export const DEFAULT_MAX_SESSIONS = 100_000;
+
+/** A client sessions table row: `[client_id, last sequence, its response]`. */
+export type KvSessionRow = [string, number, KvResponse];
+
+/** Options of {@link KvState}. */
+export interface KvStateOptions {
+  /** The client sessions to start with (e.g. restored from a snapshot). */
+  sessions?: readonly KvSessionRow[];
+  /**
+   * Most client sessions remembered; beyond it the least recently used one is evicted (its client
+   * then gets `SessionExpired`). Part of the replicated rules: every node must use the same value.
+   * Default {@link DEFAULT_MAX_SESSIONS}.
+   */
+  maxSessions?: number;
+}
+
 /**
- * The replicated data: an ordered-by-insertion map of string keys to string values, and the rules
- * that turn a {@link KvRequest} into a {@link KvResponse}. Deterministic: the same requests in the
- * same order give the same state on every node.
+ * The replicated data: an ordered-by-insertion map of string keys to string values and the client
+ * sessions table, and the rules that turn a {@link KvRequest} into a {@link KvResponse}.
+ * Deterministic: the same requests in the same order give the same state on every node. Owns the
+ * rules only; durability (snapshots, applied log id, membership) is `fileStateMachine`'s.
  */
 export class KvState {
   readonly #data: Map<string, string>;
+  readonly #sessions: ClientSessions<KvResponse>;
 
-  /** A state holding `entries` (e.g. restored from a snapshot). */
-  constructor(entries: Iterable<readonly [string, string]> = []) {
+  /** A state holding `entries` and `opts.sessions` (e.g. restored from a snapshot). */
+  constructor(entries: Iterable<readonly [string, string]> = [], opts: KvStateOptions = {}) {
     this.#data = new Map(entries);
+    this.#sessions = ClientSessions.fromJSON([...(opts.sessions ?? [])], {
+      maxSessions: opts.maxSessions ?? DEFAULT_MAX_SESSIONS,
+    });
   }
 
-  /** Applies one write and returns its response. */
-  apply(req: KvOperation): KvResponse {
+  /**
+   * Applies one write and returns its response, at most once per `(client_id, sequence)` when it
+   * carries a session: a duplicate answers the first application's response; a session the table
+   * does not know, with a sequence above 1, is refused as `SessionExpired` (it was evicted, or
+   * never opened: applying it could apply a retried write twice); a sequence below the session's
+   * last is `StaleSequence`.
+   */
+  apply(req: KvRequest): KvResponse {
+    const { session, ...op } = req;
+    if (session === undefined) return this.#applyOp(op as KvOperation);
+    const refused = (sessionError: KvSessionError): KvResponse => ({
+      value: null,
+      applied: false,
+      sessionError,
+    });
+    const last = this.#sessions.lastSequence(session.client_id);
+    if (last === undefined && session.sequence > 1) return refused('SessionExpired');
+    const { response } = this.#sessions.apply(session.client_id, session.sequence, () =>
+      this.#applyOp(op as KvOperation),
+    );
+    return response ?? refused('StaleSequence');
+  }
+
+  #applyOp(req: KvOperation): KvResponse {
     if ('Set' in req) {
       this.#data.set(req.Set.key, req.Set.value);
       return { value: req.Set.value, applied: true };
@@ -183,8 +229,18 @@ export class KvState {
     return this.#data.size;
   }
 
+  /** The last applied sequence of a client session, if the table remembers it. */
+  lastSequence(clientId: string): number | undefined {
+    return this.#sessions.lastSequence(clientId);
+  }
+
   /** A copy of every entry, for a snapshot. */
   entries(): [string, string][] {
     return [...this.#data];
+  }
+
+  /** A copy of the client sessions table, least recently used first, for a snapshot. */
+  sessions(): KvSessionRow[] {
+    return this.#sessions.toJSON();
   }
 }

@@ -195,13 +195,20 @@ export async function startKvNode(opts: KvNodeOptions): Promise<KvNode> {
     logger: log,
   });
   const raftServer = raftNet.server(raft);
+  // Through `state` on every read: installing a snapshot replaces the state object.
+  const local: KvReader = {
+    get: (key) => stateMachine.state.get(key),
+    get size() {
+      return stateMachine.state.size;
+    },
+  };
   let advertised = opts.addr;
   const loopDelay = startLoopDelayMonitor();
   const handler = kvHttpHandler({
     loopDelay,
-    raft: opts.wrapRaft === undefined ? raft : opts.wrapRaft(raft, stateMachine),
+    raft: opts.wrapRaft === undefined ? raft : opts.wrapRaft(raft, local),
     ...(opts.readPolicy === undefined ? {} : { readPolicy: opts.readPolicy }),
-    store: stateMachine,
+    store: local,
     get addr() {
       return advertised;
     },

@@ -11,8 +11,9 @@ import {
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseWriteBody } from './http-api.ts';
 import { type KvRequest, KvState, parseKvRequest } from './kv-state.ts';
-import { decodeKvSnapshotFull, encodeKvSnapshot, openKvStateMachine } from './state-machine.ts';
+import { decodeKvSnapshot, encodeKvSnapshot, openKvStateMachine } from './state-machine.ts';
 
+/** The next log index; each test starts a state machine at index 0 (applies must be consecutive). */
 let index = 0;
 function entry(data: KvRequest): ApplyEntry<KvRequest> {
   index++;
@@ -27,6 +28,7 @@ function append(key: string, value: string, client_id?: string, sequence?: numbe
 
 let dir: string;
 beforeEach(async () => {
+  index = -1;
   dir = await mkdtemp(join(tmpdir(), 'kv-sessions-'));
 });
 afterEach(async () => {
@@ -59,11 +61,11 @@ describe('client sessions in the state machine', () => {
       { value: 'ab', applied: true },
     ]);
     expect(await sm.apply([entry(append('k', 'a', 'c1', 1))])).toEqual([{ value: 'a', applied: true }]);
-    expect(sm.get('k')).toBe('ab');
+    expect(sm.state.get('k')).toBe('ab');
     // Writes without a session are applied every time.
     await sm.apply([entry(append('k', 'z')), entry(append('k', 'z'))]);
-    expect(sm.get('k')).toBe('abzz');
-    expect(sm.lastSequence('c1')).toBe(1);
+    expect(sm.state.get('k')).toBe('abzz');
+    expect(sm.state.lastSequence('c1')).toBe(1);
   });
 
   it('refuses an unknown session above sequence 1 (SessionExpired) and an old sequence (StaleSequence)', async () => {
@@ -80,8 +82,8 @@ describe('client sessions in the state machine', () => {
       { value: 'ab', applied: true },
       { value: null, applied: false, sessionError: 'StaleSequence' },
     ]);
-    expect(sm.get('k')).toBe('ab');
-    expect(sm.lastSequence('new')).toBeUndefined();
+    expect(sm.state.get('k')).toBe('ab');
+    expect(sm.state.lastSequence('new')).toBeUndefined();
   });
 
   it('an evicted session gets SessionExpired, never a second application', async () => {
@@ -92,43 +94,42 @@ describe('client sessions in the state machine', () => {
       entry(append('k', 'c', 'c2', 1)),
       entry(append('k', 'd', 'c3', 1)), // evicts c1, the least recently used
     ]);
-    expect(sm.lastSequence('c1')).toBeUndefined();
+    expect(sm.state.lastSequence('c1')).toBeUndefined();
     expect(await sm.apply([entry(append('k', 'b', 'c1', 2))])).toEqual([
       { value: null, applied: false, sessionError: 'SessionExpired' },
     ]);
-    expect(sm.get('k')).toBe('abcd');
+    expect(sm.state.get('k')).toBe('abcd');
   });
 
   it('sessions travel in snapshots: reopened and installed state machines still deduplicate', async () => {
     const sm = await openKvStateMachine(join(dir, 'a'));
     await sm.apply([entry(append('k', 'a', 'c1', 7))]);
-    expect(sm.lastSequence('c1')).toBeUndefined(); // refused: 7 opens nothing
+    expect(sm.state.lastSequence('c1')).toBeUndefined(); // refused: 7 opens nothing
     await sm.apply([entry(append('k', 'a', 'c1', 1)), entry(append('k', 'b', 'c1', 2))]);
     const snap = await sm.snapshotBuilder().buildSnapshot();
     const bytes = await collectSnapshotData(snap.data);
-    expect(decodeKvSnapshotFull(bytes).sessions).toEqual([['c1', 2, { value: 'ab', applied: true }]]);
+    expect(sm.state.sessions()).toEqual([['c1', 2, { value: 'ab', applied: true }]]);
 
     const reopened = await openKvStateMachine(join(dir, 'a'));
     expect(await reopened.apply([entry(append('k', 'b', 'c1', 2))])).toEqual([
       { value: 'ab', applied: true },
     ]);
-    expect(reopened.get('k')).toBe('ab');
+    expect(reopened.state.get('k')).toBe('ab');
 
     const other = await openKvStateMachine(join(dir, 'b'));
     await other.installSnapshot(snap.meta, snapshotDataOf(bytes, 5));
+    index = snap.meta.lastLogId?.index ?? -1; // the next entry follows the snapshot
     expect(await other.apply([entry(append('k', 'b', 'c1', 2))])).toEqual([{ value: 'ab', applied: true }]);
-    expect(other.get('k')).toBe('ab');
+    expect(other.state.get('k')).toBe('ab');
   });
 
-  it('reads version 1 snapshots (no sessions) and refuses bad session rows', () => {
-    const v1 = new TextEncoder().encode(JSON.stringify({ version: 1, entries: [['a', '1']] }));
-    expect(decodeKvSnapshotFull(v1)).toEqual({ entries: [['a', '1']], sessions: [] });
+  it('refuses bad session rows in a snapshot state; good rows round-trip', () => {
     const bad = new TextEncoder().encode(
-      JSON.stringify({ version: 2, entries: [], sessions: [['c', 'x', {}]] }),
+      JSON.stringify({ version: 3, entries: [], sessions: [['c', 'x', {}]] }),
     );
-    expect(() => decodeKvSnapshotFull(bad)).toThrow(/session/);
+    expect(() => decodeKvSnapshot(bad)).toThrow(/session/);
     expect(
-      decodeKvSnapshotFull(encodeKvSnapshot([], [['c', 1, { value: null, applied: true }]])).sessions,
+      decodeKvSnapshot(encodeKvSnapshot([], [['c', 1, { value: null, applied: true }]])).sessions,
     ).toEqual([['c', 1, { value: null, applied: true }]]);
   });
 });

@@ -23,6 +23,6 @@ stateMachineSuite<KvRequest, KvResponse>('KvStateMachine (file snapshots)', {
   },
   // Order-sensitive: each Set answers the value it replaced.
   command: (i) => ({ Set: { key: `k${i % 3}`, value: `v${i}` } }),
-  digest: async (sm) => ['k0', 'k1', 'k2'].map((k) => (sm as KvStateMachine).get(k) ?? null),
+  digest: async (sm) => ['k0', 'k1', 'k2'].map((k) => (sm as KvStateMachine).state.get(k) ?? null),
   receivesSnapshots: true,
 });

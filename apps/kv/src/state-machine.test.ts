@@ -41,7 +41,6 @@ describe('KvStateMachine', () => {
       lastApplied: { term: 1, index: 3 },
       lastMembership: { logId: { term: 1, index: 0 }, membership },
     });
-    expect(sm.appliedWrites).toBe(2);
   });
 
   it('a snapshot captures the state when the builder is made, survives a reopen, and is current', async () => {
@@ -54,13 +53,12 @@ describe('KvStateMachine', () => {
     await sm.apply([set(2, 'b', '2')]); // after the capture: not in the snapshot
     const snap = await builder.buildSnapshot();
     expect(snap.meta.lastLogId).toEqual({ term: 1, index: 1 });
-    expect(decodeKvSnapshot(await collectSnapshotData(snap.data))).toEqual([['a', '1']]);
     const current = await sm.getCurrentSnapshot();
     expect(current?.meta).toEqual(snap.meta);
 
     const reopened = await openKvStateMachine(dir);
-    expect(reopened.get('a')).toBe('1');
-    expect(reopened.get('b')).toBeUndefined();
+    expect(reopened.state.get('a')).toBe('1');
+    expect(reopened.state.get('b')).toBeUndefined();
     expect(await reopened.appliedState()).toEqual({
       lastApplied: { term: 1, index: 1 },
       lastMembership: { logId: { term: 1, index: 0 }, membership },
@@ -78,15 +76,18 @@ describe('KvStateMachine', () => {
     await expect(
       sm.installSnapshot(meta, snapshotDataOf(new TextEncoder().encode('{"version":1}'))),
     ).rejects.toSatisfy((e: unknown) => hasErrorCode(e, ErrorCode.Storage));
-    expect(sm.get('old')).toBe('x');
-    expect(sm.lastApplied).toEqual({ term: 1, index: 0 });
+    expect(sm.state.get('old')).toBe('x');
+    expect((await sm.appliedState()).lastApplied).toEqual({ term: 1, index: 0 });
 
-    await sm.installSnapshot(meta, snapshotDataOf(encodeKvSnapshot([['new', 'y']]), 3));
-    expect(sm.get('old')).toBeUndefined();
-    expect(sm.get('new')).toBe('y');
+    const source = await openKvStateMachine(join(dir, 'source'));
+    await source.apply([set(0, 'new', 'y')]);
+    const data = await collectSnapshotData((await source.snapshotBuilder().buildSnapshot()).data);
+    await sm.installSnapshot(meta, snapshotDataOf(data, 3));
+    expect(sm.state.get('old')).toBeUndefined();
+    expect(sm.state.get('new')).toBe('y');
     expect((await sm.appliedState()).lastApplied).toEqual({ term: 2, index: 9 });
     expect((await sm.getCurrentSnapshot())?.meta.snapshotId).toBe('remote-1');
-    expect((await openKvStateMachine(dir)).get('new')).toBe('y');
+    expect((await openKvStateMachine(dir)).state.get('new')).toBe('y');
   });
 
   it('refuses to open over a damaged snapshot file', async () => {
@@ -104,13 +105,14 @@ describe('KvStateMachine', () => {
     for (const bad of [
       '',
       'null',
-      '{"version":2,"entries":[]}',
-      '{"version":1,"entries":[["a"]]}',
-      '{"version":1,"entries":[[1,"b"]]}',
+      '{"version":3,"entries":[]}',
+      '{"version":2,"entries":[],"sessions":[]}',
+      '{"version":3,"entries":[["a"]],"sessions":[]}',
+      '{"version":3,"entries":[[1,"b"]],"sessions":[]}',
     ]) {
       expect(() => decodeKvSnapshot(enc.encode(bad))).toThrow(/snapshot/);
     }
     expect(() => decodeKvSnapshot(Uint8Array.of(0xff, 0xfe))).toThrow(/UTF-8/);
-    expect(decodeKvSnapshot(encodeKvSnapshot([]))).toEqual([]);
+    expect(decodeKvSnapshot(encodeKvSnapshot([]))).toEqual({ entries: [], sessions: [] });
   });
 });
