@@ -75,7 +75,18 @@ export class FakeRaft implements RaftApi<KvRequest, KvResponse> {
   }
 
   get metrics(): RaftApi<KvRequest, KvResponse>['metrics'] {
-    return this.hub;
+    const hub = this.hub;
+    const unused = (): never => {
+      throw new Error('FakeRaft: flotilla-kv does not use per-kind metrics subscriptions');
+    };
+    return {
+      get current() {
+        return hub.current;
+      },
+      subscribe: (l) => hub.subscribe(l),
+      watch: unused,
+      onLeaderChange: unused,
+    };
   }
 
   #publish(patch: Partial<RaftMetrics>): void {
