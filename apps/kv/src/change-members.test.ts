@@ -1,8 +1,9 @@
+import type { ChangeMembers } from '@flotilla/types';
 import { ErrorCode, hasErrorCode } from '@flotilla/types';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeRaft } from '../test/fake-raft.ts';
 import { serve, type TestServer } from '../test/http-server.ts';
-import { type ChangeMembers, parseChangeMembers } from './change-members.ts';
+import { parseChangeMembers } from './change-members.ts';
 import { kvHttpHandler } from './http-api.ts';
 
 /** The `path` of the `INVALID_REQUEST` error `f` throws, or a description of what happened instead. */
@@ -113,11 +114,15 @@ describe('POST /change-membership with a ChangeMembers object', () => {
     }
   });
 
-  it('a well-formed object reaches applyChangeMembers, which answers 501 until Raft takes it', async () => {
+  it('a well-formed object changes the membership; a refused one answers the typed error', async () => {
     const s = await start();
-    const r = await s.post('/change-membership', '{"RemoveNodes":[9]}');
-    expect(r.status).toBe(501);
-    expect(r.json).toMatchObject({ Err: { NotImplemented: { path: '$' } } });
+    const add = await s.post('/change-membership', '{"AddNodes":{"9":{"addr":"127.0.0.1:21009"}}}');
+    expect(add.status).toBe(200);
+    expect(add.json).toMatchObject({ Ok: {} });
+    const refused = await s.post('/change-membership', '{"RemoveNodes":[1]}');
+    expect(refused.json).toMatchObject({ Err: { APIError: { ChangeMembershipError: { NodeIsVoter: {} } } } });
+    const removed = await s.post('/change-membership', '{"RemoveNodes":[9]}');
+    expect(removed.json).toMatchObject({ Ok: {} });
     // The voter array still works.
     const ok = await s.post('/change-membership', '[1]');
     expect(ok.status).toBe(200);

@@ -8,31 +8,9 @@
  * @module
  */
 import type { RaftApi } from '@flotilla/raft';
-import { InvalidRequestError, type Node, type NodeId } from '@flotilla/types';
+import { type ChangeMembers, InvalidRequestError, type Node, type NodeId } from '@flotilla/types';
 import { parseHostPort } from './addr.ts';
 import { isPlainObject, type KvRequest, type KvResponse } from './kv-state.ts';
-
-// replaced by the import from @flotilla/types at merge
-/** A membership change, after openraft's `ChangeMembers` (camelCase tags, string node ids). */
-export type ChangeMembers =
-  /** Promotes existing learners to voters. */
-  | { addVoterIds: NodeId[] }
-  /** Adds nodes (with addresses) and makes them voters in one change. */
-  | { addVoters: Record<NodeId, Node> }
-  /** Removes voters from the voter set. */
-  | { removeVoters: NodeId[] }
-  /** Replaces the voter set. */
-  | { replaceAllVoters: NodeId[] }
-  /** Adds nodes as learners. */
-  | { addNodes: Record<NodeId, Node> }
-  /** Sets the address (and data) of existing nodes. */
-  | { setNodes: Record<NodeId, Node> }
-  /** Removes learners. */
-  | { removeNodes: NodeId[] }
-  /** Replaces the whole node table. */
-  | { replaceAllNodes: Record<NodeId, Node> }
-  /** Several changes applied as one. */
-  | { batch: ChangeMembers[] };
 
 /** openraft's tag of each variant and the kind of its payload. */
 const TAGS = {
@@ -149,28 +127,12 @@ function parseNode(v: unknown, path: string): Node {
 }
 
 /**
- * `ChangeMembers` cannot reach Raft yet: `raft.changeMembership` takes a voter set only. Answered
- * with HTTP 501. Goes away with {@link applyChangeMembers}'s body at merge.
+ * Applies a parsed `ChangeMembers` through Raft: the membership written, as `changeMembership`
+ * answers (removed voters are not retained as learners, like the voter-array form).
  */
-export class ChangeMembersUnsupportedError extends Error {
-  readonly code = 'NOT_IMPLEMENTED' as const;
-  constructor() {
-    super(
-      'this build of @flotilla/raft takes a voter set only: send an array of node ids, or upgrade for ChangeMembers',
-    );
-    this.name = 'ChangeMembersUnsupportedError';
-  }
-}
-
-/**
- * Applies a parsed `ChangeMembers` through Raft (the membership written, as `changeMembership`
- * answers). Today it throws {@link ChangeMembersUnsupportedError}; the integrator replaces the
- * body with `return raft.changeMembership(changes, { retain: false })` once `@flotilla/raft` takes
- * `ChangeMembers`.
- */
-export async function applyChangeMembers(
-  _raft: RaftApi<KvRequest, KvResponse>,
-  _changes: ChangeMembers,
+export function applyChangeMembers(
+  raft: RaftApi<KvRequest, KvResponse>,
+  changes: ChangeMembers,
 ): ReturnType<RaftApi<KvRequest, KvResponse>['changeMembership']> {
-  throw new ChangeMembersUnsupportedError();
+  return raft.changeMembership(changes, { retain: false });
 }

@@ -10,7 +10,7 @@ import {
   type NodeId,
 } from '@flotilla/types';
 import { parseHostPort } from './addr.ts';
-import { applyChangeMembers, ChangeMembersUnsupportedError, parseChangeMembers } from './change-members.ts';
+import { applyChangeMembers, parseChangeMembers } from './change-members.ts';
 import { dashboardHtml } from './dashboard.ts';
 import { fromWireId, toWireId } from './ids.ts';
 import {
@@ -148,9 +148,6 @@ export function kvHttpHandler(opts: KvHttpOptions): KvHttpHandler {
     try {
       return json(ok(await f()));
     } catch (e) {
-      if (e instanceof ChangeMembersUnsupportedError) {
-        return json(err({ NotImplemented: { path: '$', message: e.message } }), 501);
-      }
       if (e instanceof SessionRefused) {
         const { client_id, sequence } = e.session;
         return json(err({ APIError: { [e.reason]: { client_id, sequence, message: e.message } } }));

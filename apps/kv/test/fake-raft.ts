@@ -9,6 +9,7 @@ import {
 } from '@flotilla/raft';
 import {
   type AppendEntriesResponse,
+  type ChangeMembers,
   ChangeMembershipError,
   emptyStoredMembership,
   ForwardToLeaderError,
@@ -17,6 +18,7 @@ import {
   type Membership,
   type Node,
   type NodeId,
+  planChangeMembers,
   type RaftMetrics,
   type SnapshotResponse,
   StoppedError,
@@ -170,9 +172,19 @@ export class FakeRaft implements RaftApi<KvRequest, KvResponse> {
     return { logId: this.#membershipLogId as LogId, response: { value: null, applied: true }, added: true };
   }
 
-  async changeMembership(voters: Iterable<NodeId>): Promise<ClientWriteResponse<KvResponse>> {
+  async changeMembership(
+    changes: Iterable<NodeId> | ChangeMembers,
+  ): Promise<ClientWriteResponse<KvResponse>> {
     this.#requireLeader();
-    const ids = [...voters].sort();
+    if (!(Symbol.iterator in changes)) {
+      // The real planner (types), applied at once: the fake has no joint step.
+      const { target } = planChangeMembers(this.#membership, changes);
+      this.calls.push(`changeMembership ${JSON.stringify(changes)}`);
+      this.#membership = { configs: [target.voters], nodes: target.nodes };
+      this.#append(true);
+      return { logId: this.#membershipLogId as LogId, response: { value: null, applied: true } };
+    }
+    const ids = [...changes].sort();
     if (ids.length === 0) throw new ChangeMembershipError('EmptyMembership', 'empty');
     for (const id of ids) {
       if (!Object.hasOwn(this.#membership.nodes, id)) {
@@ -184,6 +196,17 @@ export class FakeRaft implements RaftApi<KvRequest, KvResponse> {
     this.#membership = { configs: [ids], nodes };
     this.#append(true);
     return { logId: this.#membershipLogId as LogId, response: { value: null, applied: true } };
+  }
+
+  async changeMembershipIf(
+    expected: LogId | null,
+    changes: Iterable<NodeId> | ChangeMembers,
+  ): Promise<ClientWriteResponse<KvResponse>> {
+    const cur = this.#membershipLogId;
+    if (cur?.term !== expected?.term || cur?.index !== expected?.index) {
+      throw new ChangeMembershipError('MembershipChanged', 'the membership changed');
+    }
+    return this.changeMembership(changes);
   }
 
   wait(opts?: { timeoutMs?: number }): Wait {

@@ -73,6 +73,12 @@ export interface LeaderState {
   since: number;
   /** The voter set a two-step (joint then uniform) membership change is heading to. */
   membershipGoal: { voters: NodeId[]; retain: boolean } | null;
+  /**
+   * The address each target's replication stream was built with (at the last
+   * `rebuildReplicationStreams`). The runtime replaces the stream of a target whose address changed
+   * (`setNodes`), so that target's inflight is released when the address changes.
+   */
+  streamAddrs: Map<NodeId, string>;
   /** The node leadership is being transferred to. */
   transferTo: NodeId | null;
   /**

@@ -7,6 +7,7 @@
 import { InflightIdGen } from '@flotilla/progress';
 import {
   type AppendEntriesRequest,
+  type ChangeMembers,
   compareLogId,
   type EntryPayload,
   formatLogId,
@@ -263,16 +264,42 @@ export class Engine {
    * Leader: changes the voter set through joint consensus. Returns the first membership entry's id.
    * Throws `ForwardToLeaderError` on a non-leader and `ChangeMembershipError`: 'InProgress',
    * 'EmptyMembership', 'LearnerNotFound' (a new voter neither a learner nor in `addNodes`),
-   * 'NotCaughtUp' (only with `maxPromotionLag`), 'Invalid'.
+   * 'NotCaughtUp' (only with `maxPromotionLag`), 'Invalid'. The same as `changeMembers` with
+   * `{batch: [{setNodes: addNodes}, {replaceAllVoters: voters}]}`.
    */
   changeMembership(
     voters: NodeId[],
     opts: { retain?: boolean; addNodes?: Record<NodeId, Node> },
     now: number,
   ): LogId {
+    const changes: ChangeMembers = {
+      batch: [{ setNodes: opts.addNodes ?? {} }, { replaceAllVoters: voters }],
+    };
+    const retain = opts.retain === undefined ? {} : { retain: opts.retain };
+    return this.changeMembers(changes, retain, now).logId;
+  }
+
+  /**
+   * Leader: proposes a membership change given as openraft's `ChangeMembers` (see
+   * `planChangeMembers` in `@flotilla/types`). Appends the joint config when the voter set changes
+   * (the uniform one follows once it commits) or, for a change of nodes only, the one final entry.
+   * Returns that entry's id and the voter set the change leads to. With `expectedMembershipLogId`,
+   * refuses unless the effective membership's log id equals it. Throws `ForwardToLeaderError` on a
+   * non-leader and `ChangeMembershipError`: 'MembershipChanged', 'InProgress', 'EmptyMembership',
+   * 'NodeIsVoter', 'LearnerNotFound', 'NotCaughtUp' (only with `maxPromotionLag`), 'Invalid'.
+   */
+  changeMembers(
+    changes: ChangeMembers,
+    opts: { retain?: boolean; expectedMembershipLogId?: LogId | null },
+    now: number,
+  ): { logId: LogId; voters: NodeId[] } {
     const core = this.#require();
     core.now = now;
-    return steps.appendMembership(core, leaderH.planMembershipChange(core, voters, opts));
+    const plan = leaderH.planChangeMembersStep(core, changes, {
+      ...(opts.retain === undefined ? {} : { retain: opts.retain }),
+      ...(opts.expectedMembershipLogId === undefined ? {} : { expected: opts.expectedMembershipLogId }),
+    });
+    return { logId: steps.appendMembership(core, plan.next), voters: plan.voters };
   }
 
   /** Leader: adds a learner. Returns the membership entry's id. */

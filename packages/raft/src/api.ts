@@ -1,4 +1,5 @@
 import type {
+  ChangeMembers,
   Clock,
   Codec,
   Logger,
@@ -153,14 +154,33 @@ export interface RaftApi<D, R> extends RaftRpcHandler {
   ensureLinearizable(opts?: { policy?: ReadPolicy }): Promise<LogId | null>;
   /** Leader only: the read point of a linearizable read, for a follower to wait for (see `ReadLinearizer`). */
   getReadLinearizer(opts?: { policy?: ReadPolicy }): Promise<ReadLinearizer>;
-  /** Adds a learner; `blocking` (default true) waits until it has caught up. */
+  /**
+   * Adds a learner; `blocking` (default true) waits until it lags at most
+   * `config.replicationLagThreshold` entries behind the leader's last log index.
+   */
   addLearner(
     id: NodeId,
     node: Node,
     opts?: { blocking?: boolean; timeoutMs?: number },
   ): Promise<AddLearnerResponse<R>>;
-  /** Changes the voter set (joint, then uniform); `retain` keeps removed voters as learners. */
-  changeMembership(voters: Iterable<NodeId>, opts?: { retain?: boolean }): Promise<ClientWriteResponse<R>>;
+  /**
+   * Changes the membership: a voter set (joint, then uniform) or a `ChangeMembers` (openraft's); a
+   * change of nodes only is one entry. Resolves once the final config is applied. `retain` keeps
+   * removed voters as learners.
+   */
+  changeMembership(
+    changes: Iterable<NodeId> | ChangeMembers,
+    opts?: { retain?: boolean },
+  ): Promise<ClientWriteResponse<R>>;
+  /**
+   * `changeMembership`, refused (`ChangeMembershipError` 'MembershipChanged') when the effective
+   * membership's log id is not `expectedMembershipLogId` (openraft's `change_membership_if`).
+   */
+  changeMembershipIf(
+    expectedMembershipLogId: LogId | null,
+    changes: Iterable<NodeId> | ChangeMembers,
+    opts?: { retain?: boolean },
+  ): Promise<ClientWriteResponse<R>>;
   /** Current metrics, a subscription to every change, and per-kind subscriptions. */
   readonly metrics: RaftMetricsApi;
   /** Waits for metrics predicates. */

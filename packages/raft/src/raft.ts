@@ -8,10 +8,13 @@
 import {
   type AppendEntriesRequest,
   type AppendEntriesResponse,
+  addVotersOf,
+  type ChangeMembers,
   compareLogId,
   type EntryPayload,
   ForwardToLeaderError,
   InvalidRequestError,
+  isJoint,
   isMember,
   type LogId,
   learnerIds,
@@ -19,6 +22,8 @@ import {
   type Membership,
   type Node,
   type NodeId,
+  nodesOfChangeMembers,
+  type RaftNetworkFactory,
   type RaftStateMachine,
   type Snapshot,
   type SnapshotData,
@@ -32,6 +37,8 @@ import {
   type Vote,
   type VoteRequest,
   type VoteResponse,
+  validateChangeMembers,
+  validateLogId,
   voterIds,
 } from '@flotilla/types';
 import { RpcHandler } from './api/rpc-handler.ts';
@@ -74,12 +81,19 @@ export class Raft<D, R> implements RaftApi<D, R> {
   readonly #core: RaftCore<D, R>;
   readonly #rpc: RpcHandler<D, R>;
   readonly #sm: RaftStateMachine<D, R>;
+  readonly #network: RaftNetworkFactory;
 
-  private constructor(core: RaftCore<D, R>, rpc: RpcHandler<D, R>, sm: RaftStateMachine<D, R>) {
+  private constructor(
+    core: RaftCore<D, R>,
+    rpc: RpcHandler<D, R>,
+    sm: RaftStateMachine<D, R>,
+    network: RaftNetworkFactory,
+  ) {
     this.id = core.id;
     this.#core = core;
     this.#rpc = rpc;
     this.#sm = sm;
+    this.#network = network;
   }
 
   /**
@@ -89,7 +103,12 @@ export class Raft<D, R> implements RaftApi<D, R> {
    */
   static async create<D, R>(opts: RaftOptions<D, R>): Promise<Raft<D, R>> {
     const core = await RaftCore.create<D, R>(opts);
-    return new Raft<D, R>(core, new RpcHandler<D, R>(core, opts.stateMachine), opts.stateMachine);
+    return new Raft<D, R>(
+      core,
+      new RpcHandler<D, R>(core, opts.stateMachine),
+      opts.stateMachine,
+      opts.network,
+    );
   }
 
   // ================================================================== application API
@@ -156,11 +175,15 @@ export class Raft<D, R> implements RaftApi<D, R> {
     return this.#core.wait(opts);
   }
 
-  /** Initializes a new cluster whose voters are the keys of `nodes`. */
+  /**
+   * Initializes a new cluster whose voters are the keys of `nodes`. An address the network refuses
+   * (`RaftNetworkFactory.validateAddress`) fails with `InvalidRequestError` naming the node.
+   */
   async initialize(nodes: Record<NodeId, Node>): Promise<void> {
     const { loop, engine, clock } = this.#core.parts;
     loop.ensureRunning();
     const membership: Membership = uniformMembership(nodes);
+    this.#checkAddresses(Object.entries(membership.nodes), 'nodes');
     await loop.call(() => {
       engine.initialize(membership, clock.now());
     });
@@ -236,10 +259,12 @@ export class Raft<D, R> implements RaftApi<D, R> {
   // ================================================================== management API
 
   /**
-   * Adds a learner; with `blocking` (default) waits until it has caught up. A node that already is a
-   * member (voter or learner) is left as it is, as openraft does: the result says `added: false` and
-   * carries the current membership's log id (blocking still waits for the node to catch up, unless
-   * it is this leader).
+   * Adds a learner; with `blocking` (default) waits until it has caught up, as openraft does: until it
+   * lags at most `config.replicationLagThreshold` entries behind this leader's last log index (0: until
+   * it matches it). A node that already is a member (voter or learner) is left as it is, as openraft
+   * does: the result says `added: false` and carries the current membership's log id (blocking still
+   * waits for the node to catch up, unless it is this leader). An address the network refuses
+   * (`RaftNetworkFactory.validateAddress`) fails with `InvalidRequestError` before anything is proposed.
    */
   async addLearner(
     id: NodeId,
@@ -249,6 +274,7 @@ export class Raft<D, R> implements RaftApi<D, R> {
     const { loop, engine } = this.#core.parts;
     const leadership = this.#core.leadership;
     loop.ensureRunning();
+    this.#checkAddresses([[id, node]], 'node');
     const plan = await loop.call(() =>
       leadership.requireLeader(
         (now) => {
@@ -266,38 +292,163 @@ export class Raft<D, R> implements RaftApi<D, R> {
       ? { ...(await this.#core.writes.awaitApplied(logId)), added: true }
       : { logId, response: undefined as R, added: false };
     if ((opts.blocking ?? true) && id !== this.id) {
-      const timeoutMs = opts.timeoutMs ?? this.#core.config.electionTimeoutMaxMs * 20;
-      const target = logId.index;
-      await this.wait({ timeoutMs }).until((m) => {
-        if (m.state !== 'Leader') throw new ForwardToLeaderError(m.currentLeader, null);
-        const r = m.replication?.[id];
-        return r !== undefined && r.matching !== null && r.matching.index >= target;
-      }, `learner ${id} to catch up`);
+      await this.#awaitCaughtUp([id], logId, opts.timeoutMs ?? this.#defaultTimeoutMs());
     }
     return res;
   }
 
-  /** Changes the voter set through joint consensus; resolves once the final config is committed. */
-  async changeMembership(
-    voters: Iterable<NodeId>,
+  /**
+   * Waits until every node of `ids` still a member lags at most `replicationLagThreshold` entries behind
+   * this leader's last log index (openraft's `check_replication_upto_date`), once the metrics show the
+   * membership at `membershipLogId` or later. Fails with `ForwardToLeader` if this node stops leading.
+   */
+  async #awaitCaughtUp(ids: readonly NodeId[], membershipLogId: LogId, timeoutMs: number): Promise<void> {
+    const threshold = this.#core.config.replicationLagThreshold;
+    await this.wait({ timeoutMs }).until(
+      (m) => {
+        if (m.state !== 'Leader') throw new ForwardToLeaderError(m.currentLeader, null);
+        if (compareLogId(m.membership.logId, membershipLogId) < 0) return false;
+        const last = m.lastLogIndex ?? -1;
+        return ids.every((id) => {
+          if (!isMember(m.membership.membership, id)) return true; // removed meanwhile: nothing to wait for
+          const r = m.replication?.[id];
+          if (r === undefined) return false; // not reported yet
+          return last - (r.matching?.index ?? -1) <= threshold;
+        });
+      },
+      `${ids.join(', ')} to catch up within ${threshold} entries`,
+    );
+  }
+
+  #defaultTimeoutMs(): number {
+    return this.#core.config.electionTimeoutMaxMs * 20;
+  }
+
+  /**
+   * Asks the network whether it can use each node's address; throws `InvalidRequestError` (at
+   * `path.id.addr`) for the first it refuses. Nothing is proposed before this passes.
+   */
+  #checkAddresses(nodes: Iterable<readonly [NodeId, Node]>, path: string): void {
+    const network = this.#network;
+    if (network.validateAddress === undefined) return;
+    for (const [id, node] of nodes) {
+      let why: string | null;
+      try {
+        why = network.validateAddress(node);
+      } catch (err) {
+        why = String(err);
+      }
+      if (why !== null) {
+        throw new InvalidRequestError(
+          `${path}.${id}.addr`,
+          `node ${id}: the network cannot use address ${JSON.stringify(node.addr)}: ${why}`,
+        );
+      }
+    }
+  }
+
+  /**
+   * Changes the membership; resolves once the final config is applied on this leader. `changes` is a
+   * voter set (openraft's `ReplaceAllVoters`) or a `ChangeMembers`. A change of the voter set goes
+   * through joint consensus (the joint config, then the uniform one); a change of nodes only
+   * (`addNodes`, `setNodes`, `removeNodes`, `replaceAllNodes`) is one entry. `addVoters` first adds
+   * its new nodes as learners and waits for them to catch up as a blocking `addLearner` does (if the
+   * call fails after that, they stay learners). `retain` keeps removed voters as learners.
+   *
+   * Refused before anything is proposed: a malformed change or an address the network refuses
+   * (`InvalidRequestError`); then, by the leader, with `ChangeMembershipError` ('InProgress',
+   * 'EmptyMembership', 'LearnerNotFound', 'NodeIsVoter', 'NotCaughtUp', 'Invalid') or
+   * `ForwardToLeader`.
+   *
+   * @example
+   * ```ts
+   * await raft.changeMembership({ addVoters: { d: { addr: '10.0.0.4:7000' } } });
+   * await raft.changeMembership({ removeVoters: ['a'] }, { retain: true });
+   * await raft.changeMembership({ removeNodes: ['a'] });
+   * ```
+   */
+  changeMembership(
+    changes: Iterable<NodeId> | ChangeMembers,
     opts: { retain?: boolean } = {},
+  ): Promise<ClientWriteResponse<R>> {
+    return this.#changeMembers(undefined, changes, opts);
+  }
+
+  /**
+   * `changeMembership`, only if the effective membership is still the one at `expectedMembershipLogId`
+   * (`null`: no membership yet): otherwise refused with `ChangeMembershipError` 'MembershipChanged'. The
+   * check and the proposal are one step of the core loop, so no other change can come between them
+   * (openraft's `LastMembershipLogId` precondition). A two-step change (`addVoters`' learner step, the
+   * joint config) checks once, at its first proposal.
+   */
+  changeMembershipIf(
+    expectedMembershipLogId: LogId | null,
+    changes: Iterable<NodeId> | ChangeMembers,
+    opts: { retain?: boolean } = {},
+  ): Promise<ClientWriteResponse<R>> {
+    try {
+      if (expectedMembershipLogId !== null) validateLogId(expectedMembershipLogId, 'expectedMembershipLogId');
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#changeMembers(expectedMembershipLogId, changes, opts);
+  }
+
+  async #changeMembers(
+    expected: LogId | null | undefined,
+    input: Iterable<NodeId> | ChangeMembers,
+    opts: { retain?: boolean },
   ): Promise<ClientWriteResponse<R>> {
     const { loop, engine } = this.#core.parts;
     const leadership = this.#core.leadership;
     loop.ensureRunning();
-    const want = [...new Set(voters)].sort();
+    const changes = toChangeMembers(input);
+    this.#checkAddresses(nodesOfChangeMembers(changes), 'changes');
+    const retain = opts.retain === undefined ? {} : { retain: opts.retain };
+    let expectedId = expected;
+    const newVoters = addVotersOf(changes);
+    if (Object.keys(newVoters).length > 0) {
+      // addVoters' learner step: the nodes not yet members join as learners and catch up first.
+      const step = await loop.call(() =>
+        leadership.requireLeader(
+          (now) => {
+            const current = engine.membership().effective.membership;
+            const fresh = Object.entries(newVoters).filter(([id]) => !isMember(current, id));
+            if (fresh.length === 0) return null;
+            const ifAt = expectedId === undefined ? {} : { expectedMembershipLogId: expectedId };
+            const { logId } = engine.changeMembers({ addNodes: Object.fromEntries(fresh) }, ifAt, now);
+            return { logId, ids: fresh.map(([id]) => id) };
+          },
+          { writes: true },
+        ),
+      );
+      if (step !== null) {
+        await this.#core.writes.awaitApplied(step.logId);
+        const others = step.ids.filter((id) => id !== this.id);
+        await this.#awaitCaughtUp(others, step.logId, this.#defaultTimeoutMs());
+        if (expectedId !== undefined) expectedId = step.logId;
+      }
+    }
     const first = await loop.call(() =>
       leadership.requireLeader(
-        (now) => engine.changeMembership(want, opts.retain === undefined ? {} : { retain: opts.retain }, now),
+        (now) => {
+          const ifAt = expectedId === undefined ? {} : { expectedMembershipLogId: expectedId };
+          const r = engine.changeMembers(changes, { ...retain, ...ifAt }, now);
+          return { ...r, joint: isJoint(engine.membership().effective.membership) };
+        },
         { writes: true },
       ),
     );
-    let res = await this.#core.writes.awaitApplied(first);
+    let res = await this.#core.writes.awaitApplied(first.logId);
+    if (!first.joint) return res;
     // The engine proposes the uniform config once the joint one commits; wait for it to be applied.
+    const want = first.voters;
     const done = (m: StoredMembership) =>
-      m.membership.configs.length === 1 && sameIds(m.membership.configs[0] ?? [], want);
-    const timeoutMs = this.#core.config.electionTimeoutMaxMs * 20;
-    const metrics = await this.wait({ timeoutMs }).until(
+      m.logId !== null &&
+      compareLogId(m.logId, first.logId) > 0 &&
+      m.membership.configs.length === 1 &&
+      sameIds(m.membership.configs[0] ?? [], want);
+    const metrics = await this.wait({ timeoutMs: this.#defaultTimeoutMs() }).until(
       (m) => {
         if (m.error !== null) throw loop.stoppedAs ?? new StoppedError();
         if (m.state !== 'Leader' && !done(m.membership))
@@ -419,4 +570,23 @@ function sameIds(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
   const s = new Set(a);
   return b.every((x) => s.has(x));
+}
+
+/**
+ * A voter set becomes `{replaceAllVoters}` (its ids checked); anything else must have the shape of a
+ * `ChangeMembers`. Throws `InvalidRequestError`.
+ */
+function toChangeMembers(input: Iterable<NodeId> | ChangeMembers): ChangeMembers {
+  if (input !== null && typeof input === 'object' && !(Symbol.iterator in input)) {
+    return validateChangeMembers(input);
+  }
+  if (
+    input === null ||
+    input === undefined ||
+    typeof (input as Iterable<NodeId>)[Symbol.iterator] !== 'function'
+  ) {
+    throw new InvalidRequestError('changes', 'expected a voter set (node ids) or a ChangeMembers object');
+  }
+  const ids = [...new Set(input as Iterable<NodeId>)];
+  return validateChangeMembers({ replaceAllVoters: ids });
 }

@@ -116,10 +116,19 @@ export class ForwardToLeaderError extends FlotillaError<typeof ErrorCode.Forward
 
 /** Why a membership change was refused. */
 export type ChangeMembershipReason =
+  /** Another membership change is not committed yet. */
   | 'InProgress'
+  /** The change would leave no voter. */
   | 'EmptyMembership'
+  /** A node that is to be (or stay) a voter has no node: add it as a learner first. */
   | 'LearnerNotFound'
+  /** With `maxPromotionLag`: a node to become a voter lags too far behind. */
   | 'NotCaughtUp'
+  /** `removeNodes` or `replaceAllNodes` would drop the node of a voter: remove it from the voters first. */
+  | 'NodeIsVoter'
+  /** `changeMembershipIf`: the effective membership is no longer the one the caller expected. */
+  | 'MembershipChanged'
+  /** The resulting membership breaks a structural rule (e.g. a node without a string `addr`). */
   | 'Invalid';
 
 /** A membership change was refused. */

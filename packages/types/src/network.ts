@@ -77,6 +77,14 @@ export interface RaftNetwork {
 export interface RaftNetworkFactory {
   /** A client to `target`; connects lazily, on first use. */
   newClient(target: NodeId, node: Node): RaftNetwork;
+  /**
+   * Whether this transport can use `node.addr` (address syntax belongs to the transport: a TCP
+   * transport wants `host:port`, the memory router any id). Returns `null` when it can, else a
+   * human-readable reason. The runtime asks before anything is proposed (`initialize`, `addLearner`,
+   * `changeMembership` with nodes) and refuses the call with `InvalidRequestError`. Optional: without
+   * it every address is accepted. Must not do I/O (no resolution, no connection).
+   */
+  validateAddress?(node: Node): string | null;
 }
 
 /**

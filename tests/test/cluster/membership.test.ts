@@ -17,8 +17,8 @@ async function setup(ids: string[], from: string[]): Promise<TestCluster> {
 }
 
 describe('membership', () => {
-  it('a blocking addLearner resolves once the learner caught up; a non-blocking one at once', async () => {
-    c = await TestCluster.create(['a', 'b', 'c'], { voters: ['a'] });
+  it('a blocking addLearner (lag threshold 0) resolves once the learner caught up; a non-blocking one at once', async () => {
+    c = await TestCluster.create(['a', 'b', 'c'], { voters: ['a'], config: { replicationLagThreshold: 0 } });
     const l = c.raft('a');
     const w = await l.clientWriteMany([1, 2, 3].map((v) => ({ key: 'k', value: v })));
     const added = await l.addLearner('b', { addr: 'b' }, { blocking: true });

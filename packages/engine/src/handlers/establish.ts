@@ -56,13 +56,11 @@ export function becomeLeader(state: EstablishSlice, now: number): void {
     membershipGoal: isJoint(m) ? { voters: [...m.configs[m.configs.length - 1]!], retain: false } : null,
     transferTo: null,
     transferPending: null,
+    streamAddrs: new Map(),
   };
   heardFromLeader(state, now);
-  state.emit({
-    type: 'rebuildReplicationStreams',
-    vote,
-    targets: replicationTargets(state),
-    closeOldStreams: true,
-  });
+  const targets = replicationTargets(state);
+  for (const t of targets) state.leader.streamAddrs.set(t.id, t.node.addr);
+  state.emit({ type: 'rebuildReplicationStreams', vote, targets, closeOldStreams: true });
   appendToLog(state, [{ logId: { term: vote.term, index: nextIndex(last) }, payload: { type: 'blank' } }]);
 }

@@ -8,13 +8,13 @@
  * and `vote.ts`.
  */
 import {
+  type ChangeMembers,
   ChangeMembershipError,
   compareLogId,
   type EntryPayload,
   ForwardToLeaderError,
   formatLogId,
   getNode,
-  hasErrorCode,
   InvalidRequestError,
   indexOf,
   isJoint,
@@ -22,12 +22,14 @@ import {
   isVoter,
   type LogId,
   leaderOf,
+  logIdEquals,
   type Membership,
   type Node,
   type NodeId,
   NotLeaderError,
   nextIndex,
   nextMembership,
+  planChangeMembers,
   validateMembership,
   voterIds,
 } from '@flotilla/types';
@@ -132,31 +134,32 @@ function requireNoChangeInProgress(state: LeaderSlice): void {
 }
 
 /**
- * Plans changing the voter set to `voters` through joint consensus (§6): returns the membership to
- * append now (the joint config, or the uniform one when no joint step is needed) and remembers the
- * uniform one as the goal, appended once the joint one commits.
+ * Plans `changes` (openraft's `ChangeMembers`): returns the membership to append now and the voter set
+ * the change leads to. A change of the voter set appends the joint config and remembers the uniform one
+ * as the goal (appended once the joint one commits, §6); a change of nodes only is one entry. With
+ * `expected` given, refuses ('MembershipChanged') unless the effective membership's log id equals it,
+ * checked here so that no other change can slip in between the check and the proposal.
  */
-export function planMembershipChange(
+export function planChangeMembersStep(
   state: LeaderSlice,
-  voters: NodeId[],
-  opts: { retain?: boolean; addNodes?: Record<NodeId, Node> },
-): Membership {
+  changes: ChangeMembers,
+  opts: { retain?: boolean; expected?: LogId | null },
+): { next: Membership; voters: NodeId[] } {
   const leader = requireLeader(state);
-  requireNoChangeInProgress(state);
-  if (voters.length === 0) throw new ChangeMembershipError('EmptyMembership', 'the new voter set is empty');
-  let next: Membership;
-  try {
-    next = nextMembership(state.membership.effective.membership, voters, opts);
-  } catch (err) {
-    if (hasErrorCode(err)) {
-      const reason = (err as { reason?: string }).reason === 'MissingNode' ? 'LearnerNotFound' : 'Invalid';
-      throw new ChangeMembershipError(reason, err.message, { cause: err });
-    }
-    throw err;
+  const effective = state.membership.effective;
+  if (opts.expected !== undefined && !logIdEquals(effective.logId, opts.expected)) {
+    throw new ChangeMembershipError(
+      'MembershipChanged',
+      `the membership is at ${formatLogId(effective.logId)}, not at the expected ${formatLogId(opts.expected)}`,
+    );
   }
-  requireCaughtUp(state, leader, voters);
-  leader.membershipGoal = isJoint(next) ? { voters: [...voters], retain: opts.retain === true } : null;
-  return next;
+  requireNoChangeInProgress(state);
+  const { next, target } = planChangeMembers(effective.membership, changes, {
+    retain: opts.retain === true,
+  });
+  requireCaughtUp(state, leader, target.voters);
+  leader.membershipGoal = isJoint(next) ? { voters: target.voters, retain: opts.retain === true } : null;
+  return { next, voters: target.voters };
 }
 
 /** With `maxPromotionLag` set: every node becoming a voter is a learner within the lag. */

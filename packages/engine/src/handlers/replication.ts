@@ -114,12 +114,21 @@ export function onLeaderMembershipChanged(state: ReplicationSlice, now: number):
   leader.clock.upgradeQuorumSet(quorum, learners);
   // A new target gets the benefit of the doubt for one election timeout, as at election time.
   for (const id of added) leader.clock.update(id, now);
-  state.emit({
-    type: 'rebuildReplicationStreams',
-    vote: leader.vote,
-    targets: replicationTargets(state),
-    closeOldStreams: false,
-  });
+  const targets = replicationTargets(state);
+  const addrs = new Map<NodeId, string>();
+  for (const t of targets) {
+    addrs.set(t.id, t.node.addr);
+    const before = leader.streamAddrs.get(t.id);
+    // A moved target (`setNodes`) gets a new stream: what was in flight on the old one is released
+    // (its late answers are stale) so that the new stream is given something to send.
+    const progress = leader.progress.get(t.id);
+    if (before !== undefined && before !== t.node.addr && progress !== undefined) {
+      const inflight = progress.inflight;
+      if (inflight.type !== 'none') progress.releaseInflight(inflight.id);
+    }
+  }
+  leader.streamAddrs = addrs;
+  state.emit({ type: 'rebuildReplicationStreams', vote: leader.vote, targets, closeOldStreams: false });
 }
 
 /**
