@@ -172,6 +172,8 @@ export class EngineCore {
   leaseWaiver: { term: number; to: NodeId } | null = null;
   /** Log reversions detected as leader, the latest per target (see {@link LogReversion}). */
   logReversions = new Map<NodeId, LogReversion>();
+  /** The `seq` of the last log reversion recorded (increasing, never reused). */
+  logReversionSeq = 0;
   /** When the election timer fires. */
   electionDeadline = 0;
   /** Extra back-off added after seeing a voter with a greater log. */

@@ -41,6 +41,7 @@ import { EngineCore, type IoMark, type LogReversion } from './core.ts';
 import { restoreCommitted } from './handlers/commit.ts';
 import * as leaderH from './handlers/leader.ts';
 import { appendToLog, membershipCommitted } from './handlers/log.ts';
+import * as replicationH from './handlers/replication.ts';
 import {
   checkServerStateInvariants,
   mayCampaign,
@@ -314,6 +315,21 @@ export class Engine {
     const core = this.#require();
     core.now = now;
     leaderH.transferLeader(core, to);
+  }
+
+  /**
+   * Leader: the next log reversion of `target` is repaired (`allow: true`) or refused (`false`),
+   * once, whatever `allowLogReversion` says (openraft's `allow_next_revert`); a target already
+   * refused is resumed and repaired. Throws `ForwardToLeaderError` on a non-leader and
+   * `InvalidRequestError` when `target` is not a member this leader replicates to.
+   */
+  allowNextRevert(target: NodeId, allow: boolean, now: number): void {
+    const core = this.#require();
+    core.now = now;
+    leaderH.requireLeader(core);
+    if (!replicationH.allowNextRevert(core, target, allow)) {
+      throw new InvalidRequestError('target', `${target} is not a node this leader replicates to`);
+    }
   }
 
   /** Leader: sends a heartbeat round now. */

@@ -87,4 +87,54 @@ describe('log reversion', () => {
     expect(e.logReversions()).toEqual([]);
     expect(e.replicationMetrics()?.a?.mode).toBe('pipeline');
   });
+
+  it('allowNextRevert before a reversion: the next one is repaired once, the one after refused again', () => {
+    const e = leader();
+    e.allowNextRevert('a', true, 506);
+    hbConflict(e, 510);
+    expect(e.logReversions()[0]).toMatchObject({ target: 'a', repaired: true, seq: 1 });
+    expect(e.takeCommands().find((c) => c.type === 'replicate')).toMatchObject({ target: 'a' });
+    e.onReplicationProgress(
+      'a',
+      { inflightId: 4, result: { type: 'matched', matching: lid(2, 2), sentAt: 515 } },
+      515,
+    );
+    hbConflict(e, 520);
+    expect(e.logReversions()[0]).toMatchObject({ target: 'a', repaired: false, seq: 2 });
+  });
+
+  it('allowNextRevert after a refusal resumes the target and repairs it; allow=false withdraws it', () => {
+    const e = leader();
+    hbConflict(e, 510);
+    e.takeCommands();
+    expect(e.replicationMetrics()?.a?.mode).toBe('idle');
+    e.allowNextRevert('a', true, 512);
+    // resumed at once: something is sent to a again
+    expect(e.takeCommands().some((c) => c.type === 'replicate' && c.target === 'a')).toBe(true);
+    expect(e.logReversions()).toEqual([]);
+    e.onReplicationProgress(
+      'a',
+      { inflightId: 4, result: { type: 'conflict', prevLogId: lid(2, 2), sentAt: 513 } },
+      514,
+    );
+    expect(e.logReversions()[0]).toMatchObject({ repaired: true, seq: 2 });
+    expect(e.replicationMetrics()?.a?.mode).toBe('probing');
+
+    const f = leader();
+    f.allowNextRevert('a', true, 506);
+    f.allowNextRevert('a', false, 507);
+    hbConflict(f, 510);
+    expect(f.logReversions()[0]).toMatchObject({ repaired: false });
+  });
+
+  it('allowNextRevert refuses an unknown target and a non-leader with typed errors', () => {
+    const e = leader();
+    expect(() => e.allowNextRevert('zz', true, 506)).toThrow(
+      expect.objectContaining({ code: 'INVALID_REQUEST' }),
+    );
+    const follower = newEngine('a', {}, preElectionStartup());
+    expect(() => follower.allowNextRevert('b', true, 506)).toThrow(
+      expect.objectContaining({ code: 'FORWARD_TO_LEADER' }),
+    );
+  });
 });

@@ -11,7 +11,10 @@ import type { ReplicationResult, ReplicationTarget } from '../command.ts';
 import type { EngineCore, LeaderState } from '../core.ts';
 
 /** The state the replication handler works on (the log, the membership and `pendingPurge` are only read). */
-export type ReplicationSlice = Pick<EngineCore, 'logReversions' | 'deferredSends' | 'emit' | 'ids'> &
+export type ReplicationSlice = Pick<
+  EngineCore,
+  'logReversions' | 'logReversionSeq' | 'deferredSends' | 'emit' | 'ids'
+> &
   Readonly<Pick<EngineCore, 'id' | 'config' | 'log' | 'membership' | 'pendingPurge' | 'leader'>>;
 
 /** The leader's current targets with their nodes, sorted by id. */
@@ -219,6 +222,23 @@ export function applyReplicationResult(
 
 const IGNORED: ReplicationOutcome = Object.freeze({ type: 'ignored' });
 
+/**
+ * Leader: whether the next log reversion of `target` is repaired (`allow`) or refused (openraft's
+ * `allow_next_revert`), whatever `allowLogReversion` says; used once. A target this leader already
+ * refused (and stopped replicating to) is resumed at once, so the reversion is detected again and
+ * repaired. Returns `false` when `target` is not a replication target of this leader.
+ */
+export function allowNextRevert(state: ReplicationSlice, target: NodeId, allow: boolean): boolean {
+  const p = state.leader?.progress.get(target);
+  if (p === undefined) return false;
+  p.allowReversionOnce = allow;
+  if (allow && reversionRefused(state, target)) {
+    state.logReversions.delete(target);
+    replicateTo(state, target);
+  }
+  return true;
+}
+
 /** The reversion this leader recorded for `target`, if any (records of earlier terms do not count). */
 function reversionOf(state: ReplicationSlice, target: NodeId) {
   const r = state.logReversions.get(target);
@@ -239,7 +259,8 @@ function recordReversion(
   repaired: boolean,
   now: number,
 ): void {
-  const seq = Math.max(0, ...[...state.logReversions.values()].map((r) => r.seq)) + 1;
+  state.logReversionSeq += 1;
+  const seq = state.logReversionSeq;
   const term = leader.vote.term;
   state.logReversions.set(target, { target, term, matching, conflictIndex, repaired, at: now, seq });
 }
