@@ -53,12 +53,12 @@ describe('leader metrics: acknowledgement times and the committed membership', (
       expect(q).toBeLessThanOrEqual(Math.max(...acks) + EPS);
       expect(m.millisSinceQuorumAck).not.toBeNull();
     }
-    // One source: reading now, millisSinceQuorumAck is the distance from lastQuorumAcked.
-    const before = performance.now();
+    // One source: millisSinceQuorumAck is the distance from lastQuorumAcked to when the value was
+    // computed (at the end of the node's last turn, before this read).
     const now = r.metrics.current;
     const after = performance.now();
     const q = now.lastQuorumAcked as number;
-    expect(now.millisSinceQuorumAck).toBeGreaterThanOrEqual(Math.max(0, Math.round(before - q)) - 1);
+    expect(now.millisSinceQuorumAck).toBeGreaterThanOrEqual(0);
     expect(now.millisSinceQuorumAck).toBeLessThanOrEqual(Math.round(after - q) + 1);
     // Followers report no leader-side times.
     for (const f of fs) {

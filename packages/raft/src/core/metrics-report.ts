@@ -6,7 +6,7 @@
 import type { Engine } from '@flotilla/engine';
 import type { LogId, NodeId, RaftMetrics, ReplicationTargetMetrics } from '@flotilla/types';
 import type { RaftConfig } from '../config.ts';
-import { ackTimesOf } from './replication-driver.ts';
+import { lastAckedOf } from './replication-driver.ts';
 
 /**
  * The metrics of now. `applied` is what the state machine holds (the worker's view): the engine counts
@@ -54,11 +54,10 @@ export function metricsOf(
 function replicationOf(engine: Engine): Record<NodeId, ReplicationTargetMetrics> | null {
   const r = engine.replicationMetrics();
   if (r === null) return null;
-  const acked = ackTimesOf(engine);
   const out: Record<NodeId, ReplicationTargetMetrics> = {};
   for (const id of Object.keys(r)) {
     const t = r[id];
-    if (t !== undefined) out[id] = { ...t, lastAcked: acked.get(id) ?? null };
+    if (t !== undefined) out[id] = { ...t, lastAcked: lastAckedOf(engine, id) };
   }
   return out;
 }

@@ -26,17 +26,18 @@ type CommandOf<T extends Command['type']> = Extract<Command, { type: T }>;
 
 /**
  * Per node (keyed by its engine), the send time of the latest request each target acknowledged under
- * the current leadership. The driver writes it (one number store per reply, no allocation once a
- * target has an entry); `metricsOf` reads it when metrics are computed. Keyed by the engine because
- * the metrics are built from the engine and the driver holds the same one.
+ * the current leadership, in a one-slot `Float64Array` per target: the driver writes it in place
+ * (one number store per reply, no allocation, not even a boxed double, once a target has its slot);
+ * `metricsOf` reads it when metrics are computed. Keyed by the engine because the metrics are built
+ * from the engine and the driver holds the same one (`raft-core.ts` builds both).
  */
-const ackTimes = new WeakMap<Engine, Map<NodeId, number>>();
+const ackTimes = new WeakMap<Engine, Map<NodeId, Float64Array>>();
 
-/** The acknowledgement times of the node running `engine` (empty when it never led). */
-export function ackTimesOf(engine: Engine): ReadonlyMap<NodeId, number> {
-  return ackTimes.get(engine) ?? EMPTY;
+/** When `target` last acknowledged the leader running `engine`; `null` before any (or never led). */
+export function lastAckedOf(engine: Engine, target: NodeId): number | null {
+  const slot = ackTimes.get(engine)?.get(target);
+  return slot === undefined ? null : (slot[0] as number);
 }
-const EMPTY: ReadonlyMap<NodeId, number> = new Map();
 
 /** The replication side of one leader (see the file comment). */
 export class ReplicationDriver<D, R> {
@@ -50,7 +51,7 @@ export class ReplicationDriver<D, R> {
   /** The `seq` of the last log reversion reported through the logger. */
   #reversionsReported = 0;
   /** Per target, the send time of its latest acknowledged request (see {@link ackTimesOf}). */
-  readonly #acked = new Map<NodeId, number>();
+  readonly #acked = new Map<NodeId, Float64Array>();
 
   constructor(
     parts: CoreParts,
@@ -189,8 +190,9 @@ export class ReplicationDriver<D, R> {
 
   /** `target` accepted a request sent at `sentAt` (a late reply to an older request moves nothing). */
   #ack(target: NodeId, sentAt: number): void {
-    const prev = this.#acked.get(target);
-    if (prev === undefined || sentAt > prev) this.#acked.set(target, sentAt);
+    const slot = this.#acked.get(target);
+    if (slot === undefined) this.#acked.set(target, Float64Array.of(sentAt));
+    else if (sentAt > (slot[0] as number)) slot[0] = sentAt;
   }
 
   /** Logs every log reversion the engine detected since the last call (once each). */
