@@ -57,7 +57,9 @@ export class FakeRaft implements RaftApi<KvRequest, KvResponse> {
       purged: null,
       currentLeader: null,
       membership: emptyStoredMembership(),
+      committedMembership: emptyStoredMembership(),
       replication: null,
+      lastQuorumAcked: null,
       millisSinceQuorumAck: null,
       error: null,
     };
@@ -72,6 +74,7 @@ export class FakeRaft implements RaftApi<KvRequest, KvResponse> {
       base.vote = { term: 3, nodeId: lid, committed: true };
       base.currentLeader = lid;
       base.membership = { logId: { term: 1, index: 0 }, membership: this.#membership };
+      base.committedMembership = base.membership;
     }
     this.hub = new MetricsHub(base);
   }
@@ -104,8 +107,12 @@ export class FakeRaft implements RaftApi<KvRequest, KvResponse> {
       lastLogIndex: logId.index,
       committed: logId,
       lastApplied: logId,
-      replication: Object.fromEntries(others.map((n) => [n, { matching: logId, mode: 'pipeline' as const }])),
+      replication: Object.fromEntries(
+        others.map((n) => [n, { matching: logId, mode: 'pipeline' as const, lastAcked: null }]),
+      ),
       membership: { logId: this.#membershipLogId, membership: this.#membership },
+      // The fake commits every entry at once.
+      committedMembership: { logId: this.#membershipLogId, membership: this.#membership },
     });
     return logId;
   }

@@ -22,7 +22,9 @@ function base(): RaftMetrics {
     purged: null,
     currentLeader: null,
     membership: emptyStoredMembership(),
+    committedMembership: emptyStoredMembership(),
     replication: null,
+    lastQuorumAcked: null,
     millisSinceQuorumAck: null,
     error: null,
   };

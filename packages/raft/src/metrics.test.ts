@@ -16,7 +16,9 @@ function base(): RaftMetrics {
     purged: null,
     currentLeader: null,
     membership: emptyStoredMembership(),
+    committedMembership: emptyStoredMembership(),
     replication: null,
+    lastQuorumAcked: null,
     millisSinceQuorumAck: null,
     error: null,
   };
@@ -58,6 +60,45 @@ describe('MetricsHub and Wait', () => {
     hub.publish({ ...base(), currentTerm: 2 });
     expect(seen).toEqual([1]);
     expect(hub.current.currentTerm).toBe(2);
+  });
+  it('publishes a membership commit, an ack time, and a log reversion', () => {
+    const hub = new MetricsHub(base());
+    const seen: RaftMetrics[] = [];
+    hub.subscribe((m) => seen.push(m));
+    const m1 = { logId: { term: 1, index: 1 }, membership: uniformMembership({ a: { addr: 'a' } }) };
+    const leader: RaftMetrics = {
+      ...base(),
+      membership: m1,
+      replication: { b: { matching: null, mode: 'idle', lastAcked: null } },
+    };
+    hub.publish(leader);
+    // The same membership committed: only committedMembership differs.
+    const committed = { ...leader, committedMembership: m1 };
+    hub.publish(committed);
+    hub.publish({ ...committed }); // nothing new
+    const acked = {
+      ...committed,
+      replication: { b: { matching: null, mode: 'idle' as const, lastAcked: 5 } },
+    };
+    hub.publish(acked);
+    hub.publish({ ...acked, lastQuorumAcked: 5 });
+    hub.publish({
+      ...acked,
+      lastQuorumAcked: 5,
+      replication: {
+        b: {
+          matching: null,
+          mode: 'idle',
+          lastAcked: 5,
+          logReversion: { matching: { term: 1, index: 1 }, conflictIndex: 1, repaired: false },
+        },
+      },
+    });
+    expect(seen.length).toBe(5);
+    expect(seen[1]?.committedMembership).toBe(m1);
+    expect(seen[2]?.replication?.b?.lastAcked).toBe(5);
+    expect(seen[3]?.lastQuorumAcked).toBe(5);
+    expect(seen[4]?.replication?.b?.logReversion?.repaired).toBe(false);
   });
   it('resolves at once when the predicate already holds, and later on a change', async () => {
     const { clock } = manualClock();

@@ -6,8 +6,10 @@ import {
   logIdEquals,
   type NodeId,
   type RaftMetrics,
+  type ReplicationMetrics,
   type ServerState,
   StoppedError,
+  type StoredMembership,
   TimeoutError,
   voterIds,
 } from '@flotilla/types';
@@ -76,7 +78,16 @@ export class MetricsHub {
   }
 }
 
-/** Field by field (this runs on every loop turn; serializing both values was the top CPU cost). */
+/**
+ * Field by field (this runs on every loop turn; serializing both values was the top CPU cost).
+ *
+ * Acknowledgement times count as changes: `lastQuorumAcked`, `millisSinceQuorumAck` and each
+ * target's `lastAcked`. So a subscriber of a leader hears of every heartbeat round (as openraft's
+ * `RaftMetrics` watch, which carries its heartbeat metrics too), and `wait().until(m => ...)` can
+ * wait on them. This costs no extra publishes against comparing `millisSinceQuorumAck` alone, as
+ * before: a heartbeat ack that moves a target's time moves the quorum time in the same turn, or the
+ * clock moved on since the last publish anyway. A caller that wants less diffs a narrower view.
+ */
 function sameMetrics(a: RaftMetrics, b: RaftMetrics): boolean {
   return (
     a.id === b.id &&
@@ -91,14 +102,19 @@ function sameMetrics(a: RaftMetrics, b: RaftMetrics): boolean {
     logIdEquals(a.snapshot, b.snapshot) &&
     logIdEquals(a.purged, b.purged) &&
     a.currentLeader === b.currentLeader &&
-    // One membership per log id (Raft §6); `null` is the empty initial membership.
-    logIdEquals(a.membership.logId, b.membership.logId) &&
-    a.membership.membership.configs.length === b.membership.membership.configs.length &&
+    sameStoredMembership(a.membership, b.membership) &&
+    sameStoredMembership(a.committedMembership, b.committedMembership) &&
     sameReplication(a.replication, b.replication) &&
+    a.lastQuorumAcked === b.lastQuorumAcked &&
     a.millisSinceQuorumAck === b.millisSinceQuorumAck &&
     a.error?.code === b.error?.code &&
     a.error?.message === b.error?.message
   );
+}
+
+/** One membership per log id (Raft §6); `null` is the empty initial membership. */
+function sameStoredMembership(a: StoredMembership, b: StoredMembership): boolean {
+  return logIdEquals(a.logId, b.logId) && a.membership.configs.length === b.membership.configs.length;
 }
 
 function sameReplication(a: RaftMetrics['replication'], b: RaftMetrics['replication']): boolean {
@@ -108,8 +124,25 @@ function sameReplication(a: RaftMetrics['replication'], b: RaftMetrics['replicat
   return keys.every((k) => {
     const x = a[k];
     const y = b[k];
-    return x !== undefined && y !== undefined && x.mode === y.mode && logIdEquals(x.matching, y.matching);
+    return (
+      x !== undefined &&
+      y !== undefined &&
+      x.mode === y.mode &&
+      logIdEquals(x.matching, y.matching) &&
+      x.lastAcked === y.lastAcked &&
+      sameReversion(x.logReversion, y.logReversion)
+    );
   });
+}
+
+function sameReversion(
+  a: ReplicationMetrics['logReversion'],
+  b: ReplicationMetrics['logReversion'],
+): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return (
+    a.conflictIndex === b.conflictIndex && a.repaired === b.repaired && logIdEquals(a.matching, b.matching)
+  );
 }
 
 /**

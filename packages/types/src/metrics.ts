@@ -37,6 +37,19 @@ export interface ReplicationMetrics {
   logReversion?: { matching: LogId | null; conflictIndex: number; repaired: boolean };
 }
 
+/** What a leader reports about one target: its {@link ReplicationMetrics} and when it last heard back. */
+export interface ReplicationTargetMetrics extends ReplicationMetrics {
+  /**
+   * When the target last acknowledged this leader, in the node's `Clock.now()` milliseconds (the
+   * clock given to `Raft.create`, `performance.now()` by default: compare it with that clock, never
+   * with `Date.now()`). As openraft's heartbeat metrics (`last_ack`), it is the **send time** of the
+   * latest heartbeat, append or snapshot the target accepted, so an ack proves the target followed
+   * this leader at that time at least. It only moves forward; `null` until the target's first
+   * acknowledgement under this leadership.
+   */
+  lastAcked: number | null;
+}
+
 /** What a node reports about itself: a plain object, published on every change. */
 export interface RaftMetrics {
   /** This node. */
@@ -59,11 +72,29 @@ export interface RaftMetrics {
   purged: LogId | null;
   /** The leader it knows of. */
   currentLeader: NodeId | null;
-  /** The effective membership. */
+  /**
+   * The effective membership: the last membership entry in the log, in force from when it is
+   * appended (Raft §6), committed or not.
+   */
   membership: StoredMembership;
+  /**
+   * The last committed membership. Equal to `membership` except while a change is in flight (a
+   * joint config, or a learner added, not yet committed); openraft's `membership_config` pair.
+   */
+  committedMembership: StoredMembership;
   /** Per target, when leader; `null` otherwise. */
-  replication: Record<NodeId, ReplicationMetrics> | null;
-  /** Milliseconds since a quorum last acknowledged the leader, when leader. */
+  replication: Record<NodeId, ReplicationTargetMetrics> | null;
+  /**
+   * When a quorum last acknowledged this leader, in the node's `Clock.now()` milliseconds (as
+   * {@link ReplicationTargetMetrics.lastAcked}, the send time of the requests acknowledged; openraft's
+   * `last_quorum_acked`). The same instant the lease is counted from. `null` when not leader, before
+   * the leader committed an entry of its term, and during a leadership transfer (no lease then).
+   */
+  lastQuorumAcked: number | null;
+  /**
+   * Milliseconds between `lastQuorumAcked` and when these metrics were computed, rounded; `null`
+   * exactly when `lastQuorumAcked` is.
+   */
   millisSinceQuorumAck: number | null;
   /** The fatal error that stopped the node, if any. */
   error: { code: string; message: string } | null;

@@ -4,8 +4,9 @@
  * Owns: the mapping from engine state to `RaftMetrics`. Must never: change any state.
  */
 import type { Engine } from '@flotilla/engine';
-import type { LogId, NodeId, RaftMetrics } from '@flotilla/types';
+import type { LogId, NodeId, RaftMetrics, ReplicationTargetMetrics } from '@flotilla/types';
 import type { RaftConfig } from '../config.ts';
+import { lastAckedOf } from './replication-driver.ts';
 
 /**
  * The metrics of now. `applied` is what the state machine holds (the worker's view): the engine counts
@@ -25,7 +26,10 @@ export function metricsOf(
   const last = engine.lastLogId();
   const lease = engine.leaseValidUntil();
   // leaseValidUntil = quorum-acked send time + lease × (1 − drift): recover the ack time from it.
+  // One source: `millisSinceQuorumAck` is derived from this value, never computed apart.
   const ackedAt = lease === null ? null : lease - config.leaseMs * (1 - config.maxClockDrift);
+  const lastQuorumAcked = ackedAt !== null && Number.isFinite(ackedAt) ? ackedAt : null;
+  const { effective, committed } = engine.membership();
   return {
     id,
     state,
@@ -37,10 +41,23 @@ export function metricsOf(
     snapshot: engine.snapshot()?.lastLogId ?? null,
     purged: engine.purged(),
     currentLeader: engine.currentLeader(),
-    membership: engine.membership().effective,
-    replication: engine.replicationMetrics(),
-    millisSinceQuorumAck:
-      ackedAt !== null && Number.isFinite(ackedAt) ? Math.max(0, Math.round(now - ackedAt)) : null,
+    membership: effective,
+    committedMembership: committed,
+    replication: replicationOf(engine),
+    lastQuorumAcked,
+    millisSinceQuorumAck: lastQuorumAcked === null ? null : Math.max(0, Math.round(now - lastQuorumAcked)),
     error: err === null ? null : { code: (err as { code?: string }).code ?? 'UNKNOWN', message: err.message },
   };
+}
+
+/** The engine's per-target view with each target's last acknowledgement time added. */
+function replicationOf(engine: Engine): Record<NodeId, ReplicationTargetMetrics> | null {
+  const r = engine.replicationMetrics();
+  if (r === null) return null;
+  const out: Record<NodeId, ReplicationTargetMetrics> = {};
+  for (const id of Object.keys(r)) {
+    const t = r[id];
+    if (t !== undefined) out[id] = { ...t, lastAcked: lastAckedOf(engine, id) };
+  }
+  return out;
 }

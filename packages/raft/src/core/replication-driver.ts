@@ -3,11 +3,12 @@
  * (built on becoming leader, rebuilt on a membership change, closed on stepping down or a stop),
  * the engine's `replicate` and heartbeat commands handed to them, and their events handed back.
  *
- * Owns: the current `ReplicationStreams` set and the leader vote it serves, and the log reversions
- * already reported. Must never: send anything itself (the streams do), let an event of a closed
+ * Owns: the current `ReplicationStreams` set and the leader vote it serves, the log reversions
+ * already reported, and each target's last acknowledgement time under the current leadership
+ * (what `metricsOf` reports as `lastAcked`). Must never: send anything itself (the streams do), let an event of a closed
  * stream reach the engine, or keep streams of a leadership that ended.
  */
-import type { Command, ReplicationResult } from '@flotilla/engine';
+import type { Command, Engine, ReplicationResult } from '@flotilla/engine';
 import { type ReplicationEvent, ReplicationStreams } from '@flotilla/replication';
 import {
   type Node,
@@ -23,6 +24,21 @@ import type { Peers } from './peers.ts';
 
 type CommandOf<T extends Command['type']> = Extract<Command, { type: T }>;
 
+/**
+ * Per node (keyed by its engine), the send time of the latest request each target acknowledged under
+ * the current leadership, in a one-slot `Float64Array` per target: the driver writes it in place
+ * (one number store per reply, no allocation, not even a boxed double, once a target has its slot);
+ * `metricsOf` reads it when metrics are computed. Keyed by the engine because the metrics are built
+ * from the engine and the driver holds the same one (`raft-core.ts` builds both).
+ */
+const ackTimes = new WeakMap<Engine, Map<NodeId, Float64Array>>();
+
+/** When `target` last acknowledged the leader running `engine`; `null` before any (or never led). */
+export function lastAckedOf(engine: Engine, target: NodeId): number | null {
+  const slot = ackTimes.get(engine)?.get(target);
+  return slot === undefined ? null : (slot[0] as number);
+}
+
 /** The replication side of one leader (see the file comment). */
 export class ReplicationDriver<D, R> {
   readonly #p: CoreParts;
@@ -34,6 +50,8 @@ export class ReplicationDriver<D, R> {
   #streamsVote: Vote | null = null;
   /** The `seq` of the last log reversion reported through the logger. */
   #reversionsReported = 0;
+  /** Per target, the send time of its latest acknowledged request (see {@link ackTimesOf}). */
+  readonly #acked = new Map<NodeId, Float64Array>();
 
   constructor(
     parts: CoreParts,
@@ -49,6 +67,7 @@ export class ReplicationDriver<D, R> {
     this.#peers = deps.peers;
     this.#store = deps.store;
     this.#sm = deps.stateMachine;
+    ackTimes.set(parts.engine, this.#acked);
   }
 
   /** Runs a `replicate` command (a stream waits itself until the entries it sends are readable). */
@@ -77,6 +96,7 @@ export class ReplicationDriver<D, R> {
     }
     if (vote === null) return;
     if (this.#streams === null) {
+      this.#acked.clear(); // acknowledgements count per leadership
       this.#streams = this.#newStreams(vote);
       this.#streamsVote = vote;
     }
@@ -132,6 +152,7 @@ export class ReplicationDriver<D, R> {
     else if (ev.type !== 'fatal') this.#peers.reportContact(ev.target);
     switch (ev.type) {
       case 'progress':
+        this.#ack(ev.target, ev.sentAt);
         report(ev.inflightId, { type: 'matched', matching: ev.matching, sentAt: ev.sentAt });
         return;
       case 'conflict':
@@ -149,6 +170,7 @@ export class ReplicationDriver<D, R> {
         return;
       case 'heartbeatAck':
         if (ev.matching !== undefined) {
+          this.#ack(ev.target, ev.sentAt);
           report(null, { type: 'matched', matching: ev.matching, sentAt: ev.sentAt });
         } else if (ev.refused !== undefined && ev.refused !== null) {
           // The target lacks the heartbeat's prevLogId; the engine decides if it is a log reversion.
@@ -157,12 +179,20 @@ export class ReplicationDriver<D, R> {
         }
         return;
       case 'snapshotDone':
+        this.#ack(ev.target, ev.sentAt);
         report(ev.inflightId, { type: 'snapshotInstalled', lastLogId: ev.meta.lastLogId, sentAt: ev.sentAt });
         return;
       case 'snapshotFailed':
         report(ev.inflightId, { type: 'failed' });
         return;
     }
+  }
+
+  /** `target` accepted a request sent at `sentAt` (a late reply to an older request moves nothing). */
+  #ack(target: NodeId, sentAt: number): void {
+    const slot = this.#acked.get(target);
+    if (slot === undefined) this.#acked.set(target, Float64Array.of(sentAt));
+    else if (sentAt > (slot[0] as number)) slot[0] = sentAt;
   }
 
   /** Logs every log reversion the engine detected since the last call (once each). */
