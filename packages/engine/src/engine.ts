@@ -10,6 +10,7 @@ import {
   type ChangeMembers,
   compareLogId,
   type EntryPayload,
+  type ErrorCode,
   formatLogId,
   InitializeError,
   type InstallSnapshotRequest,
@@ -18,6 +19,7 @@ import {
   initialVote,
   isVoter,
   type LogId,
+  LogReversionError,
   leaderOf,
   type Membership,
   maxLogId,
@@ -495,7 +497,12 @@ export class Engine {
           : {
               matching: p.matching,
               mode: p.mode(),
-              logReversion: { matching: r.matching, conflictIndex: r.conflictIndex, repaired: r.repaired },
+              logReversion: {
+                matching: r.matching,
+                conflictIndex: r.conflictIndex,
+                repaired: r.repaired,
+                error: r.repaired ? null : reversionError(r),
+              },
             };
     }
     return out;
@@ -548,4 +555,10 @@ export class Engine {
     if (!this.#core.started) throw new PanickedError('Engine.startup must be called first');
     return this.#core;
   }
+}
+
+/** A refused reversion as the plain error data the metrics carry. */
+function reversionError(r: LogReversion): { code: typeof ErrorCode.LogReversion; message: string } {
+  const { code, message } = new LogReversionError(r.target, r.matching, r.conflictIndex);
+  return { code, message };
 }

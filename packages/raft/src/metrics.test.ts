@@ -90,7 +90,12 @@ describe('MetricsHub and Wait', () => {
           matching: null,
           mode: 'idle',
           lastAcked: 5,
-          logReversion: { matching: { term: 1, index: 1 }, conflictIndex: 1, repaired: false },
+          logReversion: {
+            matching: { term: 1, index: 1 },
+            conflictIndex: 1,
+            repaired: false,
+            error: { code: 'LOG_REVERSION', message: 'refused' },
+          },
         },
       },
     });

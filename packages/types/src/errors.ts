@@ -25,6 +25,7 @@ export const ErrorCode = {
   InvalidConfig: 'INVALID_CONFIG',
   InvalidMembership: 'INVALID_MEMBERSHIP',
   InvalidRequest: 'INVALID_REQUEST',
+  LogReversion: 'LOG_REVERSION',
   // Fatal errors: the node stops.
   Stopped: 'STOPPED',
   Storage: 'STORAGE',
@@ -244,6 +245,31 @@ export class InvalidRequestError extends FlotillaError<typeof ErrorCode.InvalidR
   }
 }
 
+/**
+ * The leader refused a follower's log reversion: the follower lost entries it had acknowledged
+ * (restored from an old backup, restarted with a wiped store) and the leader replicates nothing
+ * more to it (`allowLogReversion` off). Reported in the leader's metrics
+ * (`replication[target].logReversion.error`, as plain data); `trigger.allowNextRevert(target, true)`
+ * repairs it once.
+ */
+export class LogReversionError extends FlotillaError<typeof ErrorCode.LogReversion> {
+  /** The follower whose log went back. */
+  readonly target: NodeId;
+  /** What it had acknowledged. */
+  readonly matching: LogId | null;
+  /** The index of the entry it no longer holds. */
+  readonly conflictIndex: number;
+  constructor(target: NodeId, matching: LogId | null, conflictIndex: number) {
+    super(
+      ErrorCode.LogReversion,
+      `log reversion refused: ${target} lost entries it had acknowledged (matched ${matching === null ? 'nothing' : `${matching.term}-${matching.index}`}, conflict at index ${conflictIndex}); nothing more is replicated to it`,
+    );
+    this.target = target;
+    this.matching = matching;
+    this.conflictIndex = conflictIndex;
+  }
+}
+
 // ---------------------------------------------------------------- fatal errors
 
 /** The node was shut down (or stopped after a fatal error); the call was not served. */
@@ -354,6 +380,7 @@ export type AnyFlotillaError =
   | InvalidConfigError
   | InvalidMembershipError
   | InvalidRequestError
+  | LogReversionError
   | StoppedError
   | StorageError
   | PanickedError

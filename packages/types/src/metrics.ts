@@ -3,6 +3,7 @@
  * (`ReplicationMetrics`) and the whole `RaftMetrics` object. Plain data the runtime publishes on
  * every change: it must never carry methods or references to live state.
  */
+import type { ErrorCode } from './errors.ts';
 import type { LogId } from './log-id.ts';
 import type { StoredMembership } from './membership.ts';
 import type { NodeId } from './node.ts';
@@ -34,7 +35,13 @@ export interface ReplicationMetrics {
    * `allowLogReversion` let the leader repair it; `false` when the leader refused and sends the
    * target nothing more.
    */
-  logReversion?: { matching: LogId | null; conflictIndex: number; repaired: boolean };
+  logReversion?: {
+    matching: LogId | null;
+    conflictIndex: number;
+    repaired: boolean;
+    /** When refused: the `LogReversionError` as plain data (code `LOG_REVERSION`); `null` when repaired. */
+    error: { code: typeof ErrorCode.LogReversion; message: string } | null;
+  };
 }
 
 /** What a leader reports about one target: its {@link ReplicationMetrics} and when it last heard back. */

@@ -1,5 +1,5 @@
 import type { MemoryLogState } from '@flotilla/memory';
-import type { NodeId } from '@flotilla/types';
+import { ErrorCode, type NodeId } from '@flotilla/types';
 import { afterEach, describe, expect, it } from 'vitest';
 import { delay, kv, nodesOf, recordingLogger, TestCluster, WAIT } from './harness.ts';
 
@@ -91,7 +91,10 @@ describe('log reversion', () => {
         .raft(l)
         .wait(WAIT)
         .until((m) => m.replication?.[f]?.mode === 'idle', 'f to be left idle');
-      expect(cl.raft(l).metrics.current.replication?.[f]?.logReversion).toMatchObject({ repaired: false });
+      expect(cl.raft(l).metrics.current.replication?.[f]?.logReversion).toMatchObject({
+        repaired: false,
+        error: { code: ErrorCode.LogReversion },
+      });
       expect(cl.raft(l).metrics.current.replication?.[g]?.logReversion).toBeUndefined();
     });
   }

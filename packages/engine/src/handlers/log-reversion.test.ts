@@ -35,7 +35,15 @@ describe('log reversion', () => {
     expect(e.replicationMetrics()?.a).toEqual({
       matching: lid(2, 2),
       mode: 'idle',
-      logReversion: { matching: lid(2, 2), conflictIndex: 2, repaired: false },
+      logReversion: {
+        matching: lid(2, 2),
+        conflictIndex: 2,
+        repaired: false,
+        error: {
+          code: 'LOG_REVERSION',
+          message: expect.stringContaining('log reversion refused: a lost entries'),
+        },
+      },
     });
     hbConflict(e, 520); // reported once
     expect(e.logReversions()).toHaveLength(1);
@@ -72,7 +80,7 @@ describe('log reversion', () => {
     expect(e.replicationMetrics()?.a).toEqual({
       matching: null,
       mode: 'probing',
-      logReversion: { matching: lid(2, 2), conflictIndex: 2, repaired: true },
+      logReversion: { matching: lid(2, 2), conflictIndex: 2, repaired: true, error: null },
     });
     const probe = e.takeCommands().find((c) => c.type === 'replicate');
     expect(probe).toMatchObject({ target: 'a', payload: { type: 'logs' } });
