@@ -198,12 +198,12 @@ export async function counterNode(
   router: MemoryRouter,
   id: NodeId,
   track: Raft<number, number>[],
-  opts: { config?: RaftConfigInput; logger?: Logger } = {},
+  opts: { config?: RaftConfigInput; logger?: Logger; network?: RaftNetworkFactory } = {},
 ): Promise<Raft<number, number>> {
   const raft = await Raft.create<number, number>({
     id,
     config: opts.config ?? CONFIG,
-    network: router.factory(id),
+    network: opts.network ?? router.factory(id),
     logStore: memoryLogStore(),
     stateMachine: memoryStateMachine<number, number, number>({
       initial: 0,

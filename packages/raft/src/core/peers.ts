@@ -2,10 +2,10 @@
  * Peers: the network clients this node uses outside replication (votes and leadership-transfer
  * requests), the clients handed to the replication streams, and vote requests with their answers.
  *
- * Owns: the cached vote clients (closed when their node leaves the membership or at a stop), and the
- * validation of every vote answer a peer sends. Must never: hand a peer's answer to the engine
- * unchecked, let a transport's throw (synchronous or not) escape into the loop, or keep a client of
- * a node that left the membership.
+ * Owns: the cached vote clients (closed when their node leaves the membership, moves to another
+ * address, or at a stop), and the validation of every vote answer a peer sends. Must never: hand a
+ * peer's answer to the engine unchecked, let a transport's throw (synchronous or not) escape into
+ * the loop, or keep a client of a node that left the membership or moved.
  */
 import {
   ErrorCode,
@@ -32,7 +32,8 @@ const VOTE_TIMEOUT_FACTOR = 1;
 export class Peers {
   readonly #p: CoreParts;
   readonly #network: RaftNetworkFactory;
-  readonly #voteClients = new Map<NodeId, RaftNetwork>();
+  /** Vote clients by node, with the address each was made for. */
+  readonly #voteClients = new Map<NodeId, { client: RaftNetwork; addr: string }>();
   /** The effective membership's log id when `#voteClients` was last pruned. */
   #prunedAt: LogId | null = null;
   /** Peers reported unreachable or refusing at warn, until they answer again. */
@@ -123,21 +124,24 @@ export class Peers {
     );
   }
 
-  /** Closes the vote clients of nodes no longer in the effective membership, once per membership. */
+  /**
+   * Closes the vote clients of nodes no longer in the effective membership, or whose address changed
+   * (`setNodes`), once per membership; the next call to a moved node makes a client for its new address.
+   */
   pruneRemoved(): void {
     const effective = this.#p.engine.membership().effective;
     if (logIdEquals(effective.logId, this.#prunedAt)) return;
     this.#prunedAt = effective.logId;
-    for (const [id, client] of this.#voteClients) {
-      if (getNode(effective.membership, id) !== undefined) continue;
+    for (const [id, c] of this.#voteClients) {
+      if (getNode(effective.membership, id)?.addr === c.addr) continue;
       this.#voteClients.delete(id);
-      this.#close(id, client);
+      this.#close(id, c.client);
     }
   }
 
   /** Closes every vote client (at a stop). */
   closeAll(): void {
-    for (const [id, c] of this.#voteClients) this.#close(id, c);
+    for (const [id, c] of this.#voteClients) this.#close(id, c.client);
     this.#voteClients.clear();
   }
 
@@ -148,17 +152,21 @@ export class Peers {
   #clientOf(id: NodeId): RaftNetwork | null {
     const node = getNode(this.#p.engine.membership().effective.membership, id);
     if (node === undefined) return null;
-    let c = this.#voteClients.get(id);
-    if (c === undefined) {
-      try {
-        c = this.#network.newClient(id, node);
-      } catch (err) {
-        this.#p.logger.warn('cannot create a network client', { target: id, err: String(err) });
-        return null;
-      }
-      this.#voteClients.set(id, c);
+    const cached = this.#voteClients.get(id);
+    if (cached !== undefined && cached.addr === node.addr) return cached.client;
+    if (cached !== undefined) {
+      this.#voteClients.delete(id);
+      this.#close(id, cached.client);
     }
-    return c;
+    let client: RaftNetwork;
+    try {
+      client = this.#network.newClient(id, node);
+    } catch (err) {
+      this.#p.logger.warn('cannot create a network client', { target: id, err: String(err) });
+      return null;
+    }
+    this.#voteClients.set(id, { client, addr: node.addr });
+    return client;
   }
 
   /** Closes a client without waiting; a failure (also a synchronous throw) is only logged. */
