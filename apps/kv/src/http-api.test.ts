@@ -97,8 +97,17 @@ describe('HTTP API: the openraft example sequence', () => {
             nodes: { '1': { addr: '127.0.0.1:21001' }, '2': { addr: '127.0.0.1:21002' } },
           },
         },
+        committed_membership_config: {
+          log_id: { term: 1, index: 2 },
+          membership: {
+            configs: [[1]],
+            nodes: { '1': { addr: '127.0.0.1:21001' }, '2': { addr: '127.0.0.1:21002' } },
+          },
+        },
         replication: { '2': { term: 1, index: 2 } },
         replication_mode: { '2': 'pipeline' },
+        millis_since_ack: { '2': null },
+        log_reversion: {},
       },
     });
   });

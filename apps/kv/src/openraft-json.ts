@@ -9,6 +9,7 @@ import {
   type Membership,
   type RaftMetrics,
   type StoredMembership,
+  systemClock,
   type Vote,
 } from '@flotilla/types';
 import { toWireId, toWireIdOrNull } from './ids.ts';
@@ -65,22 +66,36 @@ export function storedMembershipJson(m: StoredMembership): Json {
  * `/metrics` body: openraft's `RaftMetrics` field names (`id`, `current_term`, `vote`,
  * `last_log_index`, `last_applied`, `snapshot`, `purged`, `state`, `current_leader`,
  * `millis_since_quorum_ack`, `membership_config`, `replication`, `running_state`), plus
- * Flotilla's `committed` and `replication_mode` (per target: `probing`/`pipeline`/`snapshot`/`idle`).
+ * Flotilla's `committed`, `committed_membership_config`, and per target (leader only)
+ * `replication_mode` (`probing`/`pipeline`/`snapshot`/`idle`), `millis_since_ack` (ms since the
+ * target last acknowledged a heartbeat or an append, at `now` on the node's clock: openraft's
+ * `heartbeat`) and `log_reversion` (targets whose log went back, with the refusal's typed error).
  * `replication` maps each target to its matching log id, as openraft does.
  */
-export function metricsJson(m: RaftMetrics): Json {
+export function metricsJson(m: RaftMetrics, now: number = systemClock.now()): Json {
   let replication: Json = null;
   let modes: Json = null;
+  let acks: Json = null;
+  let reversions: Json = null;
   if (m.replication !== null) {
     const r: Record<string, Json> = {};
     const md: Record<string, Json> = {};
+    const ack: Record<string, Json> = {};
+    const rev: Record<string, Json> = {};
     for (const [id, rep] of Object.entries(m.replication)) {
       const k = String(toWireId(id));
       r[k] = logIdJson(rep.matching);
       md[k] = rep.mode;
+      ack[k] = rep.lastAcked === null ? null : Math.max(0, Math.round(now - rep.lastAcked));
+      if (rep.logReversion !== undefined) {
+        const { matching, conflictIndex, repaired, error } = rep.logReversion;
+        rev[k] = { matching: logIdJson(matching), conflict_index: conflictIndex, repaired, error };
+      }
     }
     replication = r;
     modes = md;
+    acks = ack;
+    reversions = rev;
   }
   return {
     running_state:
@@ -97,8 +112,11 @@ export function metricsJson(m: RaftMetrics): Json {
     current_leader: toWireIdOrNull(m.currentLeader),
     millis_since_quorum_ack: m.millisSinceQuorumAck,
     membership_config: storedMembershipJson(m.membership),
+    committed_membership_config: storedMembershipJson(m.committedMembership),
     replication,
     replication_mode: modes,
+    millis_since_ack: acks,
+    log_reversion: reversions,
   };
 }
 

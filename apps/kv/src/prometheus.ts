@@ -1,4 +1,4 @@
-import type { RaftMetrics, ServerState } from '@flotilla/types';
+import { type RaftMetrics, type ServerState, systemClock } from '@flotilla/types';
 import type { LoopDelaySnapshot } from './loop-delay.ts';
 
 /** Counters the HTTP layer keeps, exported next to the Raft metrics. */
@@ -69,6 +69,18 @@ export function prometheusText(
         `${node},target="${esc(t)}",mode="${r.mode}"`,
         idx(r.matching),
       ]),
+    );
+  }
+  if (m.replication !== null) {
+    const now = systemClock.now();
+    gauge(
+      'flotilla_replication_millis_since_ack',
+      'Leader only: ms since each target last acknowledged a heartbeat or an append.',
+      Object.entries(m.replication).flatMap(([t, r]) =>
+        r.lastAcked === null
+          ? []
+          : [[`${node},target="${esc(t)}"`, Math.max(0, Math.round(now - r.lastAcked))]],
+      ),
     );
   }
   if (m.millisSinceQuorumAck !== null) {

@@ -47,6 +47,16 @@ describe('POST /change-membership with openraft ChangeMembers JSON', () => {
     expect(add).toMatchObject({ status: 200, json: { Ok: {} } });
     await b.raft.wait({ timeoutMs: 10_000 }).state('Learner');
     expect(learners(a)).toEqual(['2']);
+    // the leader's /metrics: per-target ack age (openraft's heartbeat) and the committed membership
+    const metrics = async () =>
+      ((await (await fetch(`http://${a.addr}/metrics`)).json()) as { Ok: Record<string, unknown> }).Ok;
+    let m = await metrics();
+    for (let i = 0; i < 100 && (m.millis_since_ack as Record<string, unknown>)['2'] === null; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      m = await metrics();
+    }
+    expect(m.millis_since_ack).toEqual({ 2: expect.any(Number) });
+    expect(m.committed_membership_config).toEqual(m.membership_config);
 
     const bad = await post(a, '/change-membership', '{"AddNodes":{"3":{"addr":"localhost"}}}');
     expect(bad.status).toBe(400);
