@@ -225,16 +225,26 @@ export class Raft<D, R> implements RaftApi<D, R> {
    */
   clientWrite(data: D, opts?: ApplyWriteOptions): Promise<ClientWriteResponse<R>>;
   clientWrite(data: D, opts?: WriteOptions): Promise<ClientWriteResponse<R> | ClientWriteCommitted> {
+    // The common write stays small; options take their own path.
+    if (opts !== undefined) return this.#clientWriteWith(data, opts);
     const writes = this.#core.writes;
     let payload: EntryPayload;
-    let mode: WriteMode | null = null;
     try {
-      if (opts === undefined) payload = writes.encode(data);
-      else {
-        checkOptions(opts);
-        mode = writeModeOf(opts);
-        payload = writes.encode(data, sessionOf(opts));
-      }
+      payload = writes.encode(data);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return writes.proposeOne(payload);
+  }
+
+  #clientWriteWith(data: D, opts: WriteOptions): Promise<ClientWriteResponse<R> | ClientWriteCommitted> {
+    const writes = this.#core.writes;
+    let payload: EntryPayload;
+    let mode: WriteMode | null;
+    try {
+      checkOptions(opts);
+      mode = writeModeOf(opts);
+      payload = writes.encode(data, sessionOf(opts));
     } catch (err) {
       return Promise.reject(err);
     }
