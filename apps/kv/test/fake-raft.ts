@@ -1,11 +1,20 @@
 import {
   type AddLearnerResponse,
+  type ApplyWriteOptions,
+  type ClientWriteCommitted,
   type ClientWriteResponse,
+  type CommitWriteOptions,
+  createConfig,
   MetricsHub,
   type RaftApi,
+  type RaftConfig,
+  type RaftStateView,
   type ReadLinearizer,
   systemClock,
   Wait,
+  type WriteFfOptions,
+  type WriteManyOptions,
+  type WriteOptions,
 } from '@flotilla/raft';
 import {
   type AppendEntriesResponse,
@@ -15,15 +24,18 @@ import {
   ForwardToLeaderError,
   InitializeError,
   type LogId,
+  learnerIds,
   type Membership,
   type Node,
   type NodeId,
   planChangeMembers,
   type RaftMetrics,
+  type Snapshot,
   type SnapshotResponse,
   StoppedError,
   type StreamAppendResult,
   type VoteResponse,
+  voterIds,
 } from '@flotilla/types';
 import type { KvRequest, KvResponse } from '../src/kv-state.ts';
 import { KvState } from '../src/kv-state.ts';
@@ -141,16 +153,101 @@ export class FakeRaft implements RaftApi<KvRequest, KvResponse> {
     this.#append();
   }
 
-  async clientWrite(data: KvRequest): Promise<ClientWriteResponse<KvResponse>> {
-    this.#requireLeader();
-    const response = this.kv.apply(data);
-    return { logId: this.#append(), response };
+  readonly config: Readonly<RaftConfig> = createConfig();
+
+  isInitialized(): boolean {
+    return this.#index >= 0 || this.hub.current.vote.term !== 0;
   }
 
-  async clientWriteMany(data: readonly KvRequest[]): Promise<ClientWriteResponse<KvResponse>[]> {
-    const out: ClientWriteResponse<KvResponse>[] = [];
-    for (const d of data) out.push(await this.clientWrite(d));
+  isLeader(): boolean {
+    return this.hub.current.state === 'Leader';
+  }
+
+  currentLeader(): NodeId | null {
+    return this.hub.current.currentLeader;
+  }
+
+  voterIds(): NodeId[] {
+    return voterIds(this.#membership);
+  }
+
+  learnerIds(): NodeId[] {
+    return learnerIds(this.#membership);
+  }
+
+  async getSnapshot(): Promise<Snapshot | null> {
+    return null;
+  }
+
+  clientWrite(data: KvRequest, opts: CommitWriteOptions): Promise<ClientWriteCommitted>;
+  clientWrite(data: KvRequest, opts?: ApplyWriteOptions): Promise<ClientWriteResponse<KvResponse>>;
+  async clientWrite(
+    data: KvRequest,
+    opts?: WriteOptions,
+  ): Promise<ClientWriteResponse<KvResponse> | ClientWriteCommitted> {
+    this.#requireLeader();
+    const response = this.kv.apply(data);
+    const logId = this.#append();
+    return opts?.resolveAt === 'commit' ? { logId } : { logId, response };
+  }
+
+  async clientWriteFf(data: KvRequest, opts: WriteFfOptions<KvResponse> = {}): Promise<LogId> {
+    const res = await this.clientWrite(data);
+    opts.onOutcome?.(res);
+    return res.logId;
+  }
+
+  clientWriteMany(
+    data: readonly KvRequest[],
+    opts: WriteManyOptions & { resolveAt: 'commit' },
+  ): Promise<ClientWriteCommitted[]>;
+  clientWriteMany(
+    data: readonly KvRequest[],
+    opts?: WriteManyOptions & { resolveAt?: 'apply' },
+  ): Promise<ClientWriteResponse<KvResponse>[]>;
+  async clientWriteMany(
+    data: readonly KvRequest[],
+    opts?: WriteManyOptions,
+  ): Promise<(ClientWriteResponse<KvResponse> | ClientWriteCommitted)[]> {
+    const out: (ClientWriteResponse<KvResponse> | ClientWriteCommitted)[] = [];
+    for (const d of data) {
+      const res = await this.clientWrite(d);
+      out.push(opts?.resolveAt === 'commit' ? { logId: res.logId } : res);
+    }
     return out;
+  }
+
+  async withStateMachine<T>(): Promise<T> {
+    throw new Error('FakeRaft has no RaftStateMachine (flotilla-kv does not use withStateMachine)');
+  }
+
+  async withRaftState<T>(fn: (state: RaftStateView) => T): Promise<T> {
+    return fn(this.#state());
+  }
+
+  externalRequest(fn: (state: RaftStateView) => void): void {
+    if (this.#stopped) throw new StoppedError();
+    queueMicrotask(() => fn(this.#state()));
+  }
+
+  /** The fake's Raft state, from its metrics (frozen, as the real node's). */
+  #state(): RaftStateView {
+    if (this.#stopped) throw new StoppedError();
+    const m = this.hub.current;
+    const membership = { logId: this.#membershipLogId, membership: this.#membership };
+    return Object.freeze({
+      id: this.id,
+      serverState: m.state,
+      vote: m.vote,
+      currentLeader: m.currentLeader,
+      lastLogId: m.committed,
+      committed: m.committed,
+      applied: m.lastApplied,
+      purged: m.purged,
+      snapshot: m.snapshot,
+      membership: { effective: membership, committed: membership },
+      progress: m.replication,
+    });
   }
 
   async ensureLinearizable(): Promise<LogId | null> {

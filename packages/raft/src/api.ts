@@ -11,8 +11,13 @@ import type {
   RaftNetworkFactory,
   RaftRpcHandler,
   RaftStateMachine,
+  ReplicationMetrics,
+  ServerState,
+  Snapshot,
+  StoredMembership,
+  Vote,
 } from '@flotilla/types';
-import type { RaftConfigInput } from './config.ts';
+import type { RaftConfig, RaftConfigInput } from './config.ts';
 import type { Wait } from './metrics.ts';
 import type { LeaderChange, WatchKind, WatchListener } from './metrics-watch.ts';
 
@@ -63,6 +68,105 @@ export interface WriteOptions {
   clientId?: string;
   /** The write's sequence number in its client session (increasing). */
   sequence?: number;
+  /**
+   * The leader this write is meant for (openraft's `WriteRequest::with_leader`): the write is refused
+   * with `ForwardToLeaderError` unless this node's committed leader vote has this term and node id
+   * when the core loop is about to append it. A client that read the leader's vote before deciding
+   * what to write uses it to make sure no other leader came between its read and its write. Pass the
+   * vote from the metrics: any `Vote` fits.
+   *
+   * @example
+   * ```ts
+   * const expectedLeader = raft.metrics.current.vote; // { term, nodeId, committed: true } on a leader
+   * const value = readSomething();
+   * await raft.clientWrite(compute(value), { expectedLeader });
+   * ```
+   */
+  expectedLeader?: LeaderVote;
+  /**
+   * When the write's promise settles: `'apply'` (the default) once the state machine applied it, with
+   * its response; `'commit'` once it is committed (openraft's commit-stage responder), with its log id
+   * only. A write resolved at commit is still applied; its response is not waited for.
+   */
+  resolveAt?: ResolveAt;
+}
+
+/** The term and node of a leader's vote (any `Vote` fits): see {@link WriteOptions.expectedLeader}. */
+export interface LeaderVote {
+  /** The leader's term. */
+  readonly term: number;
+  /** The leader's node id. */
+  readonly nodeId: NodeId | null;
+}
+
+/** When a write resolves: once applied (with the state machine's response) or once committed. */
+export type ResolveAt = 'apply' | 'commit';
+
+/** Options of a write that resolves once committed (see {@link WriteOptions.resolveAt}). */
+export interface CommitWriteOptions extends WriteOptions {
+  /** Resolve once committed. */
+  resolveAt: 'commit';
+}
+
+/** Options of a write that resolves once applied (the default). */
+export interface ApplyWriteOptions extends WriteOptions {
+  /** Resolve once applied (the default). */
+  resolveAt?: 'apply';
+}
+
+/** Options of `clientWriteMany`: the batch's writes share them. */
+export interface WriteManyOptions {
+  /** See {@link WriteOptions.expectedLeader}. */
+  expectedLeader?: LeaderVote;
+  /** See {@link WriteOptions.resolveAt}. */
+  resolveAt?: ResolveAt;
+}
+
+/** Options of `clientWriteFf`: those of a write, and where its outcome goes. */
+export interface WriteFfOptions<R> extends Omit<WriteOptions, 'resolveAt'> {
+  /**
+   * Called with what `clientWrite` would have resolved (or rejected) with; omitted: the outcome is
+   * dropped.
+   */
+  onOutcome?: (outcome: ClientWriteResponse<R> | Error) => void;
+}
+
+/** The result of a write resolved at commit: where it landed. It is applied later. */
+export interface ClientWriteCommitted {
+  /** The log id the write was given; the entry is committed. */
+  logId: LogId;
+}
+
+/**
+ * A frozen deep copy of a node's Raft state (openraft's `RaftState`), handed to `withRaftState` and
+ * `externalRequest`. Changing it throws in strict mode and never affects the node.
+ */
+export interface RaftStateView {
+  /** This node. */
+  readonly id: NodeId;
+  /** Its role. */
+  readonly serverState: ServerState;
+  /** The vote in force (on a leader: committed, naming itself). */
+  readonly vote: Readonly<Vote>;
+  /** The leader this node knows of (itself when leading). */
+  readonly currentLeader: NodeId | null;
+  /** The last log id. */
+  readonly lastLogId: Readonly<LogId> | null;
+  /** The last committed log id. */
+  readonly committed: Readonly<LogId> | null;
+  /** The last log id the state machine reported applied to the engine. */
+  readonly applied: Readonly<LogId> | null;
+  /** The last purged log id. */
+  readonly purged: Readonly<LogId> | null;
+  /** The last log id of the current snapshot. */
+  readonly snapshot: Readonly<LogId> | null;
+  /** The effective membership (in force from its append) and the committed one. */
+  readonly membership: {
+    readonly effective: Readonly<StoredMembership>;
+    readonly committed: Readonly<StoredMembership>;
+  };
+  /** The leader's per-target replication progress; `null` when not leader. */
+  readonly progress: Readonly<Record<NodeId, Readonly<ReplicationMetrics>>> | null;
 }
 
 /** The result of a write: where it landed and what the state machine answered. */
@@ -146,10 +250,42 @@ export interface RaftApi<D, R> extends RaftRpcHandler {
   readonly id: NodeId;
   /** Initializes a new cluster with these voters (this node must be one). Once per cluster. */
   initialize(nodes: Record<NodeId, Node>): Promise<void>;
+  /** Whether this node has a log or a vote already (`initialize` would refuse it). */
+  isInitialized(): boolean;
+  /** Whether this node leads now. */
+  isLeader(): boolean;
+  /** The leader this node knows of (itself when leading), or `null`. */
+  currentLeader(): NodeId | null;
+  /** The voters of the effective membership, in id order. */
+  voterIds(): NodeId[];
+  /** The learners of the effective membership. */
+  learnerIds(): NodeId[];
+  /** The state machine's current snapshot, or `null`. */
+  getSnapshot(): Promise<Snapshot | null>;
+  /** The validated configuration in force. */
+  readonly config: Readonly<RaftConfig>;
+  /** Proposes `data`; resolves once committed, with its log id (`resolveAt: 'commit'`). */
+  clientWrite(data: D, opts: CommitWriteOptions): Promise<ClientWriteCommitted>;
   /** Proposes `data`; resolves once applied, with its log id and the state machine's response. */
-  clientWrite(data: D, opts?: WriteOptions): Promise<ClientWriteResponse<R>>;
+  clientWrite(data: D, opts?: ApplyWriteOptions): Promise<ClientWriteResponse<R>>;
+  /** Proposes `data`; resolves once the leader appended it, with its log id (openraft's `client_write_ff`). */
+  clientWriteFf(data: D, opts?: WriteFfOptions<R>): Promise<LogId>;
+  /** Proposes several writes in one batch; each resolves once committed (`resolveAt: 'commit'`). */
+  clientWriteMany(
+    data: readonly D[],
+    opts: WriteManyOptions & { resolveAt: 'commit' },
+  ): Promise<ClientWriteCommitted[]>;
   /** Proposes several writes in one batch; each resolves as `clientWrite` would. */
-  clientWriteMany(data: readonly D[]): Promise<ClientWriteResponse<R>[]>;
+  clientWriteMany(
+    data: readonly D[],
+    opts?: WriteManyOptions & { resolveAt?: 'apply' },
+  ): Promise<ClientWriteResponse<R>[]>;
+  /** Runs `fn` on the state machine between applies; resolves with its result (openraft's `with_state_machine`). */
+  withStateMachine<T>(fn: (sm: RaftStateMachine<D, R>) => T | PromiseLike<T>): Promise<T>;
+  /** Runs `fn` synchronously in the core loop with a frozen copy of the Raft state (openraft's `with_raft_state`). */
+  withRaftState<T>(fn: (state: RaftStateView) => T): Promise<T>;
+  /** Queues `fn` to run in the core loop with a frozen copy of the Raft state; fire-and-forget (openraft's `external_request`). */
+  externalRequest(fn: (state: RaftStateView) => void): void;
   /** Confirms this node is the leader and waits until the read point is applied; returns the read point. */
   ensureLinearizable(opts?: { policy?: ReadPolicy }): Promise<LogId | null>;
   /** Leader only: the read point of a linearizable read, for a follower to wait for (see `ReadLinearizer`). */

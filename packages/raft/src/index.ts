@@ -45,14 +45,22 @@ export {
 } from '@flotilla/types';
 export type {
   AddLearnerResponse,
+  ApplyWriteOptions,
+  ClientWriteCommitted,
   ClientWriteResponse,
+  CommitWriteOptions,
+  LeaderVote,
   RaftApi,
   RaftMetricsApi,
   RaftOptions,
+  RaftStateView,
   ReadLinearizer,
   ReadPolicy,
+  ResolveAt,
   RuntimeToggles,
   Trigger,
+  WriteFfOptions,
+  WriteManyOptions,
   WriteOptions,
 } from './api.ts';
 export { msgpackCodec } from './codec.ts';

@@ -44,18 +44,24 @@ import {
 import { RpcHandler } from './api/rpc-handler.ts';
 import type {
   AddLearnerResponse,
+  ApplyWriteOptions,
+  ClientWriteCommitted,
   ClientWriteResponse,
+  CommitWriteOptions,
   RaftApi,
   RaftMetricsApi,
   RaftOptions,
+  RaftStateView,
   ReadLinearizer,
   ReadPolicy,
   RuntimeToggles,
   Trigger,
+  WriteFfOptions,
+  WriteManyOptions,
   WriteOptions,
 } from './api.ts';
 import type { RaftConfig } from './config.ts';
-import { sessionOf } from './core/client-writes.ts';
+import { sessionOf, type WriteMode, writeModeOf } from './core/client-writes.ts';
 import { RaftCore } from './core/raft-core.ts';
 import type { Wait } from './metrics.ts';
 import { onLeaderChange, watchMetric } from './metrics-watch.ts';
@@ -189,16 +195,61 @@ export class Raft<D, R> implements RaftApi<D, R> {
     });
   }
 
-  /** Proposes `data`; resolves once applied. */
-  clientWrite(data: D, opts?: WriteOptions): Promise<ClientWriteResponse<R>> {
+  /**
+   * Proposes `data` with `resolveAt: 'commit'`: resolves with its log id once the entry is committed
+   * (openraft's commit-stage responder), without waiting for the state machine. The entry is still
+   * applied, in order; its response is not reported. Once committed, the write resolves even if this
+   * node stops leading before applying it. A stop before the commit fails it as any write
+   * (`OutcomeUnknown` once appended, `Stopped` before).
+   *
+   * @example
+   * ```ts
+   * const { logId } = await raft.clientWrite(cmd, { resolveAt: 'commit' });
+   * ```
+   */
+  clientWrite(data: D, opts: CommitWriteOptions): Promise<ClientWriteCommitted>;
+  /**
+   * Proposes `data`; resolves once applied, with its log id and the state machine's response.
+   * Refused with `ForwardToLeader` on a node that is not the leader, or (with `expectedLeader`) once
+   * another leader's vote is in force; with `Overloaded` past `maxPendingWrites`; with
+   * `InvalidRequest` for malformed options. With `(clientId, sequence)` a retried write is applied
+   * once.
+   *
+   * @example
+   * ```ts
+   * const { logId, response } = await raft.clientWrite(cmd);
+   * // Only while the leader we read from still leads (openraft's `with_leader`):
+   * const expectedLeader = raft.metrics.current.vote;
+   * await raft.clientWrite(cmd, { expectedLeader });
+   * ```
+   */
+  clientWrite(data: D, opts?: ApplyWriteOptions): Promise<ClientWriteResponse<R>>;
+  clientWrite(data: D, opts?: WriteOptions): Promise<ClientWriteResponse<R> | ClientWriteCommitted> {
+    // The common write stays small; options take their own path.
+    if (opts !== undefined) return this.#clientWriteWith(data, opts);
     const writes = this.#core.writes;
     let payload: EntryPayload;
     try {
-      payload = writes.encode(data, opts === undefined ? undefined : sessionOf(opts));
+      payload = writes.encode(data);
     } catch (err) {
       return Promise.reject(err);
     }
     return writes.proposeOne(payload);
+  }
+
+  #clientWriteWith(data: D, opts: WriteOptions): Promise<ClientWriteResponse<R> | ClientWriteCommitted> {
+    const writes = this.#core.writes;
+    let payload: EntryPayload;
+    let mode: WriteMode | null;
+    try {
+      checkOptions(opts);
+      mode = writeModeOf(opts);
+      payload = writes.encode(data, sessionOf(opts));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (mode === null) return writes.proposeOne(payload);
+    return writes.proposeWith([payload], mode)[0] as Promise<ClientWriteResponse<R> | ClientWriteCommitted>;
   }
 
   /**
@@ -206,32 +257,146 @@ export class Raft<D, R> implements RaftApi<D, R> {
    * its log id once this leader appended it to its log, and rejects only if it was refused before that
    * (`ForwardToLeader`, `Overloaded`, a bad payload). Whether it then commits is reported to
    * `opts.onOutcome` (the response `clientWrite` would have resolved with, or its error), or dropped
-   * when none is given.
+   * when none is given. `expectedLeader` guards it as it does `clientWrite`.
    */
-  clientWriteFf(
-    data: D,
-    opts: WriteOptions & { onOutcome?: (outcome: ClientWriteResponse<R> | Error) => void } = {},
-  ): Promise<LogId> {
+  clientWriteFf(data: D, opts: WriteFfOptions<R> = {}): Promise<LogId> {
     const writes = this.#core.writes;
     let payload: EntryPayload;
+    let mode: WriteMode | null;
     try {
+      checkOptions(opts);
+      mode = writeModeOf(opts as WriteOptions);
+      if (mode?.resolveAt === 'commit') {
+        throw new InvalidRequestError(
+          'resolveAt',
+          'clientWriteFf resolves at append; use clientWrite for a commit',
+        );
+      }
+      if (opts.onOutcome !== undefined && typeof opts.onOutcome !== 'function') {
+        throw new InvalidRequestError('onOutcome', 'expected a function');
+      }
       payload = writes.encode(data, sessionOf(opts));
     } catch (err) {
       return Promise.reject(err);
     }
-    return writes.proposeFf(payload, opts.onOutcome);
+    return writes.proposeFf(payload, opts.onOutcome, mode?.expectedLeader);
   }
 
-  /** Proposes several writes in one batch. */
-  clientWriteMany(data: readonly D[]): Promise<ClientWriteResponse<R>[]> {
+  /**
+   * Proposes several writes in one batch (one `append`), resolving once each is committed
+   * (`resolveAt: 'commit'`, see `clientWrite`).
+   */
+  clientWriteMany(
+    data: readonly D[],
+    opts: WriteManyOptions & { resolveAt: 'commit' },
+  ): Promise<ClientWriteCommitted[]>;
+  /**
+   * Proposes several writes in one batch (one `append`); resolves once all are applied, with each
+   * write's response in order. `expectedLeader` guards the whole batch (see `clientWrite`).
+   */
+  clientWriteMany(
+    data: readonly D[],
+    opts?: WriteManyOptions & { resolveAt?: 'apply' },
+  ): Promise<ClientWriteResponse<R>[]>;
+  clientWriteMany(
+    data: readonly D[],
+    opts?: WriteManyOptions,
+  ): Promise<(ClientWriteResponse<R> | ClientWriteCommitted)[]> {
     const writes = this.#core.writes;
     let payloads: EntryPayload[];
+    let mode: WriteMode | null = null;
     try {
+      if (opts !== undefined) {
+        checkOptions(opts);
+        mode = writeModeOf(opts);
+      }
       payloads = data.map((d) => writes.encode(d));
     } catch (err) {
       return Promise.reject(err);
     }
-    return Promise.all(writes.propose(payloads));
+    if (mode === null) return Promise.all(writes.propose(payloads));
+    return Promise.all(writes.proposeWith(payloads, mode));
+  }
+
+  // ================================================================== escape hatches
+
+  /**
+   * Runs `fn` on the state machine this node was created with, between applies (openraft's
+   * `with_state_machine`): after the applies the core loop commanded before this call, and nothing is
+   * applied, installed or captured for a snapshot until `fn` (awaited when it returns a promise)
+   * settled. Resolves with `fn`'s result; an error `fn` throws rejects this call only, never the node.
+   * Rejects with `StoppedError` once the node stopped (also when it stops before `fn` ran).
+   *
+   * @example
+   * ```ts
+   * const sm = memoryStateMachine<number, number, number>({ initial: 0, apply: (s, n) => [s + n, s + n] });
+   * const raft = await Raft.create({ id: 'a', network, logStore, stateMachine: sm });
+   * const value = await raft.withStateMachine(() => sm.state); // no apply runs meanwhile
+   * ```
+   */
+  async withStateMachine<T>(fn: (sm: RaftStateMachine<D, R>) => T | PromiseLike<T>): Promise<T> {
+    const { loop } = this.#core.parts;
+    loop.ensureRunning();
+    if (typeof fn !== 'function') throw new InvalidRequestError('fn', 'expected a function');
+    const sm = this.#core.stateMachine;
+    return await loop.call(() => sm.withStateMachine(fn));
+  }
+
+  /**
+   * Runs `fn` inside the core loop with a frozen deep copy of this node's Raft state (openraft's
+   * `with_raft_state`): vote, log ids, memberships, role, the leader's per-target progress. Nothing
+   * else runs in the loop meanwhile, so the copy is the state as of that moment; changing it throws
+   * in strict mode and never affects the node. `fn` must be synchronous: the loop does not wait for a
+   * promise it returns (this call then resolves with that promise's value, read outside the loop).
+   * Resolves with `fn`'s result; an error `fn` throws rejects this call only. Rejects with
+   * `StoppedError` once the node stopped.
+   *
+   * @example
+   * ```ts
+   * const committed = await raft.withRaftState((s) => s.committed);
+   * ```
+   */
+  async withRaftState<T>(fn: (state: RaftStateView) => T): Promise<T> {
+    const { loop } = this.#core.parts;
+    loop.ensureRunning();
+    if (typeof fn !== 'function') throw new InvalidRequestError('fn', 'expected a function');
+    const core = this.#core;
+    const outcome = await loop.call((): { ok: true; value: T } | { ok: false; err: unknown } => {
+      try {
+        return { ok: true, value: fn(core.raftState()) };
+      } catch (err) {
+        return { ok: false, err }; // the caller's error, never the loop's
+      }
+    });
+    if (!outcome.ok) throw outcome.err;
+    return outcome.value;
+  }
+
+  /**
+   * Queues `fn` to run inside the core loop with a frozen deep copy of this node's Raft state (as
+   * `withRaftState` gives), fire-and-forget (openraft's `external_request`): nothing reports when it
+   * ran; an error it throws is logged at warn and dropped. Throws `StoppedError` once the node stopped;
+   * a request still queued at a stop never runs.
+   *
+   * @example
+   * ```ts
+   * raft.externalRequest((s) => {
+   *   if (s.serverState === 'Leader') dashboard.show(s.progress);
+   * });
+   * ```
+   */
+  externalRequest(fn: (state: RaftStateView) => void): void {
+    const { loop, logger } = this.#core.parts;
+    loop.ensureRunning();
+    if (typeof fn !== 'function') throw new InvalidRequestError('fn', 'expected a function');
+    const core = this.#core;
+    loop.enqueue(() => {
+      try {
+        fn(core.raftState());
+      } catch (err) {
+        logger.warn('an external request threw', { err: String(err) });
+      }
+    });
   }
 
   /** Confirms leadership and waits until the read point is applied. Returns the read point. */
@@ -563,6 +728,13 @@ export class Raft<D, R> implements RaftApi<D, R> {
   /** Handles the leader's request to take over leadership. */
   transferLeader(req: TransferLeaderRequest): Promise<void> {
     return this.#rpc.transferLeader(req);
+  }
+}
+
+/** A write's options must be an object (`InvalidRequest` otherwise). */
+function checkOptions(opts: unknown): void {
+  if (opts === null || typeof opts !== 'object') {
+    throw new InvalidRequestError('opts', 'expected an options object');
   }
 }
 

@@ -38,7 +38,8 @@ export interface StateMachineWorkerEvents<R> {
 type Job =
   | { type: 'apply'; prev: LogId | null; committed: LogId }
   | { type: 'build' }
-  | { type: 'install'; meta: SnapshotMeta; data: SnapshotData; done: Settle };
+  | { type: 'install'; meta: SnapshotMeta; data: SnapshotData; done: Settle }
+  | { type: 'run'; run(sm: RaftStateMachine<unknown, unknown>): Promise<void>; drop(err: Error): void };
 
 interface Settle {
   resolve(): void;
@@ -120,6 +121,33 @@ export class StateMachineWorker<D, R> {
     });
   }
 
+  /**
+   * Runs `fn(stateMachine)` in order with applies, snapshot installs and build captures: after every
+   * job queued before it, and nothing else runs on the state machine until `fn` (awaited when it
+   * returns a promise) settled. Resolves with its result; its error rejects this call only, never the
+   * worker. Rejects with `StoppedError` once the worker is stopped.
+   */
+  withStateMachine<T>(fn: (sm: RaftStateMachine<D, R>) => T | PromiseLike<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (this.stopped) {
+        reject(new StoppedError('the state machine worker is stopped'));
+        return;
+      }
+      const sm = this.sm;
+      this.push({
+        type: 'run',
+        run: async () => {
+          try {
+            resolve(await fn(sm));
+          } catch (err) {
+            reject(err);
+          }
+        },
+        drop: reject,
+      });
+    });
+  }
+
   /** Stops after the current job; waits for it (and a running build) to finish. */
   async stop(): Promise<void> {
     this.stopped = true;
@@ -129,7 +157,10 @@ export class StateMachineWorker<D, R> {
   }
 
   private dropJobs(err: Error): void {
-    for (const job of this.jobs.splice(0)) if (job.type === 'install') job.done.reject(err);
+    for (const job of this.jobs.splice(0)) {
+      if (job.type === 'install') job.done.reject(err);
+      else if (job.type === 'run') job.drop(err);
+    }
   }
 
   /**
@@ -171,6 +202,7 @@ export class StateMachineWorker<D, R> {
         if (job === undefined) break;
         if (job.type === 'apply') await this.runApply(job.prev, job.committed);
         else if (job.type === 'build') this.runBuild();
+        else if (job.type === 'run') await job.run(this.sm as RaftStateMachine<unknown, unknown>);
         else {
           try {
             await this.runInstall(job.meta, job.data);

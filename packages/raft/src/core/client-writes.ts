@@ -1,8 +1,9 @@
 /**
- * Client writes: encoding, batching and the responders waiting for their entries to be applied.
+ * Client writes: encoding, batching and the responders waiting for their entries to be applied (or,
+ * for writes that resolve at commit, committed).
  *
- * Owns: the writes queued for the next turn (one `append` per turn) and the writes appended by this
- * leader waiting for their apply. Must never: decide leadership (it asks `Leadership`), touch storage
+ * Owns: the writes queued for the next turn (one `append` per turn), their leader guard, and the
+ * writes appended by this leader waiting for their commit or apply. Must never: decide leadership (it asks `Leadership`), touch storage
  * or the network, or leave a write unsettled at a stop or a step-down.
  */
 import type { LogId } from '@flotilla/types';
@@ -20,7 +21,13 @@ import {
   PanickedError,
   type StoppedError,
 } from '@flotilla/types';
-import type { ClientWriteResponse, WriteOptions } from '../api.ts';
+import type {
+  ClientWriteCommitted,
+  ClientWriteResponse,
+  LeaderVote,
+  ResolveAt,
+  WriteOptions,
+} from '../api.ts';
 import type { AppliedEntry } from '../sm-worker.ts';
 import type { Leadership } from './leadership.ts';
 import type { CoreParts } from './parts.ts';
@@ -34,6 +41,32 @@ interface PendingWrite<R> {
 
 type Resolve<R> = (r: ClientWriteResponse<R>) => void;
 type Reject = (e: Error) => void;
+
+/**
+ * What a queued write needs beyond a plain `clientWrite` (kept off the common path: a batch of plain
+ * writes carries no array of these).
+ */
+interface WriteExtra {
+  /** Refuse the write unless this node's committed leader vote has this term and node. */
+  expectedLeader: LeaderVote | undefined;
+  /** A fire-and-forget write's acceptance: called with its log id once appended. */
+  onAppended: ((logId: LogId) => void) | undefined;
+  /** A write resolved at commit: called with its log id once committed. */
+  onCommitted: ((r: ClientWriteCommitted) => void) | undefined;
+}
+
+/** A write resolved at commit, appended by this leader, waiting for its entry to be committed. */
+interface CommitWaiter {
+  logId: LogId;
+  resolve(r: ClientWriteCommitted): void;
+  reject(e: Error): void;
+}
+
+/** The checked leader guard and resolve stage of a write (see {@link writeModeOf}). */
+export interface WriteMode {
+  expectedLeader: LeaderVote | undefined;
+  resolveAt: ResolveAt;
+}
 
 const unset = (): void => {};
 /** The first capacity of the appended-writes ring (a power of two). */
@@ -64,10 +97,13 @@ export class ClientWrites<D, R> {
   #qResolve: Resolve<R>[] = [];
   #qReject: Reject[] = [];
   /**
-   * Per queued proposal: the fire-and-forget write's acceptance callback, or `undefined`; `null`
-   * while no fire-and-forget write is queued (the common batch carries no such array).
+   * Per queued proposal: what it needs beyond a plain write (a leader guard, a fire-and-forget
+   * acceptance, a resolve at commit), or `undefined`; `null` while no such write is queued (the
+   * common batch carries no such array).
    */
-  #qAccepted: (((logId: LogId) => void) | undefined)[] | null = null;
+  #qExtra: (WriteExtra | undefined)[] | null = null;
+  /** Writes resolved at commit, appended by this leader, in log order. */
+  #committing: CommitWaiter[] = [];
   /**
    * Proposals appended by this leader, in log order: a ring of parallel arrays (`#count` slots from
    * `#head`), not a map, so a write costs the same with 4,096 others pending as with one (a large
@@ -122,7 +158,7 @@ export class ClientWrites<D, R> {
     const stoppedAs = this.#p.loop.stoppedAs;
     if (stoppedAs) return stoppedAs;
     if (!this.#leadership.takesWrites()) return this.#leadership.forwardError();
-    const pending = this.#count + this.#byIndex.size;
+    const pending = this.#count + this.#byIndex.size + this.#committing.length;
     if (pending + this.#qPayload.length + n > this.#p.config.maxPendingWrites) {
       return new OverloadedError();
     }
@@ -138,7 +174,7 @@ export class ClientWrites<D, R> {
     this.#qPayload.push(payload);
     this.#qResolve.push(capturedResolve as Resolve<R>);
     this.#qReject.push(capturedReject);
-    this.#qAccepted?.push(undefined);
+    this.#qExtra?.push(undefined);
     capturedResolve = unset;
     capturedReject = unset;
     return promise;
@@ -152,21 +188,61 @@ export class ClientWrites<D, R> {
   proposeFf(
     payload: EntryPayload,
     onOutcome: ((outcome: ClientWriteResponse<R> | Error) => void) | undefined,
+    expectedLeader: LeaderVote | undefined,
   ): Promise<LogId> {
     const refused = this.#refusal(1);
     if (refused !== null) return Promise.reject(refused);
     return new Promise<LogId>((accept, refuse) => {
-      if (this.#qPayload.length === 0) this.#p.loop.enqueue(this.#flushItem);
       let appended = false;
-      this.#qPayload.push(payload);
-      this.#qResolve.push(onOutcome ?? unset);
-      this.#qReject.push((e) => (appended ? onOutcome?.(e) : refuse(e)));
-      this.#qAccepted ??= new Array<undefined>(this.#qPayload.length - 1).fill(undefined);
-      this.#qAccepted.push((logId) => {
-        appended = true;
-        accept(logId);
+      this.#queueExtra(payload, onOutcome ?? unset, (e) => (appended ? onOutcome?.(e) : refuse(e)), {
+        expectedLeader,
+        onAppended: (logId) => {
+          appended = true;
+          accept(logId);
+        },
+        onCommitted: undefined,
       });
     });
+  }
+
+  /**
+   * Queues writes with a leader guard or resolved at commit (`mode`): each settles as
+   * {@link ClientWrites.propose}'s would, or, resolved at commit, with its log id once committed.
+   */
+  proposeWith(
+    payloads: EntryPayload[],
+    mode: WriteMode,
+  ): Promise<ClientWriteResponse<R> | ClientWriteCommitted>[] {
+    const refused = this.#refusal(payloads.length);
+    if (refused !== null) return payloads.map(() => Promise.reject(refused));
+    const { expectedLeader } = mode;
+    return payloads.map((payload) => {
+      if (mode.resolveAt === 'commit') {
+        return new Promise<ClientWriteCommitted>((resolve, reject) =>
+          this.#queueExtra(payload, unset, reject, {
+            expectedLeader,
+            onAppended: undefined,
+            onCommitted: resolve,
+          }),
+        );
+      }
+      return new Promise<ClientWriteResponse<R>>((resolve, reject) =>
+        this.#queueExtra(payload, resolve, reject, {
+          expectedLeader,
+          onAppended: undefined,
+          onCommitted: undefined,
+        }),
+      );
+    });
+  }
+
+  #queueExtra(payload: EntryPayload, resolve: Resolve<R>, reject: Reject, extra: WriteExtra): void {
+    if (this.#qPayload.length === 0) this.#p.loop.enqueue(this.#flushItem);
+    this.#qExtra ??= new Array<undefined>(this.#qPayload.length).fill(undefined);
+    this.#qPayload.push(payload);
+    this.#qResolve.push(resolve);
+    this.#qReject.push(reject);
+    this.#qExtra.push(extra);
   }
 
   readonly #flushItem = (): void => this.flush();
@@ -177,34 +253,74 @@ export class ClientWrites<D, R> {
   }
 
   /** Takes the queued proposals (the queue starts over empty). */
-  #takeQueued(): {
-    payloads: EntryPayload[];
-    resolves: Resolve<R>[];
-    rejects: Reject[];
-    accepted: (((logId: LogId) => void) | undefined)[] | null;
-  } {
+  #takeQueued(): Batch<R> {
     const taken = {
       payloads: this.#qPayload,
       resolves: this.#qResolve,
       rejects: this.#qReject,
-      accepted: this.#qAccepted,
+      extras: this.#qExtra,
     };
     this.#qPayload = [];
     this.#qResolve = [];
     this.#qReject = [];
-    this.#qAccepted = null;
+    this.#qExtra = null;
     return taken;
+  }
+
+  /**
+   * The batch without the writes whose leader guard fails (refused with `ForwardToLeader`): this
+   * leader's committed vote is not the one they expect (openraft's `with_leader`). Runs in the loop,
+   * right before the append, so no other leader can come between the check and the append.
+   */
+  #guarded(batch: Batch<R>): Batch<R> {
+    const extras = batch.extras as (WriteExtra | undefined)[];
+    const vote = this.#p.engine.vote();
+    let kept: Batch<R> | null = null;
+    for (let i = 0; i < batch.payloads.length; i++) {
+      const want = extras[i]?.expectedLeader;
+      const ok =
+        want === undefined || (vote.committed && vote.term === want.term && vote.nodeId === want.nodeId);
+      if (!ok && kept === null) {
+        kept = {
+          payloads: batch.payloads.slice(0, i),
+          resolves: batch.resolves.slice(0, i),
+          rejects: batch.rejects.slice(0, i),
+          extras: extras.slice(0, i),
+        };
+      }
+      if (!ok) {
+        const leader = this.#p.engine.currentLeader();
+        (batch.rejects[i] as Reject)(
+          new ForwardToLeaderError(
+            leader,
+            this.#leadership.leaderNode(),
+            `the leader changed: the write expected the leader of term ${String(want?.term)} to be ${String(want?.nodeId)}; this node's leader vote is term ${vote.term}, ${String(vote.nodeId)}${vote.committed ? '' : ' (not committed)'}`,
+          ),
+        );
+      } else if (kept !== null) {
+        kept.payloads.push(batch.payloads[i] as EntryPayload);
+        kept.resolves.push(batch.resolves[i] as Resolve<R>);
+        kept.rejects.push(batch.rejects[i] as Reject);
+        kept.extras?.push(extras[i]);
+      }
+    }
+    return kept ?? batch;
   }
 
   /** Hands every queued proposal to the engine as one batch (one `append`). */
   flush(): void {
     if (this.#qPayload.length === 0) return;
-    const { payloads, resolves, rejects, accepted } = this.#takeQueued();
+    let batch = this.#takeQueued();
     if (!this.#leadership.takesWrites()) {
       const err = this.#leadership.forwardError();
-      for (const reject of rejects) reject(err);
+      for (const reject of batch.rejects) reject(err);
       return;
     }
+    if (batch.extras !== null) {
+      batch = this.#guarded(batch);
+      if (batch.payloads.length === 0) return;
+    }
+    const { payloads, resolves, rejects, extras } = batch;
     let ids: LogId[];
     try {
       ids = this.#p.engine.leaderAppend(payloads, this.#p.clock.now());
@@ -218,9 +334,13 @@ export class ClientWrites<D, R> {
       const logId = ids[i] as LogId;
       const resolve = resolves[i] as Resolve<R>;
       const reject = rejects[i] as Reject;
-      const accept = accepted?.[i];
-      if (accept !== undefined) {
-        accept(logId);
+      const extra = extras?.[i];
+      if (extra !== undefined) {
+        extra.onAppended?.(logId);
+        if (extra.onCommitted !== undefined) {
+          this.#committing.push({ logId, resolve: extra.onCommitted, reject });
+          continue;
+        }
         if (resolve === unset) continue; // nobody waits for its outcome
       }
       const tail = this.#count === 0 ? undefined : this.#aLogId[(this.#head + this.#count - 1) & this.#mask];
@@ -342,6 +462,26 @@ export class ClientWrites<D, R> {
     else reject(new ForwardToLeaderError(this.#p.engine.currentLeader(), this.#leadership.leaderNode()));
   }
 
+  /**
+   * Resolves the writes waiting for their commit up to `committed` (the engine's new commit point, in
+   * the loop). A write whose index holds another entry now (never expected: this leader's entries are
+   * committed before it steps down, or failed then) is refused with a forward.
+   */
+  onCommitted(committed: LogId): void {
+    const waiting = this.#committing;
+    if (waiting.length === 0 || (waiting[0] as CommitWaiter).logId.index > committed.index) return;
+    let n = 0;
+    while (n < waiting.length && (waiting[n] as CommitWaiter).logId.index <= committed.index) n++;
+    for (const w of waiting.splice(0, n)) {
+      const at = this.#p.engine.logIdAt(w.logId.index);
+      // Never purged in practice (it was not committed at the last commit, so not applied either); if
+      // it were, a committed entry of the same leader's term is this leader's own.
+      const same = at === null ? w.logId.term === committed.term : logIdEquals(at, w.logId);
+      if (same) w.resolve({ logId: w.logId });
+      else w.reject(new ForwardToLeaderError(this.#p.engine.currentLeader(), this.#leadership.leaderNode()));
+    }
+  }
+
   /** Writes proposed by this leader that are not committed have an unknown fate now. */
   onStepDown(): void {
     const committed = this.#p.engine.committed();
@@ -355,6 +495,16 @@ export class ClientWrites<D, R> {
       lost.push(this.#takeTail());
     }
     lost.reverse();
+    // Writes resolved at commit: those committed were resolved when their commit was taken.
+    const committing = this.#committing;
+    this.#committing = [];
+    for (const w of committing) {
+      if (committed !== null && w.logId.index <= committed.index) {
+        this.#committing.push(w); // not expected: resolved at the commit command of the same turn
+        continue;
+      }
+      w.reject(new OutcomeUnknownError(w.logId, 'leadership was lost before the write was known committed'));
+    }
     for (const [index, w] of this.#byIndex) {
       if (committed !== null && index <= committed.index) continue;
       this.#byIndex.delete(index);
@@ -369,11 +519,59 @@ export class ClientWrites<D, R> {
     while (this.#count > 0) all.push(this.#takeHead());
     all.push(...this.#byIndex.values());
     this.#byIndex.clear();
+    for (const w of this.#committing.splice(0))
+      all.push({ logId: w.logId, resolve: unset, reject: w.reject });
     for (const w of all)
       w.reject(new OutcomeUnknownError(w.logId, `the node stopped: ${err.message}`, { cause: err }));
     const { rejects } = this.#takeQueued();
     for (const reject of rejects) reject(stoppedAs); // never appended
   }
+}
+
+/** The queued proposals of one batch, as parallel arrays. */
+interface Batch<R> {
+  payloads: EntryPayload[];
+  resolves: Resolve<R>[];
+  rejects: Reject[];
+  extras: (WriteExtra | undefined)[] | null;
+}
+
+/**
+ * Checks a write's leader guard and resolve stage (`InvalidRequest` if malformed); `null` for a plain
+ * write (neither given), so it takes the common path.
+ */
+export function writeModeOf(opts: {
+  expectedLeader?: LeaderVote | undefined;
+  resolveAt?: ResolveAt | undefined;
+}): WriteMode | null {
+  const { expectedLeader, resolveAt } = opts;
+  if (expectedLeader === undefined && (resolveAt === undefined || resolveAt === 'apply')) return null;
+  if (resolveAt !== undefined && resolveAt !== 'apply' && resolveAt !== 'commit') {
+    throw new InvalidRequestError(
+      'resolveAt',
+      `expected 'apply' or 'commit', got ${JSON.stringify(resolveAt)}`,
+    );
+  }
+  if (expectedLeader !== undefined) {
+    if (expectedLeader === null || typeof expectedLeader !== 'object') {
+      throw new InvalidRequestError('expectedLeader', 'expected a leader vote {term, nodeId}');
+    }
+    const { term, nodeId } = expectedLeader;
+    if (typeof term !== 'number' || !Number.isSafeInteger(term) || term < 0) {
+      throw new InvalidRequestError('expectedLeader.term', 'expected a non-negative integer term');
+    }
+    if (typeof nodeId !== 'string' || nodeId.length === 0) {
+      throw new InvalidRequestError(
+        'expectedLeader.nodeId',
+        'expected the leader’s node id (a non-empty string)',
+      );
+    }
+  }
+  return {
+    expectedLeader:
+      expectedLeader === undefined ? undefined : { term: expectedLeader.term, nodeId: expectedLeader.nodeId },
+    resolveAt: resolveAt ?? 'apply',
+  };
 }
 
 /** Checks a write's session options; both fields or neither. */

@@ -27,7 +27,7 @@ import {
   systemClock,
   type TimerHandle,
 } from '@flotilla/types';
-import type { RaftOptions, RuntimeToggles } from '../api.ts';
+import type { RaftOptions, RaftStateView, RuntimeToggles } from '../api.ts';
 import { msgpackCodec } from '../codec.ts';
 import { createConfig, type RaftConfig } from '../config.ts';
 import { Wait } from '../metrics.ts';
@@ -41,6 +41,7 @@ import { CoreLoop } from './loop.ts';
 import { metricsOf } from './metrics-report.ts';
 import type { CoreParts } from './parts.ts';
 import { Peers } from './peers.ts';
+import { raftStateOf } from './raft-state.ts';
 import { Reads } from './reads.ts';
 import { ReplicationDriver } from './replication-driver.ts';
 import { StateMachineDriver } from './sm-driver.ts';
@@ -159,6 +160,11 @@ export class RaftCore<D, R> {
     return new Wait(this.hub, clock, opts.timeoutMs ?? config.electionTimeoutMaxMs * 10);
   }
 
+  /** A frozen deep copy of the Raft state now (inside the loop). */
+  raftState(): RaftStateView {
+    return raftStateOf(this.parts.id, this.parts.engine);
+  }
+
   /** The runtime switches. */
   get toggles(): RuntimeToggles {
     return {
@@ -224,6 +230,7 @@ export class RaftCore<D, R> {
         return;
       case 'saveCommittedAndApply': {
         const readable = this.#io.saveCommitted(cmd.committed);
+        this.writes.onCommitted(cmd.committed);
         this.stateMachine.apply(cmd.prevCommitted, cmd.committed, readable);
         return;
       }

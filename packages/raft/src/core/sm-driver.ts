@@ -35,6 +35,8 @@ export class StateMachineDriver<D, R> {
   readonly #startedInstalls = new WeakSet<Command>();
   /** Settles when the latest snapshot install handed to the worker finished (`null`: none running). */
   #installing: Promise<void> | null = null;
+  /** What the last apply commanded waits for before it is handed to the worker. */
+  #lastReadable: Promise<void> = Promise.resolve();
   /** `trigger.snapshot` calls: each waits for a snapshot covering what was applied when it asked. */
   #snapshotWaiters: { atLeast: LogId | null; resolve(l: LogId | null): void; reject(e: Error): void }[] = [];
 
@@ -88,6 +90,7 @@ export class StateMachineDriver<D, R> {
     void readable.then(() => {
       if (!this.#p.loop.stopped) this.#worker.apply(prev, committed);
     });
+    this.#lastReadable = readable;
   }
 
   /** Keeps a received snapshot's data for the install the engine will command (inside the loop). */
@@ -127,6 +130,17 @@ export class StateMachineDriver<D, R> {
       this.#snapshotWaiters.push({ atLeast: this.#p.engine.applied(), resolve, reject });
       loop.enqueue(() => this.#worker.buildSnapshot());
     });
+  }
+
+  /**
+   * Runs `fn` on the state machine once the jobs handed to the worker so far are done, with nothing
+   * applied while it runs (call inside the loop, so it is ordered with the applies the engine commanded).
+   */
+  withStateMachine<T>(fn: (sm: RaftStateMachine<D, R>) => T | PromiseLike<T>): Promise<T> {
+    // An apply waits for its entries to be readable before it reaches the worker: a reaction on the
+    // same promise, registered later, runs after the one that hands the apply over.
+    const run = () => this.#worker.withStateMachine(fn);
+    return this.#lastReadable.then(run, run);
   }
 
   /** Fails the snapshot waiters (at a stop). */
