@@ -327,6 +327,7 @@ export class FakeRaft implements RaftApi<KvRequest, KvResponse> {
       KvResponse
     >['trigger']['purgeLog'],
     transferLeader: async () => {},
+    allowNextRevert: async () => {},
   };
 
   readonly runtimeConfig = { tick() {}, heartbeat() {}, elect() {} };

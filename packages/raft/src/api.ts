@@ -232,6 +232,14 @@ export interface Trigger {
    * takes over: the other voters elect a leader, or check-quorum deposes this one.
    */
   transferLeader(to: NodeId): Promise<void>;
+  /**
+   * Leader only: the next log reversion of `target` (its log went back behind what it acknowledged,
+   * e.g. you wiped its disk on purpose) is repaired (`allow: true`) or refused (`false`), once,
+   * whatever `allowLogReversion` says (openraft's `allow_next_revert`). A target whose reversion was
+   * already refused is resumed at once and repaired. `ForwardToLeader` on a non-leader;
+   * `InvalidRequest` when `target` is not a member this leader replicates to.
+   */
+  allowNextRevert(target: NodeId, allow: boolean): Promise<void>;
 }
 
 /** Runtime switches (tests, operators). */

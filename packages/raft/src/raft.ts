@@ -652,6 +652,12 @@ export class Raft<D, R> implements RaftApi<D, R> {
             leadership.startTransfer(to);
           }),
         ),
+      allowNextRevert: (target: NodeId, allow: boolean) => {
+        if (typeof allow !== 'boolean') {
+          return Promise.reject(new InvalidRequestError('allow', `expected a boolean, got ${typeof allow}`));
+        }
+        return loop.call(() => leadership.requireLeader((now) => engine.allowNextRevert(target, allow, now)));
+      },
     };
   }
 

@@ -98,4 +98,33 @@ describe('log reversion', () => {
       expect(cl.raft(l).metrics.current.replication?.[g]?.logReversion).toBeUndefined();
     });
   }
+
+  it('trigger.allowNextRevert repairs a refused follower once; its error leaves the metrics', async () => {
+    const { cl, l, f } = await start(false);
+    const r1 = await cl.raft(l).clientWriteMany(writes(10));
+    await cl.applied(r1[9]?.logId.index ?? 0);
+    await restartFrom(cl, f, undefined); // wiped
+    const w = await cl.raft(l).clientWrite({ key: 'after', value: 1 });
+    const refused = await cl
+      .raft(l)
+      .wait(WAIT)
+      .until((m) => m.replication?.[f]?.logReversion?.repaired === false, 'the refusal');
+    expect(refused.replication?.[f]?.logReversion?.error?.code).toBe(ErrorCode.LogReversion);
+    expect(cl.raft(f).metrics.current.lastLogIndex ?? -1).toBeLessThan(w.logId.index);
+
+    await expect(cl.raft(f).trigger.allowNextRevert(l, true)).rejects.toMatchObject({
+      code: ErrorCode.ForwardToLeader,
+    });
+    await expect(cl.raft(l).trigger.allowNextRevert('nobody', true)).rejects.toMatchObject({
+      code: ErrorCode.InvalidRequest,
+    });
+    await cl.raft(l).trigger.allowNextRevert(f, true);
+    await cl.applied(w.logId.index, [f]);
+    expect(kv(cl.node(f))).toEqual(kv(cl.node(l)));
+    const m = await cl
+      .raft(l)
+      .wait(WAIT)
+      .until((x) => x.replication?.[f]?.logReversion?.repaired === true, 'the repair');
+    expect(m.replication?.[f]?.logReversion?.error).toBeNull();
+  });
 });

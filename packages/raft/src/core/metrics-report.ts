@@ -6,7 +6,6 @@
 import type { Engine } from '@flotilla/engine';
 import type { LogId, NodeId, RaftMetrics, ReplicationTargetMetrics } from '@flotilla/types';
 import type { RaftConfig } from '../config.ts';
-import { lastAckedOf } from './replication-driver.ts';
 
 /**
  * The metrics of now. `applied` is what the state machine holds (the worker's view): the engine counts
@@ -20,6 +19,7 @@ export function metricsOf(
   config: RaftConfig,
   now: number,
   err: Error | null,
+  lastAcked: (target: NodeId) => number | null,
 ): RaftMetrics {
   const state = engine.serverState();
   const vote = engine.vote();
@@ -43,7 +43,7 @@ export function metricsOf(
     currentLeader: engine.currentLeader(),
     membership: effective,
     committedMembership: committed,
-    replication: replicationOf(engine),
+    replication: replicationOf(engine, lastAcked),
     lastQuorumAcked,
     millisSinceQuorumAck: lastQuorumAcked === null ? null : Math.max(0, Math.round(now - lastQuorumAcked)),
     error: err === null ? null : { code: (err as { code?: string }).code ?? 'UNKNOWN', message: err.message },
@@ -51,13 +51,16 @@ export function metricsOf(
 }
 
 /** The engine's per-target view with each target's last acknowledgement time added. */
-function replicationOf(engine: Engine): Record<NodeId, ReplicationTargetMetrics> | null {
+function replicationOf(
+  engine: Engine,
+  lastAcked: (target: NodeId) => number | null,
+): Record<NodeId, ReplicationTargetMetrics> | null {
   const r = engine.replicationMetrics();
   if (r === null) return null;
   const out: Record<NodeId, ReplicationTargetMetrics> = {};
   for (const id of Object.keys(r)) {
     const t = r[id];
-    if (t !== undefined) out[id] = { ...t, lastAcked: lastAckedOf(engine, id) };
+    if (t !== undefined) out[id] = { ...t, lastAcked: lastAcked(id) };
   }
   return out;
 }

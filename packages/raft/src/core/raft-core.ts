@@ -93,8 +93,9 @@ export class RaftCore<D, R> {
         // The first value is built before the state machine driver exists.
         const applied = first ? engine.applied() : this.stateMachine.appliedForMetrics;
         const now = first ? 0 : parts.clock.now();
+        const acked = first ? noAcks : (t: NodeId) => this.#replication.lastAcked(t);
         first = false;
-        return metricsOf(id, engine, applied, config, now, null);
+        return metricsOf(id, engine, applied, config, now, null, acked);
       },
       (err) => logger.warn('a metrics subscriber threw', { err: String(err) }),
     );
@@ -304,7 +305,9 @@ export class RaftCore<D, R> {
   /** The stop's last metrics: `Shutdown`, with the error. */
   #publishStopped(err: Error): void {
     const { id, engine, config, clock } = this.parts;
-    const m = metricsOf(id, engine, this.stateMachine.appliedForMetrics, config, clock.now(), err);
+    const m = metricsOf(id, engine, this.stateMachine.appliedForMetrics, config, clock.now(), err, (t) =>
+      this.#replication.lastAcked(t),
+    );
     this.hub.publish({ ...m, state: 'Shutdown' });
   }
 
@@ -368,3 +371,6 @@ function engineConfig(c: RaftConfig): Partial<EngineConfig> {
 function assertNever(x: never): never {
   return x;
 }
+
+/** Before the replication driver exists: no target has acknowledged anything. */
+const noAcks = (): null => null;

@@ -4,11 +4,11 @@
  * the engine's `replicate` and heartbeat commands handed to them, and their events handed back.
  *
  * Owns: the current `ReplicationStreams` set and the leader vote it serves, the log reversions
- * already reported, and each target's last acknowledgement time under the current leadership
- * (what `metricsOf` reports as `lastAcked`). Must never: send anything itself (the streams do), let an event of a closed
- * stream reach the engine, or keep streams of a leadership that ended.
+ * already reported, and each target's last acknowledgement time under the current leadership (what
+ * `metricsOf` reports as `lastAcked`). Must never: send anything itself (the streams do), let an
+ * event of a closed stream reach the engine, or keep streams of a leadership that ended.
  */
-import type { Command, Engine, ReplicationResult } from '@flotilla/engine';
+import type { Command, ReplicationResult } from '@flotilla/engine';
 import { type ReplicationEvent, ReplicationStreams } from '@flotilla/replication';
 import {
   type Node,
@@ -24,21 +24,6 @@ import type { Peers } from './peers.ts';
 
 type CommandOf<T extends Command['type']> = Extract<Command, { type: T }>;
 
-/**
- * Per node (keyed by its engine), the send time of the latest request each target acknowledged under
- * the current leadership, in a one-slot `Float64Array` per target: the driver writes it in place
- * (one number store per reply, no allocation, not even a boxed double, once a target has its slot);
- * `metricsOf` reads it when metrics are computed. Keyed by the engine because the metrics are built
- * from the engine and the driver holds the same one (`raft-core.ts` builds both).
- */
-const ackTimes = new WeakMap<Engine, Map<NodeId, Float64Array>>();
-
-/** When `target` last acknowledged the leader running `engine`; `null` before any (or never led). */
-export function lastAckedOf(engine: Engine, target: NodeId): number | null {
-  const slot = ackTimes.get(engine)?.get(target);
-  return slot === undefined ? null : (slot[0] as number);
-}
-
 /** The replication side of one leader (see the file comment). */
 export class ReplicationDriver<D, R> {
   readonly #p: CoreParts;
@@ -50,7 +35,10 @@ export class ReplicationDriver<D, R> {
   #streamsVote: Vote | null = null;
   /** The `seq` of the last log reversion reported through the logger. */
   #reversionsReported = 0;
-  /** Per target, the send time of its latest acknowledged request (see {@link ackTimesOf}). */
+  /**
+   * Per target, the send time of its latest acknowledged request, in a one-slot `Float64Array`
+   * written in place (one number store per reply, no allocation once a target has its slot).
+   */
   readonly #acked = new Map<NodeId, Float64Array>();
 
   constructor(
@@ -67,7 +55,15 @@ export class ReplicationDriver<D, R> {
     this.#peers = deps.peers;
     this.#store = deps.store;
     this.#sm = deps.stateMachine;
-    ackTimes.set(parts.engine, this.#acked);
+  }
+
+  /**
+   * When `target` last acknowledged this leader: the send time of its latest acknowledged request
+   * under the current leadership (read when metrics are computed); `null` before any.
+   */
+  lastAcked(target: NodeId): number | null {
+    const slot = this.#acked.get(target);
+    return slot === undefined ? null : (slot[0] as number);
   }
 
   /** Runs a `replicate` command (a stream waits itself until the entries it sends are readable). */
