@@ -275,7 +275,10 @@ async function runStream(
           }
         }
         host.setInflightRequests(unanswered(queue));
-        host.succeeded();
+        // Only an ack that moved the watermark, or answered everything sent, clears the back-off: a
+        // follower that keeps accepting nothing (a partial success of zero entries) must not reset
+        // the error count, or its stream would restart at once forever.
+        if (compareLogId(m, lastReported) > 0 || queue.length === 0) host.succeeded();
         acked.set(acked.get() + 1);
         if (sentAt !== null) {
           lastReported = m;

@@ -63,4 +63,27 @@ describe('pipeline edge cases', () => {
     expect(r.core.ofType('progress')).toHaveLength(0);
     r.stream.close();
   });
+
+  it('a follower that keeps accepting nothing is backed off, not retried at once forever', async () => {
+    const r = rig({ leaderLog: entries(5, 0, 10), net: { delayMs: 1 } });
+    // Each result stream answers once, acknowledging only what the follower holds (nothing), then
+    // ends: a partial success of zero entries, as the sequential fallback reports it.
+    r.net.streamAppend = async function* (reqs) {
+      for await (const _ of reqs) {
+        yield { type: 'matched' as const, matching: null };
+        return;
+      }
+    };
+    // The engine sends again after each transport error; the zero-progress acks must not clear the
+    // error count, so after errorsBeforeBackoff (10) immediate retries the stream backs off.
+    const delays: number[] = [];
+    for (let i = 1; i <= 12; i++) {
+      r.stream.replicate({ inflightId: i, payload: { type: 'logsSince', prev: null } });
+      await r.clock.runUntil(() => r.core.ofType('transportError').length === i);
+      delays.push(r.stream.backoffMs);
+    }
+    expect(delays.slice(0, 10)).toEqual(Array(10).fill(0));
+    expect(delays[10]).toBeGreaterThan(0);
+    r.stream.close();
+  });
 });
