@@ -1,46 +1,20 @@
-import {
-  ErrorCode,
-  emptyStoredMembership,
-  hasErrorCode,
-  type RaftMetrics,
-  uniformMembership,
-} from '@flotilla/types';
+import { ErrorCode, hasErrorCode, type RaftMetrics, uniformMembership } from '@flotilla/types';
 import { describe, expect, it } from 'vitest';
 import { MetricsHub } from './metrics.ts';
 import { onLeaderChange, type WatchKind, watchMetric } from './metrics-watch.ts';
-
-function base(): RaftMetrics {
-  return {
-    id: 'a',
-    state: 'Follower',
-    currentTerm: 0,
-    vote: { term: 0, nodeId: null, committed: false },
-    lastLogIndex: null,
-    committed: null,
-    lastApplied: null,
-    snapshot: null,
-    purged: null,
-    currentLeader: null,
-    membership: emptyStoredMembership(),
-    committedMembership: emptyStoredMembership(),
-    replication: null,
-    lastQuorumAcked: null,
-    millisSinceQuorumAck: null,
-    error: null,
-  };
-}
+import { baseMetrics } from './test-metrics.ts';
 
 describe('watchMetric', () => {
   it('calls back only when its kind changes, with the value it replaced', () => {
-    const hub = new MetricsHub(base());
+    const hub = new MetricsHub(baseMetrics());
     const applied: unknown[] = [];
     const off = watchMetric(hub, 'applied', (v, prev) => applied.push([v, prev]));
-    hub.publish({ ...base(), lastLogIndex: 3 }); // another kind: not heard
-    hub.publish({ ...base(), lastLogIndex: 3, lastApplied: { term: 1, index: 1 } });
-    hub.publish({ ...base(), lastLogIndex: 3, lastApplied: { term: 1, index: 1 }, currentTerm: 2 });
-    hub.publish({ ...base(), lastLogIndex: 3, lastApplied: { term: 1, index: 2 }, currentTerm: 2 });
+    hub.publish({ ...baseMetrics(), lastLogIndex: 3 }); // another kind: not heard
+    hub.publish({ ...baseMetrics(), lastLogIndex: 3, lastApplied: { term: 1, index: 1 } });
+    hub.publish({ ...baseMetrics(), lastLogIndex: 3, lastApplied: { term: 1, index: 1 }, currentTerm: 2 });
+    hub.publish({ ...baseMetrics(), lastLogIndex: 3, lastApplied: { term: 1, index: 2 }, currentTerm: 2 });
     off();
-    hub.publish({ ...base(), lastApplied: { term: 1, index: 3 } });
+    hub.publish({ ...baseMetrics(), lastApplied: { term: 1, index: 3 } });
     expect(applied).toEqual([
       [{ term: 1, index: 1 }, null],
       [
@@ -63,17 +37,17 @@ describe('watchMetric', () => {
       ['state', { state: 'Leader' }],
     ];
     for (const [kind, change] of cases) {
-      const hub = new MetricsHub(base());
+      const hub = new MetricsHub(baseMetrics());
       const seen: unknown[] = [];
       watchMetric(hub, kind, (v) => seen.push(v));
-      hub.publish({ ...base(), currentTerm: 9 });
-      hub.publish({ ...base(), currentTerm: 9, ...change });
+      hub.publish({ ...baseMetrics(), currentTerm: 9 });
+      hub.publish({ ...baseMetrics(), currentTerm: 9, ...change });
       expect(seen, kind).toEqual([Object.values(change)[0]]);
     }
   });
 
   it('refuses an unknown kind with a typed error', () => {
-    const hub = new MetricsHub(base());
+    const hub = new MetricsHub(baseMetrics());
     let err: unknown;
     try {
       watchMetric(hub, 'nope' as WatchKind, () => {});
@@ -86,13 +60,13 @@ describe('watchMetric', () => {
 
 describe('onLeaderChange', () => {
   it('reports each change of the known leader with its term', () => {
-    const hub = new MetricsHub(base());
+    const hub = new MetricsHub(baseMetrics());
     const seen: unknown[] = [];
     onLeaderChange(hub, (c) => seen.push(c));
-    hub.publish({ ...base(), currentTerm: 1, currentLeader: 'b' });
-    hub.publish({ ...base(), currentTerm: 1, currentLeader: 'b', lastLogIndex: 2 });
-    hub.publish({ ...base(), currentTerm: 2, currentLeader: null });
-    hub.publish({ ...base(), currentTerm: 2, currentLeader: 'a' });
+    hub.publish({ ...baseMetrics(), currentTerm: 1, currentLeader: 'b' });
+    hub.publish({ ...baseMetrics(), currentTerm: 1, currentLeader: 'b', lastLogIndex: 2 });
+    hub.publish({ ...baseMetrics(), currentTerm: 2, currentLeader: null });
+    hub.publish({ ...baseMetrics(), currentTerm: 2, currentLeader: 'a' });
     expect(seen).toEqual([
       { leader: 'b', previous: null, term: 1 },
       { leader: null, previous: 'b', term: 2 },

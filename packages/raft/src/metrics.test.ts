@@ -1,28 +1,8 @@
 import type { Clock } from '@flotilla/types';
-import { ErrorCode, emptyStoredMembership, type RaftMetrics, uniformMembership } from '@flotilla/types';
+import { ErrorCode, type RaftMetrics, uniformMembership } from '@flotilla/types';
 import { describe, expect, it } from 'vitest';
 import { MetricsHub, Wait } from './metrics.ts';
-
-function base(): RaftMetrics {
-  return {
-    id: 'a',
-    state: 'Follower',
-    currentTerm: 0,
-    vote: { term: 0, nodeId: null, committed: false },
-    lastLogIndex: null,
-    committed: null,
-    lastApplied: null,
-    snapshot: null,
-    purged: null,
-    currentLeader: null,
-    membership: emptyStoredMembership(),
-    committedMembership: emptyStoredMembership(),
-    replication: null,
-    lastQuorumAcked: null,
-    millisSinceQuorumAck: null,
-    error: null,
-  };
-}
+import { baseMetrics } from './test-metrics.ts';
 
 /** A manual clock: timers fire when the test advances time. */
 function manualClock() {
@@ -51,23 +31,23 @@ function manualClock() {
 
 describe('MetricsHub and Wait', () => {
   it('publishes only real changes and unsubscribes', () => {
-    const hub = new MetricsHub(base());
+    const hub = new MetricsHub(baseMetrics());
     const seen: number[] = [];
     const off = hub.subscribe((m) => seen.push(m.currentTerm));
-    hub.publish({ ...base() });
-    hub.publish({ ...base(), currentTerm: 1 });
+    hub.publish({ ...baseMetrics() });
+    hub.publish({ ...baseMetrics(), currentTerm: 1 });
     off();
-    hub.publish({ ...base(), currentTerm: 2 });
+    hub.publish({ ...baseMetrics(), currentTerm: 2 });
     expect(seen).toEqual([1]);
     expect(hub.current.currentTerm).toBe(2);
   });
   it('publishes a membership commit, an ack time, and a log reversion', () => {
-    const hub = new MetricsHub(base());
+    const hub = new MetricsHub(baseMetrics());
     const seen: RaftMetrics[] = [];
     hub.subscribe((m) => seen.push(m));
     const m1 = { logId: { term: 1, index: 1 }, membership: uniformMembership({ a: { addr: 'a' } }) };
     const leader: RaftMetrics = {
-      ...base(),
+      ...baseMetrics(),
       membership: m1,
       replication: { b: { matching: null, mode: 'idle', lastAcked: null } },
     };
@@ -107,7 +87,7 @@ describe('MetricsHub and Wait', () => {
   });
   it('resolves at once when the predicate already holds, and later on a change', async () => {
     const { clock } = manualClock();
-    const hub = new MetricsHub(base());
+    const hub = new MetricsHub(baseMetrics());
     const w = new Wait(hub, clock, 1000);
     await expect(w.state('Follower')).resolves.toMatchObject({ state: 'Follower' });
     const applied = w.appliedIndex(3);
@@ -120,7 +100,7 @@ describe('MetricsHub and Wait', () => {
     const m = uniformMembership({ a: { addr: 'a' }, b: { addr: 'b' } });
     const members = w.members(['b', 'a']);
     hub.publish({
-      ...base(),
+      ...baseMetrics(),
       currentTerm: 2,
       currentLeader: 'b',
       lastApplied: { term: 1, index: 3 },
@@ -136,7 +116,7 @@ describe('MetricsHub and Wait', () => {
   });
   it('times out with a typed error naming the condition, leaving no timer behind', async () => {
     const { clock, advance, pending } = manualClock();
-    const hub = new MetricsHub(base());
+    const hub = new MetricsHub(baseMetrics());
     const p = new Wait(hub, clock, 500).appliedIndex(10, 'ten applied');
     advance(499);
     advance(1);
@@ -148,7 +128,7 @@ describe('MetricsHub and Wait', () => {
   });
   it('fails pending and later waits with Stopped when the hub closes', async () => {
     const { clock } = manualClock();
-    const hub = new MetricsHub(base());
+    const hub = new MetricsHub(baseMetrics());
     const p = new Wait(hub, clock, 500).state('Leader');
     hub.close();
     await expect(p).rejects.toMatchObject({ code: ErrorCode.Stopped });
@@ -161,13 +141,13 @@ describe('MetricsHub and Wait', () => {
 describe('MetricsHub listeners', () => {
   it('a throwing listener is reported, never thrown into the publisher, and the others still run', () => {
     const errors: unknown[] = [];
-    const hub = new MetricsHub(base(), (e) => errors.push(e));
+    const hub = new MetricsHub(baseMetrics(), (e) => errors.push(e));
     const seen: number[] = [];
     hub.subscribe(() => {
       throw new Error('bad listener');
     });
     hub.subscribe((m) => seen.push(m.currentTerm));
-    expect(() => hub.publish({ ...base(), currentTerm: 1 })).not.toThrow();
+    expect(() => hub.publish({ ...baseMetrics(), currentTerm: 1 })).not.toThrow();
     expect(() => hub.close()).not.toThrow();
     expect(seen).toEqual([1, 1]);
     expect(errors).toHaveLength(2);
