@@ -18,6 +18,7 @@ interface GrpcFixture extends NetworkFixture {
 
 function harness(tls?: () => { server: GrpcServerTls; client: GrpcClientTls }): NetworkHarness {
   return {
+    hostPortAddresses: grpcNetwork({ clusterId: 'c', nodeId: 'a' }),
     async setup(handler: RaftRpcHandler): Promise<GrpcFixture> {
       const t = tls?.();
       const server = grpcServer({

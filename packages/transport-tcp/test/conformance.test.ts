@@ -15,6 +15,7 @@ interface TcpFixture extends NetworkFixture {
 
 function harness(tlsOpts?: () => { server: tls.TlsOptions; client: tls.ConnectionOptions }): NetworkHarness {
   return {
+    hostPortAddresses: tcpNetwork({ clusterId: 'c', nodeId: 'a' }),
     async setup(handler: RaftRpcHandler): Promise<TcpFixture> {
       const t = tlsOpts?.();
       const server = tcpServer({

@@ -3,7 +3,7 @@
  * a client to it, and a way to take the target down. A contract only: it must never assume a
  * particular transport.
  */
-import type { RaftNetwork, RaftRpcHandler } from '@flotilla/types';
+import type { RaftNetwork, RaftNetworkFactory, RaftRpcHandler } from '@flotilla/types';
 
 /** A client connected to a server that runs the suite's handler. */
 export interface NetworkFixture {
@@ -30,4 +30,9 @@ export interface NetworkHarness {
    * to `false` for a transport without `streamAppend`; the stream cases are then left out.
    */
   requireStreamAppend?: boolean;
+  /**
+   * A factory of the transport when its addresses are `host:port`: the suite then checks its
+   * `validateAddress` accepts dialable addresses and refuses the others with a reason.
+   */
+  hostPortAddresses?: RaftNetworkFactory;
 }

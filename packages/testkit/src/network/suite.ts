@@ -4,6 +4,7 @@
  * itself.
  */
 import { assertUniqueNames, type ConformanceCase, type RegisterOptions, registerCases } from '../case.ts';
+import { hostPortAddressCases } from './cases-address.ts';
 import { invalidStreamCases, invalidUnaryCases } from './cases-invalid.ts';
 import { streamCases } from './cases-stream.ts';
 import { unaryCases } from './cases-unary.ts';
@@ -15,12 +16,15 @@ import type { NetworkHarness } from './harness.ts';
  * requests, ends on conflict / higher vote / input end, errors, timeout, abort), and malformed
  * requests (well-framed, wrong content) delivered as sent and refused by the handler with
  * `INVALID_REQUEST`, carried back to the caller. Stream cases are left out only when
- * `requireStreamAppend` is `false`.
+ * `requireStreamAppend` is `false`; with `hostPortAddresses`, the factory's `validateAddress` is
+ * checked too.
  */
 export function networkCases(harness: NetworkHarness): ConformanceCase[] {
   const stream =
     harness.requireStreamAppend === false ? [] : [...streamCases(harness), ...invalidStreamCases(harness)];
-  return assertUniqueNames([...unaryCases(harness), ...invalidUnaryCases(harness), ...stream]);
+  const addresses =
+    harness.hostPortAddresses === undefined ? [] : hostPortAddressCases(harness.hostPortAddresses);
+  return assertUniqueNames([...unaryCases(harness), ...invalidUnaryCases(harness), ...stream, ...addresses]);
 }
 
 /**
