@@ -40,7 +40,10 @@ export interface MemoryLogStoreOptions {
   flush?: MemoryFlushMode;
   /** The timer used by `{ delayMs }` flushing (inject a virtual one in simulators). */
   setTimer?: (fn: () => void, ms: number) => unknown;
-  /** The most entries `limitedGetLogEntries` returns at once (default 64). */
+  /**
+   * The most entries `limitedGetLogEntries` returns at once (default: the whole range asked for, which
+   * a replication stream bounds by `maxPayloadEntries`); set it to exercise a store that returns less.
+   */
   maxReadEntries?: number;
 }
 
@@ -107,7 +110,7 @@ export class MemoryLogStore implements RaftLogStorage {
     this.#durable = copyState(init);
     this.#mode = opts.flush ?? 'auto';
     this.#setTimer = opts.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
-    this.#maxRead = Math.max(1, opts.maxReadEntries ?? 64);
+    this.#maxRead = Math.max(1, opts.maxReadEntries ?? Number.POSITIVE_INFINITY);
   }
 
   /** Appends not yet durable. */
