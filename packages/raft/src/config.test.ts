@@ -4,6 +4,11 @@ import { describe, expect, it } from 'vitest';
 import { createConfig, DEFAULT_CONFIG } from './config.ts';
 
 describe('createConfig', () => {
+  it('has no uncommitted-entries limit unless one is given', () => {
+    expect(createConfig().maxUncommittedEntries).toBeNull();
+    expect(createConfig({ maxUncommittedEntries: 512 }).maxUncommittedEntries).toBe(512);
+    expect(createConfig({ maxUncommittedEntries: null }).maxUncommittedEntries).toBeNull();
+  });
   it('fills defaults', () => {
     const c = createConfig();
     expect(c).toEqual({ ...DEFAULT_CONFIG, snapshotPolicy: { sinceLast: 5000 } });
@@ -69,6 +74,9 @@ describe('createConfig', () => {
     [{ replicationBackoff: { multiplier: 0.5 } }, 'replicationBackoff.multiplier'],
     [{ replicationBackoff: { errorsBeforeBackoff: -1 } }, 'replicationBackoff.errorsBeforeBackoff'],
     [{ replicationBackoff: { jitter: 1 } }, 'replicationBackoff.jitter'],
+    [{ maxUncommittedEntries: 0 }, 'maxUncommittedEntries'],
+    [{ maxUncommittedEntries: 2.5 }, 'maxUncommittedEntries'],
+    [{ maxUncommittedEntries: '512' }, 'maxUncommittedEntries'],
   ])('refuses %j naming %s', (input, field) => {
     expect(() => createConfig(input as never)).toThrow(
       expect.objectContaining({ code: ErrorCode.InvalidConfig, field }),

@@ -2,9 +2,10 @@
  * Client writes: encoding, batching and the responders waiting for their entries to be applied (or,
  * for writes that resolve at commit, committed).
  *
- * Owns: the writes queued for the next turn (one `append` per turn), their leader guard, and the
- * writes appended by this leader waiting for their commit or apply. Must never: decide leadership (it asks `Leadership`), touch storage
- * or the network, or leave a write unsettled at a stop or a step-down.
+ * Owns: the writes queued for the next turn (one `append` per turn, held back while the leader has
+ * `maxUncommittedEntries` uncommitted), their leader guard, and the writes appended by this leader
+ * waiting for their commit or apply. Must never: decide leadership (it asks `Leadership`), touch
+ * storage or the network, or leave a write unsettled at a stop or a step-down.
  */
 import type { LogId } from '@flotilla/types';
 import {
@@ -118,6 +119,11 @@ export class ClientWrites<D, R> {
   #count = 0;
   /** Writes waiting for an entry by index (`awaitApplied`, and proposals left out of log order). */
   readonly #byIndex = new Map<number, PendingWrite<R>>();
+  /**
+   * Whether the queued writes wait for the commit index to move (`maxUncommittedEntries`): the loop
+   * does not flush them meanwhile; the next commit, a step-down or a stop does.
+   */
+  #held = false;
 
   constructor(parts: CoreParts, codec: Codec<D>, leadership: Leadership) {
     this.#p = parts;
@@ -247,9 +253,29 @@ export class ClientWrites<D, R> {
 
   readonly #flushItem = (): void => this.flush();
 
-  /** Whether proposals wait for the next batch. */
+  /** Whether proposals wait for the next batch (not while they wait for a commit). */
   get hasQueued(): boolean {
-    return this.#qPayload.length > 0;
+    return this.#qPayload.length > 0 && !this.#held;
+  }
+
+  /**
+   * Whether the leader's uncommitted entries reached `maxUncommittedEntries`: the queued writes then
+   * wait for the next commit (see the field's documentation).
+   */
+  #overUncommitted(): boolean {
+    const max = this.#p.config.maxUncommittedEntries;
+    if (max === null) return false;
+    const engine = this.#p.engine;
+    const last = engine.lastLogId()?.index ?? -1;
+    const committed = engine.committed()?.index ?? -1;
+    return last - committed >= max;
+  }
+
+  /** Lets held writes go: the next turn flushes them (or, off leadership, refuses them). */
+  #release(): void {
+    if (!this.#held) return;
+    this.#held = false;
+    this.#p.loop.enqueue(this.#flushItem);
   }
 
   /** Takes the queued proposals (the queue starts over empty). */
@@ -310,8 +336,14 @@ export class ClientWrites<D, R> {
   /** Hands every queued proposal to the engine as one batch (one `append`). */
   flush(): void {
     if (this.#qPayload.length === 0) return;
+    const leads = this.#leadership.takesWrites();
+    if (leads && this.#overUncommitted()) {
+      this.#held = true;
+      return;
+    }
+    this.#held = false;
     let batch = this.#takeQueued();
-    if (!this.#leadership.takesWrites()) {
+    if (!leads) {
       const err = this.#leadership.forwardError();
       for (const reject of batch.rejects) reject(err);
       return;
@@ -468,6 +500,7 @@ export class ClientWrites<D, R> {
    * committed before it steps down, or failed then) is refused with a forward.
    */
   onCommitted(committed: LogId): void {
+    this.#release();
     const waiting = this.#committing;
     if (waiting.length === 0 || (waiting[0] as CommitWaiter).logId.index > committed.index) return;
     let n = 0;
@@ -484,6 +517,7 @@ export class ClientWrites<D, R> {
 
   /** Writes proposed by this leader that are not committed have an unknown fate now. */
   onStepDown(): void {
+    this.#release();
     const committed = this.#p.engine.committed();
     const unknown = (w: PendingWrite<R>) =>
       w.reject(new OutcomeUnknownError(w.logId, 'leadership was lost before the write was known committed'));
