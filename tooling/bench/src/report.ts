@@ -79,6 +79,13 @@ export function checkGoals(reports: Reports): GoalCheck[] {
       (v) => v >= 0.9,
     ),
     check(
+      'in-process, 4,096 clients, no uncommitted limit (the default)',
+      '≥ 90% of the 256-client figure',
+      [ratio(cm, 'raft C=4096 no limit / C=256')],
+      x,
+      (v) => v >= 0.9,
+    ),
+    check(
       'pipelining, 1 ms, 1,024 clients',
       'pipelined ≥ 6× one-in-flight',
       [ratio(pl, 'pipelined/one-in-flight 1ms C=1024')],
