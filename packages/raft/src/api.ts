@@ -276,6 +276,8 @@ export interface RaftApi<D, R> extends RaftRpcHandler {
   clientWrite(data: D, opts: CommitWriteOptions): Promise<ClientWriteCommitted>;
   /** Proposes `data`; resolves once applied, with its log id and the state machine's response. */
   clientWrite(data: D, opts?: ApplyWriteOptions): Promise<ClientWriteResponse<R>>;
+  /** Proposes `data` with a resolve stage known at run time: resolves as one of the two forms above. */
+  clientWrite(data: D, opts?: WriteOptions): Promise<ClientWriteResponse<R> | ClientWriteCommitted>;
   /** Proposes `data`; resolves once the leader appended it, with its log id (openraft's `client_write_ff`). */
   clientWriteFf(data: D, opts?: WriteFfOptions<R>): Promise<LogId>;
   /** Proposes several writes in one batch; each resolves once committed (`resolveAt: 'commit'`). */

@@ -224,6 +224,19 @@ export class Raft<D, R> implements RaftApi<D, R> {
    * ```
    */
   clientWrite(data: D, opts?: ApplyWriteOptions): Promise<ClientWriteResponse<R>>;
+  /**
+   * Proposes `data` with options whose resolve stage is known only at run time (a `WriteOptions`
+   * value): resolves as one of the two forms above, `{logId, response}` once applied or `{logId}` once
+   * committed.
+   *
+   * @example
+   * ```ts
+   * const opts: WriteOptions = fast ? { resolveAt: 'commit' } : {};
+   * const res = await raft.clientWrite(cmd, opts);
+   * if ('response' in res) use(res.response);
+   * ```
+   */
+  clientWrite(data: D, opts?: WriteOptions): Promise<ClientWriteResponse<R> | ClientWriteCommitted>;
   clientWrite(data: D, opts?: WriteOptions): Promise<ClientWriteResponse<R> | ClientWriteCommitted> {
     // The common write stays small; options take their own path.
     if (opts !== undefined) return this.#clientWriteWith(data, opts);

@@ -3,7 +3,7 @@
 // still applied; a retried write of a client session is applied once; a stop before the commit
 // fails the write.
 import { MemoryRouter, type MemoryStateMachine, memoryLogStore, memoryStateMachine } from '@flotilla/memory';
-import { Raft, withClientSessions } from '@flotilla/raft';
+import { Raft, type WriteOptions, withClientSessions } from '@flotilla/raft';
 import type { RaftStateMachine } from '@flotilla/types';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CONFIG, codeOf, nodesOf, WAIT } from './harness.ts';
@@ -101,6 +101,14 @@ describe("clientWrite({ resolveAt: 'commit' })", () => {
     expect((await applyWrite).response).toBe(5);
     await leader.wait(WAIT).appliedIndex(committed.logId.index);
     expect(counter.state).toBe(7);
+  });
+
+  it('options typed as WriteOptions resolve as their resolveAt says, decided at run time', async () => {
+    const { leader } = await cluster();
+    const stages: WriteOptions[] = [{ resolveAt: 'commit' }, {}];
+    const [committed, applied] = await Promise.all(stages.map((opts, i) => leader.clientWrite(i + 1, opts)));
+    expect(committed && 'response' in committed).toBe(false);
+    expect(applied && 'response' in applied ? applied.response : null).toBe(3);
   });
 
   it('clientWriteMany resolves each write at commit, in log order', async () => {
