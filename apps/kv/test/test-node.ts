@@ -6,7 +6,7 @@
  * `--test-mode`.
  */
 import type http from 'node:http';
-import type { ClientWriteResponse, RaftApi } from '@flotilla/raft';
+import type { ApplyWriteOptions, ClientWriteResponse, RaftApi } from '@flotilla/raft';
 import { type KvNodeInjection, reportFailure, serve, USAGE } from '../src/cli.ts';
 import type { KvReader } from '../src/http-api.ts';
 import { type KvRequest, type KvResponse, KvState } from '../src/kv-state.ts';
@@ -88,7 +88,7 @@ function plantInRaft(
   const localReads = bugs.includes('follower-local-read');
   const clientWrite = async (
     data: KvRequest,
-    opts?: Parameters<typeof raft.clientWrite>[1],
+    opts?: ApplyWriteOptions,
   ): Promise<ClientWriteResponse<KvResponse>> => {
     const m = raft.metrics.current;
     if (m.state !== 'Leader') return raft.clientWrite(data, opts);
