@@ -178,10 +178,7 @@ export function validateConfig(c: RaftConfig): RaftConfig {
   positiveInt(c, 'maxInflightBytes');
   positiveInt(c, 'maxEntryBytes');
   positiveInt(c, 'maxPendingWrites');
-  const uncommitted = c.maxUncommittedEntries;
-  if (uncommitted !== null && !(Number.isInteger(uncommitted) && uncommitted > 0)) {
-    throw new InvalidConfigError('maxUncommittedEntries', 'must be a positive integer or null');
-  }
+  positiveIntOrNull('maxUncommittedEntries', c.maxUncommittedEntries);
   nonNegativeInt(c, 'replicationLagThreshold');
   nonNegativeInt(c, 'maxInSnapshotLogToKeep');
   positiveInt(c, 'purgeBatchSize');
@@ -210,10 +207,7 @@ export function validateConfig(c: RaftConfig): RaftConfig {
   if (c.snapshotPolicy === null || typeof c.snapshotPolicy !== 'object') {
     throw new InvalidConfigError('snapshotPolicy', 'must be {sinceLast: number | null}');
   }
-  const since = c.snapshotPolicy.sinceLast;
-  if (since !== null && !(Number.isInteger(since) && since > 0)) {
-    throw new InvalidConfigError('snapshotPolicy.sinceLast', 'must be a positive integer or null');
-  }
+  positiveIntOrNull('snapshotPolicy.sinceLast', c.snapshotPolicy.sinceLast);
   if (c.electionTimeoutMinMs >= c.electionTimeoutMaxMs) {
     throw new InvalidConfigError('electionTimeoutMaxMs', 'must be greater than electionTimeoutMinMs');
   }
@@ -253,6 +247,13 @@ function positiveInt(c: RaftConfig, k: keyof RaftConfig): void {
   const v = c[k];
   if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
     throw new InvalidConfigError(k, 'must be a positive integer');
+}
+
+/** A setting that is a positive integer or `null` (off); `field` names it in the error. */
+function positiveIntOrNull(field: string, v: unknown): void {
+  if (v !== null && !(typeof v === 'number' && Number.isInteger(v) && v > 0)) {
+    throw new InvalidConfigError(field, 'must be a positive integer or null');
+  }
 }
 
 function nonNegativeInt(c: RaftConfig, k: keyof RaftConfig): void {
